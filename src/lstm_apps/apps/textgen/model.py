@@ -1,0 +1,196 @@
+"""Recurrent language model (text generator): embeddings -> core block -> tied softmax."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric
+
+from lstm_apps.core.decoding import select_next_token
+from lstm_apps.core.recurrent import RecurrentBlock, RecurrentState, detach_state
+from lstm_apps.pipeline.app_module import AppModule
+from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
+
+SPLITS = ("train", "val", "test")
+# The corpora separate documents with a blank line, so it is the natural "start of text".
+DOCUMENT_START = "\n\n"
+
+
+class LanguageModel(AppModule):
+    """Word-language-model recipe: dropout around the recurrence, weight tying, stateful BPTT.
+
+    The hidden state is carried from one batch to the next within an epoch (rows of the stream are
+    contiguous) and detached, so gradients flow back ``bptt`` steps while context reaches further.
+    When tying is asked for and the recurrent output size differs from the embedding size, a
+    linear projection bridges them (as AWD-LSTM's last layer does) instead of dropping the tie.
+    """
+
+    app_name = "textgen"
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_dim: int = 256,
+        hidden_size: int = 512,
+        num_layers: int = 2,
+        cell: str = "lstm",
+        proj_size: int = 0,
+        dropout: float = 0.2,
+        embedding_dropout: float = 0.1,
+        output_dropout: float = 0.2,
+        tie_weights: bool = True,
+        sample_prompt: str = "",
+        sample_tokens: int = 200,
+        sample_temperature: float = 0.8,
+        optimizer: Mapping[str, Any] | None = None,
+        scheduler: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(optimizer=optimizer, scheduler=scheduler)
+        self.vocab_size = vocab_size
+        self.embedding = nn.Embedding(vocab_size, embedding_dim)
+        self.embedding_dropout = nn.Dropout(embedding_dropout)
+        self.rnn = RecurrentBlock(
+            embedding_dim, hidden_size, num_layers=num_layers, cell=cell, dropout=dropout, proj_size=proj_size  # type: ignore[arg-type]
+        )
+        self.output_dropout = nn.Dropout(output_dropout)
+        features = self.rnn.output_size
+        self.bridge: nn.Module = nn.Identity()
+        if tie_weights and features != embedding_dim:
+            self.bridge = nn.Linear(features, embedding_dim)
+            features = embedding_dim
+        self.decoder = nn.Linear(features, vocab_size)
+        if tie_weights:
+            self.decoder.weight = self.embedding.weight
+        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
+        nn.init.zeros_(self.decoder.bias)
+        self.sample_prompt = sample_prompt
+        self.sample_tokens = sample_tokens
+        self.sample_temperature = sample_temperature
+        self.tokenizer: Tokenizer | None = None
+        self.mean_loss = nn.ModuleDict({s: MeanMetric() for s in SPLITS})
+        self._carried: dict[str, RecurrentState | None] = dict.fromkeys(SPLITS)
+
+    def on_vocab(self, vocab: dict[str, str]) -> None:
+        self.tokenizer = tokenizer_from_json(vocab["tokenizer"])
+
+    def forward(self, tokens: torch.Tensor, state: RecurrentState | None = None) -> tuple[torch.Tensor, RecurrentState]:
+        """``tokens`` ``[B, T]`` -> logits ``[B, T, V]`` and the final recurrent state."""
+        hidden, state = self.rnn(self.embedding_dropout(self.embedding(tokens)), state=state)
+        return self.decoder(self.bridge(self.output_dropout(hidden))), state
+
+    # -- training / evaluation ----------------------------------------------------------------
+    def _stream_loss(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
+        inputs, targets = batch
+        state = self._carried[split]
+        if state is not None and _state_batch(state) != inputs.size(0):
+            state = None
+        logits, state = self(inputs, state)
+        self._carried[split] = detach_state(state)
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
+        self.mean_loss[split].update(loss.detach(), targets.numel())
+        return loss
+
+    def _reset(self, split: str) -> None:
+        self._carried[split] = None
+        self.mean_loss[split].reset()
+
+    def _log_epoch(self, split: str) -> None:
+        loss = self.mean_loss[split].compute()
+        self.log(f"{split}/loss_epoch" if split == "train" else f"{split}/loss", loss, sync_dist=False)
+        self.log(f"{split}/ppl", torch.exp(loss), prog_bar=split == "val", sync_dist=False)
+        self.mean_loss[split].reset()
+
+    def on_train_epoch_start(self) -> None:
+        self._reset("train")
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self._stream_loss(batch, "train")
+        self.log("train/loss", loss, prog_bar=True)
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train")
+
+    def on_validation_epoch_start(self) -> None:
+        self._reset("val")
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._stream_loss(batch, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._reset("test")
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._stream_loss(batch, "test")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_epoch("test")
+
+    # -- generation -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(
+        self,
+        prompt: str = "",
+        max_new_tokens: int = 200,
+        *,
+        greedy: bool = False,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        seed: int | None = None,
+        num_samples: int = 1,
+    ) -> list[str]:
+        """Continue ``prompt`` ``num_samples`` times at once (one batched step per token)."""
+        if self.tokenizer is None:
+            raise RuntimeError("the model has no tokenizer; bind_vocab() first")
+        was_training = self.training
+        self.eval()
+        prompt_ids = self.tokenizer.encode(prompt) or self.tokenizer.encode(DOCUMENT_START)
+        tokens = torch.tensor([prompt_ids], device=self.device).repeat(num_samples, 1)
+        generator = None
+        if seed is not None:
+            generator = torch.Generator(device=self.device).manual_seed(int(seed))
+        logits, state = self(tokens)
+        produced: list[torch.Tensor] = []
+        for _ in range(max_new_tokens):
+            step = select_next_token(
+                logits[:, -1], greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
+            )
+            produced.append(step)
+            logits, state = self(step[:, None], state)
+        self.train(was_training)
+        if not produced:
+            return [""] * num_samples
+        new_ids = torch.stack(produced, dim=1).tolist()
+        return [self.tokenizer.decode(ids) for ids in new_ids]
+
+    def validation_samples(self) -> dict[str, str]:
+        text = self.generate(
+            self.sample_prompt, self.sample_tokens, temperature=self.sample_temperature, seed=0
+        )[0]
+        return {"samples/generated": f"**prompt:** `{self.sample_prompt!r}`\n\n```\n{self.sample_prompt}{text}\n```"}
+
+    def predict_cli(self, options: Mapping[str, Any]) -> str:
+        prompt = str(options.get("prompt") or "")
+        samples = self.generate(
+            prompt,
+            int(options.get("max_new_tokens", 200)),
+            greedy=bool(options.get("greedy", False)),
+            temperature=float(options.get("temperature", 1.0)),
+            top_k=int(options.get("top_k", 0)),
+            top_p=float(options.get("top_p", 1.0)),
+            seed=options.get("seed"),
+            num_samples=int(options.get("num_samples", 1)),
+        )
+        return "\n\n".join(prompt + s for s in samples)
+
+
+def _state_batch(state: RecurrentState) -> int:
+    return (state[0] if isinstance(state, tuple) else state).size(1)

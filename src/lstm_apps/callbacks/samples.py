@@ -1,0 +1,27 @@
+"""Shows what a model produces (generated text, translations …) in TensorBoard's text tab."""
+
+from __future__ import annotations
+
+import lightning as L
+from lightning.pytorch.loggers import TensorBoardLogger
+
+from lstm_apps.pipeline.app_module import AppModule
+
+
+class LogValidationSamples(L.Callback):
+    """After each validation epoch (not the sanity check), log the app's ``validation_samples()``."""
+
+    def __init__(self, every_n_epochs: int = 1) -> None:
+        self.every_n_epochs = max(1, every_n_epochs)
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero or not isinstance(pl_module, AppModule):
+            return
+        if trainer.current_epoch % self.every_n_epochs:
+            return
+        writers = [lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
+        if not writers:
+            return
+        for tag, text in pl_module.validation_samples().items():
+            for writer in writers:
+                writer.add_text(tag, text, global_step=trainer.global_step)

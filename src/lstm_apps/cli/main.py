@@ -1,0 +1,41 @@
+"""The ``lstm-apps`` console script: ``lstm-apps {train,eval,predict} [hydra overrides]``."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from lstm_apps.paths import available_apps
+
+COMMANDS = {
+    "train": ("lstm_apps.cli.train", "train an app: lstm-apps train app=textgen trainer.max_epochs=3"),
+    "eval": ("lstm_apps.cli.evaluate", "score a checkpoint: lstm-apps eval ckpt_path=runs/…/last.ckpt"),
+    "predict": ("lstm_apps.cli.predict", "use a checkpoint: lstm-apps predict ckpt_path=… prompt='The'"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: lstm-apps COMMAND [key=value ...] [hydra flags]", "", "commands:"]
+    lines += [f"  {name:<8} {text}" for name, (_, text) in COMMANDS.items()]
+    lines += ["", f"apps: {', '.join(available_apps())}", "each command takes --help and --cfg job like any Hydra app"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        sys.exit(0 if args else 2)
+    command = args[0]
+    if command not in COMMANDS:
+        print(f"lstm-apps: error: unknown command '{command}' (available: {', '.join(COMMANDS)})", file=sys.stderr)
+        sys.exit(2)
+    module = importlib.import_module(COMMANDS[command][0])
+    # argv[0] becomes the module's own file so that processes re-launched by Lightning for DDP
+    # (which re-run argv) start the same command, and Hydra names the job after it.
+    sys.argv = [module.__file__ or command, *args[1:]]
+    module.main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,141 @@
+"""The one recurrent block every application is built from.
+
+All recurrent layers of the project are created here, so that speed work (cuDNN, packing) and
+initialisation live in one place and every app gets them for free.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Union
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+CellType = Literal["lstm", "gru", "rnn"]
+# LSTM state is (h, c); GRU/RNN state is h alone.
+RecurrentState = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
+
+_CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+_GATES: dict[str, int] = {"lstm": 4, "gru": 3, "rnn": 1}
+
+
+class RecurrentBlock(nn.Module):
+    """A stacked, optionally bidirectional LSTM/GRU/RNN over batch-first inputs.
+
+    Shapes (``B`` batch, ``T`` time, ``D`` = 2 if bidirectional else 1, ``L`` = num_layers):
+
+    - input ``x``: ``[B, T, input_size]``; ``lengths``: ``[B]`` (optional, any device)
+    - output: ``[B, T, D * output_size_per_direction]``, zero at padded positions
+    - state: LSTM ``(h, c)`` with ``h`` ``[L * D, B, proj_size or hidden_size]`` and
+      ``c`` ``[L * D, B, hidden_size]``; GRU/RNN ``h`` ``[L * D, B, hidden_size]``. Layer-major,
+      direction-minor, exactly as ``nn.LSTM`` orders them.
+
+    With ``lengths`` the batch is packed (``enforce_sorted=False``) so padding never enters the
+    recurrence and final states are those of each sequence's last real step.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        cell: CellType = "lstm",
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        proj_size: int = 0,
+    ) -> None:
+        super().__init__()
+        if cell not in _CELLS:
+            raise ValueError(f"cell must be one of {sorted(_CELLS)}, got {cell!r}")
+        if proj_size and cell != "lstm":
+            raise ValueError(f"proj_size is only supported by the lstm cell, not {cell!r}")
+        if proj_size and proj_size >= hidden_size:
+            raise ValueError(f"proj_size ({proj_size}) must be smaller than hidden_size ({hidden_size})")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.cell = cell
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.proj_size = proj_size
+        kwargs = {"proj_size": proj_size} if cell == "lstm" else {}
+        self.rnn = _CELLS[cell](
+            input_size,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            bidirectional=bidirectional,
+            # nn.RNNBase warns when dropout is set on a single layer; it would do nothing there.
+            dropout=dropout if num_layers > 1 else 0.0,
+            **kwargs,
+        )
+        self.reset_parameters()
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def output_size(self) -> int:
+        """Feature size of the output at each step (both directions concatenated)."""
+        per_direction = self.proj_size or self.hidden_size
+        return per_direction * self.num_directions
+
+    def reset_parameters(self) -> None:
+        """Xavier input weights, orthogonal recurrent weights (per gate), forget-gate bias 1.
+
+        Orthogonal recurrent matrices keep gradients from exploding/vanishing early in training
+        (Saxe et al. 2014); a forget bias of 1 lets LSTMs remember by default (Jozefowicz et al. 2015).
+        """
+        gates = _GATES[self.cell]
+        for name, param in self.rnn.named_parameters():
+            if name.startswith("weight_ih"):
+                for chunk in param.data.chunk(gates, dim=0):
+                    nn.init.xavier_uniform_(chunk)
+            elif name.startswith("weight_hh"):
+                for chunk in param.data.chunk(gates, dim=0):
+                    nn.init.orthogonal_(chunk)
+            elif name.startswith("weight_hr"):
+                nn.init.xavier_uniform_(param.data)
+            elif name.startswith("bias"):
+                nn.init.zeros_(param.data)
+                # PyTorch gate order is (i, f, g, o); b_ih + b_hh is the effective bias.
+                if self.cell == "lstm" and name.startswith("bias_ih"):
+                    param.data[self.hidden_size : 2 * self.hidden_size].fill_(1.0)
+
+    def num_parameters(self) -> int:
+        """Number of trainable parameters of the recurrent layers."""
+        return sum(p.numel() for p in self.rnn.parameters() if p.requires_grad)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        lengths: torch.Tensor | None = None,
+        state: RecurrentState | None = None,
+    ) -> tuple[torch.Tensor, RecurrentState]:
+        """Run the recurrence; see the class docstring for shapes."""
+        if lengths is None:
+            return self.rnn(x, state)
+        total_length = x.size(1)
+        packed = pack_padded_sequence(x, lengths.detach().cpu(), batch_first=True, enforce_sorted=False)
+        packed_out, final_state = self.rnn(packed, state)
+        out, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=total_length)
+        return out, final_state
+
+
+def detach_state(state: RecurrentState | None) -> RecurrentState | None:
+    """Cut the autograd graph of a carried state (truncated BPTT)."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)  # type: ignore[return-value]
+    return state.detach()
+
+
+def select_state(state: RecurrentState, index: torch.Tensor) -> RecurrentState:
+    """Reorder/select the batch dimension of a state (used by beam search and sampling)."""
+    if isinstance(state, tuple):
+        return tuple(s.index_select(1, index) for s in state)  # type: ignore[return-value]
+    return state.index_select(1, index)

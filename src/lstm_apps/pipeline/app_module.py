@@ -1,0 +1,95 @@
+"""What every app's LightningModule shares: optimisers from config and self-contained checkpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+CHECKPOINT_KEY = "lstm_apps"
+CHECKPOINT_FORMAT = 1
+
+
+def _plain(node: Mapping[str, Any] | DictConfig | None) -> dict[str, Any] | None:
+    if node is None:
+        return None
+    if isinstance(node, DictConfig):
+        return OmegaConf.to_container(node, resolve=True)  # type: ignore[return-value]
+    return dict(node)
+
+
+class AppModule(L.LightningModule):
+    """Base class of the app models.
+
+    ``optimizer`` is a ``_partial_`` Hydra config (``torch.optim.AdamW`` …) called with the
+    parameters. ``scheduler`` holds ``factory`` (a ``_partial_`` scheduler config), ``interval``,
+    optionally ``monitor`` and ``steps_arg``: the name of the scheduler argument that must receive
+    the run's total number of scheduler steps (``T_max`` of cosine, ``total_steps`` of one-cycle),
+    which only the trainer knows.
+
+    Checkpoints carry, under ``lstm_apps``: the app name, the resolved run config, the sizes the
+    datamodule handed over and the vocabularies as JSON; see ``pipeline/checkpoint.py``.
+    """
+
+    app_name: str = "app"
+
+    def __init__(self, optimizer: Mapping[str, Any] | None = None, scheduler: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
+        self.optimizer_config = _plain(optimizer)
+        self.scheduler_config = _plain(scheduler)
+        self.run_config: dict[str, Any] | None = None
+        self.handoff_kwargs: dict[str, Any] = {}
+        self.vocab: dict[str, str] = {}
+
+    # -- the hand-off -------------------------------------------------------------------------
+    def bind_vocab(self, vocab: dict[str, str]) -> None:
+        """Receive the datamodule's vocabularies (JSON strings); apps decode them in ``on_vocab``."""
+        self.vocab = dict(vocab)
+        self.on_vocab(self.vocab)
+
+    def on_vocab(self, vocab: dict[str, str]) -> None:
+        """Hook for apps that need their tokenizer (generation, decoding)."""
+
+    # -- optimisation -------------------------------------------------------------------------
+    def configure_optimizers(self) -> Any:
+        if self.optimizer_config is None:
+            raise ValueError("model.optimizer is not configured")
+        optimizer = instantiate(self.optimizer_config, params=self.parameters())
+        spec = self.scheduler_config
+        if not spec or spec.get("factory") is None:
+            return optimizer
+        interval = spec.get("interval", "epoch")
+        extra: dict[str, Any] = {}
+        steps_arg = spec.get("steps_arg")
+        if steps_arg:
+            if interval == "step":
+                extra[steps_arg] = int(self.trainer.estimated_stepping_batches)
+            else:
+                extra[steps_arg] = int(self.trainer.max_epochs or 1)
+        scheduler = instantiate(spec["factory"], optimizer=optimizer, **extra)
+        config: dict[str, Any] = {"scheduler": scheduler, "interval": interval, "frequency": 1}
+        if spec.get("monitor"):
+            config["monitor"] = spec["monitor"]
+        return {"optimizer": optimizer, "lr_scheduler": config}
+
+    # -- self-contained checkpoints -------------------------------------------------------------
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[CHECKPOINT_KEY] = {
+            "format": CHECKPOINT_FORMAT,
+            "app": self.app_name,
+            "config": self.run_config,
+            "model_kwargs": self.handoff_kwargs,
+            "vocab": self.vocab,
+        }
+
+    # -- app-specific entry points used by the CLI ----------------------------------------------
+    def validation_samples(self) -> dict[str, str]:
+        """Texts to show in TensorBoard after each validation epoch (tag -> markdown)."""
+        return {}
+
+    def predict_cli(self, options: Mapping[str, Any]) -> str:
+        """Run the app on the ``lstm-apps predict`` options; return what to print."""
+        raise NotImplementedError(f"app {self.app_name!r} has no predict command")

@@ -1,0 +1,70 @@
+"""Reading our self-contained checkpoints back: config, vocabularies and weights from one file."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from lstm_apps.errors import UserError
+from lstm_apps.pipeline.app_module import CHECKPOINT_KEY, AppModule
+from lstm_apps.pipeline.build import instantiate_node
+
+
+@dataclass
+class CheckpointInfo:
+    """The ``lstm_apps`` part of a checkpoint plus the raw Lightning payload."""
+
+    path: Path
+    app: str
+    config: DictConfig
+    model_kwargs: dict[str, Any]
+    vocab: dict[str, str]
+    payload: dict[str, Any]
+
+
+def read_checkpoint(path: str | Path, key: str = "ckpt_path", expected_app: str | None = None) -> CheckpointInfo:
+    """Load and validate a checkpoint file, failing with one line that names it."""
+    file = Path(str(path)).expanduser()
+    if not file.exists():
+        raise UserError(f"{key}: file not found: {file}")
+    if file.is_dir():
+        raise UserError(f"{key}: expected a checkpoint file, got a directory: {file}")
+    try:
+        # Everything we store is tensors and plain containers: the safe loader suffices.
+        payload = torch.load(file, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError, OSError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"{key}: {file} is not a readable checkpoint ({first[:120]})") from None
+    meta = payload.get(CHECKPOINT_KEY) if isinstance(payload, dict) else None
+    if not isinstance(meta, dict) or "app" not in meta or "state_dict" not in payload:
+        raise UserError(f"{key}: {file} is not an lstm-apps checkpoint (no '{CHECKPOINT_KEY}' section)")
+    app = str(meta["app"])
+    if expected_app is not None and app != expected_app:
+        raise UserError(f"{key}: {file} was trained by app '{app}', not '{expected_app}'")
+    if meta.get("config") is None:
+        raise UserError(f"{key}: {file} carries no run config; it was not written by 'lstm-apps train'")
+    return CheckpointInfo(
+        path=file,
+        app=app,
+        config=OmegaConf.create(meta["config"]),
+        model_kwargs=dict(meta.get("model_kwargs") or {}),
+        vocab=dict(meta.get("vocab") or {}),
+        payload=payload,
+    )
+
+
+def model_from_checkpoint(info: CheckpointInfo) -> AppModule:
+    """Rebuild the trained model from the checkpoint alone and load its weights."""
+    model = instantiate_node(info.config.model, "model", recursive=False, **info.model_kwargs)
+    model.run_config = OmegaConf.to_container(info.config, resolve=True)  # type: ignore[assignment]
+    model.handoff_kwargs = info.model_kwargs
+    model.bind_vocab(info.vocab)
+    model.load_state_dict(info.payload["state_dict"])
+    model.eval()
+    return model

@@ -1,0 +1,122 @@
+"""``train(cfg)``: datamodule -> hand-off -> model -> trainer -> fit -> test, in one run directory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import TensorBoardLogger
+from omegaconf import DictConfig, OmegaConf
+
+from lstm_apps.errors import UserError
+from lstm_apps.pipeline.app_datamodule import AppDataModule
+from lstm_apps.pipeline.app_module import AppModule
+from lstm_apps.pipeline.build import instantiate_collection, instantiate_node
+from lstm_apps.pipeline.checkpoint import read_checkpoint
+from lstm_apps.pipeline.checkpoint_io import AtomicCheckpointIO
+from lstm_apps.pipeline.hparams import log_final_hparams
+
+log = logging.getLogger("lstm_apps")
+
+
+def build_datamodule(cfg: DictConfig, vocab: dict[str, str] | None = None) -> AppDataModule:
+    """Instantiate ``cfg.data``; reuse ``vocab`` (from a checkpoint) instead of training a new one."""
+    datamodule = instantiate_node(cfg.data, "data")
+    if not isinstance(datamodule, AppDataModule):
+        raise UserError(f"data._target_: {type(datamodule).__name__} is not an AppDataModule")
+    if vocab:
+        datamodule.load_vocab_state(vocab)
+    return datamodule
+
+
+def build_model(cfg: DictConfig, datamodule: AppDataModule) -> AppModule:
+    """The one hand-off: sizes and vocabularies flow from the set-up datamodule into the model."""
+    handoff = datamodule.model_kwargs()
+    model = instantiate_node(cfg.model, "model", recursive=False, **handoff)
+    if not isinstance(model, AppModule):
+        raise UserError(f"model._target_: {type(model).__name__} is not an AppModule")
+    model.handoff_kwargs = handoff
+    model.run_config = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    model.bind_vocab(datamodule.vocab_state())
+    return model
+
+
+def build_trainer(cfg: DictConfig) -> L.Trainer:
+    callbacks = instantiate_collection(cfg.get("callbacks"), "callbacks")
+    loggers = instantiate_collection(cfg.get("logger"), "logger")
+    return instantiate_node(
+        cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
+    )
+
+
+def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, torch.Tensor | float | int)}
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Train (or resume) the configured app, then test the best checkpoint; return all metrics."""
+    if cfg.get("seed") is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    resume_from = cfg.get("ckpt_path")
+    vocab = None
+    if resume_from:
+        info = read_checkpoint(resume_from, key="ckpt_path", expected_app=cfg.app_name)
+        vocab = info.vocab  # the resumed model's embedding rows must mean the same tokens
+        resume_from = str(info.path)
+
+    datamodule = build_datamodule(cfg, vocab)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    model = build_model(cfg, datamodule)
+    trainer = build_trainer(cfg)
+
+    output_dir = Path(cfg.paths.output_dir)
+    if trainer.is_global_zero:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+        _announce(trainer, output_dir)
+
+    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
+    metrics = _scalar_metrics(trainer.callback_metrics)
+
+    if cfg.get("test_after_fit", True):
+        best = _best_checkpoint(trainer)
+        test_results = trainer.test(model, datamodule=datamodule, ckpt_path=best, verbose=trainer.is_global_zero)
+        metrics.update(_scalar_metrics(test_results[0] if test_results else {}))
+
+    log_final_hparams(trainer, OmegaConf.to_container(cfg, resolve=True), _final_metric_columns(metrics))
+    if trainer.is_global_zero:
+        _announce(trainer, output_dir, done=True)
+    return metrics
+
+
+def _best_checkpoint(trainer: L.Trainer) -> str | None:
+    callback = trainer.checkpoint_callback
+    if isinstance(callback, ModelCheckpoint) and callback.best_model_path:
+        return callback.best_model_path
+    return None
+
+
+def _final_metric_columns(metrics: dict[str, float]) -> dict[str, float]:
+    """The hparams tab's columns: validation and test metrics (per-step training noise left out)."""
+    return {k: v for k, v in metrics.items() if k.startswith(("val/", "test/"))}
+
+
+def _announce(trainer: L.Trainer, output_dir: Path, done: bool = False) -> None:
+    checkpoint_dir = getattr(trainer.checkpoint_callback, "dirpath", None)
+    tensorboard = [lg.log_dir for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
+    lines = [f"run directory: {output_dir}"]
+    if checkpoint_dir:
+        lines.append(f"checkpoints:   {checkpoint_dir}")
+    for folder in tensorboard:
+        lines.append(f"tensorboard:   {folder}   (tensorboard --logdir {folder})")
+    if done and trainer.checkpoint_callback is not None:
+        best = _best_checkpoint(trainer)
+        if best:
+            lines.append(f"best checkpoint: {best}")
+    header = "finished" if done else "starting"
+    print(f"[lstm-apps] {header}\n  " + "\n  ".join(lines), flush=True)

@@ -1,0 +1,171 @@
+"""Tokenizers that train on the train split and travel inside checkpoints as JSON.
+
+``char`` is our own (tiny, exact round trip); ``bpe`` and ``word`` wrap HF ``tokenizers``, which
+does the heavy lifting torchtext used to do. Every kind serialises to a JSON string, never pickle.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from typing import Protocol
+
+from tokenizers import Tokenizer as HFTokenizer
+from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers
+
+from lstm_apps.errors import UserError
+
+UNK = "<unk>"
+PAD = "<pad>"
+BOS = "<s>"
+EOS = "</s>"
+SPECIAL_TOKENS = (PAD, UNK, BOS, EOS)
+
+
+class Tokenizer(Protocol):
+    """What the apps need from a tokenizer."""
+
+    kind: str
+
+    @property
+    def vocab_size(self) -> int: ...
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]: ...
+
+    def decode(self, ids: Iterable[int]) -> str: ...
+
+    def token_id(self, token: str) -> int: ...
+
+    def to_json(self) -> str: ...
+
+
+class CharTokenizer:
+    """One id per character seen in training; unseen characters map to ``<unk>``."""
+
+    kind = "char"
+
+    def __init__(self, symbols: list[str]) -> None:
+        self.symbols = list(symbols)
+        self._index = {s: i for i, s in enumerate(self.symbols)}
+        self._unk = self._index[UNK]
+        self._specials = set(SPECIAL_TOKENS)
+
+    @classmethod
+    def train(cls, texts: Iterable[str], min_frequency: int = 1) -> CharTokenizer:
+        counts: Counter[str] = Counter()
+        for text in texts:
+            counts.update(text)
+        chars = sorted(c for c, n in counts.items() if n >= min_frequency)
+        return cls(list(SPECIAL_TOKENS) + chars)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.symbols)
+
+    def encode(self, text: str) -> list[int]:
+        index, unk = self._index, self._unk
+        return [index.get(c, unk) for c in text]
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        return [self.encode(t) for t in texts]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        symbols, specials = self.symbols, self._specials
+        return "".join(s for s in (symbols[int(i)] for i in ids) if s not in specials or s == UNK)
+
+    def token_id(self, token: str) -> int:
+        return self._index[token]
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": self.kind, "symbols": self.symbols})
+
+
+class HFWrappedTokenizer:
+    """A trained HF ``tokenizers`` model (byte-level BPE or whitespace word level)."""
+
+    def __init__(self, kind: str, hf: HFTokenizer) -> None:
+        self.kind = kind
+        self.hf = hf
+
+    @classmethod
+    def train_bpe(cls, texts: Iterable[str], vocab_size: int, min_frequency: int = 2) -> HFWrappedTokenizer:
+        """Byte-level BPE: no unknown tokens and an exact round trip of whitespace."""
+        hf = HFTokenizer(models.BPE())
+        hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        hf.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            special_tokens=list(SPECIAL_TOKENS),
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        )
+        hf.train_from_iterator(texts, trainer=trainer)
+        return cls("bpe", hf)
+
+    @classmethod
+    def train_word(
+        cls, texts: Iterable[str], vocab_size: int, min_frequency: int = 1, lowercase: bool = False
+    ) -> HFWrappedTokenizer:
+        """Whitespace/punctuation word level with ``<unk>``: what classic seq2seq/tagging use."""
+        hf = HFTokenizer(models.WordLevel(unk_token=UNK))
+        if lowercase:
+            hf.normalizer = normalizers.Lowercase()
+        hf.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+        hf.decoder = decoders.WordPiece(prefix="##")  # joins tokens with single spaces
+        trainer = trainers.WordLevelTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            special_tokens=list(SPECIAL_TOKENS),
+            show_progress=False,
+        )
+        hf.train_from_iterator(texts, trainer=trainer)
+        return cls("word", hf)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.hf.get_vocab_size(with_added_tokens=True)
+
+    def encode(self, text: str) -> list[int]:
+        return self.hf.encode(text, add_special_tokens=False).ids
+
+    def encode_batch(self, texts: list[str]) -> list[list[int]]:
+        return [e.ids for e in self.hf.encode_batch(texts, add_special_tokens=False)]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return self.hf.decode([int(i) for i in ids], skip_special_tokens=True)
+
+    def token_id(self, token: str) -> int:
+        found = self.hf.token_to_id(token)
+        if found is None:
+            raise KeyError(token)
+        return found
+
+    def to_json(self) -> str:
+        return json.dumps({"kind": self.kind, "hf": json.loads(self.hf.to_str())})
+
+
+def train_tokenizer(kind: str, texts: list[str], vocab_size: int = 8000, min_frequency: int = 1,
+                    lowercase: bool = False) -> Tokenizer:
+    """Train a tokenizer of ``kind`` (``char``, ``bpe`` or ``word``) on ``texts``."""
+    if kind == "char":
+        return CharTokenizer.train(texts, min_frequency=min_frequency)
+    if kind == "bpe":
+        return HFWrappedTokenizer.train_bpe(texts, vocab_size=vocab_size, min_frequency=max(min_frequency, 2))
+    if kind == "word":
+        return HFWrappedTokenizer.train_word(texts, vocab_size, min_frequency=min_frequency, lowercase=lowercase)
+    raise UserError(f"tokenizer kind must be one of char, bpe, word; got {kind!r}")
+
+
+def tokenizer_from_json(text: str) -> Tokenizer:
+    """Rebuild any tokenizer from the JSON its ``to_json`` wrote."""
+    payload = json.loads(text)
+    kind = payload.get("kind")
+    if kind == "char":
+        return CharTokenizer(payload["symbols"])
+    if kind in ("bpe", "word"):
+        return HFWrappedTokenizer(kind, HFTokenizer.from_str(json.dumps(payload["hf"])))
+    raise UserError(f"unknown tokenizer kind in JSON: {kind!r}")
