@@ -10,6 +10,7 @@ import hydra
 from omegaconf import DictConfig
 
 from lstm_apps.cli.preflight import check_overrides
+from lstm_apps.cli.quiet import quiet_console
 from lstm_apps.errors import UserError
 from lstm_apps.paths import config_dir
 
@@ -34,6 +35,7 @@ def hydra_command(config_name: str, task: Callable[[DictConfig], Any]) -> Callab
             fail(err)
 
     def main() -> Any:
+        quiet_console()
         try:
             check_overrides(config_name, sys.argv[1:])
         except UserError as err:

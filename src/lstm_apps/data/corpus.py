@@ -22,25 +22,30 @@ class PydocCorpus:
         self.test_fraction = test_fraction
         self.seed = seed
 
-    def load(self) -> dict[str, str]:
+    def topic_splits(self) -> dict[str, list[str]]:
+        """Topic names per split: test and val take whole topics until they hold their share."""
         from pydoc_data.topics import topics
 
         names = sorted(topics)
         random.Random(self.seed).shuffle(names)
         total = sum(len(topics[n]) for n in names)
-        splits: dict[str, list[str]] = {s: [] for s in SPLITS}
         budget = {"test": self.test_fraction * total, "val": self.val_fraction * total}
-        used = {"test": 0, "val": 0}
+        used = dict.fromkeys(budget, 0)
+        splits: dict[str, list[str]] = {s: [] for s in SPLITS}
         for name in names:
-            text = topics[name].strip() + "\n\n"
-            for split in ("test", "val"):
-                if used[split] < budget[split]:
-                    splits[split].append(text)
-                    used[split] += len(text)
-                    break
-            else:
-                splits["train"].append(text)
-        return {s: "".join(parts) for s, parts in splits.items()}
+            split = next((s for s in ("test", "val") if used[s] < budget[s]), "train")
+            splits[split].append(name)
+            if split in used:
+                used[split] += len(topics[name])
+        return splits
+
+    def load(self) -> dict[str, str]:
+        from pydoc_data.topics import topics
+
+        return {
+            split: "".join(topics[name].strip() + "\n\n" for name in names)
+            for split, names in self.topic_splits().items()
+        }
 
 
 class TextFiles:

@@ -57,7 +57,7 @@ class AppModule(L.LightningModule):
     def configure_optimizers(self) -> Any:
         if self.optimizer_config is None:
             raise ValueError("model.optimizer is not configured")
-        optimizer = instantiate(self.optimizer_config, params=self.parameters())
+        optimizer = instantiate(self.optimizer_config, _partial_=False, params=self.parameters())
         spec = self.scheduler_config
         if not spec or spec.get("factory") is None:
             return optimizer
@@ -69,7 +69,7 @@ class AppModule(L.LightningModule):
                 extra[steps_arg] = int(self.trainer.estimated_stepping_batches)
             else:
                 extra[steps_arg] = int(self.trainer.max_epochs or 1)
-        scheduler = instantiate(spec["factory"], optimizer=optimizer, **extra)
+        scheduler = instantiate(spec["factory"], _partial_=False, optimizer=optimizer, **extra)
         config: dict[str, Any] = {"scheduler": scheduler, "interval": interval, "frequency": 1}
         if spec.get("monitor"):
             config["monitor"] = spec["monitor"]

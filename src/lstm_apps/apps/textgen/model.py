@@ -71,7 +71,8 @@ class LanguageModel(AppModule):
         self.sample_tokens = sample_tokens
         self.sample_temperature = sample_temperature
         self.tokenizer: Tokenizer | None = None
-        self.mean_loss = nn.ModuleDict({s: MeanMetric() for s in SPLITS})
+        # Token-weighted mean cross-entropy per split (windows differ in length; DDP-synchronised).
+        self.mean_loss = nn.ModuleDict({f"{s}_loss": MeanMetric() for s in SPLITS})
         self._carried: dict[str, RecurrentState | None] = dict.fromkeys(SPLITS)
 
     def on_vocab(self, vocab: dict[str, str]) -> None:
@@ -91,18 +92,18 @@ class LanguageModel(AppModule):
         logits, state = self(inputs, state)
         self._carried[split] = detach_state(state)
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
-        self.mean_loss[split].update(loss.detach(), targets.numel())
+        self.mean_loss[f"{split}_loss"].update(loss.detach(), targets.numel())
         return loss
 
     def _reset(self, split: str) -> None:
         self._carried[split] = None
-        self.mean_loss[split].reset()
+        self.mean_loss[f"{split}_loss"].reset()
 
     def _log_epoch(self, split: str) -> None:
-        loss = self.mean_loss[split].compute()
+        loss = self.mean_loss[f"{split}_loss"].compute()
         self.log(f"{split}/loss_epoch" if split == "train" else f"{split}/loss", loss, sync_dist=False)
         self.log(f"{split}/ppl", torch.exp(loss), prog_bar=split == "val", sync_dist=False)
-        self.mean_loss[split].reset()
+        self.mean_loss[f"{split}_loss"].reset()
 
     def on_train_epoch_start(self) -> None:
         self._reset("train")

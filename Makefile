@@ -1,0 +1,57 @@
+# lstm-apps — `make help` lists the targets. Every target that needs Python depends on the venv.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.install.stamp
+APP ?= textgen
+ARGS ?=
+CKPT ?= $(shell ls -t runs/$(APP)/*/checkpoints/last.ckpt 2>/dev/null | head -n 1)
+PORT ?= 6006
+
+.DEFAULT_GOAL := help
+.PHONY: help install train eval predict test bench tensorboard lint format clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+	@echo "  variables: APP=$(APP) ARGS='key=value …' CKPT=<checkpoint> (default: newest last.ckpt of APP)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade --quiet pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the package (editable) with dev tools
+
+train: $(STAMP) ## train APP on its default data: make train APP=textgen ARGS="trainer.max_epochs=3"
+	$(BIN)/lstm-apps train app=$(APP) $(ARGS)
+
+eval: $(STAMP) ## score CKPT (default: newest last.ckpt of APP) on its test split
+	@test -n "$(CKPT)" || { echo "no checkpoint found for APP=$(APP): run 'make train' or pass CKPT=…"; exit 2; }
+	$(BIN)/lstm-apps eval ckpt_path=$(CKPT) $(ARGS)
+
+predict: $(STAMP) ## run CKPT on new input: make predict ARGS='prompt="The function"'
+	@test -n "$(CKPT)" || { echo "no checkpoint found for APP=$(APP): run 'make train' or pass CKPT=…"; exit 2; }
+	$(BIN)/lstm-apps predict ckpt_path=$(CKPT) $(ARGS)
+
+test: $(STAMP) ## run the whole offline test suite
+	$(BIN)/pytest -q $(ARGS)
+
+bench: $(STAMP) ## Lightning vs plain-PyTorch throughput table -> bench/results.md
+	$(BIN)/python bench/run.py $(ARGS)
+
+tensorboard: $(STAMP) ## serve runs/ on http://localhost:$(PORT)
+	$(BIN)/tensorboard --logdir runs --port $(PORT) --bind_all
+
+lint: $(STAMP) ## ruff checks
+	$(BIN)/ruff check src tests bench apps
+	$(BIN)/ruff format --check src tests bench apps
+
+format: $(STAMP) ## ruff autofix and format
+	$(BIN)/ruff check --fix src tests bench apps
+	$(BIN)/ruff format src tests bench apps
+
+clean: ## remove the venv, caches and runs
+	rm -rf $(VENV) .pytest_cache .ruff_cache runs outputs multirun src/*.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,69 @@
+"""Tokenizers (char/BPE/word, JSON round trip) and the BPTT stream layout."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from lstm_apps.errors import UserError
+from lstm_apps.text.stream import BPTTWindows, batchify
+from lstm_apps.text.tokenizer import UNK, CharTokenizer, tokenizer_from_json, train_tokenizer
+
+TEXTS = ["def f(x):\n    return x  # café\n", "The function returns a value.\n\n", "tabs\tand  spaces"]
+
+
+@pytest.mark.parametrize("kind", ["char", "bpe"])
+def test_round_trip_is_exact_and_json_restores_the_same_ids(kind: str) -> None:
+    tok = train_tokenizer(kind, TEXTS * 20, vocab_size=300)
+    for text in TEXTS:
+        assert tok.decode(tok.encode(text)) == text
+    payload = tok.to_json()
+    assert json.loads(payload)["kind"] == kind  # plain JSON, no pickle
+    again = tokenizer_from_json(payload)
+    assert again.vocab_size == tok.vocab_size
+    assert again.encode(TEXTS[0]) == tok.encode(TEXTS[0])
+
+
+def test_bpe_merges_shorten_sequences() -> None:
+    bpe = train_tokenizer("bpe", TEXTS * 50, vocab_size=400)
+    char = train_tokenizer("char", TEXTS * 50)
+    assert len(bpe.encode(TEXTS[1])) < len(char.encode(TEXTS[1]))
+
+
+def test_char_tokenizer_maps_unseen_characters_to_unk() -> None:
+    tok = CharTokenizer.train(["abc"])
+    ids = tok.encode("abz")
+    assert ids[-1] == tok.token_id(UNK)
+
+
+def test_word_tokenizer_has_unknown_token() -> None:
+    tok = train_tokenizer("word", ["a b c", "a b"], vocab_size=100)
+    assert tok.decode(tok.encode("a b c")) == "a b c"
+    assert tok.encode("zzz") == [tok.token_id(UNK)]
+
+
+def test_unknown_tokenizer_kind_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="tokenizer kind"):
+        train_tokenizer("sentencepiece", TEXTS)
+
+
+def test_batchify_rows_are_contiguous_and_windows_continue_them() -> None:
+    ids = torch.arange(23)
+    rows = batchify(ids, 3)
+    assert rows.tolist()[1] == list(range(7, 14))
+    windows = list(BPTTWindows(rows, bptt=3))
+    assert len(windows) == len(BPTTWindows(rows, bptt=3)) == 2
+    x0, y0 = windows[0]
+    x1, y1 = windows[1]
+    assert x0.tolist()[0] == [0, 1, 2] and y0.tolist()[0] == [1, 2, 3]
+    assert x1.tolist()[0] == [3, 4, 5] and y1.tolist()[0] == [4, 5, 6]
+    # Every target is the next token of the same row: nothing crosses a row boundary.
+    covered = torch.cat([y for _, y in windows], dim=1)
+    assert torch.equal(covered, rows[:, 1:])
+
+
+def test_batchify_rejects_too_short_streams() -> None:
+    with pytest.raises(ValueError, match="too short"):
+        batchify(torch.arange(5), 4)

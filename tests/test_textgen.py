@@ -1,0 +1,136 @@
+"""The text generator: learning, weight tying, stateful BPTT, generation, data module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lstm_apps.apps.textgen.datamodule import TextStreamDataModule
+from lstm_apps.apps.textgen.model import LanguageModel
+from lstm_apps.data.corpus import PydocCorpus, TextFiles
+from lstm_apps.errors import UserError
+from lstm_apps.text.tokenizer import train_tokenizer
+
+OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 0.01}
+
+
+def make_model(vocab_size: int, **kwargs) -> LanguageModel:
+    settings = {"embedding_dim": 24, "hidden_size": 48, "num_layers": 1, "dropout": 0.0,
+                "embedding_dropout": 0.0, "output_dropout": 0.0, "optimizer": OPTIMIZER}
+    settings.update(kwargs)
+    return LanguageModel(vocab_size, **settings)
+
+
+def test_lm_overfits_a_tiny_corpus() -> None:
+    torch.manual_seed(0)
+    text = "hello world, the quick brown fox. " * 8
+    tok = train_tokenizer("char", [text])
+    ids = torch.tensor(tok.encode(text))[None]
+    model = make_model(tok.vocab_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    for _ in range(150):
+        logits, _ = model(ids[:, :-1])
+        loss = F.cross_entropy(logits.reshape(-1, tok.vocab_size), ids[:, 1:].reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.15
+    model.bind_vocab({"tokenizer": tok.to_json()})
+    assert model.generate("hello wor", 12, greedy=True)[0] == "ld, the quic"
+
+
+def test_weight_tying_shares_the_embedding_and_bridges_sizes() -> None:
+    same = make_model(30, embedding_dim=32, hidden_size=32)
+    assert same.decoder.weight is same.embedding.weight
+    assert isinstance(same.bridge, torch.nn.Identity)
+    bridged = make_model(30, embedding_dim=16, hidden_size=32)
+    assert bridged.decoder.weight is bridged.embedding.weight
+    assert isinstance(bridged.bridge, torch.nn.Linear)
+    untied = make_model(30, tie_weights=False)
+    assert untied.decoder.weight is not untied.embedding.weight
+
+
+def test_hidden_state_is_carried_and_detached_between_batches() -> None:
+    model = make_model(10).eval()
+    rows = torch.randint(0, 10, (2, 9))
+    first, second = (rows[:, :4], rows[:, 1:5]), (rows[:, 4:8], rows[:, 5:9])
+    model._stream_loss(first, "val")
+    carried = model._carried["val"]
+    assert carried is not None and not carried[0].requires_grad
+    model._stream_loss(second, "val")
+    # The carried state equals running both windows as one sequence.
+    _, whole = model(rows[:, :8])
+    torch.testing.assert_close(model._carried["val"][0], whole[0])
+
+
+def test_generation_is_batched_and_seeded() -> None:
+    tok = train_tokenizer("char", ["abcdefgh"])
+    model = make_model(tok.vocab_size)
+    model.bind_vocab({"tokenizer": tok.to_json()})
+    a = model.generate("ab", 10, temperature=1.0, seed=3, num_samples=4)
+    b = model.generate("ab", 10, temperature=1.0, seed=3, num_samples=4)
+    assert a == b and len(a) == 4
+    assert model.generate("", 5, greedy=True)[0] == model.generate("", 5, greedy=True)[0]
+
+
+def test_pydoc_corpus_is_deterministic_and_split_by_topic() -> None:
+    first = PydocCorpus().load()
+    second = PydocCorpus().load()
+    assert first == second
+    total = sum(len(t) for t in first.values())
+    assert 0.03 < len(first["val"]) / total < 0.12
+    assert 0.03 < len(first["test"]) / total < 0.12
+    names = PydocCorpus().topic_splits()
+    assert not set(names["train"]) & (set(names["val"]) | set(names["test"]))
+    assert not set(names["val"]) & set(names["test"])
+
+
+def test_datamodule_hands_over_vocab_and_shards_rows(tiny_corpus: dict[str, Path]) -> None:
+    corpus = TextFiles(str(tiny_corpus["train"]), str(tiny_corpus["val"]), str(tiny_corpus["test"]))
+    dm = TextStreamDataModule(corpus, tokenizer="char", batch_size=3, eval_batch_size=2, bptt=8)
+    dm.setup("fit")
+    assert dm.model_kwargs() == {"vocab_size": dm.tokenizer.vocab_size}
+    x, y = next(iter(dm.train_dataloader()))
+    assert x.shape == (3, 8) and torch.equal(x[:, 1:], y[:, :-1])
+
+    class FakeTrainer:
+        def __init__(self, rank: int) -> None:
+            self.global_rank, self.world_size = rank, 2
+
+    seen = []
+    for rank in (0, 1):
+        dm.trainer = FakeTrainer(rank)
+        seen.append(torch.cat([xb for xb, _ in dm.train_dataloader()], dim=1))
+    assert seen[0].shape == seen[1].shape == (3, seen[0].size(1))
+    flat = dm.ids["train"][: 6 * (dm.ids["train"].numel() // 6)].view(6, -1)[:, :-1]
+    assert torch.equal(torch.cat(seen), flat), "ranks must read disjoint, contiguous rows"
+
+    again = TextStreamDataModule(corpus, tokenizer="bpe", batch_size=3, bptt=8)
+    again.load_vocab_state(dm.vocab_state())
+    again.setup("fit")
+    assert again.tokenizer.kind == "char" and torch.equal(again.ids["val"], dm.ids["val"])
+
+
+def test_too_small_split_names_the_setting(tiny_corpus: dict[str, Path]) -> None:
+    corpus = TextFiles(str(tiny_corpus["train"]), str(tiny_corpus["val"]))
+    dm = TextStreamDataModule(corpus, batch_size=4, eval_batch_size=10_000)
+    dm.setup("fit")
+    with pytest.raises(UserError, match="eval_batch_size"):
+        dm.val_dataloader()
+
+
+@pytest.mark.parametrize("problem", ["missing", "empty", "directory", "binary"])
+def test_bad_corpus_files_name_the_key_and_file(tmp_path: Path, tiny_corpus: dict[str, Path], problem: str) -> None:
+    bad = tmp_path / "bad.txt"
+    if problem == "empty":
+        bad.write_text("  \n")
+    elif problem == "directory":
+        bad.mkdir()
+    elif problem == "binary":
+        bad.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(UserError) as err:
+        TextFiles(str(bad), str(tiny_corpus["val"])).load()
+    assert "data.corpus.train" in str(err.value) and "bad.txt" in str(err.value)
