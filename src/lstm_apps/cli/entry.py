@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
@@ -10,7 +11,7 @@ import hydra
 from omegaconf import DictConfig
 
 from lstm_apps.cli.preflight import check_overrides
-from lstm_apps.cli.quiet import quiet_console
+from lstm_apps.cli.quiet import quiet_console, route_library_logs_through_root
 from lstm_apps.errors import UserError
 from lstm_apps.paths import config_dir
 
@@ -20,17 +21,25 @@ def fail(message: str | BaseException) -> NoReturn:
     sys.exit(2)
 
 
-def hydra_command(config_name: str, task: Callable[[DictConfig], Any]) -> Callable[[], Any]:
-    """Build ``main()`` for ``task``: check the overrides first, then hand over to ``hydra.main``.
+def _load_task(target: str) -> Callable[[DictConfig], Any]:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def hydra_command(config_name: str, task: str) -> Callable[[], Any]:
+    """Build ``main()`` for ``task`` (``"module:function"``): check overrides, then run ``hydra.main``.
 
     Checking first means a typo'd key or an unknown app costs one line and no half-made run
-    directory, while everything Hydra offers (``-m`` sweeps, ``--cfg``, launchers) stays.
+    directory, while everything Hydra offers (``-m`` sweeps, ``--cfg``, launchers) stays. The task
+    is imported only when it runs, so such mistakes are also reported before torch is loaded.
     """
 
     @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)
     def run(cfg: DictConfig) -> Any:
         try:
-            return task(cfg)
+            function = _load_task(task)
+            route_library_logs_through_root()
+            return function(cfg)
         except UserError as err:
             fail(err)
 

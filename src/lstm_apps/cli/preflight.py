@@ -5,6 +5,7 @@ from __future__ import annotations
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from lstm_apps.errors import UserError
@@ -29,11 +30,14 @@ def check_overrides(config_name: str, args: list[str]) -> None:
         GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(str(config_dir()), version_base="1.3"):
-            compose(config_name, overrides=overrides)
+            cfg = compose(config_name, overrides=overrides)
     except (HydraException, OmegaConfBaseException) as err:
         raise UserError(_one_line(err)) from None
     finally:
         GlobalHydra.instance().clear()
+    missing = _missing_keys(cfg)
+    if missing:
+        raise UserError(f"missing value for {', '.join(missing)} (pass it as {missing[0]}=...)")
 
 
 def _one_line(err: BaseException) -> str:
@@ -47,6 +51,33 @@ def _one_line(err: BaseException) -> str:
         key = root_lines[0].split("'")[1] if "'" in root_lines[0] else root_lines[0]
         return f"unknown config key '{key}' (check the spelling, or add a new key with +{key}=...)"
     if "Could not find" in str(err) and lines:
-        available = [ln for ln in lines if ln and not ln.startswith(("Config search path", "Available", "In "))]
-        return lines[0] + (f" (available: {', '.join(available[1:])})" if len(available) > 1 else "")
+        return lines[0] + _available_options(lines)
     return lines[0] if lines else type(err).__name__
+
+
+def _available_options(lines: list[str]) -> str:
+    """Pick the option names out of Hydra's 'Available options in ...' block."""
+    options: list[str] = []
+    collecting = False
+    for line in lines:
+        if line.startswith("Available options"):
+            collecting = True
+        elif line.startswith("Config search path"):
+            break
+        elif collecting:
+            options.append(line)
+    return f" (available: {', '.join(options)})" if options else ""
+
+
+def _missing_keys(node: DictConfig, prefix: str = "") -> list[str]:
+    """``???`` values, found without resolving interpolations (``${hydra:…}`` is not set yet)."""
+    found: list[str] = []
+    for key in node.keys():
+        path = f"{prefix}{key}"
+        if OmegaConf.is_missing(node, key):
+            found.append(path)
+            continue
+        child = node._get_node(key)
+        if isinstance(child, DictConfig) and not OmegaConf.is_interpolation(node, key):
+            found += _missing_keys(child, f"{path}.")
+    return found

@@ -22,3 +22,16 @@ def quiet_console() -> None:
         warnings.filterwarnings("ignore", message=pattern)
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logging.getLogger(name).addFilter(_DropTips())
+
+
+def route_library_logs_through_root() -> None:
+    """Lightning installs its own console handler; under Hydra every line would print twice.
+
+    Dropping it sends Lightning's messages through Hydra's handlers: once to the console and once
+    into the run's log file.
+    """
+    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+                logger.removeHandler(handler)

@@ -15,7 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule
 from lstm_apps.pipeline.app_module import AppModule
-from lstm_apps.pipeline.build import instantiate_collection, instantiate_node
+from lstm_apps.pipeline.build import check_config_types, instantiate_collection, instantiate_node
 from lstm_apps.pipeline.checkpoint import read_checkpoint
 from lstm_apps.pipeline.checkpoint_io import AtomicCheckpointIO
 from lstm_apps.pipeline.hparams import log_final_hparams
@@ -59,6 +59,7 @@ def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
 
 def train(cfg: DictConfig) -> dict[str, float]:
     """Train (or resume) the configured app, then test the best checkpoint; return all metrics."""
+    check_config_types(cfg, ("data", "model", "trainer", "callbacks", "logger"))
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     resume_from = cfg.get("ckpt_path")
