@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -20,6 +21,12 @@ def check_overrides(config_name: str, args: list[str]) -> None:
     if any(arg.startswith("-") for arg in args):
         return
     overrides = list(args)
+    parser = OverridesParser.create()
+    for override in overrides:
+        try:
+            parser.parse_override(override)
+        except HydraException as err:
+            raise UserError(f"cannot parse override '{override}': {_one_line(err)}") from None
     for override in overrides:
         key, _, value = override.partition("=")
         if key.lstrip("+~") == "app" and value and "," not in value:

@@ -1,0 +1,71 @@
+"""Every selectable config composes, instantiates its pieces, and mistakes are caught up front."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import compose_config
+from hydra.utils import get_class
+
+from lstm_apps.cli.preflight import check_overrides
+from lstm_apps.errors import UserError
+from lstm_apps.paths import available_apps, config_dir
+
+CONFIGS = config_dir()
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONFIGS / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize("app", available_apps())
+def test_every_app_composes_to_a_complete_run(app: str, tmp_path: Path) -> None:
+    cfg = compose_config("train", [f"app={app}"], tmp_path)
+    assert cfg.app_name == app
+    assert cfg.monitor and cfg.monitor_mode in ("min", "max")
+    get_class(cfg.data._target_)
+    get_class(cfg.model._target_)
+
+
+@pytest.mark.parametrize(
+    "group,choice",
+    [(g, c) for g in ("trainer", "callbacks", "logger", "optimizer", "scheduler", "debug", "experiment") for c in options(g)],
+)
+def test_every_group_option_composes(group: str, choice: str, tmp_path: Path) -> None:
+    cfg = compose_config("train", [f"{group}={choice}"], tmp_path)
+    assert cfg.trainer._target_ == "lightning.pytorch.Trainer"
+
+
+@pytest.mark.parametrize("config_name", ["train", "eval", "predict"])
+def test_top_level_configs_compose(config_name: str) -> None:
+    overrides = [] if config_name == "train" else ["ckpt_path=x.ckpt"]
+    compose_config(config_name, overrides)
+
+
+def test_precision_is_32_by_default_and_bf16_is_selectable(tmp_path: Path) -> None:
+    assert compose_config("train", [], tmp_path).trainer.precision == "32-true"
+    assert compose_config("train", ["trainer=gpu"], tmp_path).trainer.precision == "bf16-mixed"
+    assert compose_config("train", ["trainer.precision=16-mixed"], tmp_path).trainer.precision == "16-mixed"
+
+
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        (["app=nosuchapp"], "unknown app 'nosuchapp' (available: "),
+        (["model.hiden_size=3"], "unknown config key 'hiden_size'"),
+        (["trainer=tpu9"], "Could not find 'trainer/tpu9' (available: cpu, ddp, ddp_cpu, default, gpu)"),
+        (["data/corpus=text_files"], "missing value for data.corpus.train, data.corpus.val"),
+        (["trainer.max_epochs=[1"], "trainer.max_epochs=[1"),
+    ],
+)
+def test_preflight_turns_mistakes_into_one_line(overrides: list[str], message: str) -> None:
+    with pytest.raises(UserError) as err:
+        check_overrides("train", overrides)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_preflight_leaves_multirun_and_flags_to_hydra() -> None:
+    check_overrides("train", ["-m", "model.hidden_size=8,16"])
+    check_overrides("train", ["--cfg", "job"])

@@ -1,0 +1,53 @@
+"""The public-corpus fetchers, run offline against fixture files in the real formats."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from lstm_apps.data.corpus import TextFiles
+from lstm_apps.data.download import fetch
+from lstm_apps.errors import UserError
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "textgen"
+
+
+def load_script(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+prepare_textgen = load_script(REPO / "apps" / "textgen" / "prepare_data.py")
+
+
+def test_tinyshakespeare_is_split_contiguously(tmp_path: Path) -> None:
+    written = prepare_textgen.prepare("tinyshakespeare", tmp_path, (FIXTURES / "tinyshakespeare").as_uri())
+    source = (FIXTURES / "tinyshakespeare" / "input.txt").read_text()
+    parts = [written[s].read_text() for s in ("train", "val", "test")]
+    assert "".join(parts) == source
+    assert len(parts[0]) > 10 * len(parts[1]) > 0
+    loaded = TextFiles(str(written["train"]), str(written["val"]), str(written["test"])).load()
+    assert loaded["test"] == parts[2]
+
+
+def test_wikitext2_keeps_its_three_files(tmp_path: Path) -> None:
+    written = prepare_textgen.prepare("wikitext2", tmp_path, (FIXTURES / "wikitext2").as_uri())
+    assert written["val"].read_text() == (FIXTURES / "wikitext2" / "valid.txt").read_text()
+    assert "<unk>" in written["train"].read_text()
+
+
+def test_download_failure_is_one_line_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="could not download"):
+        fetch((tmp_path / "missing.txt").as_uri(), tmp_path / "out" / "x.txt")
+    assert not list((tmp_path / "out").glob("*"))
+
+
+def test_unknown_corpus_name(tmp_path: Path) -> None:
+    assert prepare_textgen.main(["--out", str(tmp_path), "tinyshakespeare", "--base-url", "file:///nope"]) == 2
+    with pytest.raises(UserError, match="available"):
+        prepare_textgen.prepare("ptb", tmp_path)
