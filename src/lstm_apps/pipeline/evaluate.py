@@ -17,7 +17,7 @@ SPLIT_STAGES = {"test": "test", "val": "validate"}
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Score ``cfg.ckpt_path`` on ``cfg.split``; ``cfg.data`` entries override the stored data config."""
-    info = read_checkpoint(cfg.ckpt_path, expected_app=cfg.get("app"))
+    info = read_checkpoint(cfg.ckpt_path, expected_app=cfg.get("expected_app"))
     if cfg.split not in SPLIT_STAGES:
         raise UserError(f"split: must be one of {sorted(SPLIT_STAGES)}, got {cfg.split!r}")
     run_cfg = info.config

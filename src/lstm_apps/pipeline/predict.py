@@ -10,7 +10,7 @@ from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 
 def predict(cfg: DictConfig) -> str:
     """Load ``cfg.ckpt_path``, hand the remaining options to the app and print its answer."""
-    info = read_checkpoint(cfg.ckpt_path, expected_app=cfg.get("app"))
+    info = read_checkpoint(cfg.ckpt_path, expected_app=cfg.get("expected_app"))
     model = model_from_checkpoint(info)
     device = cfg.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)

@@ -1,0 +1,89 @@
+"""The real command line, end to end, in child processes: train -> eval -> predict, and bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import run_cli, tiny_textgen_overrides, write_tiny_corpus
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """``lstm-apps train`` once in a scratch folder; returns (folder, last checkpoint)."""
+    work = tmp_path_factory.mktemp("cli")
+    corpus = write_tiny_corpus(work)
+    result = run_cli(["train", *tiny_textgen_overrides(corpus), "trainer.max_epochs=2"], cwd=work)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "run directory:" in result.stdout and "tensorboard:" in result.stdout and "checkpoints:" in result.stdout
+    runs = list((work / "runs" / "textgen").iterdir())
+    assert len(runs) == 1, "one run directory per run"
+    return work, runs[0] / "checkpoints" / "last.ckpt"
+
+
+def test_train_writes_a_self_contained_checkpoint(cli_run: tuple[Path, Path]) -> None:
+    _, ckpt = cli_run
+    payload = torch.load(ckpt, weights_only=True)
+    assert payload["lstm_apps"]["app"] == "textgen"
+    assert payload["lstm_apps"]["config"]["model"]["hidden_size"] == 16
+
+
+def test_eval_and_predict_need_only_the_checkpoint(cli_run: tuple[Path, Path], tmp_path: Path) -> None:
+    _, ckpt = cli_run
+    moved = tmp_path / "elsewhere.ckpt"
+    moved.write_bytes(ckpt.read_bytes())
+    evaluated = run_cli(["eval", f"ckpt_path={moved}", "trainer.enable_progress_bar=false"], cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    assert "test/ppl=" in evaluated.stdout
+    predicted = run_cli(
+        ["predict", f"ckpt_path={moved}", "prompt=the cat", "max_new_tokens=20", "temperature=0.8", "seed=0"],
+        cwd=tmp_path,
+    )
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    assert predicted.stdout.startswith("the cat") and len(predicted.stdout.strip()) > len("the cat")
+    assert not (tmp_path / "runs" / "predict").exists(), "predict leaves no run directory"
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["train", "app=nosuch"], "unknown app 'nosuch' (available: textgen"),
+        (["train", "trainer.max_epoch=3"], "unknown config key 'max_epoch'"),
+        (["frobnicate"], "unknown command 'frobnicate'"),
+        (["predict"], "missing value for ckpt_path"),
+        (["predict", "ckpt_path=/no/such/file.ckpt"], "ckpt_path: file not found: /no/such/file.ckpt"),
+        (["train", "data/corpus=text_files", "data.corpus.train=/no/train.txt", "data.corpus.val=/no/val.txt"],
+         "data.corpus.train: file not found: /no/train.txt"),
+        (["train", "data.bptt=many"], "data.bptt: expected int, got 'many'"),
+    ],
+)
+def test_bad_input_gives_one_line_naming_the_culprit(args: list[str], message: str, tmp_path: Path) -> None:
+    result = run_cli(args, cwd=tmp_path)
+    assert result.returncode != 0
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("lstm-apps: error:")]
+    assert len(errors) == 1 and message in errors[0], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+
+
+def test_checkpoint_problems_are_named(cli_run: tuple[Path, Path], tmp_path: Path) -> None:
+    _, ckpt = cli_run
+    junk = tmp_path / "junk.ckpt"
+    junk.write_bytes(b"this is not a checkpoint")
+    foreign = tmp_path / "foreign.ckpt"
+    payload = torch.load(ckpt, weights_only=True)
+    payload["lstm_apps"]["app"] = "tagger"
+    torch.save(payload, foreign)
+    empty_corpus = tmp_path / "empty.txt"
+    empty_corpus.write_text("")
+    cases = [
+        (["predict", f"ckpt_path={junk}"], f"{junk} is not a readable checkpoint"),
+        (["eval", f"ckpt_path={foreign}", "expected_app=textgen"], "was trained by app 'tagger', not 'textgen'"),
+        (["train", "data/corpus=text_files", f"data.corpus.train={empty_corpus}", f"data.corpus.val={empty_corpus}"],
+         f"data.corpus.train: file is empty: {empty_corpus}"),
+    ]
+    for args, message in cases:
+        result = run_cli(args, cwd=tmp_path)
+        assert result.returncode != 0
+        assert "lstm-apps: error: " in result.stderr and message in result.stderr, result.stderr[-2000:]
+        assert "Traceback" not in result.stderr
