@@ -119,7 +119,9 @@ def measure(mode: str, steps: int, warmup: int, overrides: list[str]) -> dict:
         "tokens_per_s": tokens / elapsed,
         "ms_per_step": 1000 * elapsed / steps,
         "peak_mb": peak_mb,
-        "device": torch.cuda.get_device_name() if device.type == "cuda" else f"cpu x{torch.get_num_threads()} threads",
+        "device": torch.cuda.get_device_name()
+        if device.type == "cuda"
+        else f"cpu x{torch.get_num_threads()} threads",
         "batch": list(batches[0][0].shape),
         "params": sum(p.numel() for p in model.parameters()),
         "torch": torch.__version__,
@@ -128,7 +130,16 @@ def measure(mode: str, steps: int, warmup: int, overrides: list[str]) -> dict:
 
 
 def run_child(mode: str, args: argparse.Namespace) -> dict:
-    command = [sys.executable, __file__, "--child", mode, "--steps", str(args.steps), "--warmup", str(args.warmup)]
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        mode,
+        "--steps",
+        str(args.steps),
+        "--warmup",
+        str(args.warmup),
+    ]
     out = subprocess.run(command + args.overrides, capture_output=True, text=True, check=False)
     if out.returncode != 0:
         raise SystemExit(f"benchmark child '{mode}' failed:\n{out.stderr[-3000:]}")
@@ -136,7 +147,9 @@ def run_child(mode: str, args: argparse.Namespace) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+
 from conftest import run_cli, tiny_textgen_overrides, write_tiny_corpus
 
 
@@ -16,7 +17,11 @@ def cli_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     corpus = write_tiny_corpus(work)
     result = run_cli(["train", *tiny_textgen_overrides(corpus), "trainer.max_epochs=2"], cwd=work)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "run directory:" in result.stdout and "tensorboard:" in result.stdout and "checkpoints:" in result.stdout
+    assert (
+        "run directory:" in result.stdout
+        and "tensorboard:" in result.stdout
+        and "checkpoints:" in result.stdout
+    )
     runs = list((work / "runs" / "textgen").iterdir())
     assert len(runs) == 1, "one run directory per run"
     return work, runs[0] / "checkpoints" / "last.ckpt"
@@ -53,8 +58,15 @@ def test_eval_and_predict_need_only_the_checkpoint(cli_run: tuple[Path, Path], t
         (["frobnicate"], "unknown command 'frobnicate'"),
         (["predict"], "missing value for ckpt_path"),
         (["predict", "ckpt_path=/no/such/file.ckpt"], "ckpt_path: file not found: /no/such/file.ckpt"),
-        (["train", "data/corpus=text_files", "data.corpus.train=/no/train.txt", "data.corpus.val=/no/val.txt"],
-         "data.corpus.train: file not found: /no/train.txt"),
+        (
+            [
+                "train",
+                "data/corpus=text_files",
+                "data.corpus.train=/no/train.txt",
+                "data.corpus.val=/no/val.txt",
+            ],
+            "data.corpus.train: file not found: /no/train.txt",
+        ),
         (["train", "data.bptt=many"], "data.bptt: expected int, got 'many'"),
     ],
 )
@@ -78,9 +90,19 @@ def test_checkpoint_problems_are_named(cli_run: tuple[Path, Path], tmp_path: Pat
     empty_corpus.write_text("")
     cases = [
         (["predict", f"ckpt_path={junk}"], f"{junk} is not a readable checkpoint"),
-        (["eval", f"ckpt_path={foreign}", "expected_app=textgen"], "was trained by app 'tagger', not 'textgen'"),
-        (["train", "data/corpus=text_files", f"data.corpus.train={empty_corpus}", f"data.corpus.val={empty_corpus}"],
-         f"data.corpus.train: file is empty: {empty_corpus}"),
+        (
+            ["eval", f"ckpt_path={foreign}", "expected_app=textgen"],
+            "was trained by app 'tagger', not 'textgen'",
+        ),
+        (
+            [
+                "train",
+                "data/corpus=text_files",
+                f"data.corpus.train={empty_corpus}",
+                f"data.corpus.val={empty_corpus}",
+            ],
+            f"data.corpus.train: file is empty: {empty_corpus}",
+        ),
     ]
     for args, message in cases:
         result = run_cli(args, cwd=tmp_path)

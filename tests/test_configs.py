@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import compose_config
 from hydra.utils import get_class
 
+from conftest import compose_config
 from lstm_apps.cli.preflight import check_overrides
 from lstm_apps.errors import UserError
 from lstm_apps.paths import available_apps, config_dir
@@ -30,7 +30,11 @@ def test_every_app_composes_to_a_complete_run(app: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "group,choice",
-    [(g, c) for g in ("trainer", "callbacks", "logger", "optimizer", "scheduler", "debug", "experiment") for c in options(g)],
+    [
+        (g, c)
+        for g in ("trainer", "callbacks", "logger", "optimizer", "scheduler", "debug", "experiment")
+        for c in options(g)
+    ],
 )
 def test_every_group_option_composes(group: str, choice: str, tmp_path: Path) -> None:
     cfg = compose_config("train", [f"{group}={choice}"], tmp_path)

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import compose_config, tiny_textgen_overrides, write_tiny_corpus
 from omegaconf import OmegaConf, open_dict
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
+from conftest import compose_config, tiny_textgen_overrides, write_tiny_corpus
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.checkpoint_io import AtomicCheckpointIO
@@ -60,12 +60,18 @@ def test_checkpoint_is_self_contained(trained_run: Path, tmp_path: Path) -> None
     model = model_from_checkpoint(info)
     assert model.tokenizer is not None and model.vocab_size == info.model_kwargs["vocab_size"]
 
-    eval_cfg = compose_config("eval", [f"ckpt_path={ckpt}", "trainer.enable_progress_bar=false"], tmp_path / "ev")
+    eval_cfg = compose_config(
+        "eval", [f"ckpt_path={ckpt}", "trainer.enable_progress_bar=false"], tmp_path / "ev"
+    )
     metrics = evaluate(eval_cfg)
-    assert metrics["test/ppl"] == pytest.approx(torch.exp(torch.tensor(metrics["test/loss"])).item(), rel=1e-4)
+    assert metrics["test/ppl"] == pytest.approx(
+        torch.exp(torch.tensor(metrics["test/loss"])).item(), rel=1e-4
+    )
     assert (tmp_path / "ev" / "metrics.json").exists()
 
-    predict_cfg = compose_config("predict", [f"ckpt_path={ckpt}", "prompt=the cat", "max_new_tokens=5", "seed=1"])
+    predict_cfg = compose_config(
+        "predict", [f"ckpt_path={ckpt}", "prompt=the cat", "max_new_tokens=5", "seed=1"]
+    )
     text = predict(predict_cfg)
     assert text.startswith("the cat") and len(text) >= len("the cat")
 
@@ -88,7 +94,9 @@ def test_resume_continues_global_step_and_optimizer(trained_run: Path, tmp_path:
     assert after["lr_schedulers"], "scheduler state is saved"
 
 
-def test_resume_from_another_app_checkpoint_is_refused(trained_run: Path, tmp_path: Path, tiny_corpus) -> None:
+def test_resume_from_another_app_checkpoint_is_refused(
+    trained_run: Path, tmp_path: Path, tiny_corpus
+) -> None:
     last = trained_run / "checkpoints" / "last.ckpt"
     cfg = compose_config("train", tiny_textgen_overrides(tiny_corpus) + [f"ckpt_path={last}"], tmp_path / "x")
     with open_dict(cfg):
@@ -98,10 +106,19 @@ def test_resume_from_another_app_checkpoint_is_refused(trained_run: Path, tmp_pa
 
 
 @pytest.mark.parametrize("optimizer,scheduler", [("sgd", "cosine"), ("adam", "onecycle"), ("adamw", "none")])
-def test_optimizers_and_schedulers_from_config(tmp_path: Path, tiny_corpus, optimizer: str, scheduler: str) -> None:
-    overrides = tiny_textgen_overrides(tiny_corpus) + [
-        f"optimizer={optimizer}", f"scheduler={scheduler}", "optimizer.lr=0.01", "test_after_fit=false",
-    ] + FEW_BATCHES
+def test_optimizers_and_schedulers_from_config(
+    tmp_path: Path, tiny_corpus, optimizer: str, scheduler: str
+) -> None:
+    overrides = (
+        tiny_textgen_overrides(tiny_corpus)
+        + [
+            f"optimizer={optimizer}",
+            f"scheduler={scheduler}",
+            "optimizer.lr=0.01",
+            "test_after_fit=false",
+        ]
+        + FEW_BATCHES
+    )
     cfg = compose_config("train", overrides, tmp_path / scheduler)
     train(cfg)
     ckpt = torch.load(tmp_path / scheduler / "checkpoints" / "last.ckpt", weights_only=True)
@@ -109,7 +126,11 @@ def test_optimizers_and_schedulers_from_config(tmp_path: Path, tiny_corpus, opti
 
 
 def test_bf16_mixed_precision_trains_on_cpu(tmp_path: Path, tiny_corpus) -> None:
-    overrides = tiny_textgen_overrides(tiny_corpus) + ["trainer.precision=bf16-mixed", "test_after_fit=false"] + FEW_BATCHES
+    overrides = (
+        tiny_textgen_overrides(tiny_corpus)
+        + ["trainer.precision=bf16-mixed", "test_after_fit=false"]
+        + FEW_BATCHES
+    )
     metrics = train(compose_config("train", overrides, tmp_path / "bf16"))
     assert torch.isfinite(torch.tensor(metrics["val/loss"]))
 

@@ -48,6 +48,8 @@ def test_download_failure_is_one_line_and_leaves_no_partial_file(tmp_path: Path)
 
 
 def test_unknown_corpus_name(tmp_path: Path) -> None:
-    assert prepare_textgen.main(["--out", str(tmp_path), "tinyshakespeare", "--base-url", "file:///nope"]) == 2
+    assert (
+        prepare_textgen.main(["--out", str(tmp_path), "tinyshakespeare", "--base-url", "file:///nope"]) == 2
+    )
     with pytest.raises(UserError, match="available"):
         prepare_textgen.prepare("ptb", tmp_path)

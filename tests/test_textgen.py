@@ -18,8 +18,15 @@ OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 0.01}
 
 
 def make_model(vocab_size: int, **kwargs) -> LanguageModel:
-    settings = {"embedding_dim": 24, "hidden_size": 48, "num_layers": 1, "dropout": 0.0,
-                "embedding_dropout": 0.0, "output_dropout": 0.0, "optimizer": OPTIMIZER}
+    settings = {
+        "embedding_dim": 24,
+        "hidden_size": 48,
+        "num_layers": 1,
+        "dropout": 0.0,
+        "embedding_dropout": 0.0,
+        "output_dropout": 0.0,
+        "optimizer": OPTIMIZER,
+    }
     settings.update(kwargs)
     return LanguageModel(vocab_size, **settings)
 
@@ -123,7 +130,9 @@ def test_too_small_split_names_the_setting(tiny_corpus: dict[str, Path]) -> None
 
 
 @pytest.mark.parametrize("problem", ["missing", "empty", "directory", "binary"])
-def test_bad_corpus_files_name_the_key_and_file(tmp_path: Path, tiny_corpus: dict[str, Path], problem: str) -> None:
+def test_bad_corpus_files_name_the_key_and_file(
+    tmp_path: Path, tiny_corpus: dict[str, Path], problem: str
+) -> None:
     bad = tmp_path / "bad.txt"
     if problem == "empty":
         bad.write_text("  \n")

@@ -49,9 +49,13 @@ def prepare(name: str, out_dir: Path, base_url: str | None = None) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("corpus", choices=sorted(SOURCES))
-    parser.add_argument("--out", type=Path, default=Path("data/textgen"), help="output folder (default data/textgen)")
+    parser.add_argument(
+        "--out", type=Path, default=Path("data/textgen"), help="output folder (default data/textgen)"
+    )
     parser.add_argument("--base-url", default=None, help="mirror holding the same file names")
     args = parser.parse_args(argv)
     try:

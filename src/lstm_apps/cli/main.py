@@ -17,7 +17,11 @@ COMMANDS = {
 def usage() -> str:
     lines = ["usage: lstm-apps COMMAND [key=value ...] [hydra flags]", "", "commands:"]
     lines += [f"  {name:<8} {text}" for name, (_, text) in COMMANDS.items()]
-    lines += ["", f"apps: {', '.join(available_apps())}", "each command takes --help and --cfg job like any Hydra app"]
+    lines += [
+        "",
+        f"apps: {', '.join(available_apps())}",
+        "each command takes --help and --cfg job like any Hydra app",
+    ]
     return "\n".join(lines)
 
 
@@ -28,7 +32,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(0 if args else 2)
     command = args[0]
     if command not in COMMANDS:
-        print(f"lstm-apps: error: unknown command '{command}' (available: {', '.join(COMMANDS)})", file=sys.stderr)
+        print(
+            f"lstm-apps: error: unknown command '{command}' (available: {', '.join(COMMANDS)})",
+            file=sys.stderr,
+        )
         sys.exit(2)
     module = importlib.import_module(COMMANDS[command][0])
     # argv[0] becomes the module's own file so that processes re-launched by Lightning for DDP

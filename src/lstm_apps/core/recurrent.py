@@ -6,7 +6,7 @@ initialisation live in one place and every app gets them for free.
 
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Literal
 
 import torch
 from torch import nn
@@ -14,7 +14,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 CellType = Literal["lstm", "gru", "rnn"]
 # LSTM state is (h, c); GRU/RNN state is h alone.
-RecurrentState = Union[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]
+RecurrentState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
 _CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 _GATES: dict[str, int] = {"lstm": 4, "gru": 3, "rnn": 1}

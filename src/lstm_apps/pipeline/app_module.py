@@ -36,7 +36,9 @@ class AppModule(L.LightningModule):
 
     app_name: str = "app"
 
-    def __init__(self, optimizer: Mapping[str, Any] | None = None, scheduler: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, optimizer: Mapping[str, Any] | None = None, scheduler: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__()
         self.optimizer_config = _plain(optimizer)
         self.scheduler_config = _plain(scheduler)

@@ -26,7 +26,9 @@ class CheckpointInfo:
     payload: dict[str, Any]
 
 
-def read_checkpoint(path: str | Path, key: str = "ckpt_path", expected_app: str | None = None) -> CheckpointInfo:
+def read_checkpoint(
+    path: str | Path, key: str = "ckpt_path", expected_app: str | None = None
+) -> CheckpointInfo:
     """Load and validate a checkpoint file, failing with one line that names it."""
     file = Path(str(path)).expanduser()
     if not file.exists():

@@ -8,9 +8,9 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from lstm_apps.errors import UserError
+from lstm_apps.pipeline.build import instantiate_node
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.train import build_datamodule
-from lstm_apps.pipeline.build import instantiate_node
 
 SPLIT_STAGES = {"test": "test", "val": "validate"}
 

@@ -86,7 +86,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     if cfg.get("test_after_fit", True):
         best = _best_checkpoint(trainer)
-        test_results = trainer.test(model, datamodule=datamodule, ckpt_path=best, verbose=trainer.is_global_zero)
+        test_results = trainer.test(
+            model, datamodule=datamodule, ckpt_path=best, verbose=trainer.is_global_zero
+        )
         metrics.update(_scalar_metrics(test_results[0] if test_results else {}))
 
     log_final_hparams(trainer, OmegaConf.to_container(cfg, resolve=True), _final_metric_columns(metrics))

@@ -148,15 +148,18 @@ class HFWrappedTokenizer:
         return json.dumps({"kind": self.kind, "hf": json.loads(self.hf.to_str())})
 
 
-def train_tokenizer(kind: str, texts: list[str], vocab_size: int = 8000, min_frequency: int = 1,
-                    lowercase: bool = False) -> Tokenizer:
+def train_tokenizer(
+    kind: str, texts: list[str], vocab_size: int = 8000, min_frequency: int = 1, lowercase: bool = False
+) -> Tokenizer:
     """Train a tokenizer of ``kind`` (``char``, ``bpe`` or ``word``) on ``texts``."""
     if kind == "char":
         return CharTokenizer.train(texts, min_frequency=min_frequency)
     if kind == "bpe":
         return HFWrappedTokenizer.train_bpe(texts, vocab_size=vocab_size, min_frequency=max(min_frequency, 2))
     if kind == "word":
-        return HFWrappedTokenizer.train_word(texts, vocab_size, min_frequency=min_frequency, lowercase=lowercase)
+        return HFWrappedTokenizer.train_word(
+            texts, vocab_size, min_frequency=min_frequency, lowercase=lowercase
+        )
     raise UserError(f"tokenizer kind must be one of char, bpe, word; got {kind!r}")
 
 

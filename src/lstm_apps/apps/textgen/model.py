@@ -54,7 +54,12 @@ class LanguageModel(AppModule):
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.embedding_dropout = nn.Dropout(embedding_dropout)
         self.rnn = RecurrentBlock(
-            embedding_dim, hidden_size, num_layers=num_layers, cell=cell, dropout=dropout, proj_size=proj_size  # type: ignore[arg-type]
+            embedding_dim,
+            hidden_size,
+            num_layers=num_layers,
+            cell=cell,
+            dropout=dropout,
+            proj_size=proj_size,  # type: ignore[arg-type]
         )
         self.output_dropout = nn.Dropout(output_dropout)
         features = self.rnn.output_size
@@ -78,7 +83,9 @@ class LanguageModel(AppModule):
     def on_vocab(self, vocab: dict[str, str]) -> None:
         self.tokenizer = tokenizer_from_json(vocab["tokenizer"])
 
-    def forward(self, tokens: torch.Tensor, state: RecurrentState | None = None) -> tuple[torch.Tensor, RecurrentState]:
+    def forward(
+        self, tokens: torch.Tensor, state: RecurrentState | None = None
+    ) -> tuple[torch.Tensor, RecurrentState]:
         """``tokens`` ``[B, T]`` -> logits ``[B, T, V]`` and the final recurrent state."""
         hidden, state = self.rnn(self.embedding_dropout(self.embedding(tokens)), state=state)
         return self.decoder(self.bridge(self.output_dropout(hidden))), state
@@ -162,7 +169,12 @@ class LanguageModel(AppModule):
         produced: list[torch.Tensor] = []
         for _ in range(max_new_tokens):
             step = select_next_token(
-                logits[:, -1], greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
+                logits[:, -1],
+                greedy=greedy,
+                temperature=temperature,
+                top_k=top_k,
+                top_p=top_p,
+                generator=generator,
             )
             produced.append(step)
             logits, state = self(step[:, None], state)
@@ -176,7 +188,9 @@ class LanguageModel(AppModule):
         text = self.generate(
             self.sample_prompt, self.sample_tokens, temperature=self.sample_temperature, seed=0
         )[0]
-        return {"samples/generated": f"**prompt:** `{self.sample_prompt!r}`\n\n```\n{self.sample_prompt}{text}\n```"}
+        return {
+            "samples/generated": f"**prompt:** `{self.sample_prompt!r}`\n\n```\n{self.sample_prompt}{text}\n```"
+        }
 
     def predict_cli(self, options: Mapping[str, Any]) -> str:
         prompt = str(options.get("prompt") or "")
