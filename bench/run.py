@@ -32,7 +32,7 @@ def build(overrides: list[str]):
     from lstm_apps.pipeline.train import build_datamodule, build_model
 
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
-        cfg = compose("train", overrides=["app=textgen", *overrides])
+        cfg = compose("train", overrides=["app=textgen", "scheduler=none", *overrides])
     with open_dict(cfg):
         cfg.paths.output_dir = str(HERE / ".bench_run")
         cfg.paths.root_dir = str(HERE)
