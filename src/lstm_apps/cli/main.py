@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 
 from lstm_apps.paths import available_apps
@@ -37,10 +38,15 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
         sys.exit(2)
-    module = importlib.import_module(COMMANDS[command][0])
-    # argv[0] becomes the module's own file so that processes re-launched by Lightning for DDP
-    # (which re-run argv) start the same command, and Hydra names the job after it.
+    module_name = COMMANDS[command][0]
+    module = importlib.import_module(module_name)
+    # Lightning starts DDP workers by re-running this process's command line: as
+    # `python <argv[0]> argv[1:]`, or `python -m <__main__.__spec__.name> argv[1:]` under -m. Point
+    # both at the subcommand's own module so that workers run the same command.
     sys.argv = [module.__file__ or command, *args[1:]]
+    main_module = sys.modules.get("__main__")
+    if getattr(main_module, "__spec__", None) is not None:
+        main_module.__spec__ = importlib.util.find_spec(module_name)
     module.main()
 
 

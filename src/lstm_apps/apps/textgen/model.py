@@ -107,9 +107,10 @@ class LanguageModel(AppModule):
         self.mean_loss[f"{split}_loss"].reset()
 
     def _log_epoch(self, split: str) -> None:
+        # compute() already reduced over processes; sync_dist only tells Lightning so (cheap, once).
         loss = self.mean_loss[f"{split}_loss"].compute()
-        self.log(f"{split}/loss_epoch" if split == "train" else f"{split}/loss", loss, sync_dist=False)
-        self.log(f"{split}/ppl", torch.exp(loss), prog_bar=split == "val", sync_dist=False)
+        self.log(f"{split}/loss_epoch" if split == "train" else f"{split}/loss", loss, sync_dist=True)
+        self.log(f"{split}/ppl", torch.exp(loss), prog_bar=split == "val", sync_dist=True)
         self.mean_loss[f"{split}_loss"].reset()
 
     def on_train_epoch_start(self) -> None:
