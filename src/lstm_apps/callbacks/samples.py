@@ -1,4 +1,4 @@
-"""Shows what a model produces (generated text, translations …) in TensorBoard's text tab."""
+"""Shows what a model produces (generated text, translations, attention maps …) in TensorBoard."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from lstm_apps.pipeline.app_module import AppModule
 
 
 class LogValidationSamples(L.Callback):
-    """After each validation epoch (not the sanity check), log the app's ``validation_samples()``."""
+    """After each validation epoch (not the sanity check), log the app's samples and images."""
 
     def __init__(self, every_n_epochs: int = 1) -> None:
         self.every_n_epochs = max(1, every_n_epochs)
@@ -25,3 +25,6 @@ class LogValidationSamples(L.Callback):
         for tag, text in pl_module.validation_samples().items():
             for writer in writers:
                 writer.add_text(tag, text, global_step=trainer.global_step)
+        for tag, image in pl_module.validation_images().items():
+            for writer in writers:
+                writer.add_image(tag, image, global_step=trainer.global_step)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
+import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
@@ -90,6 +91,10 @@ class AppModule(L.LightningModule):
     # -- app-specific entry points used by the CLI ----------------------------------------------
     def validation_samples(self) -> dict[str, str]:
         """Texts to show in TensorBoard after each validation epoch (tag -> markdown)."""
+        return {}
+
+    def validation_images(self) -> dict[str, torch.Tensor]:
+        """Images ``[C, H, W]`` in [0, 1] to show in TensorBoard after each validation epoch."""
         return {}
 
     def predict_cli(self, options: Mapping[str, Any]) -> str:

@@ -1,0 +1,131 @@
+"""Seq2seq data: parallel text, tokenizers trained on the train split, length-bucketed batches."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from torch.utils.data import DataLoader
+
+from lstm_apps.pipeline.app_datamodule import AppDataModule
+from lstm_apps.text.batching import BucketedPairBatches
+from lstm_apps.text.tokenizer import BOS, EOS, PAD, Tokenizer, tokenizer_from_json, train_tokenizer
+
+Pairs = list[tuple[str, str]]
+
+
+class ParallelSource(Protocol):
+    def load(self) -> dict[str, Pairs]: ...
+
+
+class ParallelDataModule(AppDataModule):
+    """``tokenizer``: char | word | bpe; ``shared_vocab``: one tokenizer for both sides.
+
+    ``batch_size`` counts sentence pairs per device. Training pairs longer than
+    ``max_source_len``/``max_target_len`` tokens are dropped (evaluation keeps everything).
+    """
+
+    def __init__(
+        self,
+        corpus: ParallelSource,
+        tokenizer: str = "char",
+        shared_vocab: bool = False,
+        vocab_size: int = 8000,
+        min_frequency: int = 1,
+        lowercase: bool = False,
+        batch_size: int = 64,
+        eval_batch_size: int = 128,
+        max_source_len: int = 200,
+        max_target_len: int = 200,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.corpus = corpus
+        self.tokenizer_kind = tokenizer
+        self.shared_vocab = shared_vocab
+        self.vocab_size = vocab_size
+        self.min_frequency = min_frequency
+        self.lowercase = lowercase
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.max_source_len = max_source_len
+        self.max_target_len = max_target_len
+        self.seed = seed
+        self.src_tokenizer: Tokenizer | None = None
+        self.tgt_tokenizer: Tokenizer | None = None
+        self.texts: dict[str, Pairs] = {}
+        self.encoded: dict[str, list[tuple[list[int], list[int]]]] = {}
+        self._datasets: dict[str, BucketedPairBatches] = {}
+
+    def prepare_data(self) -> None:
+        prepare = getattr(self.corpus, "prepare", None)
+        if prepare is not None:
+            prepare()
+
+    def _train(self, texts: list[str]) -> Tokenizer:
+        return train_tokenizer(self.tokenizer_kind, texts, self.vocab_size, self.min_frequency, self.lowercase)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.encoded:
+            return
+        self.texts = self.corpus.load()
+        if self._vocab_state is not None:
+            self.src_tokenizer = tokenizer_from_json(self._vocab_state["source"])
+            self.tgt_tokenizer = tokenizer_from_json(self._vocab_state["target"])
+        else:
+            sources = [s for s, _ in self.texts["train"]]
+            targets = [t for _, t in self.texts["train"]]
+            if self.shared_vocab:
+                self.src_tokenizer = self.tgt_tokenizer = self._train(sources + targets)
+            else:
+                self.src_tokenizer, self.tgt_tokenizer = self._train(sources), self._train(targets)
+        for split, pairs in self.texts.items():
+            sources = self.src_tokenizer.encode_batch([s for s, _ in pairs])
+            targets = self.tgt_tokenizer.encode_batch([t for _, t in pairs])
+            encoded = list(zip(sources, targets, strict=True))
+            if split == "train":
+                keep = [i for i, (s, t) in enumerate(encoded)
+                        if 0 < len(s) <= self.max_source_len and 0 < len(t) <= self.max_target_len]  # fmt: skip
+                encoded = [encoded[i] for i in keep]
+                self.texts[split] = [pairs[i] for i in keep]
+            self.encoded[split] = encoded
+
+    def vocab_state(self) -> dict[str, str]:
+        assert self.src_tokenizer is not None and self.tgt_tokenizer is not None, "setup() first"
+        return {"source": self.src_tokenizer.to_json(), "target": self.tgt_tokenizer.to_json()}
+
+    def model_kwargs(self) -> dict[str, Any]:
+        assert self.src_tokenizer is not None and self.tgt_tokenizer is not None, "setup() first"
+        tgt = self.tgt_tokenizer
+        return {
+            "src_vocab_size": self.src_tokenizer.vocab_size,
+            "tgt_vocab_size": tgt.vocab_size,
+            "pad_id": tgt.token_id(PAD),
+            "bos_id": tgt.token_id(BOS),
+            "eos_id": tgt.token_id(EOS),
+        }
+
+    def references(self, split: str) -> list[str]:
+        """Target strings of ``split`` in dataset order (batches carry their ``index``)."""
+        return [t for _, t in self.texts[split]]
+
+    def sources(self, split: str) -> list[str]:
+        return [s for s, _ in self.texts[split]]
+
+    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
+        if split not in self._datasets:
+            rank, world = self.distributed_position()
+            ids = self.model_kwargs()
+            self._datasets[split] = BucketedPairBatches(
+                self.encoded[split], batch_size, ids["pad_id"], ids["bos_id"], ids["eos_id"],
+                shuffle=shuffle, seed=self.seed, rank=rank, world=world,
+            )  # fmt: skip
+        return DataLoader(self._datasets[split], batch_size=None)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", self.eval_batch_size, shuffle=False)

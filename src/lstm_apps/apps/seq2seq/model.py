@@ -1,0 +1,259 @@
+"""Encoder-decoder with attention (Luong et al. 2015 / OpenNMT's RNN models) on the shared core."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric
+
+from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
+from lstm_apps.core.recurrent import RecurrentBlock
+from lstm_apps.core.search import Hypothesis, beam_search, expand_index, greedy_search
+from lstm_apps.errors import UserError
+from lstm_apps.pipeline.app_module import AppModule
+from lstm_apps.pipeline.distributed import gather_lists
+from lstm_apps.text.batching import pad_sequences
+from lstm_apps.text.heatmap import attention_heatmap
+from lstm_apps.text.scores import translation_scores
+from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
+
+
+class Seq2SeqModel(AppModule):
+    """Bidirectional stacked encoder -> bridge -> attention decoder; greedy/beam decoding.
+
+    Validation decodes with ``val_beam_size`` (greedy by default) and test with
+    ``test_beam_size``; both report corpus BLEU, chrF and exact match on detokenized text.
+    """
+
+    app_name = "seq2seq"
+
+    def __init__(
+        self,
+        src_vocab_size: int,
+        tgt_vocab_size: int,
+        pad_id: int,
+        bos_id: int,
+        eos_id: int,
+        embedding_dim: int = 128,
+        hidden_size: int = 256,
+        encoder_layers: int = 2,
+        decoder_layers: int = 1,
+        bidirectional: bool = True,
+        cell: str = "lstm",
+        attention: str = "general",
+        input_feeding: bool = False,
+        tie_embeddings: bool = False,
+        dropout: float = 0.2,
+        label_smoothing: float = 0.1,
+        val_beam_size: int = 1,
+        test_beam_size: int = 5,
+        length_penalty: float = 0.6,
+        max_len_a: float = 1.5,
+        max_len_b: int = 10,
+        log_examples: int = 4,
+        optimizer: Mapping[str, Any] | None = None,
+        scheduler: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(optimizer=optimizer, scheduler=scheduler)
+        self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
+        self.src_embedding = nn.Embedding(src_vocab_size, embedding_dim, padding_idx=pad_id)
+        self.encoder = RecurrentBlock(
+            embedding_dim, hidden_size, num_layers=encoder_layers, cell=cell, bidirectional=bidirectional, dropout=dropout  # type: ignore[arg-type]
+        )
+        self.bridge = StateBridge(self.encoder.output_size, hidden_size, decoder_layers, cell)  # type: ignore[arg-type]
+        self.decoder = AttentionDecoder(
+            tgt_vocab_size, embedding_dim, hidden_size, self.encoder.output_size, num_layers=decoder_layers,
+            cell=cell, attention=attention, dropout=dropout, input_feeding=input_feeding,  # type: ignore[arg-type]
+            tie_embeddings=tie_embeddings, padding_idx=pad_id,
+        )  # fmt: skip
+        self.dropout = nn.Dropout(dropout)
+        self.label_smoothing = label_smoothing
+        self.val_beam_size, self.test_beam_size = val_beam_size, test_beam_size
+        self.length_penalty = length_penalty
+        self.max_len_a, self.max_len_b = max_len_a, max_len_b
+        self.log_examples = log_examples
+        self.src_tokenizer: Tokenizer | None = None
+        self.tgt_tokenizer: Tokenizer | None = None
+        self.nll = nn.ModuleDict({"val_nll": MeanMetric(), "test_nll": MeanMetric()})
+        self._decoded: list[tuple[int, str]] = []
+        self._examples: list[dict[str, Any]] = []
+
+    def on_vocab(self, vocab: dict[str, str]) -> None:
+        self.src_tokenizer = tokenizer_from_json(vocab["source"])
+        self.tgt_tokenizer = tokenizer_from_json(vocab["target"])
+
+    # -- model ----------------------------------------------------------------------------------
+    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, DecoderState]:
+        """Memory ``[B, S, D]``, its mask ``[B, S]`` and the decoder's initial state."""
+        memory, final = self.encoder(self.dropout(self.src_embedding(src)), src_lengths)
+        h = final[0] if isinstance(final, tuple) else final
+        directions = self.encoder.num_directions
+        last_layer = h.view(self.encoder.num_layers, directions, h.size(1), h.size(2))[-1]
+        summary = last_layer.transpose(0, 1).reshape(h.size(1), -1)
+        mask = torch.arange(src.size(1), device=src.device).unsqueeze(0) < src_lengths.to(src.device).unsqueeze(1)
+        return memory, mask, DecoderState(self.bridge(summary), None)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced logits ``[B, T, V]`` and attention ``[B, T, S]``."""
+        memory, mask, state = self.encode(batch["src"], batch["src_lengths"])
+        logits, attention, _ = self.decoder(batch["tgt_in"], memory, mask, state)
+        return logits, attention
+
+    def _loss(self, logits: torch.Tensor, targets: torch.Tensor, smoothing: float) -> torch.Tensor:
+        return F.cross_entropy(
+            logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1),
+            ignore_index=self.pad_id, label_smoothing=smoothing,
+        )  # fmt: skip
+
+    # -- decoding -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def decode(
+        self, src: torch.Tensor, src_lengths: torch.Tensor, beam_size: int = 1, n_best: int = 1,
+        alpha: float | None = None, max_len: int | None = None,
+    ) -> list[list[Hypothesis]]:  # fmt: skip
+        """Best ``n_best`` hypotheses per source sentence (greedy when ``beam_size`` is 1)."""
+        memory, mask, state = self.encode(src, src_lengths)
+        batch = src.size(0)
+        limit = max_len or int(self.max_len_a * int(src_lengths.max()) + self.max_len_b)
+        if beam_size == 1:
+
+            def greedy_step(tokens: torch.Tensor, st: DecoderState):
+                return self._step(tokens, st, memory, mask)
+
+            found = greedy_search(greedy_step, state, batch, self.bos_id, self.eos_id, limit, device=src.device)
+            return [[h] for h in found]
+        rows = expand_index(batch, beam_size, src.device)
+        memory_k, mask_k = memory.index_select(0, rows), mask.index_select(0, rows)
+
+        def beam_step(tokens: torch.Tensor, st: DecoderState):
+            return self._step(tokens, st, memory_k, mask_k)
+
+        return beam_search(
+            beam_step, DecoderState.select, state.select(rows), batch, beam_size, self.bos_id, self.eos_id,
+            limit, alpha=self.length_penalty if alpha is None else alpha, n_best=n_best, device=src.device,
+        )  # fmt: skip
+
+    def _step(self, tokens: torch.Tensor, state: DecoderState, memory: torch.Tensor, mask: torch.Tensor):
+        logits, attention, state = self.decoder.step(tokens, memory, mask, state)
+        return logits.float().log_softmax(-1), state, attention
+
+    def translate(self, sources: list[str], beam_size: int = 5, n_best: int = 1, batch_size: int = 64,
+                  alpha: float | None = None) -> list[list[tuple[str, float]]]:  # fmt: skip
+        """Translate raw strings in length-sorted batches; ``(text, score)`` n-best per input."""
+        if self.src_tokenizer is None or self.tgt_tokenizer is None:
+            raise RuntimeError("the model has no tokenizers; bind_vocab() first")
+        was_training = self.training
+        self.eval()
+        encoded = self.src_tokenizer.encode_batch(sources)
+        results: list[list[tuple[str, float]]] = [[] for _ in sources]
+        order = sorted(range(len(sources)), key=lambda i: len(encoded[i]))
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            src, lengths = pad_sequences([encoded[i] or [self.eos_id] for i in chunk], self.pad_id)
+            found = self.decode(src.to(self.device), lengths, beam_size=beam_size, n_best=n_best, alpha=alpha)
+            for i, hyps in zip(chunk, found, strict=True):
+                results[i] = [(self.tgt_tokenizer.decode(h.tokens), h.score) for h in hyps]
+        self.train(was_training)
+        return results
+
+    # -- training / evaluation ------------------------------------------------------------------
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        logits, _ = self(batch)
+        loss = self._loss(logits, batch["tgt_out"], self.label_smoothing)
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["src"].size(0))
+        return loss
+
+    def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str, beam: int) -> None:
+        logits, _ = self(batch)
+        tokens = int((batch["tgt_out"] != self.pad_id).sum())
+        self.nll[f"{split}_nll"].update(self._loss(logits, batch["tgt_out"], 0.0), tokens)
+        found = self.decode(batch["src"], batch["src_lengths"], beam_size=beam)
+        texts = [self.tgt_tokenizer.decode(h[0].tokens) for h in found]
+        self._decoded += list(zip(batch["index"].tolist(), texts, strict=True))
+        if split == "val" and batch_idx == 0:
+            self._keep_examples(batch, found, texts)
+
+    def _keep_examples(self, batch: dict[str, torch.Tensor], found: list[list[Hypothesis]], texts: list[str]) -> None:
+        datamodule = self.trainer.datamodule
+        self._examples = []
+        for row in range(min(self.log_examples, len(found))):
+            index = int(batch["index"][row])
+            source_ids = batch["src"][row, : int(batch["src_lengths"][row])].tolist()
+            hyp = found[row][0]
+            self._examples.append({
+                "source": datamodule.sources("val")[index],
+                "reference": datamodule.references("val")[index],
+                "hypothesis": texts[row],
+                "source_tokens": [self.src_tokenizer.decode([t]) for t in source_ids],
+                "target_tokens": [self.tgt_tokenizer.decode([t]) for t in hyp.tokens],
+                "attention": hyp.attention[:, : len(source_ids)].cpu() if hyp.attention is not None else None,
+            })  # fmt: skip
+
+    def _finish_epoch(self, split: str) -> None:
+        nll = self.nll[f"{split}_nll"].compute()
+        self.nll[f"{split}_nll"].reset()
+        decoded = dict(gather_lists(self._decoded))
+        self._decoded = []
+        references = self.trainer.datamodule.references(split)
+        ordered = sorted(decoded)
+        scores = translation_scores([decoded[i] for i in ordered], [references[i] for i in ordered])
+        self.log(f"{split}/loss", nll, sync_dist=True)
+        self.log(f"{split}/ppl", torch.exp(nll), sync_dist=True)
+        for name, value in scores.items():
+            self.log(f"{split}/{name}", value, prog_bar=name in ("bleu", "exact_match"), rank_zero_only=True)
+
+    def on_validation_epoch_start(self) -> None:
+        self._decoded = []
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate_batch(batch, batch_idx, "val", self.val_beam_size)
+
+    def on_validation_epoch_end(self) -> None:
+        self._finish_epoch("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._decoded = []
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate_batch(batch, batch_idx, "test", self.test_beam_size)
+
+    def on_test_epoch_end(self) -> None:
+        self._finish_epoch("test")
+
+    # -- what people see ------------------------------------------------------------------------
+    def validation_samples(self) -> dict[str, str]:
+        rows = ["| source | reference | hypothesis |", "|---|---|---|"]
+        rows += [f"| {e['source']} | {e['reference']} | {e['hypothesis']} |" for e in self._examples]
+        return {"samples/translations": "\n".join(rows)} if self._examples else {}
+
+    def validation_images(self) -> dict[str, torch.Tensor]:
+        return {
+            f"attention/example_{i}": attention_heatmap(e["attention"])
+            for i, e in enumerate(self._examples)
+            if e["attention"] is not None and e["attention"].numel()
+        }
+
+    def predict_cli(self, options: Mapping[str, Any]) -> str:
+        text, path = options.get("input"), options.get("input_file")
+        if (text is None) == (path is None):
+            raise UserError("predict: give exactly one of input=\"...\" or input_file=path")
+        if path is not None:
+            file = Path(str(path))
+            if not file.is_file():
+                raise UserError(f"input_file: file not found: {file}")
+            sources = [line.strip() for line in file.read_text(encoding="utf-8").splitlines()]
+        else:
+            sources = [str(text)]
+        n_best = int(options.get("n_best", 1))
+        results = self.translate(
+            sources, beam_size=int(options.get("beam_size", 5)), n_best=n_best,
+            batch_size=int(options.get("batch_size", 64)), alpha=options.get("length_penalty"),
+        )  # fmt: skip
+        if n_best == 1:
+            return "\n".join(hyps[0][0] for hyps in results)
+        return "\n".join(f"{i}\t{score:.4f}\t{hyp}" for i, hyps in enumerate(results) for hyp, score in hyps)

@@ -1,0 +1,103 @@
+"""Parallel text (source -> target) from the two layouts people ship it in, with file:line errors.
+
+- TSV: ``source<TAB>target`` per line.
+- Aligned files: ``<prefix>.<src_lang>`` and ``<prefix>.<tgt_lang>``, line i of one translating
+  line i of the other (Multi30k, IWSLT, WMT after extraction).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lstm_apps.data.corpus import read_text_file
+from lstm_apps.data.dates import generate_splits
+from lstm_apps.errors import UserError
+
+Pairs = list[tuple[str, str]]
+
+
+def read_tsv(path: str | Path, key: str) -> Pairs:
+    """Every non-blank line must hold exactly two tab-separated, non-empty columns."""
+    text = read_text_file(path, key)
+    pairs: Pairs = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        columns = line.split("\t")
+        if len(columns) != 2:
+            raise UserError(f"{path}:{number}: expected 2 tab-separated columns (source, target), found {len(columns)}")
+        source, target = (c.strip() for c in columns)
+        if not source or not target:
+            raise UserError(f"{path}:{number}: empty {'source' if not source else 'target'} column")
+        pairs.append((source, target))
+    if not pairs:
+        raise UserError(f"{key}: no sentence pairs in {path}")
+    return pairs
+
+
+def read_aligned(source_path: str | Path, target_path: str | Path, key: str) -> Pairs:
+    """Two line-aligned files; their line counts must match and no line may be blank."""
+    sources = read_text_file(source_path, key).splitlines()
+    targets = read_text_file(target_path, key).splitlines()
+    if len(sources) != len(targets):
+        raise UserError(
+            f"{key}: {source_path} has {len(sources)} lines but {target_path} has {len(targets)} "
+            "(aligned files must have one line per sentence pair)"
+        )
+    for number, (source, target) in enumerate(zip(sources, targets, strict=True), 1):
+        if not source.strip():
+            raise UserError(f"{source_path}:{number}: empty line (its pair is '{target[:40]}')")
+        if not target.strip():
+            raise UserError(f"{target_path}:{number}: empty line (its pair is '{source[:40]}')")
+    return [(s.strip(), t.strip()) for s, t in zip(sources, targets, strict=True)]
+
+
+class ParallelFiles:
+    """User data: ``format=tsv`` (``train=path.tsv``) or ``format=aligned`` (``train=data/train``
+    with ``src_lang``/``tgt_lang`` suffixes). ``test`` defaults to ``val``."""
+
+    def __init__(self, train: str, val: str, test: str | None = None, format: str = "tsv",
+                 src_lang: str = "src", tgt_lang: str = "tgt", key: str = "data.corpus") -> None:  # fmt: skip
+        if format not in ("tsv", "aligned"):
+            raise UserError(f"{key}.format: must be tsv or aligned, got {format!r}")
+        self.paths = {"train": train, "val": val, "test": test or val}
+        self.format, self.src_lang, self.tgt_lang, self.key = format, src_lang, tgt_lang, key
+
+    def load(self) -> dict[str, Pairs]:
+        splits = {}
+        for split, path in self.paths.items():
+            key = f"{self.key}.{split}"
+            if self.format == "tsv":
+                splits[split] = read_tsv(path, key)
+            else:
+                splits[split] = read_aligned(f"{path}.{self.src_lang}", f"{path}.{self.tgt_lang}", key)
+        return splits
+
+
+class DateCorpus:
+    """The embedded default: generated once into ``directory`` as TSV, then read like user data."""
+
+    def __init__(self, directory: str, train_size: int = 30000, val_size: int = 1000,
+                 test_size: int = 1000, seed: int = 0) -> None:  # fmt: skip
+        self.directory = Path(directory)
+        self.sizes = {"train": train_size, "val": val_size, "test": test_size}
+        self.seed = seed
+
+    def files(self) -> dict[str, Path]:
+        tag = f"seed{self.seed}-{self.sizes['train']}-{self.sizes['val']}-{self.sizes['test']}"
+        return {split: self.directory / tag / f"{split}.tsv" for split in self.sizes}
+
+    def prepare(self) -> None:
+        files = self.files()
+        if all(f.exists() for f in files.values()):
+            return
+        splits = generate_splits(self.sizes["train"], self.sizes["val"], self.sizes["test"], self.seed)
+        for split, pairs in splits.items():
+            files[split].parent.mkdir(parents=True, exist_ok=True)
+            partial = files[split].with_suffix(".partial")
+            partial.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
+            partial.replace(files[split])
+
+    def load(self) -> dict[str, Pairs]:
+        self.prepare()
+        return {split: read_tsv(path, f"data.corpus.{split}") for split, path in self.files().items()}

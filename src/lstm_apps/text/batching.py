@@ -1,0 +1,87 @@
+"""Length-bucketed, padded batches of token sequences (what torchtext's BucketIterator did)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch.utils.data import IterableDataset
+
+
+def pad_sequences(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``[B, max_len]`` right-padded tensor and the ``[B]`` lengths."""
+    lengths = torch.tensor([len(s) for s in sequences], dtype=torch.long)
+    padded = torch.full((len(sequences), int(lengths.max()) if len(sequences) else 0), pad_id, dtype=torch.long)
+    for row, sequence in enumerate(sequences):
+        padded[row, : len(sequence)] = torch.as_tensor(sequence, dtype=torch.long)
+    return padded, lengths
+
+
+class BucketedPairBatches(IterableDataset):
+    """Batches of (source, target) id sequences with similar lengths, padded, ready for the model.
+
+    Training: every epoch shuffles, sorts pools of ``pool_batches`` batches by length, cuts them
+    into batches and shuffles the batches (little padding, random order). Evaluation: sorted by
+    length once, in a fixed order. Each rank of ``world`` processes takes every ``world``-th batch
+    (training keeps the count equal across ranks). An ``IterableDataset``, so that no sampler is
+    injected around it by distributed wrappers.
+
+    Each batch: ``src [B, S]``, ``src_lengths [B]``, ``tgt_in [B, T]`` (BOS + target),
+    ``tgt_out [B, T]`` (target + EOS), ``index [B]`` (position in ``pairs``).
+    """
+
+    def __init__(
+        self,
+        pairs: Sequence[tuple[Sequence[int], Sequence[int]]],
+        batch_size: int,
+        pad_id: int,
+        bos_id: int,
+        eos_id: int,
+        shuffle: bool,
+        seed: int = 0,
+        rank: int = 0,
+        world: int = 1,
+        pool_batches: int = 50,
+    ) -> None:
+        super().__init__()
+        self.pairs = pairs
+        self.batch_size = batch_size
+        self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
+        self.shuffle = shuffle
+        self.seed = seed
+        self.rank, self.world = rank, world
+        self.pool = pool_batches * batch_size
+        self.epoch = 0
+
+    def _batches(self) -> list[list[int]]:
+        order = list(range(len(self.pairs)))
+        length = lambda i: (len(self.pairs[i][0]), len(self.pairs[i][1]))  # noqa: E731
+        if not self.shuffle:
+            order.sort(key=length)
+            batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+            return batches[self.rank :: self.world]
+        rng = random.Random(self.seed * 100_003 + self.epoch)
+        rng.shuffle(order)
+        batches = []
+        for start in range(0, len(order), self.pool):
+            pool = sorted(order[start : start + self.pool], key=length)
+            batches += [pool[i : i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
+        rng.shuffle(batches)
+        usable = len(batches) - len(batches) % self.world if len(batches) >= self.world else len(batches)
+        return batches[:usable][self.rank :: self.world]
+
+    def __len__(self) -> int:
+        return len(self._batches())
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        batches = self._batches()
+        self.epoch += 1
+        for indices in batches:
+            sources = [self.pairs[i][0] for i in indices]
+            targets = [self.pairs[i][1] for i in indices]
+            src, src_lengths = pad_sequences(sources, self.pad_id)
+            tgt_in, _ = pad_sequences([[self.bos_id, *t] for t in targets], self.pad_id)
+            tgt_out, _ = pad_sequences([[*t, self.eos_id] for t in targets], self.pad_id)
+            yield {"src": src, "src_lengths": src_lengths, "tgt_in": tgt_in, "tgt_out": tgt_out,
+                   "index": torch.tensor(indices)}  # fmt: skip
