@@ -1,0 +1,96 @@
+"""Seq2seq data: date generator, TSV/aligned readers with file:line errors, bucketed batches."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import torch
+
+from lstm_apps.data.dates import FORMATS, generate_splits, ordinal
+from lstm_apps.data.parallel import DateCorpus, ParallelFiles, read_aligned, read_tsv
+from lstm_apps.errors import UserError
+from lstm_apps.text.batching import BucketedPairBatches
+
+
+def test_dates_are_deterministic_correct_and_held_out() -> None:
+    a = generate_splits(500, 50, 50, seed=3)
+    assert a == generate_splits(500, 50, 50, seed=3)
+    for source, target in a["train"][:50]:
+        day = dt.date.fromisoformat(target)
+        assert str(day.year % 100).zfill(2) in source or str(day.year) in source
+    train_days = {t for _, t in a["train"]}
+    assert not train_days & {t for _, t in a["test"]}
+    assert not train_days & {t for _, t in a["val"]}
+    assert ordinal(3) == "3rd" and ordinal(11) == "11th" and ordinal(22) == "22nd"
+    assert FORMATS[2](dt.date(2021, 3, 4)) == "03/04/2021"  # slash forms are month first
+    assert FORMATS[8](dt.date(2021, 3, 4)) == "04.03.2021"  # dotted forms are day first
+
+
+def test_date_corpus_writes_tsv_once(tmp_path: Path) -> None:
+    corpus = DateCorpus(str(tmp_path), train_size=20, val_size=5, test_size=5)
+    splits = corpus.load()
+    assert len(splits["train"]) == 20 and all("\t" not in s for s, _ in splits["val"])
+    files = corpus.files()
+    stamp = files["train"].stat().st_mtime_ns
+    corpus.load()
+    assert files["train"].stat().st_mtime_ns == stamp
+
+
+def test_tsv_reader_names_file_and_line(tmp_path: Path) -> None:
+    good = tmp_path / "ok.tsv"
+    good.write_text("a b\tx y\n\nc\tz\n")
+    assert read_tsv(good, "data.corpus.train") == [("a b", "x y"), ("c", "z")]
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("a\tb\nonly one column\n")
+    with pytest.raises(UserError, match=rf"{bad}:2: expected 2 tab-separated columns"):
+        read_tsv(bad, "data.corpus.train")
+    bad.write_text("a\tb\tc\n")
+    with pytest.raises(UserError, match=r":1: expected 2 tab-separated columns \(source, target\), found 3"):
+        read_tsv(bad, "k")
+    bad.write_text("a\t \n")
+    with pytest.raises(UserError, match=r":1: empty target column"):
+        read_tsv(bad, "k")
+
+
+def test_aligned_reader_checks_line_counts_and_blank_lines(tmp_path: Path) -> None:
+    (tmp_path / "train.de").write_text("ein Hund\nzwei Katzen\n")
+    (tmp_path / "train.en").write_text("a dog\ntwo cats\n")
+    files = ParallelFiles(str(tmp_path / "train"), str(tmp_path / "train"), format="aligned", src_lang="de", tgt_lang="en")
+    assert files.load()["test"][1] == ("zwei Katzen", "two cats")
+    (tmp_path / "train.en").write_text("a dog\n")
+    with pytest.raises(UserError, match="has 2 lines but .*train.en has 1"):
+        read_aligned(tmp_path / "train.de", tmp_path / "train.en", "data.corpus.train")
+    (tmp_path / "train.en").write_text("a dog\n\n")
+    with pytest.raises(UserError, match=r"train.en:2: empty line"):
+        read_aligned(tmp_path / "train.de", tmp_path / "train.en", "data.corpus.train")
+
+
+def test_bucketed_batches_cover_everything_once_with_little_padding() -> None:
+    pairs = [([5] * (i % 17 + 1), [6] * (i % 5 + 1)) for i in range(300)]
+    data = BucketedPairBatches(pairs, batch_size=16, pad_id=0, bos_id=2, eos_id=3, shuffle=True, seed=1)
+    batches = list(data)
+    seen = torch.cat([b["index"] for b in batches]).tolist()
+    assert sorted(seen) == list(range(300))
+    first = batches[0]
+    assert torch.all(first["tgt_in"][:, 0] == 2)
+    rows = first["index"].tolist()
+    for row, index in enumerate(rows):
+        n = len(pairs[index][1])
+        assert first["tgt_out"][row, n] == 3 and first["src_lengths"][row] == len(pairs[index][0])
+    padding = sum(int((b["src"] == 0).sum()) for b in batches)
+    assert padding < 0.1 * sum(len(p[0]) for p in pairs), "bucketing keeps padding small"
+    assert [b["index"].tolist() for b in data] != [b["index"].tolist() for b in batches], "reshuffled per epoch"
+
+
+def test_ranks_get_disjoint_equal_shares() -> None:
+    pairs = [([1] * (i % 7 + 1), [1]) for i in range(203)]
+    shares = [
+        [i for b in BucketedPairBatches(pairs, 10, 0, 2, 3, shuffle=True, rank=r, world=2) for i in b["index"].tolist()]
+        for r in (0, 1)
+    ]
+    assert not set(shares[0]) & set(shares[1])
+    assert len(list(BucketedPairBatches(pairs, 10, 0, 2, 3, shuffle=True, rank=0, world=2))) == len(
+        list(BucketedPairBatches(pairs, 10, 0, 2, 3, shuffle=True, rank=1, world=2))
+    )

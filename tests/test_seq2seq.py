@@ -1,0 +1,88 @@
+"""The seq2seq app: learns a tiny task exactly, decodes in batches, and runs from the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import compose_config, run_cli
+
+from lstm_apps.apps.seq2seq.datamodule import ParallelDataModule
+from lstm_apps.apps.seq2seq.model import Seq2SeqModel
+from lstm_apps.data.parallel import ParallelFiles
+from lstm_apps.errors import UserError
+from lstm_apps.pipeline.predict import predict
+from lstm_apps.pipeline.train import train
+
+PAIRS = [("one two", "1 2"), ("two three", "2 3"), ("three one", "3 1"), ("one one", "1 1"),
+         ("two two three", "2 2 3"), ("three two one", "3 2 1")]  # fmt: skip
+
+
+def write_pairs(folder: Path, repeat: int = 20) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "pairs.tsv"
+    path.write_text("".join(f"{s}\t{t}\n" for s, t in PAIRS) * repeat)
+    return path
+
+
+def tiny_seq2seq_overrides(tsv: Path) -> list[str]:
+    return [
+        "app=seq2seq", "data/corpus=parallel_files", f"data.corpus.train={tsv}", f"data.corpus.val={tsv}",
+        "data.tokenizer=word", "data.batch_size=12", "data.eval_batch_size=32", "model.embedding_dim=16",
+        "model.hidden_size=32", "model.label_smoothing=0.0", "model.dropout=0.0", "model.test_beam_size=3",
+        "optimizer.lr=0.01", "scheduler=none", "callbacks=minimal", "trainer.enable_progress_bar=false",
+        "trainer.num_sanity_val_steps=0", "trainer.log_every_n_steps=1",
+    ]  # fmt: skip
+
+
+def test_overfits_a_tiny_parallel_set_to_exact_outputs(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    dm = ParallelDataModule(ParallelFiles(str(write_pairs(tmp_path, 1)), str(write_pairs(tmp_path, 1))), tokenizer="word")
+    dm.setup("fit")
+    model = Seq2SeqModel(**dm.model_kwargs(), embedding_dim=16, hidden_size=32, dropout=0.0, label_smoothing=0.0)
+    model.bind_vocab(dm.vocab_state())
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    batch = next(iter(dm.train_dataloader()))
+    for _ in range(150):
+        logits, _ = model(batch)
+        loss = model._loss(logits, batch["tgt_out"], 0.0)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    sources = [s for s, _ in PAIRS]
+    greedy = model.translate(sources, beam_size=1)
+    beam = model.translate(sources, beam_size=4, n_best=2)
+    assert [h[0][0] for h in greedy] == [t for _, t in PAIRS]
+    assert [h[0][0] for h in beam] == [t for _, t in PAIRS]
+    assert all(len(h) == 2 and h[0][1] >= h[1][1] for h in beam)
+
+
+def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
+    tsv = write_pairs(tmp_path)
+    cfg = compose_config("train", tiny_seq2seq_overrides(tsv) + ["trainer.max_epochs=25"], tmp_path / "run")
+    metrics = train(cfg)
+    assert metrics["test/exact_match"] == 100.0 and metrics["val/chrf"] == 100.0
+    assert {"test/bleu", "test/chrf", "test/loss", "val/exact_match"} <= set(metrics)
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    predicted = predict(compose_config("predict", [f"ckpt_path={ckpt}", "input=three two one", "beam_size=3"]))
+    assert predicted == "3 2 1"
+    lines = tmp_path / "inputs.txt"
+    lines.write_text("one two\ntwo two three\n")
+    result = run_cli(["predict", f"ckpt_path={ckpt}", f"input_file={lines}", "n_best=2", "beam_size=3"], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [r.split("\t") for r in result.stdout.strip().splitlines()]
+    assert [r[0] for r in rows] == ["0", "0", "1", "1"] and rows[0][2] == "1 2" and rows[2][2] == "2 2 3"
+    with pytest.raises(UserError, match="exactly one of input"):
+        predict(compose_config("predict", [f"ckpt_path={ckpt}"]))
+    evaluated = run_cli(["eval", f"ckpt_path={ckpt}", "trainer.enable_progress_bar=false"], cwd=tmp_path)
+    assert evaluated.returncode == 0 and "test/exact_match=100.0000" in evaluated.stdout, evaluated.stderr[-2000:]
+
+
+def test_malformed_parallel_file_stops_the_cli_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("a\tb\nno tab here\n")
+    result = run_cli(["train", "app=seq2seq", "data/corpus=parallel_files", f"data.corpus.train={bad}",
+                      f"data.corpus.val={bad}"], cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 2
+    assert f"lstm-apps: error: {bad}:2: expected 2 tab-separated columns" in result.stderr
