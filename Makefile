@@ -38,7 +38,7 @@ predict: $(STAMP) ## run CKPT on new input: make predict ARGS='prompt="The funct
 test: $(STAMP) ## run the whole offline test suite
 	$(BIN)/pytest -q $(ARGS)
 
-bench: $(STAMP) ## Lightning vs plain-PyTorch throughput table -> bench/results.md
+bench: $(STAMP) ## per app: Lightning vs plain-PyTorch throughput, seq2seq decoding speed -> bench/results.md
 	$(BIN)/python bench/run.py $(ARGS)
 
 tensorboard: $(STAMP) ## serve runs/ on http://localhost:$(PORT)

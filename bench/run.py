@@ -1,6 +1,7 @@
-"""Text generator training throughput: Lightning vs a plain PyTorch loop, same model and batches.
+"""Training throughput through Lightning vs a plain PyTorch loop (same model, same batches, same
+``training_step``), per app, plus seq2seq decoding speed (greedy vs beam 5).
 
-    python bench/run.py [--steps 20] [--warmup 4] [--repeats 2] [override ...]
+    python bench/run.py [--app all|textgen|seq2seq] [--steps 20] [--warmup 4] [--repeats 2] [override ...]
 
 Each measurement runs in its own process (clean peak-memory numbers), alternating plain and
 Lightning so that machine noise hits both alike; the best of ``--repeats`` is reported. Extra
@@ -19,11 +20,13 @@ import sys
 import time
 from pathlib import Path
 
+from lstm_apps.text.batching import pad_sequences
+
 HERE = Path(__file__).resolve().parent
 
 
-def build(overrides: list[str]):
-    """Model, optimiser factory and the first batches of the default data, as training sees them."""
+def build(app: str, overrides: list[str]):
+    """Model and set-up datamodule of ``app`` with its default data, as training sees them."""
     import lightning as L
     from hydra import compose, initialize_config_dir
     from omegaconf import open_dict
@@ -32,29 +35,84 @@ def build(overrides: list[str]):
     from lstm_apps.pipeline.train import build_datamodule, build_model
 
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
-        cfg = compose("train", overrides=["app=textgen", "scheduler=none", *overrides])
+        cfg = compose("train", overrides=[f"app={app}", "scheduler=none", *overrides])
     with open_dict(cfg):
         cfg.paths.output_dir = str(HERE / ".bench_run")
         cfg.paths.root_dir = str(HERE)
     L.seed_everything(0, workers=True)
     datamodule = build_datamodule(cfg)
+    datamodule.prepare_data()
     datamodule.setup("fit")
     model = build_model(cfg, datamodule)
     return cfg, model, datamodule
 
 
-def measure(mode: str, steps: int, warmup: int, overrides: list[str]) -> dict:
+def count_tokens(batch) -> int:
+    """Target tokens a training step learns from (padding excluded)."""
+    if isinstance(batch, dict):
+        return int((batch["tgt_out"] != 0).sum())
+    return batch[1].numel()
+
+
+def to_device(batch, device):
+    if isinstance(batch, dict):
+        return {k: v.to(device, non_blocking=True) for k, v in batch.items()}
+    return tuple(t.to(device, non_blocking=True) for t in batch)
+
+
+def measure_decoding(app: str, overrides: list[str], sentences: int, train_steps: int = 150) -> dict:
+    """Sentences/s of greedy and beam-5 decoding over validation sentences, at two batch sizes.
+
+    The model is first trained for ``train_steps`` steps so that it ends its outputs with EOS
+    like a real model (an untrained one runs every hypothesis to the length limit).
+    """
+    import torch
+
+    cfg, model, datamodule = build(app, overrides)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device).train()
+    optimizer = model.configure_optimizers()
+    optimizer = optimizer["optimizer"] if isinstance(optimizer, dict) else optimizer
+    for i, batch in enumerate(datamodule.train_dataloader()):
+        if i == train_steps:
+            break
+        loss = model.training_step(to_device(batch, device), i)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    encoded = [src for src, _ in datamodule.encoded["val"][:sentences]]
+    results: dict[str, dict[str, float]] = {}
+    for batch_size in (datamodule.eval_batch_size, 16):
+        batches = []
+        for start in range(0, len(encoded), batch_size):
+            src, lengths = pad_sequences(encoded[start : start + batch_size], 0)
+            batches.append((src.to(device), lengths))
+        row = {}
+        for name, beam in (("greedy", 1), ("beam 5", 5)):
+            model.decode(*batches[0], beam_size=beam)  # warm-up
+            start_time = time.perf_counter()
+            for src, lengths in batches:
+                model.decode(src, lengths, beam_size=beam)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            row[name] = len(encoded) / (time.perf_counter() - start_time)
+        results[str(batch_size)] = row
+    return {"decode": results, "sentences": len(encoded), "train_steps": train_steps}
+
+
+def measure(app: str, mode: str, steps: int, warmup: int, overrides: list[str]) -> dict:
     import lightning as L
     import torch
 
-    cfg, model, datamodule = build(overrides)
+    cfg, model, datamodule = build(app, overrides)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     batches = []
     for batch in datamodule.train_dataloader():
         batches.append(batch)
         if len(batches) == steps + warmup:
             break
-    tokens = sum(y.numel() for _, y in batches[warmup:])
+    tokens = sum(count_tokens(b) for b in batches[warmup:])
     clip = float(cfg.trainer.gradient_clip_val or 0.0)
     timings: dict[str, float] = {}
 
@@ -67,8 +125,7 @@ def measure(mode: str, steps: int, warmup: int, overrides: list[str]) -> dict:
                 if device.type == "cuda":
                     torch.cuda.synchronize()
                 timings["start"] = time.perf_counter()
-            batch = tuple(t.to(device, non_blocking=True) for t in batch)
-            loss = model._stream_loss(batch, "train")
+            loss = model.training_step(to_device(batch, device), i)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if clip:
@@ -122,54 +179,33 @@ def measure(mode: str, steps: int, warmup: int, overrides: list[str]) -> dict:
         "device": torch.cuda.get_device_name()
         if device.type == "cuda"
         else f"cpu x{torch.get_num_threads()} threads",
-        "batch": list(batches[0][0].shape),
+        "batch": list((batches[0]["src"] if isinstance(batches[0], dict) else batches[0][0]).shape),
         "params": sum(p.numel() for p in model.parameters()),
         "torch": torch.__version__,
         "lightning": L.__version__,
     }
 
 
-def run_child(mode: str, args: argparse.Namespace) -> dict:
-    command = [
-        sys.executable,
-        __file__,
-        "--child",
-        mode,
-        "--steps",
-        str(args.steps),
-        "--warmup",
-        str(args.warmup),
-    ]
+def run_child(app: str, mode: str, args: argparse.Namespace) -> dict:
+    command = [sys.executable, __file__, "--app", app, "--child", mode, "--steps", str(args.steps),
+               "--warmup", str(args.warmup), "--sentences", str(args.sentences)]  # fmt: skip
     out = subprocess.run(command + args.overrides, capture_output=True, text=True, check=False)
     if out.returncode != 0:
-        raise SystemExit(f"benchmark child '{mode}' failed:\n{out.stderr[-3000:]}")
+        raise SystemExit(f"benchmark child '{app} {mode}' failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--child", choices=["plain", "lightning"], help=argparse.SUPPRESS)
-    parser.add_argument("overrides", nargs="*")
-    args = parser.parse_args()
-    if args.child:
-        print(json.dumps(measure(args.child, args.steps, args.warmup, args.overrides)))
-        return
-
+def training_table(app: str, args: argparse.Namespace) -> str:
     best: dict[str, dict] = {}
     for _ in range(args.repeats):
         for mode in ("plain", "lightning"):
-            result = run_child(mode, args)
+            result = run_child(app, mode, args)
             if mode not in best or result["tokens_per_s"] > best[mode]["tokens_per_s"]:
                 best[mode] = result
     plain, lightning = best["plain"], best["lightning"]
     ratio = lightning["tokens_per_s"] / plain["tokens_per_s"]
     rows = [
-        "| path | tokens/s | ms/step | peak memory (MB) |",
+        "| path | target tokens/s | ms/step | peak memory (MB) |",
         "|---|---:|---:|---:|",
         *(
             f"| {name} | {r['tokens_per_s']:,.0f} | {r['ms_per_step']:.1f} | {r['peak_mb']:,.0f} |"
@@ -177,16 +213,59 @@ def main() -> None:
         ),
     ]
     header = (
-        f"## Text generator training throughput\n\n"
-        f"Model: {plain['params']:,} parameters, batch {plain['batch'][0]} x {plain['batch'][1]} tokens, "
+        f"## {app}: training throughput\n\n"
+        f"Model: {plain['params']:,} parameters, first batch {' x '.join(map(str, plain['batch']))}, "
         f"{args.steps} timed steps after {args.warmup} warm-up steps, best of {args.repeats}. "
         f"Device: {plain['device']}; torch {plain['torch']}, lightning {plain['lightning']}, "
         f"Python {platform.python_version()}. Overrides: {' '.join(args.overrides) or 'none'}.\n"
     )
-    verdict = f"\nLightning / plain = **{ratio:.3f}x** (target >= 0.95x).\n"
-    table = header + "\n" + "\n".join(rows) + "\n" + verdict
-    print(table)
-    (HERE / "results.md").write_text("# Benchmarks (`make bench`)\n\n" + table)
+    return header + "\n" + "\n".join(rows) + f"\n\nLightning / plain = **{ratio:.3f}x** (target >= 0.95x).\n"
+
+
+def decoding_table(app: str, args: argparse.Namespace) -> str:
+    result = run_child(app, "decode", args)
+    rows = [
+        "| batch size | greedy sentences/s | beam 5 sentences/s | beam 5 / greedy time |",
+        "|---:|---:|---:|---:|",
+    ]
+    for batch_size, speeds in result["decode"].items():
+        greedy, beam = speeds["greedy"], speeds["beam 5"]
+        rows.append(f"| {batch_size} | {greedy:,.0f} | {beam:,.0f} | {greedy / beam:.2f}x |")
+    return (
+        f"\n## {app}: decoding throughput\n\n"
+        f"{result['sentences']} validation sentences, model trained {result['train_steps']} steps first "
+        "(so hypotheses end with EOS as they do in use).\n\n"
+        + "\n".join(rows)
+        + "\n\nTarget: beam 5 <= 3x greedy.\n"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--app", choices=["all", "textgen", "seq2seq"], default="all")
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--sentences", type=int, default=1000)
+    parser.add_argument("--child", choices=["plain", "lightning", "decode"], help=argparse.SUPPRESS)
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_args()
+    if args.child == "decode":
+        print(json.dumps(measure_decoding(args.app, args.overrides, args.sentences)))
+        return
+    if args.child:
+        print(json.dumps(measure(args.app, args.child, args.steps, args.warmup, args.overrides)))
+        return
+    apps = ["textgen", "seq2seq"] if args.app == "all" else [args.app]
+    sections = []
+    for app in apps:
+        sections.append(training_table(app, args))
+        if app == "seq2seq":
+            sections.append(decoding_table(app, args))
+        print(sections[-1] if app == "textgen" else "".join(sections[-2:]), flush=True)
+    (HERE / "results.md").write_text("# Benchmarks (`make bench`)\n\n" + "\n".join(sections))
 
 
 if __name__ == "__main__":

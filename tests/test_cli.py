@@ -24,6 +24,8 @@ def cli_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     )
     runs = list((work / "runs" / "textgen").iterdir())
     assert len(runs) == 1, "one run directory per run"
+    first_epoch = [ln for ln in (runs[0] / "train.log").read_text().splitlines() if "epoch 0 (" in ln]
+    assert first_epoch and "val/ppl=" in first_epoch[0], "the epoch log line shows that epoch's validation"
     return work, runs[0] / "checkpoints" / "last.ckpt"
 
 

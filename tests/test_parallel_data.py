@@ -57,7 +57,9 @@ def test_tsv_reader_names_file_and_line(tmp_path: Path) -> None:
 def test_aligned_reader_checks_line_counts_and_blank_lines(tmp_path: Path) -> None:
     (tmp_path / "train.de").write_text("ein Hund\nzwei Katzen\n")
     (tmp_path / "train.en").write_text("a dog\ntwo cats\n")
-    files = ParallelFiles(str(tmp_path / "train"), str(tmp_path / "train"), format="aligned", src_lang="de", tgt_lang="en")
+    files = ParallelFiles(
+        str(tmp_path / "train"), str(tmp_path / "train"), format="aligned", src_lang="de", tgt_lang="en"
+    )
     assert files.load()["test"][1] == ("zwei Katzen", "two cats")
     (tmp_path / "train.en").write_text("a dog\n")
     with pytest.raises(UserError, match="has 2 lines but .*train.en has 1"):
@@ -81,13 +83,19 @@ def test_bucketed_batches_cover_everything_once_with_little_padding() -> None:
         assert first["tgt_out"][row, n] == 3 and first["src_lengths"][row] == len(pairs[index][0])
     padding = sum(int((b["src"] == 0).sum()) for b in batches)
     assert padding < 0.1 * sum(len(p[0]) for p in pairs), "bucketing keeps padding small"
-    assert [b["index"].tolist() for b in data] != [b["index"].tolist() for b in batches], "reshuffled per epoch"
+    assert [b["index"].tolist() for b in data] != [b["index"].tolist() for b in batches], (
+        "reshuffled per epoch"
+    )
 
 
 def test_ranks_get_disjoint_equal_shares() -> None:
     pairs = [([1] * (i % 7 + 1), [1]) for i in range(203)]
     shares = [
-        [i for b in BucketedPairBatches(pairs, 10, 0, 2, 3, shuffle=True, rank=r, world=2) for i in b["index"].tolist()]
+        [
+            i
+            for b in BucketedPairBatches(pairs, 10, 0, 2, 3, shuffle=True, rank=r, world=2)
+            for i in b["index"].tolist()
+        ]
         for r in (0, 1)
     ]
     assert not set(shares[0]) & set(shares[1])

@@ -53,3 +53,29 @@ def test_unknown_corpus_name(tmp_path: Path) -> None:
     )
     with pytest.raises(UserError, match="available"):
         prepare_textgen.prepare("ptb", tmp_path)
+
+
+prepare_seq2seq = load_script(REPO / "apps" / "seq2seq" / "prepare_data.py")
+
+
+def test_multi30k_lands_in_the_aligned_layout_the_reader_takes(tmp_path: Path) -> None:
+    from lstm_apps.data.parallel import ParallelFiles
+
+    fixtures = REPO / "tests" / "fixtures" / "seq2seq" / "multi30k"
+    written = prepare_seq2seq.prepare("multi30k", tmp_path, fixtures.as_uri())
+    assert set(written) == {f"{s}.{l}" for s in ("train", "val", "test_2016_flickr") for l in ("de", "en")}
+    root = tmp_path / "multi30k"
+    splits = ParallelFiles(str(root / "train"), str(root / "val"), str(root / "test_2016_flickr"),
+                           format="aligned", src_lang="de", tgt_lang="en").load()  # fmt: skip
+    assert len(splits["train"]) == 12
+    assert splits["val"][1] == ("Ein Hund läuft durch den Schnee.", "A dog runs through the snow.")
+
+
+def test_multi30k_rejects_a_corrupt_archive(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for split in ("train", "val", "test_2016_flickr"):
+        for lang in ("de", "en"):
+            (mirror / f"{split}.{lang}.gz").write_bytes(b"not gzip")
+    with pytest.raises(UserError, match="not a gzipped UTF-8 text file"):
+        prepare_seq2seq.prepare("multi30k", tmp_path / "out", mirror.as_uri())

@@ -41,7 +41,9 @@ class TableModel:
         return total
 
 
-def brute_force(model: TableModel, b: int, vocab: int, max_len: int, alpha: float = 0.0) -> tuple[list[int], float]:
+def brute_force(
+    model: TableModel, b: int, vocab: int, max_len: int, alpha: float = 0.0
+) -> tuple[list[int], float]:
     best, best_score = None, float("-inf")
     words = [v for v in range(vocab) if v not in (EOS, BOS)]
     for length in range(max_len + 1):

@@ -38,9 +38,13 @@ def tiny_seq2seq_overrides(tsv: Path) -> list[str]:
 
 def test_overfits_a_tiny_parallel_set_to_exact_outputs(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    dm = ParallelDataModule(ParallelFiles(str(write_pairs(tmp_path, 1)), str(write_pairs(tmp_path, 1))), tokenizer="word")
+    dm = ParallelDataModule(
+        ParallelFiles(str(write_pairs(tmp_path, 1)), str(write_pairs(tmp_path, 1))), tokenizer="word"
+    )
     dm.setup("fit")
-    model = Seq2SeqModel(**dm.model_kwargs(), embedding_dim=16, hidden_size=32, dropout=0.0, label_smoothing=0.0)
+    model = Seq2SeqModel(
+        **dm.model_kwargs(), embedding_dim=16, hidden_size=32, dropout=0.0, label_smoothing=0.0
+    )
     model.bind_vocab(dm.vocab_state())
     optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
     batch = next(iter(dm.train_dataloader()))
@@ -65,18 +69,24 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
     assert metrics["test/exact_match"] == 100.0 and metrics["val/chrf"] == 100.0
     assert {"test/bleu", "test/chrf", "test/loss", "val/exact_match"} <= set(metrics)
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    predicted = predict(compose_config("predict", [f"ckpt_path={ckpt}", "input=three two one", "beam_size=3"]))
+    predicted = predict(
+        compose_config("predict", [f"ckpt_path={ckpt}", "input=three two one", "beam_size=3"])
+    )
     assert predicted == "3 2 1"
     lines = tmp_path / "inputs.txt"
     lines.write_text("one two\ntwo two three\n")
-    result = run_cli(["predict", f"ckpt_path={ckpt}", f"input_file={lines}", "n_best=2", "beam_size=3"], cwd=tmp_path)
+    result = run_cli(
+        ["predict", f"ckpt_path={ckpt}", f"input_file={lines}", "n_best=2", "beam_size=3"], cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [r.split("\t") for r in result.stdout.strip().splitlines()]
     assert [r[0] for r in rows] == ["0", "0", "1", "1"] and rows[0][2] == "1 2" and rows[2][2] == "2 2 3"
     with pytest.raises(UserError, match="exactly one of input"):
         predict(compose_config("predict", [f"ckpt_path={ckpt}"]))
     evaluated = run_cli(["eval", f"ckpt_path={ckpt}", "trainer.enable_progress_bar=false"], cwd=tmp_path)
-    assert evaluated.returncode == 0 and "test/exact_match=100.0000" in evaluated.stdout, evaluated.stderr[-2000:]
+    assert evaluated.returncode == 0 and "test/exact_match=100.0000" in evaluated.stdout, evaluated.stderr[
+        -2000:
+    ]
 
 
 def test_malformed_parallel_file_stops_the_cli_with_file_and_line(tmp_path: Path) -> None:

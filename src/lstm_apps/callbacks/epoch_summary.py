@@ -11,7 +11,7 @@ log = logging.getLogger("lstm_apps")
 
 
 class EpochSummary(L.Callback):
-    """Logs ``epoch N (Ts): train/loss=… val/loss=… val/ppl=…`` after each validation epoch."""
+    """Logs ``epoch N (Ts, step S): train/loss=… val/loss=… val/ppl=…`` at the end of each epoch."""
 
     def __init__(self) -> None:
         self._started = time.perf_counter()
@@ -19,8 +19,10 @@ class EpochSummary(L.Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._started = time.perf_counter()
 
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.sanity_checking or not trainer.is_global_zero:
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Validation has run by now, and this hook precedes the checkpoint/early-stopping ones:
+        # the line shows this epoch's validation metrics, not the previous epoch's.
+        if not trainer.is_global_zero:
             return
         metrics = {
             k: float(v)

@@ -57,6 +57,8 @@ def _one_line(err: BaseException) -> str:
     if "not in struct" in str(root) or "Could not override" in str(err):
         key = root_lines[0].split("'")[1] if "'" in root_lines[0] else root_lines[0]
         return f"unknown config key '{key}' (check the spelling, or add a new key with +{key}=...)"
+    if "Ambiguous value" in str(err) and lines:
+        return lines[0] + """ (a comma makes a list or sweep; quote the value: key='"a, b"')"""
     if "Could not find" in str(err) and lines:
         return lines[0] + _available_options(lines)
     return lines[0] if lines else type(err).__name__

@@ -29,12 +29,20 @@ class GlobalAttention(nn.Module):
     All ``Tq`` query steps are scored in one batched operation (the fast teacher-forcing path).
     """
 
-    def __init__(self, query_size: int, memory_size: int, kind: AttentionType = "general", hidden_size: int | None = None) -> None:
+    def __init__(
+        self,
+        query_size: int,
+        memory_size: int,
+        kind: AttentionType = "general",
+        hidden_size: int | None = None,
+    ) -> None:
         super().__init__()
         if kind not in ("dot", "general", "concat", "additive"):
             raise ValueError(f"attention must be one of dot, general, concat, additive; got {kind!r}")
         if kind == "dot" and query_size != memory_size:
-            raise ValueError(f"dot attention needs equal sizes, got query {query_size} and memory {memory_size}")
+            raise ValueError(
+                f"dot attention needs equal sizes, got query {query_size} and memory {memory_size}"
+            )
         self.kind = kind
         hidden = hidden_size or query_size
         if kind == "general":
@@ -47,26 +55,40 @@ class GlobalAttention(nn.Module):
             self.memory_projection = nn.Linear(memory_size, hidden, bias=False)
             self.v = nn.Linear(hidden, 1, bias=False)
 
-    def scores(self, query: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
-        """Unnormalised scores ``[B, Tq, S]``."""
+    def prepare(self, memory: torch.Tensor) -> torch.Tensor:
+        """The query-independent part of the scores, computed once per memory (not per step)."""
         if self.kind == "dot":
-            return torch.bmm(query, memory.transpose(1, 2))
+            return memory
         if self.kind == "general":
-            return torch.bmm(query, self.memory_projection(memory).transpose(1, 2))
-        tq, s = query.size(1), memory.size(1)
+            return self.memory_projection(memory)
         if self.kind == "concat":
-            pairs = torch.cat(
-                [query.unsqueeze(2).expand(-1, -1, s, -1), memory.unsqueeze(1).expand(-1, tq, -1, -1)], dim=-1
-            )
-            return self.v(torch.tanh(self.joint(pairs))).squeeze(-1)
-        joint = self.query_projection(query).unsqueeze(2) + self.memory_projection(memory).unsqueeze(1)
-        return self.v(torch.tanh(joint)).squeeze(-1)
+            query_size = self.joint.in_features - memory.size(-1)
+            return memory @ self.joint.weight[:, query_size:].t()
+        return self.memory_projection(memory)
+
+    def scores(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """Unnormalised scores ``[B, Tq, S]`` from queries and ``prepare(memory)``."""
+        if self.kind in ("dot", "general"):
+            return torch.bmm(query, keys.transpose(1, 2))
+        if self.kind == "concat":
+            # W [q; k] = W_q q + W_k k: never materialise the [B, Tq, S, Dq + Dm] concatenation.
+            projected = query @ self.joint.weight[:, : query.size(-1)].t()
+        else:
+            projected = self.query_projection(query)
+        return self.v(torch.tanh(projected.unsqueeze(2) + keys.unsqueeze(1))).squeeze(-1)
 
     def forward(
-        self, query: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor | None = None
+        self,
+        query: torch.Tensor,
+        memory: torch.Tensor,
+        memory_mask: torch.Tensor | None = None,
+        keys: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(context [B, Tq, Dm], weights [B, Tq, S])``; each weight row sums to 1."""
-        scores = self.scores(query, memory).float()
+        """Return ``(context [B, Tq, Dm], weights [B, Tq, S])``; each weight row sums to 1.
+
+        ``keys``: ``prepare(memory)`` when the caller decodes step by step over the same memory.
+        """
+        scores = self.scores(query, self.prepare(memory) if keys is None else keys).float()
         if memory_mask is not None:
             scores = scores.masked_fill(~memory_mask.unsqueeze(1), float("-inf"))
         weights = torch.softmax(scores, dim=-1).to(memory.dtype)

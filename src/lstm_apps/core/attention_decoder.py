@@ -74,7 +74,9 @@ class AttentionDecoder(nn.Module):
         self.hidden_size = hidden_size
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
         recurrent_input = embedding_dim + (hidden_size if input_feeding else 0)
-        self.rnn = RecurrentBlock(recurrent_input, hidden_size, num_layers=num_layers, cell=cell, dropout=dropout)
+        self.rnn = RecurrentBlock(
+            recurrent_input, hidden_size, num_layers=num_layers, cell=cell, dropout=dropout
+        )
         self.attention = GlobalAttention(hidden_size, memory_size, attention)
         self.combine = nn.Linear(hidden_size + memory_size, hidden_size, bias=False)
         self.dropout = nn.Dropout(dropout)
@@ -88,9 +90,13 @@ class AttentionDecoder(nn.Module):
             self.output.weight = self.embedding.weight
 
     def _attend(
-        self, hidden: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor | None
+        self,
+        hidden: torch.Tensor,
+        memory: torch.Tensor,
+        memory_mask: torch.Tensor | None,
+        keys: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        context, weights = self.attention(hidden, memory, memory_mask)
+        context, weights = self.attention(hidden, memory, memory_mask, keys)
         attentional = torch.tanh(self.combine(torch.cat([context, hidden], dim=-1)))
         logits = self.output(self.pre_output(self.dropout(attentional)))
         return logits, weights, attentional
@@ -107,22 +113,33 @@ class AttentionDecoder(nn.Module):
             hidden, recurrent = self.rnn(self.dropout(self.embedding(tokens)), state=state.recurrent)
             logits, weights, _ = self._attend(hidden, memory, memory_mask)
             return logits, weights, DecoderState(recurrent, None)
+        keys = self.attention.prepare(memory)
         all_logits, all_weights = [], []
         for t in range(tokens.size(1)):
-            logits, weights, state = self.step(tokens[:, t], memory, memory_mask, state)
+            logits, weights, state = self.step(tokens[:, t], memory, memory_mask, state, keys)
             all_logits.append(logits)
             all_weights.append(weights)
         return torch.stack(all_logits, 1), torch.stack(all_weights, 1), state
 
     def step(
-        self, tokens: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor | None, state: DecoderState
+        self,
+        tokens: torch.Tensor,
+        memory: torch.Tensor,
+        memory_mask: torch.Tensor | None,
+        state: DecoderState,
+        keys: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, DecoderState]:
-        """One step for ``tokens`` ``[N]``: logits ``[N, V]``, attention ``[N, S]``, next state."""
+        """One step for ``tokens`` ``[N]``: logits ``[N, V]``, attention ``[N, S]``, next state.
+
+        ``keys`` (``self.attention.prepare(memory)``) saves recomputing them at every step.
+        """
         embedded = self.dropout(self.embedding(tokens)).unsqueeze(1)
         if self.input_feeding:
-            feed = state.feed if state.feed is not None else embedded.new_zeros(tokens.size(0), self.hidden_size)
+            feed = (
+                state.feed if state.feed is not None else embedded.new_zeros(tokens.size(0), self.hidden_size)
+            )
             embedded = torch.cat([embedded, feed.unsqueeze(1)], dim=-1)
         hidden, recurrent = self.rnn(embedded, state=state.recurrent)
-        logits, weights, attentional = self._attend(hidden, memory, memory_mask)
+        logits, weights, attentional = self._attend(hidden, memory, memory_mask, keys)
         feed = attentional.squeeze(1) if self.input_feeding else None
         return logits.squeeze(1), weights.squeeze(1), DecoderState(recurrent, feed)

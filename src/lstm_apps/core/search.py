@@ -119,12 +119,15 @@ def beam_search(
         log_probs = log_probs.float().view(batch_size, k, vocab)
         if t < min_len:
             log_probs[..., eos] = float("-inf")
-        only_eos = torch.full_like(log_probs, float("-inf"))
-        only_eos[..., eos] = 0.0
-        log_probs = torch.where(finished.unsqueeze(-1), only_eos, log_probs)
+        # A finished hypothesis may only be continued by EOS, at no cost.
+        eos_column = torch.where(finished, 0.0, log_probs[..., eos])
+        log_probs.masked_fill_(finished.unsqueeze(-1), float("-inf"))
+        log_probs[..., eos] = eos_column
         candidates = scores.unsqueeze(-1) + log_probs  # [B, K, V]
-        candidate_lengths = (lengths + (~finished).long()).unsqueeze(-1).expand(-1, -1, vocab)
-        ranked = candidates / length_penalty(candidate_lengths, alpha)
+        ranked = candidates
+        if alpha != 0.0:
+            # Every candidate of a beam has the same length: one penalty per beam, broadcast.
+            ranked = candidates / length_penalty(lengths + (~finished).long(), alpha).unsqueeze(-1)
         _, flat = ranked.view(batch_size, -1).topk(k, dim=-1)
         beam, token = flat // vocab, flat % vocab
         scores = candidates.view(batch_size, -1).gather(1, flat)
@@ -166,7 +169,9 @@ def _collect(
         if attention is not None:
             # attention of step t belongs to the row that was *fed* at step t: the parent beam.
             parent = backpointers[t].gather(1, beam)
-            attention[:, :, t] = attentions[t].gather(1, parent.unsqueeze(-1).expand(-1, -1, attention.size(-1)))
+            attention[:, :, t] = attentions[t].gather(
+                1, parent.unsqueeze(-1).expand(-1, -1, attention.size(-1))
+            )
         beam = backpointers[t].gather(1, beam)
     normalised = scores / length_penalty(lengths, alpha)
     order = normalised.argsort(dim=1, descending=True)[:, :n_best]

@@ -59,7 +59,9 @@ def humanise(day: dt.date, rng: random.Random) -> str:
     return rng.choice(CASES)(text) if rng.random() < 0.5 else text
 
 
-def generate_splits(train_size: int, val_size: int, test_size: int, seed: int = 0) -> dict[str, list[tuple[str, str]]]:
+def generate_splits(
+    train_size: int, val_size: int, test_size: int, seed: int = 0
+) -> dict[str, list[tuple[str, str]]]:
     """Deterministic (source, target) pairs; val/test days are held out of train."""
     rng = random.Random(seed)
     days = [FIRST_DAY + dt.timedelta(n) for n in range((LAST_DAY - FIRST_DAY).days + 1)]

@@ -25,7 +25,9 @@ def read_tsv(path: str | Path, key: str) -> Pairs:
             continue
         columns = line.split("\t")
         if len(columns) != 2:
-            raise UserError(f"{path}:{number}: expected 2 tab-separated columns (source, target), found {len(columns)}")
+            raise UserError(
+                f"{path}:{number}: expected 2 tab-separated columns (source, target), found {len(columns)}"
+            )
         source, target = (c.strip() for c in columns)
         if not source or not target:
             raise UserError(f"{path}:{number}: empty {'source' if not source else 'target'} column")

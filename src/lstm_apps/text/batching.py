@@ -12,7 +12,9 @@ from torch.utils.data import IterableDataset
 def pad_sequences(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``[B, max_len]`` right-padded tensor and the ``[B]`` lengths."""
     lengths = torch.tensor([len(s) for s in sequences], dtype=torch.long)
-    padded = torch.full((len(sequences), int(lengths.max()) if len(sequences) else 0), pad_id, dtype=torch.long)
+    padded = torch.full(
+        (len(sequences), int(lengths.max()) if len(sequences) else 0), pad_id, dtype=torch.long
+    )
     for row, sequence in enumerate(sequences):
         padded[row, : len(sequence)] = torch.as_tensor(sequence, dtype=torch.long)
     return padded, lengths

@@ -62,7 +62,9 @@ class ParallelDataModule(AppDataModule):
             prepare()
 
     def _train(self, texts: list[str]) -> Tokenizer:
-        return train_tokenizer(self.tokenizer_kind, texts, self.vocab_size, self.min_frequency, self.lowercase)
+        return train_tokenizer(
+            self.tokenizer_kind, texts, self.vocab_size, self.min_frequency, self.lowercase
+        )
 
     def setup(self, stage: str | None = None) -> None:
         if self.encoded:

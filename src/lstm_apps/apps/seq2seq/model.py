@@ -63,7 +63,12 @@ class Seq2SeqModel(AppModule):
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self.src_embedding = nn.Embedding(src_vocab_size, embedding_dim, padding_idx=pad_id)
         self.encoder = RecurrentBlock(
-            embedding_dim, hidden_size, num_layers=encoder_layers, cell=cell, bidirectional=bidirectional, dropout=dropout  # type: ignore[arg-type]
+            embedding_dim,
+            hidden_size,
+            num_layers=encoder_layers,
+            cell=cell,
+            bidirectional=bidirectional,
+            dropout=dropout,  # type: ignore[arg-type]
         )
         self.bridge = StateBridge(self.encoder.output_size, hidden_size, decoder_layers, cell)  # type: ignore[arg-type]
         self.decoder = AttentionDecoder(
@@ -88,14 +93,18 @@ class Seq2SeqModel(AppModule):
         self.tgt_tokenizer = tokenizer_from_json(vocab["target"])
 
     # -- model ----------------------------------------------------------------------------------
-    def encode(self, src: torch.Tensor, src_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, DecoderState]:
+    def encode(
+        self, src: torch.Tensor, src_lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, DecoderState]:
         """Memory ``[B, S, D]``, its mask ``[B, S]`` and the decoder's initial state."""
         memory, final = self.encoder(self.dropout(self.src_embedding(src)), src_lengths)
         h = final[0] if isinstance(final, tuple) else final
         directions = self.encoder.num_directions
         last_layer = h.view(self.encoder.num_layers, directions, h.size(1), h.size(2))[-1]
         summary = last_layer.transpose(0, 1).reshape(h.size(1), -1)
-        mask = torch.arange(src.size(1), device=src.device).unsqueeze(0) < src_lengths.to(src.device).unsqueeze(1)
+        mask = torch.arange(src.size(1), device=src.device).unsqueeze(0) < src_lengths.to(
+            src.device
+        ).unsqueeze(1)
         return memory, mask, DecoderState(self.bridge(summary), None)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -118,28 +127,32 @@ class Seq2SeqModel(AppModule):
     ) -> list[list[Hypothesis]]:  # fmt: skip
         """Best ``n_best`` hypotheses per source sentence (greedy when ``beam_size`` is 1)."""
         memory, mask, state = self.encode(src, src_lengths)
+        keys = self.decoder.attention.prepare(memory)
         batch = src.size(0)
         limit = max_len or int(self.max_len_a * int(src_lengths.max()) + self.max_len_b)
         if beam_size == 1:
 
             def greedy_step(tokens: torch.Tensor, st: DecoderState):
-                return self._step(tokens, st, memory, mask)
+                return self._step(tokens, st, memory, mask, keys)
 
-            found = greedy_search(greedy_step, state, batch, self.bos_id, self.eos_id, limit, device=src.device)
+            found = greedy_search(
+                greedy_step, state, batch, self.bos_id, self.eos_id, limit, device=src.device
+            )
             return [[h] for h in found]
         rows = expand_index(batch, beam_size, src.device)
-        memory_k, mask_k = memory.index_select(0, rows), mask.index_select(0, rows)
+        memory_k, mask_k, keys_k = (t.index_select(0, rows) for t in (memory, mask, keys))
 
         def beam_step(tokens: torch.Tensor, st: DecoderState):
-            return self._step(tokens, st, memory_k, mask_k)
+            return self._step(tokens, st, memory_k, mask_k, keys_k)
 
         return beam_search(
             beam_step, DecoderState.select, state.select(rows), batch, beam_size, self.bos_id, self.eos_id,
             limit, alpha=self.length_penalty if alpha is None else alpha, n_best=n_best, device=src.device,
         )  # fmt: skip
 
-    def _step(self, tokens: torch.Tensor, state: DecoderState, memory: torch.Tensor, mask: torch.Tensor):
-        logits, attention, state = self.decoder.step(tokens, memory, mask, state)
+    def _step(self, tokens: torch.Tensor, state: DecoderState, memory: torch.Tensor, mask: torch.Tensor,
+              keys: torch.Tensor):  # fmt: skip
+        logits, attention, state = self.decoder.step(tokens, memory, mask, state, keys)
         return logits.float().log_softmax(-1), state, attention
 
     def translate(self, sources: list[str], beam_size: int = 5, n_best: int = 1, batch_size: int = 64,
@@ -178,7 +191,9 @@ class Seq2SeqModel(AppModule):
         if split == "val" and batch_idx == 0:
             self._keep_examples(batch, found, texts)
 
-    def _keep_examples(self, batch: dict[str, torch.Tensor], found: list[list[Hypothesis]], texts: list[str]) -> None:
+    def _keep_examples(
+        self, batch: dict[str, torch.Tensor], found: list[list[Hypothesis]], texts: list[str]
+    ) -> None:
         datamodule = self.trainer.datamodule
         self._examples = []
         for row in range(min(self.log_examples, len(found))):
@@ -241,7 +256,7 @@ class Seq2SeqModel(AppModule):
     def predict_cli(self, options: Mapping[str, Any]) -> str:
         text, path = options.get("input"), options.get("input_file")
         if (text is None) == (path is None):
-            raise UserError("predict: give exactly one of input=\"...\" or input_file=path")
+            raise UserError('predict: give exactly one of input="..." or input_file=path')
         if path is not None:
             file = Path(str(path))
             if not file.is_file():
