@@ -63,7 +63,7 @@ def test_multi30k_lands_in_the_aligned_layout_the_reader_takes(tmp_path: Path) -
 
     fixtures = REPO / "tests" / "fixtures" / "seq2seq" / "multi30k"
     written = prepare_seq2seq.prepare("multi30k", tmp_path, fixtures.as_uri())
-    assert set(written) == {f"{s}.{l}" for s in ("train", "val", "test_2016_flickr") for l in ("de", "en")}
+    assert set(written) == {f"{s}.{lang}" for s in ("train", "val", "test_2016_flickr") for lang in ("de", "en")}
     root = tmp_path / "multi30k"
     splits = ParallelFiles(str(root / "train"), str(root / "val"), str(root / "test_2016_flickr"),
                            format="aligned", src_lang="de", tgt_lang="en").load()  # fmt: skip

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import compose_config, run_cli
 
+from conftest import compose_config, run_cli
 from lstm_apps.apps.seq2seq.datamodule import ParallelDataModule
 from lstm_apps.apps.seq2seq.model import Seq2SeqModel
 from lstm_apps.data.parallel import ParallelFiles
