@@ -91,12 +91,15 @@ def measure_decoding(app: str, overrides: list[str], sentences: int, train_steps
         row = {}
         for name, beam in (("greedy", 1), ("beam 5", 5)):
             model.decode(*batches[0], beam_size=beam)  # warm-up
-            start_time = time.perf_counter()
-            for src, lengths in batches:
-                model.decode(src, lengths, beam_size=beam)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            row[name] = len(encoded) / (time.perf_counter() - start_time)
+            best = float("inf")
+            for _ in range(3):  # best of three passes: decoding runs are short, machine noise is not
+                start_time = time.perf_counter()
+                for src, lengths in batches:
+                    model.decode(src, lengths, beam_size=beam)
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                best = min(best, time.perf_counter() - start_time)
+            row[name] = len(encoded) / best
         results[str(batch_size)] = row
     return {"decode": results, "sentences": len(encoded), "train_steps": train_steps}
 

@@ -55,7 +55,7 @@ def test_eval_and_predict_need_only_the_checkpoint(cli_run: tuple[Path, Path], t
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["train", "app=nosuch"], "unknown app 'nosuch' (available: textgen"),
+        (["train", "app=nosuch"], "unknown app 'nosuch' (available: seq2seq, textgen)"),
         (["train", "trainer.max_epoch=3"], "unknown config key 'max_epoch'"),
         (["frobnicate"], "unknown command 'frobnicate'"),
         (["predict"], "missing value for ckpt_path"),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import compose_config, run_cli
 from lstm_apps.apps.seq2seq.datamodule import ParallelDataModule
@@ -68,6 +69,10 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
     metrics = train(cfg)
     assert metrics["test/exact_match"] == 100.0 and metrics["val/chrf"] == 100.0
     assert {"test/bleu", "test/chrf", "test/loss", "val/exact_match"} <= set(metrics)
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    assert "samples/translations/text_summary" in events.Tags()["tensors"]
+    assert "attention/example_0" in events.Tags()["images"], "attention heat maps each validation epoch"
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
     predicted = predict(
         compose_config("predict", [f"ckpt_path={ckpt}", "input=three two one", "beam_size=3"])
