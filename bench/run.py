@@ -23,6 +23,7 @@ from pathlib import Path
 from lstm_apps.text.batching import pad_sequences
 
 HERE = Path(__file__).resolve().parent
+DEFAULT_STEPS = {"textgen": 20, "seq2seq": 150}
 
 
 def build(app: str, overrides: list[str]):
@@ -248,13 +249,18 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--app", choices=["all", "textgen", "seq2seq"], default="all")
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument(
+        "--steps", type=int, default=None, help="timed steps (default: textgen 20, seq2seq 150)"
+    )
     parser.add_argument("--warmup", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--sentences", type=int, default=1000)
     parser.add_argument("--child", choices=["plain", "lightning", "decode"], help=argparse.SUPPRESS)
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
+    if args.steps is None:
+        # Enough steps for a timed window of several seconds: seq2seq steps are ~15x shorter.
+        args.steps = DEFAULT_STEPS.get(args.app, 20)
     if args.child == "decode":
         print(json.dumps(measure_decoding(args.app, args.overrides, args.sentences)))
         return
@@ -262,8 +268,11 @@ def main() -> None:
         print(json.dumps(measure(args.app, args.child, args.steps, args.warmup, args.overrides)))
         return
     apps = ["textgen", "seq2seq"] if args.app == "all" else [args.app]
+    explicit_steps = None if "--steps" not in " ".join(sys.argv) else args.steps
     sections = []
     for app in apps:
+        if explicit_steps is None:
+            args.steps = DEFAULT_STEPS[app]
         sections.append(training_table(app, args))
         if app == "seq2seq":
             sections.append(decoding_table(app, args))

@@ -10,12 +10,11 @@ decompressed into the ``aligned`` layout the seq2seq reader takes (``format=alig
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import sys
 from pathlib import Path
 
-from lstm_apps.data.download import fetch
+from lstm_apps.data.download import fetch, prepare_main
 from lstm_apps.errors import UserError
 
 SOURCES = {
@@ -50,23 +49,7 @@ def prepare(name: str, out_dir: Path, base_url: str | None = None) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("corpus", choices=sorted(SOURCES))
-    parser.add_argument(
-        "--out", type=Path, default=Path("data/seq2seq"), help="output folder (default data/seq2seq)"
-    )
-    parser.add_argument("--base-url", default=None, help="mirror holding the same file names")
-    args = parser.parse_args(argv)
-    try:
-        written = prepare(args.corpus, args.out, args.base_url)
-    except UserError as err:
-        print(f"prepare_data: error: {err}", file=sys.stderr)
-        return 2
-    for name, path in sorted(written.items()):
-        print(f"{name}: {path} ({sum(1 for _ in path.open(encoding='utf-8')):,} lines)")
-    return 0
+    return prepare_main(__doc__, list(SOURCES), prepare, Path("data/seq2seq"), argv)
 
 
 if __name__ == "__main__":

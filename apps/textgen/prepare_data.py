@@ -9,11 +9,10 @@ Then train with the matching recipe, e.g. ``lstm-apps train experiment=textgen_s
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from lstm_apps.data.download import fetch, split_lines
+from lstm_apps.data.download import fetch, prepare_main, split_lines
 from lstm_apps.errors import UserError
 
 SOURCES = {
@@ -49,23 +48,7 @@ def prepare(name: str, out_dir: Path, base_url: str | None = None) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("corpus", choices=sorted(SOURCES))
-    parser.add_argument(
-        "--out", type=Path, default=Path("data/textgen"), help="output folder (default data/textgen)"
-    )
-    parser.add_argument("--base-url", default=None, help="mirror holding the same file names")
-    args = parser.parse_args(argv)
-    try:
-        written = prepare(args.corpus, args.out, args.base_url)
-    except UserError as err:
-        print(f"prepare_data: error: {err}", file=sys.stderr)
-        return 2
-    for split, path in sorted(written.items()):
-        print(f"{split}: {path} ({path.stat().st_size:,} bytes)")
-    return 0
+    return prepare_main(__doc__, list(SOURCES), prepare, Path("data/textgen"), argv)
 
 
 if __name__ == "__main__":

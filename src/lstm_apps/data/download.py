@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from lstm_apps.errors import UserError
@@ -45,3 +48,30 @@ def split_lines(text: str, val_fraction: float, test_fraction: float) -> dict[st
         "val": "".join(lines[n_train : n_train + n_val]),
         "test": "".join(lines[n_train + n_val :]),
     }
+
+
+def prepare_main(
+    doc: str,
+    corpora: list[str],
+    prepare: Callable[[str, Path, str | None], dict[str, Path]],
+    default_out: Path,
+    argv: list[str] | None = None,
+) -> int:
+    """The command line every ``apps/<app>/prepare_data.py`` shares: corpus name, --out, --base-url."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("corpus", choices=sorted(corpora))
+    parser.add_argument(
+        "--out", type=Path, default=default_out, help=f"output folder (default {default_out})"
+    )
+    parser.add_argument(
+        "--base-url", default=None, help="mirror (or file:// folder) holding the same file names"
+    )
+    args = parser.parse_args(argv)
+    try:
+        written = prepare(args.corpus, args.out, args.base_url)
+    except UserError as err:
+        print(f"prepare_data: error: {err}", file=sys.stderr)
+        return 2
+    for name, path in sorted(written.items()):
+        print(f"{name}: {path} ({path.stat().st_size:,} bytes)")
+    return 0
