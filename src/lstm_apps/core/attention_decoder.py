@@ -16,6 +16,7 @@ from torch import nn
 
 from lstm_apps.core.attention import AttentionType, GlobalAttention
 from lstm_apps.core.recurrent import CellType, RecurrentBlock, RecurrentState, select_state
+from lstm_apps.core.search import Hypothesis, beam_search, expand_index, greedy_search
 
 
 @dataclass
@@ -143,3 +144,53 @@ class AttentionDecoder(nn.Module):
         logits, weights, attentional = self._attend(hidden, memory, memory_mask, keys)
         feed = attentional.squeeze(1) if self.input_feeding else None
         return logits.squeeze(1), weights.squeeze(1), DecoderState(recurrent, feed)
+
+    @torch.no_grad()
+    def search(
+        self,
+        memory: torch.Tensor,
+        memory_mask: torch.Tensor | None,
+        state: DecoderState,
+        bos: int,
+        eos: int,
+        max_len: int,
+        beam_size: int = 1,
+        n_best: int = 1,
+        alpha: float = 0.0,
+    ) -> list[list[Hypothesis]]:
+        """Decode every memory of the batch: greedy (``beam_size`` 1) or batched beam search.
+
+        Attention keys are computed once, and memory is expanded to batch x beam once; only the
+        decoder state is reordered between steps.
+        """
+        batch = memory.size(0)
+        keys = self.attention.prepare(memory)
+        if beam_size == 1:
+
+            def greedy_step(tokens: torch.Tensor, st: DecoderState):
+                return self._log_probs(tokens, st, memory, memory_mask, keys)
+
+            found = greedy_search(greedy_step, state, batch, bos, eos, max_len, device=memory.device)
+            return [[h] for h in found]
+        rows = expand_index(batch, beam_size, memory.device)
+        memory_k, keys_k = memory.index_select(0, rows), keys.index_select(0, rows)
+        mask_k = memory_mask.index_select(0, rows) if memory_mask is not None else None
+
+        def beam_step(tokens: torch.Tensor, st: DecoderState):
+            return self._log_probs(tokens, st, memory_k, mask_k, keys_k)
+
+        return beam_search(
+            beam_step, DecoderState.select, state.select(rows), batch, beam_size, bos, eos, max_len,
+            alpha=alpha, n_best=n_best, device=memory.device,
+        )  # fmt: skip
+
+    def _log_probs(
+        self,
+        tokens: torch.Tensor,
+        state: DecoderState,
+        memory: torch.Tensor,
+        memory_mask: torch.Tensor | None,
+        keys: torch.Tensor,
+    ) -> tuple[torch.Tensor, DecoderState, torch.Tensor]:
+        logits, attention, state = self.step(tokens, memory, memory_mask, state, keys)
+        return logits.float().log_softmax(-1), state, attention

@@ -13,7 +13,7 @@ from torchmetrics import MeanMetric
 
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
 from lstm_apps.core.recurrent import RecurrentBlock
-from lstm_apps.core.search import Hypothesis, beam_search, expand_index, greedy_search
+from lstm_apps.core.search import Hypothesis
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.distributed import gather_lists
@@ -127,33 +127,11 @@ class Seq2SeqModel(AppModule):
     ) -> list[list[Hypothesis]]:  # fmt: skip
         """Best ``n_best`` hypotheses per source sentence (greedy when ``beam_size`` is 1)."""
         memory, mask, state = self.encode(src, src_lengths)
-        keys = self.decoder.attention.prepare(memory)
-        batch = src.size(0)
         limit = max_len or int(self.max_len_a * int(src_lengths.max()) + self.max_len_b)
-        if beam_size == 1:
-
-            def greedy_step(tokens: torch.Tensor, st: DecoderState):
-                return self._step(tokens, st, memory, mask, keys)
-
-            found = greedy_search(
-                greedy_step, state, batch, self.bos_id, self.eos_id, limit, device=src.device
-            )
-            return [[h] for h in found]
-        rows = expand_index(batch, beam_size, src.device)
-        memory_k, mask_k, keys_k = (t.index_select(0, rows) for t in (memory, mask, keys))
-
-        def beam_step(tokens: torch.Tensor, st: DecoderState):
-            return self._step(tokens, st, memory_k, mask_k, keys_k)
-
-        return beam_search(
-            beam_step, DecoderState.select, state.select(rows), batch, beam_size, self.bos_id, self.eos_id,
-            limit, alpha=self.length_penalty if alpha is None else alpha, n_best=n_best, device=src.device,
+        return self.decoder.search(
+            memory, mask, state, self.bos_id, self.eos_id, limit, beam_size=beam_size, n_best=n_best,
+            alpha=self.length_penalty if alpha is None else alpha,
         )  # fmt: skip
-
-    def _step(self, tokens: torch.Tensor, state: DecoderState, memory: torch.Tensor, mask: torch.Tensor,
-              keys: torch.Tensor):  # fmt: skip
-        logits, attention, state = self.decoder.step(tokens, memory, mask, state, keys)
-        return logits.float().log_softmax(-1), state, attention
 
     def translate(self, sources: list[str], beam_size: int = 5, n_best: int = 1, batch_size: int = 64,
                   alpha: float | None = None) -> list[list[tuple[str, float]]]:  # fmt: skip
