@@ -69,9 +69,12 @@ class AttentionDecoder(nn.Module):
         input_feeding: bool = False,
         tie_embeddings: bool = False,
         padding_idx: int = 0,
+        context_gate: bool = False,
     ) -> None:
         super().__init__()
         self.input_feeding = input_feeding
+        # Show, Attend and Tell's gating scalar: the decoder decides how much context to use.
+        self.context_gate = nn.Linear(hidden_size, 1) if context_gate else None
         self.hidden_size = hidden_size
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=padding_idx)
         recurrent_input = embedding_dim + (hidden_size if input_feeding else 0)
@@ -98,6 +101,8 @@ class AttentionDecoder(nn.Module):
         keys: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         context, weights = self.attention(hidden, memory, memory_mask, keys)
+        if self.context_gate is not None:
+            context = torch.sigmoid(self.context_gate(hidden)) * context
         attentional = torch.tanh(self.combine(torch.cat([context, hidden], dim=-1)))
         logits = self.output(self.pre_output(self.dropout(attentional)))
         return logits, weights, attentional

@@ -1,0 +1,142 @@
+"""Captioning data: images through torchvision transforms, captions through a word tokenizer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import v2
+
+from lstm_apps.data.captions import CaptionedImages
+from lstm_apps.errors import UserError
+from lstm_apps.pipeline.app_datamodule import AppDataModule
+from lstm_apps.text.batching import pad_sequences
+from lstm_apps.text.tokenizer import BOS, EOS, PAD, Tokenizer, tokenizer_from_json, train_tokenizer
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class CaptionSource(Protocol):
+    def load(self) -> dict[str, CaptionedImages]: ...
+
+
+def image_transform(image_size: int) -> v2.Compose:
+    """Resize, centre-crop, scale to [0, 1] and normalise with the ImageNet statistics the
+    torchvision backbones were trained with (used for the small CNN too, for one code path)."""
+    return v2.Compose([
+        v2.ToImage(), v2.Resize(image_size, antialias=True), v2.CenterCrop(image_size),
+        v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+    ])  # fmt: skip
+
+
+def load_image(path: Path, transform: v2.Compose) -> torch.Tensor:
+    try:
+        with Image.open(path) as image:
+            return transform(image.convert("RGB"))
+    except (OSError, ValueError) as err:
+        raise UserError(f"{path}: cannot read image ({err})") from None
+
+
+class TrainPairs(Dataset):
+    """One item per (image, caption): every reference caption is a training target."""
+
+    def __init__(self, images: CaptionedImages, captions: list[list[list[int]]], transform: v2.Compose) -> None:
+        self.items = [(i, c) for i, caps in enumerate(captions) for c in caps]
+        self.images, self.captions, self.transform = images, captions, transform
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, list[int], int]:
+        image, caption = self.items[index]
+        return load_image(self.images[image][0], self.transform), caption, image
+
+
+class EvalImages(Dataset):
+    """One item per image (its references are looked up by index when scoring)."""
+
+    def __init__(self, images: CaptionedImages, transform: v2.Compose) -> None:
+        self.images, self.transform = images, transform
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, list[int], int]:
+        return load_image(self.images[index][0], self.transform), [], index
+
+
+class CaptionDataModule(AppDataModule):
+    """``batch_size`` counts (image, caption) pairs per device for training, images for evaluation."""
+
+    def __init__(self, dataset: CaptionSource, image_size: int = 64, vocab_size: int = 10000, min_frequency: int = 1,
+                 max_caption_len: int = 30, batch_size: int = 64, eval_batch_size: int = 128,
+                 num_workers: int = 0) -> None:  # fmt: skip
+        super().__init__()
+        self.dataset = dataset
+        self.image_size = image_size
+        self.vocab_size, self.min_frequency = vocab_size, min_frequency
+        self.max_caption_len = max_caption_len
+        self.batch_size, self.eval_batch_size, self.num_workers = batch_size, eval_batch_size, num_workers
+        self.tokenizer: Tokenizer | None = None
+        self.splits: dict[str, CaptionedImages] = {}
+        self.transform = image_transform(image_size)
+
+    def prepare_data(self) -> None:
+        prepare = getattr(self.dataset, "prepare", None)
+        if prepare is not None:
+            prepare()
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        self.splits = self.dataset.load()
+        if self._vocab_state is not None:
+            self.tokenizer = tokenizer_from_json(self._vocab_state["tokenizer"])
+        else:
+            texts = [c for _, refs in self.splits["train"] for c in refs]
+            self.tokenizer = train_tokenizer("word", texts, self.vocab_size, self.min_frequency, lowercase=True)
+
+    def vocab_state(self) -> dict[str, str]:
+        assert self.tokenizer is not None, "setup() first"
+        return {"tokenizer": self.tokenizer.to_json()}
+
+    def model_kwargs(self) -> dict[str, Any]:
+        assert self.tokenizer is not None, "setup() first"
+        tok = self.tokenizer
+        return {"vocab_size": tok.vocab_size, "pad_id": tok.token_id(PAD), "bos_id": tok.token_id(BOS),
+                "eos_id": tok.token_id(EOS)}  # fmt: skip
+
+    def references(self, split: str) -> list[list[str]]:
+        return [refs for _, refs in self.splits[split]]
+
+    def image_paths(self, split: str) -> list[Path]:
+        return [path for path, _ in self.splits[split]]
+
+    def _collate(self, items: list[tuple[torch.Tensor, list[int], int]]) -> dict[str, torch.Tensor]:
+        ids = self.model_kwargs()
+        captions = [c[: self.max_caption_len] for _, c, _ in items]
+        batch = {"images": torch.stack([image for image, _, _ in items]),
+                 "index": torch.tensor([i for _, _, i in items])}  # fmt: skip
+        if captions[0]:
+            batch["tgt_in"], _ = pad_sequences([[ids["bos_id"], *c] for c in captions], ids["pad_id"])
+            batch["tgt_out"], _ = pad_sequences([[*c, ids["eos_id"]] for c in captions], ids["pad_id"])
+        return batch
+
+    def _loader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=self._collate,
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)  # fmt: skip
+
+    def train_dataloader(self) -> DataLoader:
+        images = self.splits["train"]
+        encoded = [self.tokenizer.encode_batch(refs) for _, refs in images]
+        return self._loader(TrainPairs(images, encoded, self.transform), self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(EvalImages(self.splits["val"], self.transform), self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(EvalImages(self.splits["test"], self.transform), self.eval_batch_size, shuffle=False)

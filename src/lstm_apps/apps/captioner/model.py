@@ -1,0 +1,209 @@
+"""Image captioner (Show, Attend and Tell style) on the shared attention decoder and searches."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lstm_apps.apps.captioner.datamodule import IMAGENET_MEAN, IMAGENET_STD, image_transform, load_image
+from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
+from lstm_apps.core.image_encoder import ImageEncoder
+from lstm_apps.core.search import Hypothesis
+from lstm_apps.errors import UserError
+from lstm_apps.pipeline.app_module import AppModule
+from lstm_apps.pipeline.distributed import gather_lists
+from lstm_apps.text.scores import caption_scores
+from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+
+
+class CaptionModel(AppModule):
+    """CNN feature grid -> soft attention LSTM decoder with a gating scalar, initial state from
+    the mean feature, and the doubly stochastic attention penalty
+    ``lambda * sum_regions (1 - sum_t alpha_t,region)^2`` that asks every region to be looked at
+    about once over the caption."""
+
+    app_name = "captioner"
+
+    def __init__(
+        self,
+        vocab_size: int,
+        pad_id: int,
+        bos_id: int,
+        eos_id: int,
+        encoder: Mapping[str, Any] | None = None,
+        image_size: int = 64,
+        embedding_dim: int = 64,
+        hidden_size: int = 256,
+        num_layers: int = 1,
+        cell: str = "lstm",
+        attention: str = "additive",
+        context_gate: bool = True,
+        attention_penalty: float = 1.0,
+        dropout: float = 0.3,
+        label_smoothing: float = 0.0,
+        val_beam_size: int = 1,
+        test_beam_size: int = 3,
+        length_penalty: float = 0.0,
+        max_len: int = 24,
+        log_examples: int = 3,
+        optimizer: Mapping[str, Any] | None = None,
+        scheduler: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(optimizer=optimizer, scheduler=scheduler)
+        self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
+        self.encoder = ImageEncoder(**dict(encoder or {}))
+        features = self.encoder.output_size
+        self.bridge = StateBridge(features, hidden_size, num_layers, cell)  # type: ignore[arg-type]
+        self.decoder = AttentionDecoder(
+            vocab_size, embedding_dim, hidden_size, features, num_layers=num_layers, cell=cell,  # type: ignore[arg-type]
+            attention=attention, dropout=dropout, padding_idx=pad_id, context_gate=context_gate,  # type: ignore[arg-type]
+        )  # fmt: skip
+        self.image_size = image_size
+        self.attention_penalty = attention_penalty
+        self.label_smoothing = label_smoothing
+        self.val_beam_size, self.test_beam_size = val_beam_size, test_beam_size
+        self.length_penalty, self.max_len, self.log_examples = length_penalty, max_len, log_examples
+        self.tokenizer: Tokenizer | None = None
+        self._decoded: list[tuple[int, str]] = []
+        self._examples: list[dict[str, Any]] = []
+
+    def on_vocab(self, vocab: dict[str, str]) -> None:
+        self.tokenizer = tokenizer_from_json(vocab["tokenizer"])
+
+    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, DecoderState]:
+        memory = self.encoder(images)
+        return memory, DecoderState(self.bridge(memory.mean(dim=1)), None)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        memory, state = self.encode(batch["images"])
+        logits, attention, _ = self.decoder(batch["tgt_in"], memory, None, state)
+        return logits, attention
+
+    def _loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, attention = self(batch)
+        targets = batch["tgt_out"]
+        nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1),
+                              ignore_index=self.pad_id, label_smoothing=self.label_smoothing)  # fmt: skip
+        real = (targets != self.pad_id).unsqueeze(-1).to(attention.dtype)
+        coverage = (attention * real).sum(dim=1)  # [B, regions]: attention each region got over the caption
+        penalty = ((1.0 - coverage) ** 2).sum(dim=1).mean()
+        return nll, penalty
+
+    @torch.no_grad()
+    def decode(self, images: torch.Tensor, beam_size: int = 1, n_best: int = 1) -> list[list[Hypothesis]]:
+        memory, state = self.encode(images)
+        return self.decoder.search(memory, None, state, self.bos_id, self.eos_id, self.max_len,
+                                   beam_size=beam_size, n_best=n_best, alpha=self.length_penalty)  # fmt: skip
+
+    def caption_images(self, paths: list[Path], beam_size: int = 3, batch_size: int = 32) -> list[str]:
+        """Caption image files in batches."""
+        assert self.tokenizer is not None, "bind_vocab() first"
+        was_training = self.training
+        self.eval()
+        transform = image_transform(self.image_size)
+        captions: list[str] = []
+        for start in range(0, len(paths), batch_size):
+            images = torch.stack([load_image(p, transform) for p in paths[start : start + batch_size]])
+            found = self.decode(images.to(self.device), beam_size=beam_size)
+            captions += [self.tokenizer.decode(h[0].tokens) for h in found]
+        self.train(was_training)
+        return captions
+
+    # -- training / evaluation ------------------------------------------------------------------
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        nll, penalty = self._loss(batch)
+        loss = nll + self.attention_penalty * penalty
+        size = batch["images"].size(0)
+        self.log("train/loss", loss, prog_bar=True, batch_size=size)
+        self.log("train/attention_penalty", penalty, batch_size=size)
+        return loss
+
+    def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str, beam: int) -> None:
+        found = self.decode(batch["images"], beam_size=beam)
+        texts = [self.tokenizer.decode(h[0].tokens) for h in found]
+        self._decoded += list(zip(batch["index"].tolist(), texts, strict=True))
+        if split == "val" and batch_idx == 0:
+            self._examples = [
+                {"image": batch["images"][i].cpu(), "caption": texts[i], "words": [self.tokenizer.decode([t]) for t in h[0].tokens],
+                 "attention": h[0].attention.cpu() if h[0].attention is not None else None}
+                for i, h in enumerate(found[: self.log_examples])
+            ]  # fmt: skip
+
+    def _finish_epoch(self, split: str) -> None:
+        decoded = dict(gather_lists(self._decoded))
+        self._decoded = []
+        references = self.trainer.datamodule.references(split)
+        ordered = sorted(decoded)
+        scores = caption_scores([decoded[i] for i in ordered], [references[i] for i in ordered])
+        for name, value in scores.items():
+            self.log(f"{split}/{name}", value, prog_bar=name == "bleu4", rank_zero_only=True)
+
+    def on_validation_epoch_start(self) -> None:
+        self._decoded = []
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate_batch(batch, batch_idx, "val", self.val_beam_size)
+
+    def on_validation_epoch_end(self) -> None:
+        self._finish_epoch("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._decoded = []
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate_batch(batch, batch_idx, "test", self.test_beam_size)
+
+    def on_test_epoch_end(self) -> None:
+        self._finish_epoch("test")
+
+    # -- what people see ------------------------------------------------------------------------
+    def validation_samples(self) -> dict[str, str]:
+        lines = [f"{i}. {e['caption']}" for i, e in enumerate(self._examples)]
+        return {"samples/captions": "\n\n".join(lines)} if lines else {}
+
+    def validation_images(self) -> dict[str, torch.Tensor]:
+        return {f"attention/image_{i}": attention_overlay(e["image"], e["attention"])
+                for i, e in enumerate(self._examples) if e["attention"] is not None}  # fmt: skip
+
+    def predict_cli(self, options: Mapping[str, Any]) -> str:
+        image, folder = options.get("image"), options.get("image_dir")
+        if (image is None) == (folder is None):
+            raise UserError("predict: give exactly one of image=path or image_dir=folder")
+        if image is not None:
+            paths = [Path(str(image))]
+            if not paths[0].is_file():
+                raise UserError(f"image: file not found: {paths[0]}")
+        else:
+            root = Path(str(folder))
+            if not root.is_dir():
+                raise UserError(f"image_dir: folder not found: {root}")
+            paths = sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            if not paths:
+                raise UserError(f"image_dir: no images in {root}")
+        captions = self.caption_images(paths, int(options.get("beam_size", 3)), int(options.get("batch_size", 64)))
+        if image is not None:
+            return captions[0]
+        return "\n".join(f"{p.name}\t{c}" for p, c in zip(paths, captions, strict=True))
+
+
+def attention_overlay(image: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+    """The image, then one copy per generated word with that word's attention overlaid.
+
+    ``image`` is normalised ``[3, H, W]``; ``attention`` ``[words, N*N]``. Returns ``[3, H, W * (1 + words)]``.
+    """
+    mean, std = torch.tensor(IMAGENET_MEAN).view(3, 1, 1), torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    picture = (image * std + mean).clamp(0, 1)
+    side = int(round(attention.size(-1) ** 0.5))
+    panels = [picture]
+    for weights in attention.float():
+        grid = weights.view(1, 1, side, side)
+        heat = F.interpolate(grid / grid.max().clamp(min=1e-8), size=picture.shape[1:], mode="bilinear")[0]
+        panels.append((0.35 * picture + 0.65 * heat.expand(3, -1, -1) * torch.tensor([1.0, 0.85, 0.2]).view(3, 1, 1)).clamp(0, 1))
+    return torch.cat(panels, dim=2)
