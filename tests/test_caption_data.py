@@ -43,7 +43,9 @@ def test_karpathy_reader_rejects_broken_files(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"images": [{"filename": "x.png", "sentences": []}]}))
     with pytest.raises(UserError, match=r"images\[0\] lacks 'split'"):
         read_karpathy(bad, tmp_path)
-    bad.write_text(json.dumps({"images": [{"filename": "x.png", "split": "restval", "sentences": [{"raw": "a b"}]}]}))
+    bad.write_text(
+        json.dumps({"images": [{"filename": "x.png", "split": "restval", "sentences": [{"raw": "a b"}]}]})
+    )
     with pytest.raises(UserError, match="image file not found: .*x.png"):
         read_karpathy(bad, tmp_path)
     Image.new("RGB", (8, 8)).save(tmp_path / "x.png")

@@ -10,7 +10,8 @@ from lstm_apps.errors import UserError
 
 
 @pytest.mark.parametrize(
-    "backbone,channels", [("small", 64), ("resnet18", 512), ("resnet34", 512), ("resnet50", 2048), ("resnet101", 2048)]
+    "backbone,channels",
+    [("small", 64), ("resnet18", 512), ("resnet34", 512), ("resnet50", 2048), ("resnet101", 2048)],
 )
 def test_feature_grid_shape(backbone: str, channels: int) -> None:
     encoder = ImageEncoder(backbone, grid_size=3, channels=64).eval()

@@ -63,7 +63,9 @@ def test_multi30k_lands_in_the_aligned_layout_the_reader_takes(tmp_path: Path) -
 
     fixtures = REPO / "tests" / "fixtures" / "seq2seq" / "multi30k"
     written = prepare_seq2seq.prepare("multi30k", tmp_path, fixtures.as_uri())
-    assert set(written) == {f"{s}.{lang}" for s in ("train", "val", "test_2016_flickr") for lang in ("de", "en")}
+    assert set(written) == {
+        f"{s}.{lang}" for s in ("train", "val", "test_2016_flickr") for lang in ("de", "en")
+    }
     root = tmp_path / "multi30k"
     splits = ParallelFiles(str(root / "train"), str(root / "val"), str(root / "test_2016_flickr"),
                            format="aligned", src_lang="de", tgt_lang="en").load()  # fmt: skip
@@ -79,3 +81,32 @@ def test_multi30k_rejects_a_corrupt_archive(tmp_path: Path) -> None:
             (mirror / f"{split}.{lang}.gz").write_bytes(b"not gzip")
     with pytest.raises(UserError, match="not a gzipped UTF-8 text file"):
         prepare_seq2seq.prepare("multi30k", tmp_path / "out", mirror.as_uri())
+
+
+prepare_captioner = load_script(REPO / "apps" / "captioner" / "prepare_data.py")
+
+
+def test_flickr8k_is_arranged_for_the_karpathy_reader(tmp_path: Path) -> None:
+    import json
+    import zipfile
+
+    from PIL import Image
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.jpg")
+    dataset = {"images": [{"filename": "a.jpg", "split": "train", "sentences": [{"tokens": ["a", "dog"]}]}]}
+    with zipfile.ZipFile(mirror / "caption_datasets.zip", "w") as bundle:
+        bundle.writestr("dataset_flickr8k.json", json.dumps(dataset))
+        bundle.writestr("dataset_coco.json", "{}")
+    with zipfile.ZipFile(mirror / "Flickr8k_Dataset.zip", "w") as bundle:
+        bundle.write(tmp_path / "a.jpg", "Flicker8k_Dataset/a.jpg")
+    written = prepare_captioner.prepare("flickr8k", tmp_path / "out", mirror.as_uri())
+    assert written["dataset"].name == "dataset_flickr8k.json"
+    assert not (tmp_path / "out" / "flickr8k" / "dataset_coco.json").exists()
+    from lstm_apps.data.captions import read_karpathy
+
+    assert read_karpathy(written["dataset"], written["images"])["train"][0][1] == ["a dog"]
+    (mirror / "Flickr8k_Dataset.zip").write_bytes(b"broken")
+    with pytest.raises(UserError, match="not a zip archive"):
+        prepare_captioner.prepare("flickr8k", tmp_path / "again", mirror.as_uri())

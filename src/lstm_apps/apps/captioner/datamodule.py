@@ -33,6 +33,22 @@ def image_transform(image_size: int) -> v2.Compose:
     ])  # fmt: skip
 
 
+class ImageCache:
+    """Transformed image tensors kept in memory after their first load (small data sets: the
+    decode + resize + normalise work then happens once per image instead of once per step)."""
+
+    def __init__(self, transform: v2.Compose, enabled: bool) -> None:
+        self.transform, self.enabled = transform, enabled
+        self.tensors: dict[Path, torch.Tensor] = {}
+
+    def __call__(self, path: Path) -> torch.Tensor:
+        if not self.enabled:
+            return load_image(path, self.transform)
+        if path not in self.tensors:
+            self.tensors[path] = load_image(path, self.transform)
+        return self.tensors[path]
+
+
 def load_image(path: Path, transform: v2.Compose) -> torch.Tensor:
     try:
         with Image.open(path) as image:
@@ -44,29 +60,29 @@ def load_image(path: Path, transform: v2.Compose) -> torch.Tensor:
 class TrainPairs(Dataset):
     """One item per (image, caption): every reference caption is a training target."""
 
-    def __init__(self, images: CaptionedImages, captions: list[list[list[int]]], transform: v2.Compose) -> None:
+    def __init__(self, images: CaptionedImages, captions: list[list[list[int]]], load: ImageCache) -> None:
         self.items = [(i, c) for i, caps in enumerate(captions) for c in caps]
-        self.images, self.captions, self.transform = images, captions, transform
+        self.images, self.captions, self.load = images, captions, load
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, list[int], int]:
         image, caption = self.items[index]
-        return load_image(self.images[image][0], self.transform), caption, image
+        return self.load(self.images[image][0]), caption, image
 
 
 class EvalImages(Dataset):
     """One item per image (its references are looked up by index when scoring)."""
 
-    def __init__(self, images: CaptionedImages, transform: v2.Compose) -> None:
-        self.images, self.transform = images, transform
+    def __init__(self, images: CaptionedImages, load: ImageCache) -> None:
+        self.images, self.load = images, load
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, list[int], int]:
-        return load_image(self.images[index][0], self.transform), [], index
+        return self.load(self.images[index][0]), [], index
 
 
 class CaptionDataModule(AppDataModule):
@@ -74,7 +90,7 @@ class CaptionDataModule(AppDataModule):
 
     def __init__(self, dataset: CaptionSource, image_size: int = 64, vocab_size: int = 10000, min_frequency: int = 1,
                  max_caption_len: int = 30, batch_size: int = 64, eval_batch_size: int = 128,
-                 num_workers: int = 0) -> None:  # fmt: skip
+                 num_workers: int = 0, cache_images: bool = False) -> None:  # fmt: skip
         super().__init__()
         self.dataset = dataset
         self.image_size = image_size
@@ -84,6 +100,7 @@ class CaptionDataModule(AppDataModule):
         self.tokenizer: Tokenizer | None = None
         self.splits: dict[str, CaptionedImages] = {}
         self.transform = image_transform(image_size)
+        self.images = ImageCache(self.transform, cache_images)
 
     def prepare_data(self) -> None:
         prepare = getattr(self.dataset, "prepare", None)
@@ -133,10 +150,10 @@ class CaptionDataModule(AppDataModule):
     def train_dataloader(self) -> DataLoader:
         images = self.splits["train"]
         encoded = [self.tokenizer.encode_batch(refs) for _, refs in images]
-        return self._loader(TrainPairs(images, encoded, self.transform), self.batch_size, shuffle=True)
+        return self._loader(TrainPairs(images, encoded, self.images), self.batch_size, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(EvalImages(self.splits["val"], self.transform), self.eval_batch_size, shuffle=False)
+        return self._loader(EvalImages(self.splits["val"], self.images), self.eval_batch_size, shuffle=False)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(EvalImages(self.splits["test"], self.transform), self.eval_batch_size, shuffle=False)
+        return self._loader(EvalImages(self.splits["test"], self.images), self.eval_batch_size, shuffle=False)

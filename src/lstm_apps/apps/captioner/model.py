@@ -8,7 +8,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from lstm_apps.apps.captioner.datamodule import IMAGENET_MEAN, IMAGENET_STD, image_transform, load_image
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge

@@ -1,0 +1,118 @@
+"""The captioner: attention over regions, shared search, learning exact captions, CLI end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from conftest import compose_config, run_cli
+from lstm_apps.apps.captioner.datamodule import CaptionDataModule
+from lstm_apps.apps.captioner.model import CaptionModel, attention_overlay
+from lstm_apps.data.caption_sources import KarpathyDataset, ScenesDataset
+from lstm_apps.data.scenes import Shape, draw
+from lstm_apps.errors import UserError
+from lstm_apps.pipeline.predict import predict
+from lstm_apps.pipeline.train import train
+
+SMALL = {"backbone": "small", "grid_size": 2, "channels": 32}
+
+
+def handful(folder: Path) -> Path:
+    """Four images, each with one exact caption (Karpathy JSON, train = val = test)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    scenes = [Shape("circle", "red", True, 1, 1), Shape("square", "blue", True, 1, 1),
+              Shape("triangle", "green", True, 1, 1), Shape("circle", "yellow", True, 1, 1)]  # fmt: skip
+    images = []
+    for i, shape in enumerate(scenes):
+        draw([shape]).save(folder / f"{i}.png")
+        caption = f"a {shape.colour} {shape.kind}"
+        for split in ("train", "val", "test"):
+            images.append(
+                {"filename": f"{i}.png", "split": split, "sentences": [{"tokens": caption.split()}]}
+            )
+    path = folder / "dataset.json"
+    path.write_text(json.dumps({"images": images}))
+    return path
+
+
+def test_overfits_a_handful_of_images_to_their_exact_captions(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    dm = CaptionDataModule(KarpathyDataset(str(handful(tmp_path)), str(tmp_path)), batch_size=4)
+    dm.setup("fit")
+    model = CaptionModel(**dm.model_kwargs(), encoder=SMALL, hidden_size=64, embedding_dim=16, dropout=0.0)
+    model.bind_vocab(dm.vocab_state())
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    batch = next(iter(dm.train_dataloader()))
+    for _ in range(120):
+        nll, penalty = model._loss(batch)
+        optimizer.zero_grad()
+        (nll + penalty).backward()
+        optimizer.step()
+    model.eval()
+    paths = dm.image_paths("test")
+    expected = [refs[0] for refs in dm.references("test")]
+    assert model.caption_images(paths, beam_size=1) == expected
+    assert model.caption_images(paths, beam_size=3) == expected
+
+
+def test_attention_over_regions_sums_to_one_in_training_and_search(tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    dm = CaptionDataModule(KarpathyDataset(str(handful(tmp_path)), str(tmp_path)))
+    dm.setup("test")
+    model = CaptionModel(**dm.model_kwargs(), encoder=SMALL, hidden_size=32, max_len=6).eval()
+    model.bind_vocab(dm.vocab_state())
+    images = next(iter(dm.test_dataloader()))["images"]
+    _, logits_attention = model({"images": images, "tgt_in": torch.full((images.size(0), 3), model.bos_id)})
+    torch.testing.assert_close(logits_attention.sum(-1), torch.ones(images.size(0), 3))
+    assert logits_attention.size(-1) == 4  # a 2 x 2 grid of regions
+    greedy = model.decode(images, beam_size=1)
+    beams = model.decode(images, beam_size=4, n_best=2)
+    for hyps in beams:
+        assert len(hyps) == 2 and hyps[0].score >= hyps[1].score
+        if hyps[0].tokens:
+            torch.testing.assert_close(hyps[0].attention.sum(-1), torch.ones(len(hyps[0].tokens)))
+    overlay = attention_overlay(images[0], greedy[0][0].attention)
+    assert overlay.shape == (3, 64, 64 * (1 + len(greedy[0][0].tokens)))
+
+
+def test_scenes_dataset_is_written_once(tmp_path: Path) -> None:
+    source = ScenesDataset(str(tmp_path), train_size=5, val_size=2, test_size=2)
+    splits = source.load()
+    assert [len(splits[s]) for s in ("train", "val", "test")] == [5, 2, 2]
+    stamp = (source.directory / "dataset.json").stat().st_mtime_ns
+    source.load()
+    assert (source.directory / "dataset.json").stat().st_mtime_ns == stamp
+
+
+def test_train_predict_end_to_end(tmp_path: Path) -> None:
+    dataset = handful(tmp_path / "data")
+    overrides = [
+        "app=captioner", "data/dataset=karpathy", f"data.dataset.json_path={dataset}",
+        f"data.dataset.image_root={dataset.parent}", "data.batch_size=4", "model.encoder.channels=32",
+        "model.encoder.grid_size=2", "model.hidden_size=64", "model.embedding_dim=16", "model.dropout=0.0",
+        "optimizer.lr=0.01", "scheduler=none", "callbacks=minimal", "trainer.max_epochs=60",
+        "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0", "trainer.check_val_every_n_epoch=20",
+        "callbacks.early_stopping=null",
+    ]  # fmt: skip
+    metrics = train(compose_config("train", overrides, tmp_path / "run"))
+    assert metrics["test/bleu1"] == pytest.approx(100.0)
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    assert (
+        "attention/image_0" in events.Tags()["images"]
+        and "samples/captions/text_summary" in events.Tags()["tensors"]
+    )
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    image = dataset.parent / "1.png"
+    assert predict(compose_config("predict", [f"ckpt_path={ckpt}", f"image={image}"])) == "a blue square"
+    result = run_cli(
+        ["predict", f"ckpt_path={ckpt}", f"image_dir={dataset.parent}", "beam_size=2"], cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines()[0] == "0.png\ta red circle"
+    with pytest.raises(UserError, match="exactly one of image"):
+        predict(compose_config("predict", [f"ckpt_path={ckpt}"]))
