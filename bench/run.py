@@ -23,7 +23,7 @@ from pathlib import Path
 from lstm_apps.text.batching import pad_sequences
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_STEPS = {"textgen": 20, "seq2seq": 150}
+DEFAULT_STEPS = {"textgen": 20, "seq2seq": 150, "captioner": 20}
 
 
 def build(app: str, overrides: list[str]):
@@ -48,11 +48,22 @@ def build(app: str, overrides: list[str]):
     return cfg, model, datamodule
 
 
-def count_tokens(batch) -> int:
-    """Target tokens a training step learns from (padding excluded)."""
+UNITS = {"textgen": "target tokens", "seq2seq": "target tokens", "captioner": "images"}
+
+
+def count_units(batch) -> int:
+    """What a training step processes: target tokens (padding excluded), or images."""
+    if isinstance(batch, dict) and "images" in batch:
+        return batch["images"].size(0)
     if isinstance(batch, dict):
         return int((batch["tgt_out"] != 0).sum())
     return batch[1].numel()
+
+
+def _first_tensor(batch):
+    if isinstance(batch, dict):
+        return batch["images"] if "images" in batch else batch["src"]
+    return batch[0]
 
 
 def to_device(batch, device):
@@ -82,27 +93,46 @@ def measure_decoding(app: str, overrides: list[str], sentences: int, train_steps
         loss.backward()
         optimizer.step()
     model.eval()
-    encoded = [src for src, _ in datamodule.encoded["val"][:sentences]]
+    beam = 3 if app == "captioner" else 5
     results: dict[str, dict[str, float]] = {}
     for batch_size in (datamodule.eval_batch_size, 16):
-        batches = []
-        for start in range(0, len(encoded), batch_size):
-            src, lengths = pad_sequences(encoded[start : start + batch_size], 0)
-            batches.append((src.to(device), lengths))
+        batches, count = [], 0
+        for batch in _eval_batches(app, datamodule, batch_size):
+            batches.append(to_device(batch, device))
+            count += _first_tensor(batch).size(0)
+            if count >= sentences:
+                break
         row = {}
-        for name, beam in (("greedy", 1), ("beam 5", 5)):
-            model.decode(*batches[0], beam_size=beam)  # warm-up
+        for name, width in (("greedy", 1), (f"beam {beam}", beam)):
+            _decode(model, batches[0], width)  # warm-up
             best = float("inf")
             for _ in range(3):  # best of three passes: decoding runs are short, machine noise is not
                 start_time = time.perf_counter()
-                for src, lengths in batches:
-                    model.decode(src, lengths, beam_size=beam)
+                for batch in batches:
+                    _decode(model, batch, width)
                 if device.type == "cuda":
                     torch.cuda.synchronize()
                 best = min(best, time.perf_counter() - start_time)
-            row[name] = len(encoded) / best
+            row[name] = count / best
         results[str(batch_size)] = row
-    return {"decode": results, "sentences": len(encoded), "train_steps": train_steps}
+    return {"decode": results, "sentences": count, "train_steps": train_steps}
+
+
+def _eval_batches(app: str, datamodule, batch_size: int):
+    if app == "captioner":
+        datamodule.eval_batch_size = batch_size
+        return datamodule.val_dataloader()
+    encoded = [src for src, _ in datamodule.encoded["val"]]
+    return (
+        dict(zip(("src", "src_lengths"), pad_sequences(encoded[i : i + batch_size], 0), strict=True))
+        for i in range(0, len(encoded), batch_size)
+    )
+
+
+def _decode(model, batch, beam: int):
+    if "images" in batch:
+        return model.decode(batch["images"], beam_size=beam)
+    return model.decode(batch["src"], batch["src_lengths"], beam_size=beam)
 
 
 def measure(app: str, mode: str, steps: int, warmup: int, overrides: list[str]) -> dict:
@@ -116,7 +146,7 @@ def measure(app: str, mode: str, steps: int, warmup: int, overrides: list[str]) 
         batches.append(batch)
         if len(batches) == steps + warmup:
             break
-    tokens = sum(count_tokens(b) for b in batches[warmup:])
+    tokens = sum(count_units(b) for b in batches[warmup:])
     clip = float(cfg.trainer.gradient_clip_val or 0.0)
     timings: dict[str, float] = {}
 
@@ -183,7 +213,7 @@ def measure(app: str, mode: str, steps: int, warmup: int, overrides: list[str]) 
         "device": torch.cuda.get_device_name()
         if device.type == "cuda"
         else f"cpu x{torch.get_num_threads()} threads",
-        "batch": list((batches[0]["src"] if isinstance(batches[0], dict) else batches[0][0]).shape),
+        "batch": list(_first_tensor(batches[0]).shape),
         "params": sum(p.numel() for p in model.parameters()),
         "torch": torch.__version__,
         "lightning": L.__version__,
@@ -209,7 +239,7 @@ def training_table(app: str, args: argparse.Namespace) -> str:
     plain, lightning = best["plain"], best["lightning"]
     ratio = lightning["tokens_per_s"] / plain["tokens_per_s"]
     rows = [
-        "| path | target tokens/s | ms/step | peak memory (MB) |",
+        f"| path | {UNITS[app]}/s | ms/step | peak memory (MB) |",
         "|---|---:|---:|---:|",
         *(
             f"| {name} | {r['tokens_per_s']:,.0f} | {r['ms_per_step']:.1f} | {r['peak_mb']:,.0f} |"
@@ -248,13 +278,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--app", choices=["all", "textgen", "seq2seq"], default="all")
+    parser.add_argument("--app", choices=["all", *UNITS], default="all")
     parser.add_argument(
         "--steps", type=int, default=None, help="timed steps (default: textgen 20, seq2seq 150)"
     )
     parser.add_argument("--warmup", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--sentences", type=int, default=1000)
+    parser.add_argument("--sentences", type=int, default=1000, help="sentences/images timed when decoding")
     parser.add_argument("--child", choices=["plain", "lightning", "decode"], help=argparse.SUPPRESS)
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
@@ -267,14 +297,14 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(args.app, args.child, args.steps, args.warmup, args.overrides)))
         return
-    apps = ["textgen", "seq2seq"] if args.app == "all" else [args.app]
+    apps = list(UNITS) if args.app == "all" else [args.app]
     explicit_steps = None if "--steps" not in " ".join(sys.argv) else args.steps
     sections = []
     for app in apps:
         if explicit_steps is None:
             args.steps = DEFAULT_STEPS[app]
         sections.append(training_table(app, args))
-        if app == "seq2seq":
+        if app != "textgen":
             sections.append(decoding_table(app, args))
         print(sections[-1] if app == "textgen" else "".join(sections[-2:]), flush=True)
     (HERE / "results.md").write_text("# Benchmarks (`make bench`)\n\n" + "\n".join(sections))

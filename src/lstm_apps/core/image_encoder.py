@@ -45,12 +45,16 @@ class ImageEncoder(nn.Module):
             try:
                 net = getattr(torchvision.models, backbone)(weights=weights)
             except (OSError, RuntimeError, ValueError) as err:
-                raise UserError(f"model.encoder.weights: cannot load '{weights}' for {backbone}: {err}") from None
+                raise UserError(
+                    f"model.encoder.weights: cannot load '{weights}' for {backbone}: {err}"
+                ) from None
             self.output_size = net.fc.in_features
             self.body = nn.Sequential(*list(net.children())[:-2])
             self._freeze(trainable_blocks)
         else:
-            raise UserError(f"model.encoder.backbone: must be one of small, {', '.join(RESNETS)}; got {backbone!r}")
+            raise UserError(
+                f"model.encoder.backbone: must be one of small, {', '.join(RESNETS)}; got {backbone!r}"
+            )
         self.pool = nn.AdaptiveAvgPool2d(grid_size)
 
     def _freeze(self, trainable_blocks: int) -> None:

@@ -32,7 +32,9 @@ def _check_images(images: CaptionedImages, source: Path) -> None:
             raise UserError(f"{source}: image file not found: {path}")
 
 
-def read_karpathy(json_path: str | Path, image_root: str | Path, key: str = "data.dataset") -> dict[str, CaptionedImages]:
+def read_karpathy(
+    json_path: str | Path, image_root: str | Path, key: str = "data.dataset"
+) -> dict[str, CaptionedImages]:
     """``dataset_coco.json`` / ``dataset_flickr8k.json`` style: ``images[].split`` (``restval``
     counts as train), ``filepath``/``filename`` under ``image_root``, ``sentences[].tokens``."""
     payload = _load_json(json_path, key)
@@ -46,7 +48,9 @@ def read_karpathy(json_path: str | Path, image_root: str | Path, key: str = "dat
             path = root / entry.get("filepath", "") / entry["filename"]
             references = [" ".join(s["tokens"]) if s.get("tokens") else s["raw"] for s in entry["sentences"]]
         except (KeyError, TypeError) as err:
-            raise UserError(f"{json_path}: images[{number}] lacks {err} (need split, filename, sentences)") from None
+            raise UserError(
+                f"{json_path}: images[{number}] lacks {err} (need split, filename, sentences)"
+            ) from None
         if not references:
             raise UserError(f"{json_path}: images[{number}] ({entry['filename']}) has no sentences")
         splits[split].append((path, references))
@@ -55,7 +59,9 @@ def read_karpathy(json_path: str | Path, image_root: str | Path, key: str = "dat
     return splits
 
 
-def read_coco(annotations_path: str | Path, image_dir: str | Path, key: str = "data.dataset") -> CaptionedImages:
+def read_coco(
+    annotations_path: str | Path, image_dir: str | Path, key: str = "data.dataset"
+) -> CaptionedImages:
     """COCO ``captions_*.json`` (``images[].id/file_name``, ``annotations[].image_id/caption``)."""
     payload = _load_json(annotations_path, key)
     folder = Path(image_dir).expanduser()
@@ -63,7 +69,9 @@ def read_coco(annotations_path: str | Path, image_dir: str | Path, key: str = "d
         files = {image["id"]: image["file_name"] for image in payload["images"]}
         captions: dict[int, list[str]] = {}
         for note in payload["annotations"]:
-            captions.setdefault(note["image_id"], []).append(" ".join(note["caption"].strip().lower().split()))
+            captions.setdefault(note["image_id"], []).append(
+                " ".join(note["caption"].strip().lower().split())
+            )
     except (KeyError, TypeError) as err:
         raise UserError(f"{annotations_path}: not a COCO captions file (missing {err})") from None
     unknown = sorted(set(captions) - set(files))

@@ -115,7 +115,9 @@ class CaptionDataModule(AppDataModule):
             self.tokenizer = tokenizer_from_json(self._vocab_state["tokenizer"])
         else:
             texts = [c for _, refs in self.splits["train"] for c in refs]
-            self.tokenizer = train_tokenizer("word", texts, self.vocab_size, self.min_frequency, lowercase=True)
+            self.tokenizer = train_tokenizer(
+                "word", texts, self.vocab_size, self.min_frequency, lowercase=True
+            )
 
     def vocab_state(self) -> dict[str, str]:
         assert self.tokenizer is not None, "setup() first"

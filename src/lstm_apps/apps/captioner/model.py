@@ -15,14 +15,14 @@ from lstm_apps.core.image_encoder import ImageEncoder
 from lstm_apps.core.search import Hypothesis
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
-from lstm_apps.pipeline.distributed import gather_lists
+from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.text.scores import caption_scores
 from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 
 
-class CaptionModel(AppModule):
+class CaptionModel(DecodedEvaluation, AppModule):
     """CNN feature grid -> soft attention LSTM decoder with a gating scalar, initial state from
     the mean feature, and the doubly stochastic attention penalty
     ``lambda * sum_regions (1 - sum_t alpha_t,region)^2`` that asks every region to be looked at
@@ -136,31 +136,10 @@ class CaptionModel(AppModule):
             ]  # fmt: skip
 
     def _finish_epoch(self, split: str) -> None:
-        decoded = dict(gather_lists(self._decoded))
-        self._decoded = []
-        references = self.trainer.datamodule.references(split)
-        ordered = sorted(decoded)
-        scores = caption_scores([decoded[i] for i in ordered], [references[i] for i in ordered])
+        hypotheses, references = self.decoded_with_references(split)
+        scores = caption_scores(hypotheses, references)
         for name, value in scores.items():
             self.log(f"{split}/{name}", value, prog_bar=name == "bleu4", rank_zero_only=True)
-
-    def on_validation_epoch_start(self) -> None:
-        self._decoded = []
-
-    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._evaluate_batch(batch, batch_idx, "val", self.val_beam_size)
-
-    def on_validation_epoch_end(self) -> None:
-        self._finish_epoch("val")
-
-    def on_test_epoch_start(self) -> None:
-        self._decoded = []
-
-    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._evaluate_batch(batch, batch_idx, "test", self.test_beam_size)
-
-    def on_test_epoch_end(self) -> None:
-        self._finish_epoch("test")
 
     # -- what people see ------------------------------------------------------------------------
     def validation_samples(self) -> dict[str, str]:
@@ -186,7 +165,9 @@ class CaptionModel(AppModule):
             paths = sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
             if not paths:
                 raise UserError(f"image_dir: no images in {root}")
-        captions = self.caption_images(paths, int(options.get("beam_size", 3)), int(options.get("batch_size", 64)))
+        captions = self.caption_images(
+            paths, int(options.get("beam_size", 3)), int(options.get("batch_size", 64))
+        )
         if image is not None:
             return captions[0]
         return "\n".join(f"{p.name}\t{c}" for p, c in zip(paths, captions, strict=True))
@@ -204,5 +185,9 @@ def attention_overlay(image: torch.Tensor, attention: torch.Tensor) -> torch.Ten
     for weights in attention.float():
         grid = weights.view(1, 1, side, side)
         heat = F.interpolate(grid / grid.max().clamp(min=1e-8), size=picture.shape[1:], mode="bilinear")[0]
-        panels.append((0.35 * picture + 0.65 * heat.expand(3, -1, -1) * torch.tensor([1.0, 0.85, 0.2]).view(3, 1, 1)).clamp(0, 1))
+        panels.append(
+            (
+                0.35 * picture + 0.65 * heat.expand(3, -1, -1) * torch.tensor([1.0, 0.85, 0.2]).view(3, 1, 1)
+            ).clamp(0, 1)
+        )
     return torch.cat(panels, dim=2)

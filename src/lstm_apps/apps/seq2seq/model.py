@@ -16,14 +16,14 @@ from lstm_apps.core.recurrent import RecurrentBlock
 from lstm_apps.core.search import Hypothesis
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
-from lstm_apps.pipeline.distributed import gather_lists
+from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.text.batching import pad_sequences
 from lstm_apps.text.heatmap import attention_heatmap
 from lstm_apps.text.scores import translation_scores
 from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
 
 
-class Seq2SeqModel(AppModule):
+class Seq2SeqModel(DecodedEvaluation, AppModule):
     """Bidirectional stacked encoder -> bridge -> attention decoder; greedy/beam decoding.
 
     Validation decodes with ``val_beam_size`` (greedy by default) and test with
@@ -190,33 +190,12 @@ class Seq2SeqModel(AppModule):
     def _finish_epoch(self, split: str) -> None:
         nll = self.nll[f"{split}_nll"].compute()
         self.nll[f"{split}_nll"].reset()
-        decoded = dict(gather_lists(self._decoded))
-        self._decoded = []
-        references = self.trainer.datamodule.references(split)
-        ordered = sorted(decoded)
-        scores = translation_scores([decoded[i] for i in ordered], [references[i] for i in ordered])
+        hypotheses, references = self.decoded_with_references(split)
+        scores = translation_scores(hypotheses, references)
         self.log(f"{split}/loss", nll, sync_dist=True)
         self.log(f"{split}/ppl", torch.exp(nll), sync_dist=True)
         for name, value in scores.items():
             self.log(f"{split}/{name}", value, prog_bar=name in ("bleu", "exact_match"), rank_zero_only=True)
-
-    def on_validation_epoch_start(self) -> None:
-        self._decoded = []
-
-    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._evaluate_batch(batch, batch_idx, "val", self.val_beam_size)
-
-    def on_validation_epoch_end(self) -> None:
-        self._finish_epoch("val")
-
-    def on_test_epoch_start(self) -> None:
-        self._decoded = []
-
-    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._evaluate_batch(batch, batch_idx, "test", self.test_beam_size)
-
-    def on_test_epoch_end(self) -> None:
-        self._finish_epoch("test")
 
     # -- what people see ------------------------------------------------------------------------
     def validation_samples(self) -> dict[str, str]:
