@@ -94,8 +94,8 @@ def test_train_predict_end_to_end(tmp_path: Path) -> None:
         "app=captioner", "data/dataset=karpathy", f"data.dataset.json_path={dataset}",
         f"data.dataset.image_root={dataset.parent}", "data.batch_size=4", "model.encoder.channels=32",
         "model.encoder.grid_size=2", "model.hidden_size=64", "model.embedding_dim=16", "model.dropout=0.0",
-        "optimizer.lr=0.01", "scheduler=none", "callbacks=minimal", "trainer.max_epochs=60",
-        "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0", "trainer.check_val_every_n_epoch=20",
+        "optimizer.lr=0.01", "scheduler=none", "callbacks=minimal", "trainer.max_epochs=150",
+        "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0", "trainer.check_val_every_n_epoch=50",
         "callbacks.early_stopping=null",
     ]  # fmt: skip
     metrics = train(compose_config("train", overrides, tmp_path / "run"))

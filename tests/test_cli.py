@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from conftest import run_cli, tiny_textgen_overrides, write_tiny_corpus
+from lstm_apps.paths import available_apps
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def test_eval_and_predict_need_only_the_checkpoint(cli_run: tuple[Path, Path], t
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["train", "app=nosuch"], "unknown app 'nosuch' (available: seq2seq, textgen)"),
+        (["train", "app=nosuch"], f"unknown app 'nosuch' (available: {', '.join(available_apps())})"),
         (["train", "trainer.max_epoch=3"], "unknown config key 'max_epoch'"),
         (["frobnicate"], "unknown command 'frobnicate'"),
         (["predict"], "missing value for ckpt_path"),
