@@ -258,20 +258,32 @@ def training_table(app: str, args: argparse.Namespace) -> str:
 
 def decoding_table(app: str, args: argparse.Namespace) -> str:
     result = run_child(app, "decode", args)
+    unit = "images" if app == "captioner" else "sentences"
+    width = "beam 3" if app == "captioner" else "beam 5"
     rows = [
-        "| batch size | greedy sentences/s | beam 5 sentences/s | beam 5 / greedy time |",
+        f"| batch size | greedy {unit}/s | {width} {unit}/s | {width} / greedy time |",
         "|---:|---:|---:|---:|",
     ]
     for batch_size, speeds in result["decode"].items():
-        greedy, beam = speeds["greedy"], speeds["beam 5"]
+        greedy, beam = speeds["greedy"], speeds[width]
         rows.append(f"| {batch_size} | {greedy:,.0f} | {beam:,.0f} | {greedy / beam:.2f}x |")
+    target = "\n\nTarget: beam 5 <= 3x greedy.\n" if app == "seq2seq" else "\n"
     return (
         f"\n## {app}: decoding throughput\n\n"
-        f"{result['sentences']} validation sentences, model trained {result['train_steps']} steps first "
-        "(so hypotheses end with EOS as they do in use).\n\n"
-        + "\n".join(rows)
-        + "\n\nTarget: beam 5 <= 3x greedy.\n"
+        f"{result['sentences']} validation {unit}, model trained {result['train_steps']} steps first "
+        "(so hypotheses end with EOS as they do in use).\n\n" + "\n".join(rows) + target
     )
+
+
+def merge_results(path: Path, fresh: dict[str, list[str]]) -> str:
+    """Replace the sections of the apps just measured; keep the other apps' sections as they were."""
+    kept: dict[str, list[str]] = {}
+    if path.exists():
+        for chunk in path.read_text().split("\n## ")[1:]:
+            kept.setdefault(chunk.split(":", 1)[0].strip(), []).append("## " + chunk.strip() + "\n")
+    kept.update({app: [section.strip() + "\n" for section in sections] for app, sections in fresh.items()})
+    ordered = [app for app in UNITS if app in kept]
+    return "# Benchmarks (`make bench`)\n\n" + "\n".join(sec for app in ordered for sec in kept[app])
 
 
 def main() -> None:
@@ -299,15 +311,18 @@ def main() -> None:
         return
     apps = list(UNITS) if args.app == "all" else [args.app]
     explicit_steps = None if "--steps" not in " ".join(sys.argv) else args.steps
-    sections = []
+    fresh: dict[str, list[str]] = {}
     for app in apps:
+        sections: list[str] = []
         if explicit_steps is None:
             args.steps = DEFAULT_STEPS[app]
         sections.append(training_table(app, args))
         if app != "textgen":
             sections.append(decoding_table(app, args))
-        print(sections[-1] if app == "textgen" else "".join(sections[-2:]), flush=True)
-    (HERE / "results.md").write_text("# Benchmarks (`make bench`)\n\n" + "\n".join(sections))
+        print("".join(sections), flush=True)
+        fresh[app] = sections
+    results = HERE / "results.md"
+    results.write_text(merge_results(results, fresh))
 
 
 if __name__ == "__main__":
