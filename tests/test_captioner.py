@@ -12,6 +12,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from conftest import compose_config, run_cli
 from lstm_apps.apps.captioner.datamodule import CaptionDataModule
 from lstm_apps.apps.captioner.model import CaptionModel, attention_overlay
+from lstm_apps.core.attention_decoder import DecoderState
+from lstm_apps.core.search import beam_search
 from lstm_apps.data.caption_sources import KarpathyDataset, ScenesDataset
 from lstm_apps.data.scenes import Shape, draw
 from lstm_apps.errors import UserError
@@ -70,6 +72,15 @@ def test_attention_over_regions_sums_to_one_in_training_and_search(tmp_path: Pat
     torch.testing.assert_close(logits_attention.sum(-1), torch.ones(images.size(0), 3))
     assert logits_attention.size(-1) == 4  # a 2 x 2 grid of regions
     greedy = model.decode(images, beam_size=1)
+    # The captioner decodes with the shared searches: a beam of one over its decoder is greedy.
+    memory, state = model.encode(images)
+    keys = model.decoder.attention.prepare(memory)
+
+    def step(tokens, st):
+        return model.decoder._log_probs(tokens, st, memory, None, keys)
+
+    single = beam_search(step, DecoderState.select, state, images.size(0), 1, model.bos_id, model.eos_id, 6)
+    assert [b[0].tokens for b in single] == [g[0].tokens for g in greedy]
     beams = model.decode(images, beam_size=4, n_best=2)
     for hyps in beams:
         assert len(hyps) == 2 and hyps[0].score >= hyps[1].score
