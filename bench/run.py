@@ -39,7 +39,7 @@ def build(app: str, overrides: list[str]):
         cfg = compose("train", overrides=[f"app={app}", "scheduler=none", *overrides])
     with open_dict(cfg):
         cfg.paths.output_dir = str(HERE / ".bench_run")
-        cfg.paths.root_dir = str(HERE)
+        cfg.paths.root_dir = str(HERE / ".bench_run")
     L.seed_everything(0, workers=True)
     datamodule = build_datamodule(cfg)
     datamodule.prepare_data()
