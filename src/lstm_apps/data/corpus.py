@@ -80,3 +80,12 @@ def read_text_file(path: str | Path, key: str) -> str:
     if not text.strip():
         raise UserError(f"{key}: file is empty: {file}")
     return text
+
+
+def write_text_atomically(path: str | Path, text: str) -> None:
+    """Write via a temporary name and rename, so a killed run never leaves half a file behind."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(target)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lstm_apps.data.corpus import read_text_file
+from lstm_apps.data.corpus import read_text_file, write_text_atomically
 from lstm_apps.data.dates import generate_splits
 from lstm_apps.errors import UserError
 
@@ -95,10 +95,7 @@ class DateCorpus:
             return
         splits = generate_splits(self.sizes["train"], self.sizes["val"], self.sizes["test"], self.seed)
         for split, pairs in splits.items():
-            files[split].parent.mkdir(parents=True, exist_ok=True)
-            partial = files[split].with_suffix(".partial")
-            partial.write_text("".join(f"{s}\t{t}\n" for s, t in pairs), encoding="utf-8")
-            partial.replace(files[split])
+            write_text_atomically(files[split], "".join(f"{s}\t{t}\n" for s, t in pairs))
 
     def load(self) -> dict[str, Pairs]:
         self.prepare()

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from lstm_apps.data.corpus import write_text_atomically
+
 COLOURS = {"red": (220, 30, 30), "green": (30, 160, 50), "blue": (30, 70, 220), "yellow": (235, 200, 20),
            "purple": (140, 40, 170), "orange": (245, 130, 20)}  # fmt: skip
 SHAPES = ("circle", "square", "triangle")
@@ -115,7 +117,5 @@ def write_dataset(directory: Path, sizes: dict[str, int], seed: int = 0) -> Path
             images.append({"imgid": len(images), "filepath": "images", "filename": name, "split": split,
                            "sentences": sentences})  # fmt: skip
     target = directory / "dataset.json"
-    partial = target.with_suffix(".partial")
-    partial.write_text(json.dumps({"dataset": "scenes", "images": images}))
-    partial.replace(target)
+    write_text_atomically(target, json.dumps({"dataset": "scenes", "images": images}))
     return target

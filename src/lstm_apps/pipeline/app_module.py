@@ -56,6 +56,11 @@ class AppModule(L.LightningModule):
     def on_vocab(self, vocab: dict[str, str]) -> None:
         """Hook for apps that need their tokenizer (generation, decoding)."""
 
+    def load_pretrained(self) -> None:
+        """One-time initialisation of a new model from files outside the checkpoint (pretrained
+        word vectors). Not called when a run resumes or a checkpoint is loaded: the trained
+        weights are in the checkpoint, and the files need not exist any more."""
+
     # -- optimisation -------------------------------------------------------------------------
     def configure_optimizers(self) -> Any:
         if self.optimizer_config is None:
@@ -96,6 +101,10 @@ class AppModule(L.LightningModule):
     def validation_images(self) -> dict[str, torch.Tensor]:
         """Images ``[C, H, W]`` in [0, 1] to show in TensorBoard after each validation epoch."""
         return {}
+
+    def evaluation_report(self) -> str:
+        """A table (markdown) of the last test run, e.g. scores per class; empty if none."""
+        return ""
 
     def predict_cli(self, options: Mapping[str, Any]) -> str:
         """Run the app on the ``lstm-apps predict`` options; return what to print."""

@@ -1,5 +1,6 @@
-"""Validation/test for apps scored on decoded text (translations, captions): decode each batch,
-gather the outputs of every process at epoch end, and score them against the references."""
+"""Validation/test for apps scored on decoded outputs (translations, captions, tag sequences):
+decode each batch, gather the outputs of every process at epoch end, score them against the
+references."""
 
 from __future__ import annotations
 
@@ -11,17 +12,17 @@ from lstm_apps.pipeline.distributed import gather_lists
 
 
 class DecodedEvaluation:
-    """Mixin for an ``AppModule``. The app implements ``_evaluate_batch(batch, batch_idx, split,
-    beam_size)`` (decode, then ``self._decoded += [(dataset index, text), …]``) and
-    ``_finish_epoch(split)`` (score ``self.decoded_with_references(split)`` and log)."""
+    """Mixin for an ``AppModule``. The app implements ``_evaluate_batch(batch, batch_idx, split)``
+    (decode, then ``self._decoded += [(dataset index, output), …]``) and ``_finish_epoch(split)``
+    (score ``self.decoded_with_references(split)`` and log). Apps that search set
+    ``val_beam_size`` / ``test_beam_size``; ``beam_size_for(split)`` reads them."""
 
-    val_beam_size: int
-    test_beam_size: int
     trainer: Any
 
-    def _evaluate_batch(
-        self, batch: dict[str, torch.Tensor], batch_idx: int, split: str, beam_size: int
-    ) -> None:
+    def beam_size_for(self, split: str) -> int:
+        return int(getattr(self, f"{split}_beam_size", 1))
+
+    def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:
         raise NotImplementedError
 
     def _finish_epoch(self, split: str) -> None:
@@ -39,7 +40,7 @@ class DecodedEvaluation:
         self._decoded: list[tuple[int, str]] = []
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._evaluate_batch(batch, batch_idx, "val", self.val_beam_size)
+        self._evaluate_batch(batch, batch_idx, "val")
 
     def on_validation_epoch_end(self) -> None:
         self._finish_epoch("val")
@@ -48,7 +49,7 @@ class DecodedEvaluation:
         self._decoded = []
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        self._evaluate_batch(batch, batch_idx, "test", self.test_beam_size)
+        self._evaluate_batch(batch, batch_idx, "test")
 
     def on_test_epoch_end(self) -> None:
         self._finish_epoch("test")

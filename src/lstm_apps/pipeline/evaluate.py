@@ -32,9 +32,14 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     results = runner(model, datamodule=datamodule, verbose=False)
     metrics = {k: float(v) for k, v in (results[0] if results else {}).items()}
     if trainer.is_global_zero:
+        report = model.evaluation_report()
         summary = {"checkpoint": str(info.path), "app": info.app, "split": cfg.split, "metrics": metrics}
+        if report:
+            summary["report"] = report
         output_dir = Path(cfg.paths.output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2))
         print(" ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())), flush=True)
+        if report:
+            print(report, flush=True)
     return metrics

@@ -73,6 +73,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule.prepare_data()
     datamodule.setup("fit")
     model = build_model(cfg, datamodule)
+    if not resume_from:
+        model.load_pretrained()
     trainer = build_trainer(cfg)
 
     output_dir = Path(cfg.paths.output_dir)

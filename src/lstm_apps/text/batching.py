@@ -20,26 +20,20 @@ def pad_sequences(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torc
     return padded, lengths
 
 
-class BucketedPairBatches(IterableDataset):
-    """Batches of (source, target) id sequences with similar lengths, padded, ready for the model.
+class LengthBucketedBatches(IterableDataset):
+    """Batches of dataset indices with similar lengths, turned into tensors by ``collate``.
 
     Training: every epoch shuffles, sorts pools of ``pool_batches`` batches by length, cuts them
     into batches and shuffles the batches (little padding, random order). Evaluation: sorted by
     length once, in a fixed order. Each rank of ``world`` processes takes every ``world``-th batch
     (training keeps the count equal across ranks). An ``IterableDataset``, so that no sampler is
     injected around it by distributed wrappers.
-
-    Each batch: ``src [B, S]``, ``src_lengths [B]``, ``tgt_in [B, T]`` (BOS + target),
-    ``tgt_out [B, T]`` (target + EOS), ``index [B]`` (position in ``pairs``).
     """
 
     def __init__(
         self,
-        pairs: Sequence[tuple[Sequence[int], Sequence[int]]],
+        lengths: Sequence[int | tuple[int, ...]],
         batch_size: int,
-        pad_id: int,
-        bos_id: int,
-        eos_id: int,
         shuffle: bool,
         seed: int = 0,
         rank: int = 0,
@@ -47,9 +41,8 @@ class BucketedPairBatches(IterableDataset):
         pool_batches: int = 50,
     ) -> None:
         super().__init__()
-        self.pairs = pairs
+        self.lengths = lengths
         self.batch_size = batch_size
-        self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self.shuffle = shuffle
         self.seed = seed
         self.rank, self.world = rank, world
@@ -57,8 +50,8 @@ class BucketedPairBatches(IterableDataset):
         self.epoch = 0
 
     def _batches(self) -> list[list[int]]:
-        order = list(range(len(self.pairs)))
-        length = lambda i: (len(self.pairs[i][0]), len(self.pairs[i][1]))  # noqa: E731
+        order = list(range(len(self.lengths)))
+        length = self.lengths.__getitem__
         if not self.shuffle:
             order.sort(key=length)
             batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
@@ -80,10 +73,42 @@ class BucketedPairBatches(IterableDataset):
         batches = self._batches()
         self.epoch += 1
         for indices in batches:
-            sources = [self.pairs[i][0] for i in indices]
-            targets = [self.pairs[i][1] for i in indices]
-            src, src_lengths = pad_sequences(sources, self.pad_id)
-            tgt_in, _ = pad_sequences([[self.bos_id, *t] for t in targets], self.pad_id)
-            tgt_out, _ = pad_sequences([[*t, self.eos_id] for t in targets], self.pad_id)
-            yield {"src": src, "src_lengths": src_lengths, "tgt_in": tgt_in, "tgt_out": tgt_out,
-                   "index": torch.tensor(indices)}  # fmt: skip
+            yield self.collate(indices)
+
+    def collate(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+
+class BucketedPairBatches(LengthBucketedBatches):
+    """Length-bucketed (source, target) id sequences, padded, ready for an encoder-decoder.
+
+    Each batch: ``src [B, S]``, ``src_lengths [B]``, ``tgt_in [B, T]`` (BOS + target),
+    ``tgt_out [B, T]`` (target + EOS), ``index [B]`` (position in ``pairs``).
+    """
+
+    def __init__(
+        self,
+        pairs: Sequence[tuple[Sequence[int], Sequence[int]]],
+        batch_size: int,
+        pad_id: int,
+        bos_id: int,
+        eos_id: int,
+        shuffle: bool,
+        seed: int = 0,
+        rank: int = 0,
+        world: int = 1,
+        pool_batches: int = 50,
+    ) -> None:
+        lengths = [(len(s), len(t)) for s, t in pairs]
+        super().__init__(lengths, batch_size, shuffle, seed, rank, world, pool_batches)
+        self.pairs = pairs
+        self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
+
+    def collate(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        sources = [self.pairs[i][0] for i in indices]
+        targets = [self.pairs[i][1] for i in indices]
+        src, src_lengths = pad_sequences(sources, self.pad_id)
+        tgt_in, _ = pad_sequences([[self.bos_id, *t] for t in targets], self.pad_id)
+        tgt_out, _ = pad_sequences([[*t, self.eos_id] for t in targets], self.pad_id)
+        return {"src": src, "src_lengths": src_lengths, "tgt_in": tgt_in, "tgt_out": tgt_out,
+                "index": torch.tensor(indices)}  # fmt: skip

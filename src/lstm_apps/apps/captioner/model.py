@@ -124,8 +124,8 @@ class CaptionModel(DecodedEvaluation, AppModule):
         self.log("train/attention_penalty", penalty, batch_size=size)
         return loss
 
-    def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str, beam: int) -> None:
-        found = self.decode(batch["images"], beam_size=beam)
+    def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:
+        found = self.decode(batch["images"], beam_size=self.beam_size_for(split))
         texts = [self.tokenizer.decode(h[0].tokens) for h in found]
         self._decoded += list(zip(batch["index"].tolist(), texts, strict=True))
         if split == "val" and batch_idx == 0:

@@ -159,11 +159,11 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["src"].size(0))
         return loss
 
-    def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str, beam: int) -> None:
+    def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:
         logits, _ = self(batch)
         tokens = int((batch["tgt_out"] != self.pad_id).sum())
         self.nll[f"{split}_nll"].update(self._loss(logits, batch["tgt_out"], 0.0), tokens)
-        found = self.decode(batch["src"], batch["src_lengths"], beam_size=beam)
+        found = self.decode(batch["src"], batch["src_lengths"], beam_size=self.beam_size_for(split))
         texts = [self.tgt_tokenizer.decode(h[0].tokens) for h in found]
         self._decoded += list(zip(batch["index"].tolist(), texts, strict=True))
         if split == "val" and batch_idx == 0:

@@ -1,0 +1,259 @@
+"""Sequence tagger (NER, POS, chunking): word + character features -> BiLSTM -> CRF or softmax
+(Lample et al. 2016; Ma & Hovy 2016), on the shared core."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric
+
+from lstm_apps.apps.tagger.encoding import TaggedBatches, TaggerVocab
+from lstm_apps.apps.tagger.prediction import format_tagged_text, read_prediction_input
+from lstm_apps.core.char_features import CharFeatures
+from lstm_apps.core.crf import CRF
+from lstm_apps.core.recurrent import RecurrentBlock
+from lstm_apps.data.conll import TaggedSentence, format_conll
+from lstm_apps.data.corpus import write_text_atomically
+from lstm_apps.errors import UserError
+from lstm_apps.pipeline.app_module import AppModule
+from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
+from lstm_apps.text.span_scores import tagging_scores
+from lstm_apps.text.tag_schemes import allowed_transitions, spans
+from lstm_apps.text.word_vectors import load_word_vectors
+
+log = logging.getLogger("lstm_apps")
+
+
+class TaggerModel(DecodedEvaluation, AppModule):
+    """``output``: ``crf`` (trained transitions, Viterbi) or ``softmax`` (per-token). With
+    ``constrained`` the scheme's illegal transitions can never be decoded, in both outputs.
+    ``char_features``: ``cnn`` | ``lstm`` | ``none``. ``word_dropout`` replaces training words by
+    ``<unk>`` with that probability, so the model learns what to do with unseen words.
+    ``word_vectors``: a GloVe/word2vec text file (optionally .gz) whose vectors initialise the
+    word embeddings of a new model (``word_dim`` must match)."""
+
+    app_name = "tagger"
+
+    def __init__(
+        self,
+        word_vocab_size: int,
+        char_vocab_size: int,
+        tags: list[str],
+        scheme: str,
+        pad_id: int,
+        unk_id: int,
+        word_dim: int = 100,
+        word_vectors: str | None = None,
+        char_features: str = "cnn",
+        char_dim: int = 30,
+        char_size: int = 50,
+        char_kernel: int = 3,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        cell: str = "lstm",
+        dropout: float = 0.5,
+        word_dropout: float = 0.05,
+        output: str = "crf",
+        constrained: bool = True,
+        log_examples: int = 4,
+        optimizer: Mapping[str, Any] | None = None,
+        scheduler: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(optimizer=optimizer, scheduler=scheduler)
+        if output not in ("crf", "softmax"):
+            raise UserError(f"model.output: must be crf or softmax, got {output!r}")
+        if char_features not in ("cnn", "lstm", "none"):
+            raise UserError(f"model.char_features: must be cnn, lstm or none, got {char_features!r}")
+        self.tags, self.scheme = list(tags), scheme
+        self.pad_id, self.unk_id = pad_id, unk_id
+        self.word_vectors = word_vectors
+        self.word_dropout = word_dropout
+        self.log_examples = log_examples
+        self.word_embedding = nn.Embedding(word_vocab_size, word_dim, padding_idx=pad_id)
+        self.char_features = (
+            CharFeatures(char_vocab_size, char_dim, char_size, char_features, char_kernel)  # type: ignore[arg-type]
+            if char_features != "none"
+            else None
+        )
+        features = word_dim + (char_size if self.char_features is not None else 0)
+        self.encoder = RecurrentBlock(
+            features, hidden_size, num_layers, cell, bidirectional=True, dropout=dropout
+        )  # type: ignore[arg-type]
+        self.dropout = nn.Dropout(dropout)
+        self.emission = nn.Linear(self.encoder.output_size, len(self.tags))
+        constraints = allowed_transitions(self.tags, scheme) if constrained else (None, None, None)
+        self.crf = CRF(len(self.tags), *constraints) if output == "crf" else None
+        # Softmax output with constraints: Viterbi over log-probabilities with fixed zero scores.
+        self.constraint_decoder = (
+            _frozen_constraints(len(self.tags), constraints) if output == "softmax" and constrained else None
+        )
+        self.eval_loss = nn.ModuleDict({"val": MeanMetric(), "test": MeanMetric()})
+        self.vocab_tables: TaggerVocab | None = None
+        self._decoded: list[tuple[int, list[str]]] = []
+        self._examples: list[tuple[list[str], list[str], list[str]]] = []
+        self._report = ""
+
+    def on_vocab(self, vocab: dict[str, str]) -> None:
+        self.vocab_tables = TaggerVocab.from_state(vocab)
+
+    def load_pretrained(self) -> None:
+        if not self.word_vectors or self.vocab_tables is None:
+            return
+        words = self.vocab_tables.word_list
+        with torch.no_grad():
+            found = load_word_vectors(
+                self.word_vectors, words, self.word_embedding.weight, "model.word_vectors"
+            )
+            self.word_embedding.weight[self.pad_id].zero_()
+        log.info("word vectors: %d of %d vocabulary words found in %s", found, len(words), self.word_vectors)
+
+    # -- model ----------------------------------------------------------------------------------
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Emission scores ``[B, L, num_tags]``."""
+        words = batch["words"]
+        if self.training and self.word_dropout > 0:
+            drop = (torch.rand(words.shape, device=words.device) < self.word_dropout) & (words != self.pad_id)
+            words = words.masked_fill(drop, self.unk_id)
+        features = [self.word_embedding(words)]
+        if self.char_features is not None:
+            features.append(self.char_features(batch["chars"]))
+        encoded, _ = self.encoder(self.dropout(torch.cat(features, dim=-1)), batch["lengths"])
+        return self.emission(self.dropout(encoded))
+
+    @staticmethod
+    def mask(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        words = batch["words"]
+        return torch.arange(words.size(1), device=words.device).unsqueeze(0) < batch["lengths"].to(
+            words.device
+        ).unsqueeze(1)
+
+    def loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Mean negative log-likelihood per sentence (CRF) or per token (softmax)."""
+        if self.crf is not None:
+            return self.crf.negative_log_likelihood(emissions, tags, mask).mean()
+        return F.cross_entropy(emissions[mask].float(), tags[mask])
+
+    @torch.no_grad()
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Best tag ids ``[B, L]`` (values at padded positions are meaningless)."""
+        if self.crf is not None:
+            return self.crf.viterbi(emissions, mask)[0]
+        if self.constraint_decoder is not None:
+            return self.constraint_decoder.viterbi(emissions.float().log_softmax(-1), mask)[0]
+        return emissions.argmax(-1)
+
+    def _tag_names(self, ids: torch.Tensor, lengths: torch.Tensor) -> list[list[str]]:
+        return [
+            [self.tags[i] for i in row[:n]] for row, n in zip(ids.tolist(), lengths.tolist(), strict=True)
+        ]
+
+    def tag_sentences(self, sentences: list[list[str]], batch_size: int = 128) -> list[list[str]]:
+        """Tag already tokenized sentences in length-sorted batches."""
+        if self.vocab_tables is None:
+            raise RuntimeError("the model has no vocabularies; bind_vocab() first")
+        was_training = self.training
+        self.eval()
+        encoded = self.vocab_tables.encode([TaggedSentence(tokens) for tokens in sentences])
+        results: list[list[str]] = [[] for _ in sentences]
+        for batch in TaggedBatches(encoded, batch_size, self.pad_id, shuffle=False):
+            batch = {k: v.to(self.device) for k, v in batch.items()}
+            predicted = self.decode(self(batch), self.mask(batch))
+            for index, tags in zip(
+                batch["index"].tolist(), self._tag_names(predicted, batch["lengths"]), strict=True
+            ):
+                results[index] = tags
+        self.train(was_training)
+        return results
+
+    # -- training / evaluation ------------------------------------------------------------------
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self.loss(self(batch), batch["tags"], self.mask(batch))
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["words"].size(0))
+        return loss
+
+    def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:
+        emissions, mask = self(batch), self.mask(batch)
+        self.eval_loss[split].update(self.loss(emissions, batch["tags"], mask), batch["words"].size(0))
+        predicted = self._tag_names(self.decode(emissions, mask), batch["lengths"])
+        indices = batch["index"].tolist()
+        self._decoded += list(zip(indices, predicted, strict=True))
+        if split == "val" and batch_idx == 0:
+            datamodule = self.trainer.datamodule
+            self._examples = [
+                (datamodule.tokens("val")[i], datamodule.references("val")[i], tags)
+                for i, tags in zip(indices[: self.log_examples], predicted, strict=False)
+            ]
+
+    def _finish_epoch(self, split: str) -> None:
+        loss = self.eval_loss[split].compute()
+        self.eval_loss[split].reset()
+        predicted, gold = self.decoded_with_references(split)
+        scores = tagging_scores(predicted, gold, self.scheme)
+        self.log(f"{split}/loss", loss, sync_dist=True)
+        # Every process scores the gathered predictions of all processes: identical values.
+        for name, value in scores.as_metrics().items():
+            self.log(f"{split}/{name}", value, prog_bar=name == "f1")
+        if split == "test":
+            for kind, typed in scores.per_type.items():
+                self.log(f"test/f1_{kind}", typed.f1)
+            self._report = scores.table()
+
+    # -- what people see ------------------------------------------------------------------------
+    def evaluation_report(self) -> str:
+        return self._report
+
+    def validation_samples(self) -> dict[str, str]:
+        if not self._examples:
+            return {}
+        rows = ["| gold | predicted |", "|---|---|"]
+        for tokens, gold, predicted in self._examples:
+            rows.append(
+                f"| {_bracketed(tokens, gold, self.scheme)} | {_bracketed(tokens, predicted, self.scheme)} |"
+            )
+        return {"samples/tagged": "\n".join(rows)}
+
+    def predict_cli(self, options: Mapping[str, Any]) -> str:
+        text, path = options.get("text"), options.get("input_file")
+        if (text is None) == (path is None):
+            raise UserError('predict: give exactly one of text="..." or input_file=path')
+        batch_size = int(options.get("batch_size", 64))
+        if text is not None:
+            return format_tagged_text(str(text), self.tag_sentences, self.scheme)
+        if path is not None and not Path(str(path)).is_file():
+            raise UserError(f"input_file: file not found: {path}")
+        sentences = read_prediction_input(Path(str(path)), str(options.get("input_format", "auto")))
+        predicted = self.tag_sentences([s.tokens for s in sentences], batch_size)
+        output = format_conll(
+            [[*row, tag] for row, tag in zip(s.rows, tags, strict=True)]
+            for s, tags in zip(sentences, predicted, strict=True)
+        )
+        target = options.get("output_file")
+        if target:
+            write_text_atomically(str(target), output)
+            return f"tagged {len(sentences)} sentences -> {target}"
+        return output.rstrip("\n")
+
+
+def _frozen_constraints(num_tags: int, constraints: tuple[torch.Tensor | None, ...]) -> CRF:
+    decoder = CRF(num_tags, *constraints)
+    for param in decoder.parameters():
+        nn.init.zeros_(param)
+        param.requires_grad_(False)
+    return decoder
+
+
+def _bracketed(tokens: list[str], tags: list[str], scheme: str) -> str:
+    """``[John Smith|PER] lives in [Berlin|LOC]``: spans shown inline for TensorBoard."""
+    if scheme == "none":
+        return " ".join(f"{t}/{g}" for t, g in zip(tokens, tags, strict=True))
+    words = list(tokens)
+    for kind, start, end in spans(tags, scheme):
+        words[start] = "[" + words[start]
+        words[end - 1] = f"{words[end - 1]}|{kind}]"
+    return " ".join(words)

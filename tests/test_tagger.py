@@ -1,0 +1,163 @@
+"""The tagger app: char features, learning a tiny corpus exactly, and the CLI end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from conftest import compose_config, run_cli
+from lstm_apps.apps.tagger.datamodule import TaggingDataModule
+from lstm_apps.apps.tagger.model import TaggerModel
+from lstm_apps.core.char_features import CharFeatures
+from lstm_apps.data.conll import ConllFiles
+from lstm_apps.pipeline.predict import predict
+from lstm_apps.pipeline.train import train
+from lstm_apps.text.tag_schemes import is_legal
+
+SENTENCES = [
+    ("John lives in Berlin .", "B-PER O O B-LOC O"),
+    ("Mary Smith works for Acme Corp .", "B-PER I-PER O O B-ORG I-ORG O"),
+    ("Jordan visited Jordan on Monday .", "B-PER O B-LOC O B-DATE O"),
+    ("Acme Corp hired Mary in Paris .", "B-ORG I-ORG O B-PER O B-LOC O"),
+    ("Paris said Berlin is cold .", "B-PER O B-LOC O O O"),
+]
+
+
+def write_conll(folder: Path, repeat: int = 1, name: str = "train.txt") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    block = "".join(
+        "".join(f"{w} {t}\n" for w, t in zip(s.split(), g.split(), strict=True)) + "\n" for s, g in SENTENCES
+    )
+    path.write_text("-DOCSTART- O\n\n" + block * repeat)
+    return path
+
+
+def tiny_tagger_overrides(path: Path) -> list[str]:
+    return [
+        "app=tagger", "data/corpus=conll_files", f"data.corpus.train={path}", f"data.corpus.val={path}",
+        "data.batch_size=5", "model.word_dim=16", "model.char_dim=8", "model.char_size=16",
+        "model.hidden_size=32", "model.dropout=0.0", "model.word_dropout=0.0", "optimizer.lr=0.02",
+        "scheduler=none", "callbacks=minimal",
+        "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0", "trainer.log_every_n_steps=1",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["cnn", "lstm"])
+def test_char_features_ignore_padding(kind: str) -> None:
+    torch.manual_seed(0)
+    features = CharFeatures(20, 8, 12, kind).eval()  # type: ignore[arg-type]
+    word = torch.tensor([3, 4, 5])
+    alone = torch.zeros(1, 1, 3, dtype=torch.long)
+    alone[0, 0] = word
+    crowded = torch.zeros(2, 4, 7, dtype=torch.long)
+    crowded[1, 2, :3] = word
+    crowded[0, 0, :7] = torch.arange(1, 8)
+    out = features(crowded)
+    assert out.shape == (2, 4, 12)
+    assert torch.allclose(out[1, 2], features(alone)[0, 0], atol=1e-6)
+    assert out[1, 3].abs().sum() == 0, "padding word slots carry no features"
+
+
+def _datamodule(tmp_path: Path, scheme: str = "bioes") -> TaggingDataModule:
+    path = write_conll(tmp_path)
+    dm = TaggingDataModule(ConllFiles(str(path), str(path)), scheme=scheme, batch_size=5)
+    dm.setup("fit")
+    return dm
+
+
+@pytest.mark.parametrize(("output", "char_features"), [("crf", "cnn"), ("softmax", "lstm")])
+def test_overfits_a_tiny_corpus_to_exact_tags(tmp_path: Path, output: str, char_features: str) -> None:
+    torch.manual_seed(0)
+    dm = _datamodule(tmp_path)
+    model = TaggerModel(**dm.model_kwargs(), word_dim=16, char_dim=8, char_size=16, char_features=char_features,
+                        hidden_size=32, dropout=0.0, word_dropout=0.0, output=output)  # fmt: skip
+    model.bind_vocab(dm.vocab_state())
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
+    batch = next(iter(dm.train_dataloader()))
+    for _ in range(80):
+        loss = model.loss(model(batch), batch["tags"], model.mask(batch))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    tagged = model.tag_sentences([s.split() for s, _ in SENTENCES])
+    assert tagged == [s.tags for s in dm.sentences["train"]]
+    assert "S-PER" in tagged[0] and "E-ORG" in tagged[1], "trained in the BIOES scheme"
+
+
+def test_softmax_output_respects_constraints_when_asked(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    dm = _datamodule(tmp_path, scheme="iob2")
+    kwargs = {**dm.model_kwargs(), "output": "softmax", "word_dim": 8, "char_size": 8, "hidden_size": 8}
+    constrained, free = TaggerModel(**kwargs, constrained=True), TaggerModel(**kwargs, constrained=False)
+    free.load_state_dict(constrained.state_dict(), strict=False)
+    emissions = torch.randn(200, 6, len(constrained.tags)) * 4
+    mask = torch.ones(200, 6, dtype=torch.bool)
+    names = lambda ids: [[constrained.tags[i] for i in row] for row in ids.tolist()]  # noqa: E731
+    assert all(is_legal(s, "iob2") for s in names(constrained.decode(emissions, mask)))
+    assert not all(is_legal(s, "iob2") for s in names(free.decode(emissions, mask)))
+
+
+def test_word_vectors_initialise_a_new_model(tmp_path: Path) -> None:
+    dm = _datamodule(tmp_path)
+    vectors = tmp_path / "glove.txt"
+    vectors.write_text("berlin 1 1 1 1\njohn 2 2 2 2\n")
+    model = TaggerModel(**dm.model_kwargs(), word_dim=4, word_vectors=str(vectors))
+    model.bind_vocab(dm.vocab_state())
+    model.load_pretrained()
+    row = dm.vocab.words.token_id("Berlin")
+    assert model.word_embedding.weight[row].tolist() == [1.0] * 4
+
+
+def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
+    path = write_conll(tmp_path, repeat=10)
+    cfg = compose_config("train", tiny_tagger_overrides(path) + ["trainer.max_epochs=12"], tmp_path / "run")
+    metrics = train(cfg)
+    assert metrics["test/f1"] == 1.0 and metrics["test/accuracy"] == 1.0
+    assert {"test/f1_PER", "test/f1_LOC", "test/f1_ORG", "test/f1_DATE", "val/precision"} <= set(metrics)
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    assert {"samples/tagged/text_summary", "test/report/text_summary"} <= set(events.Tags()["tensors"])
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+
+    printed = predict(
+        compose_config("predict", [f"ckpt_path={ckpt}", "text=Mary Smith works for Acme Corp."])
+    )
+    lines = printed.splitlines()
+    assert lines[0] == "Mary/B-PER Smith/E-PER works/O for/O Acme/B-ORG Corp./E-ORG"
+    assert lines[1:] == ["PER\tMary Smith\t0-10", "ORG\tAcme Corp.\t21-31"]
+
+    unlabeled = tmp_path / "plain.txt"
+    unlabeled.write_text("John lives in Berlin .\n\nJordan visited Jordan on Monday .\n")
+    written = tmp_path / "tagged.conll"
+    result = run_cli(
+        ["predict", f"ckpt_path={ckpt}", f"input_file={unlabeled}", f"output_file={written}"], cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert written.read_text() == (
+        "John S-PER\nlives O\nin O\nBerlin S-LOC\n. O\n\n"
+        "Jordan S-PER\nvisited O\nJordan S-LOC\non O\nMonday S-DATE\n. O\n\n"
+    )
+    conll_in = run_cli(["predict", f"ckpt_path={ckpt}", f"input_file={path}"], cwd=tmp_path)
+    rows = [line.split() for line in conll_in.stdout.splitlines() if line.strip()]
+    assert len(rows) == 10 * sum(len(s.split()) for s, _ in SENTENCES)
+    assert rows[0] == ["John", "B-PER", "S-PER"], "the input's columns, then the predicted tag"
+
+    evaluated = run_cli(["eval", f"ckpt_path={ckpt}", "trainer.enable_progress_bar=false"], cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    assert (
+        "test/f1=1.0000" in evaluated.stdout
+        and "| **micro avg** | 100.00 | 100.00 | 100.00 | 120 |" in evaluated.stdout
+    )
+
+
+def test_malformed_conll_stops_the_cli_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("John B-PER\nlives O extra\n")
+    result = run_cli(["train", "app=tagger", "data/corpus=conll_files", f"data.corpus.train={bad}",
+                      f"data.corpus.val={bad}"], cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 2
+    assert f"lstm-apps: error: {bad}:2: expected 2 columns" in result.stderr
