@@ -1,7 +1,8 @@
 """Training throughput through Lightning vs a plain PyTorch loop (same model, same batches, same
-``training_step``), per app, plus seq2seq decoding speed (greedy vs beam 5).
+``training_step``), per app, plus decoding speed (seq2seq greedy vs beam 5, captioner greedy vs beam 3, tagger
+per-token argmax vs CRF Viterbi).
 
-    python bench/run.py [--app all|textgen|seq2seq] [--steps 20] [--warmup 4] [--repeats 2] [override ...]
+    python bench/run.py [--app all|textgen|seq2seq|captioner|tagger] [--steps N] [--warmup 4] [--repeats 2] [override ...]
 
 Each measurement runs in its own process (clean peak-memory numbers), alternating plain and
 Lightning so that machine noise hits both alike; the best of ``--repeats`` is reported. Extra
@@ -23,7 +24,7 @@ from pathlib import Path
 from lstm_apps.text.batching import pad_sequences
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_STEPS = {"textgen": 20, "seq2seq": 150, "captioner": 20}
+DEFAULT_STEPS = {"textgen": 20, "seq2seq": 150, "captioner": 20, "tagger": 150}
 
 
 def build(app: str, overrides: list[str]):
@@ -48,13 +49,21 @@ def build(app: str, overrides: list[str]):
     return cfg, model, datamodule
 
 
-UNITS = {"textgen": "target tokens", "seq2seq": "target tokens", "captioner": "images"}
+UNITS = {"textgen": "target tokens", "seq2seq": "target tokens", "captioner": "images", "tagger": "sentences"}
+# Decoders compared per app: (column name, argument of _decode).
+DECODERS = {
+    "seq2seq": (("greedy", 1), ("beam 5", 5)),
+    "captioner": (("greedy", 1), ("beam 3", 3)),
+    "tagger": (("argmax", "argmax"), ("Viterbi", "viterbi")),
+}
 
 
 def count_units(batch) -> int:
-    """What a training step processes: target tokens (padding excluded), or images."""
+    """What a training step processes: target tokens (padding excluded), images or sentences."""
     if isinstance(batch, dict) and "images" in batch:
         return batch["images"].size(0)
+    if isinstance(batch, dict) and "words" in batch:
+        return batch["words"].size(0)
     if isinstance(batch, dict):
         return int((batch["tgt_out"] != 0).sum())
     return batch[1].numel()
@@ -62,7 +71,7 @@ def count_units(batch) -> int:
 
 def _first_tensor(batch):
     if isinstance(batch, dict):
-        return batch["images"] if "images" in batch else batch["src"]
+        return next(batch[k] for k in ("images", "words", "src") if k in batch)
     return batch[0]
 
 
@@ -73,7 +82,7 @@ def to_device(batch, device):
 
 
 def measure_decoding(app: str, overrides: list[str], sentences: int, train_steps: int = 150) -> dict:
-    """Sentences/s of greedy and beam-5 decoding over validation sentences, at two batch sizes.
+    """Sentences/s of the app's two decoders over validation sentences, at two batch sizes.
 
     The model is first trained for ``train_steps`` steps so that it ends its outputs with EOS
     like a real model (an untrained one runs every hypothesis to the length limit).
@@ -93,7 +102,6 @@ def measure_decoding(app: str, overrides: list[str], sentences: int, train_steps
         loss.backward()
         optimizer.step()
     model.eval()
-    beam = 3 if app == "captioner" else 5
     results: dict[str, dict[str, float]] = {}
     for batch_size in (datamodule.eval_batch_size, 16):
         batches, count = [], 0
@@ -103,7 +111,7 @@ def measure_decoding(app: str, overrides: list[str], sentences: int, train_steps
             if count >= sentences:
                 break
         row = {}
-        for name, width in (("greedy", 1), (f"beam {beam}", beam)):
+        for name, width in DECODERS[app]:
             _decode(model, batches[0], width)  # warm-up
             best = float("inf")
             for _ in range(3):  # best of three passes: decoding runs are short, machine noise is not
@@ -119,8 +127,9 @@ def measure_decoding(app: str, overrides: list[str], sentences: int, train_steps
 
 
 def _eval_batches(app: str, datamodule, batch_size: int):
-    if app == "captioner":
+    if app in ("captioner", "tagger"):
         datamodule.eval_batch_size = batch_size
+        getattr(datamodule, "_datasets", {}).clear()
         return datamodule.val_dataloader()
     encoded = [src for src, _ in datamodule.encoded["val"]]
     return (
@@ -129,7 +138,10 @@ def _eval_batches(app: str, datamodule, batch_size: int):
     )
 
 
-def _decode(model, batch, beam: int):
+def _decode(model, batch, beam):
+    if "words" in batch:
+        emissions = model(batch)
+        return model.crf.viterbi(emissions, model.mask(batch)) if beam == "viterbi" else emissions.argmax(-1)
     if "images" in batch:
         return model.decode(batch["images"], beam_size=beam)
     return model.decode(batch["src"], batch["src_lengths"], beam_size=beam)
@@ -259,19 +271,23 @@ def training_table(app: str, args: argparse.Namespace) -> str:
 def decoding_table(app: str, args: argparse.Namespace) -> str:
     result = run_child(app, "decode", args)
     unit = "images" if app == "captioner" else "sentences"
-    width = "beam 3" if app == "captioner" else "beam 5"
+    (fast, _), (slow, _) = DECODERS[app]
     rows = [
-        f"| batch size | greedy {unit}/s | {width} {unit}/s | {width} / greedy time |",
+        f"| batch size | {fast} {unit}/s | {slow} {unit}/s | {slow} / {fast} time |",
         "|---:|---:|---:|---:|",
     ]
     for batch_size, speeds in result["decode"].items():
-        greedy, beam = speeds["greedy"], speeds[width]
-        rows.append(f"| {batch_size} | {greedy:,.0f} | {beam:,.0f} | {greedy / beam:.2f}x |")
+        rows.append(
+            f"| {batch_size} | {speeds[fast]:,.0f} | {speeds[slow]:,.0f} | {speeds[fast] / speeds[slow]:.2f}x |"
+        )
     target = "\n\nTarget: beam 5 <= 3x greedy.\n" if app == "seq2seq" else "\n"
+    trained = f"model trained {result['train_steps']} steps first"
+    if app != "tagger":
+        trained += " (so hypotheses end with EOS as they do in use)"
     return (
-        f"\n## {app}: decoding throughput\n\n"
-        f"{result['sentences']} validation {unit}, model trained {result['train_steps']} steps first "
-        "(so hypotheses end with EOS as they do in use).\n\n" + "\n".join(rows) + target
+        f"\n## {app}: decoding throughput\n\n{result['sentences']} validation {unit}, {trained}.\n\n"
+        + "\n".join(rows)
+        + target
     )
 
 
@@ -292,7 +308,10 @@ def main() -> None:
     )
     parser.add_argument("--app", choices=["all", *UNITS], default="all")
     parser.add_argument(
-        "--steps", type=int, default=None, help="timed steps (default: textgen 20, seq2seq 150)"
+        "--steps",
+        type=int,
+        default=None,
+        help="timed steps (default per app: textgen 20, seq2seq 150, captioner 20, tagger 150)",
     )
     parser.add_argument("--warmup", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from lstm_apps.data.conll import ConllFiles
 from lstm_apps.data.corpus import TextFiles
 from lstm_apps.data.download import fetch
 from lstm_apps.errors import UserError
@@ -110,3 +111,34 @@ def test_flickr8k_is_arranged_for_the_karpathy_reader(tmp_path: Path) -> None:
     (mirror / "Flickr8k_Dataset.zip").write_bytes(b"broken")
     with pytest.raises(UserError, match="not a zip archive"):
         prepare_captioner.prepare("flickr8k", tmp_path / "again", mirror.as_uri())
+
+
+prepare_tagger = load_script(REPO / "apps" / "tagger" / "prepare_data.py")
+TAGGER_FIXTURES = REPO / "tests" / "fixtures" / "tagger"
+
+
+def test_conll2003_is_arranged_for_the_conll_reader_with_iob1_converted(tmp_path: Path) -> None:
+    written = prepare_tagger.prepare("conll2003", tmp_path, (TAGGER_FIXTURES / "conll2003").as_uri())
+    assert sorted(written) == ["test", "train", "val"]
+    assert written["val"].read_text() == (TAGGER_FIXTURES / "conll2003" / "eng.testa").read_text()
+    splits = ConllFiles(
+        str(written["train"]), str(written["val"]), str(written["test"]), scheme="iob1"
+    ).load()
+    assert splits["train"][0].tags == ["B-ORG", "O", "B-MISC", "O", "O"]
+    assert splits["test"][0].tokens == ["SOCCER", "-", "JAPAN", "GET"]
+
+
+def test_conll2002_is_unzipped_and_converted_from_latin1(tmp_path: Path) -> None:
+    written = prepare_tagger.prepare("conll2002_es", tmp_path, (TAGGER_FIXTURES / "conll2002").as_uri())
+    splits = ConllFiles(str(written["train"]), str(written["val"]), str(written["test"])).load()
+    assert splits["train"][1].tokens == ["La", "Asociación"] and splits["test"][0].tokens == ["España"]
+    dutch = prepare_tagger.prepare("conll2002_nl", tmp_path, (TAGGER_FIXTURES / "conll2002").as_uri())
+    assert ConllFiles(str(dutch["train"]), str(dutch["val"])).load()["train"][0].tokens == ["De", "tekst"]
+
+
+def test_conll2002_rejects_a_corrupt_archive(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "conll2002.zip").write_bytes(b"not a zip")
+    with pytest.raises(UserError, match="not the expected zip archive"):
+        prepare_tagger.prepare("conll2002_es", tmp_path / "out", mirror.as_uri())
