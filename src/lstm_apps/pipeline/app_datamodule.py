@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
+from torch.utils.data import DataLoader, IterableDataset
 
 
 class AppDataModule(L.LightningDataModule):
@@ -15,9 +16,16 @@ class AppDataModule(L.LightningDataModule):
     ``setup()`` when a checkpoint's vocabularies must be reused instead of trained anew.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, source: Any = None) -> None:
         super().__init__()
+        self.source = source
         self._vocab_state: dict[str, str] | None = None
+
+    def prepare_data(self) -> None:
+        """Generate the embedded data once (Lightning calls this on one process) if the source can."""
+        prepare = getattr(self.source, "prepare", None)
+        if prepare is not None:
+            prepare()
 
     def load_vocab_state(self, state: dict[str, str]) -> None:
         self._vocab_state = dict(state)
@@ -34,3 +42,36 @@ class AppDataModule(L.LightningDataModule):
         if trainer is None:
             return 0, 1
         return trainer.global_rank, trainer.world_size
+
+
+class BucketedDataModule(AppDataModule):
+    """An app whose batches come ready-made from a length-bucketed ``IterableDataset`` per split
+    (``text/batching.py``): the app builds it in ``make_batches``; this class caches it per split
+    and wraps it for Lightning. ``batch_size`` is used for training, ``eval_batch_size`` else."""
+
+    batch_size: int
+    eval_batch_size: int
+
+    def __init__(self, source: Any = None) -> None:
+        super().__init__(source)
+        self._datasets: dict[str, IterableDataset] = {}
+
+    def make_batches(
+        self, split: str, batch_size: int, shuffle: bool, rank: int, world: int
+    ) -> IterableDataset:
+        raise NotImplementedError
+
+    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
+        if split not in self._datasets:
+            rank, world = self.distributed_position()
+            self._datasets[split] = self.make_batches(split, batch_size, shuffle, rank, world)
+        return DataLoader(self._datasets[split], batch_size=None)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", self.eval_batch_size, shuffle=False)

@@ -91,7 +91,7 @@ class CaptionDataModule(AppDataModule):
     def __init__(self, dataset: CaptionSource, image_size: int = 64, vocab_size: int = 10000, min_frequency: int = 1,
                  max_caption_len: int = 30, batch_size: int = 64, eval_batch_size: int = 128,
                  num_workers: int = 0, cache_images: bool = False) -> None:  # fmt: skip
-        super().__init__()
+        super().__init__(source=dataset)
         self.dataset = dataset
         self.image_size = image_size
         self.vocab_size, self.min_frequency = vocab_size, min_frequency
@@ -101,11 +101,6 @@ class CaptionDataModule(AppDataModule):
         self.splits: dict[str, CaptionedImages] = {}
         self.transform = image_transform(image_size)
         self.images = ImageCache(self.transform, cache_images)
-
-    def prepare_data(self) -> None:
-        prepare = getattr(self.dataset, "prepare", None)
-        if prepare is not None:
-            prepare()
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from torch.utils.data import DataLoader
-
-from lstm_apps.pipeline.app_datamodule import AppDataModule
+from lstm_apps.pipeline.app_datamodule import BucketedDataModule
 from lstm_apps.text.batching import BucketedPairBatches
 from lstm_apps.text.tokenizer import BOS, EOS, PAD, Tokenizer, tokenizer_from_json, train_tokenizer
 
@@ -17,7 +15,7 @@ class ParallelSource(Protocol):
     def load(self) -> dict[str, Pairs]: ...
 
 
-class ParallelDataModule(AppDataModule):
+class ParallelDataModule(BucketedDataModule):
     """``tokenizer``: char | word | bpe; ``shared_vocab``: one tokenizer for both sides.
 
     ``batch_size`` counts sentence pairs per device. Training pairs longer than
@@ -38,7 +36,7 @@ class ParallelDataModule(AppDataModule):
         max_target_len: int = 200,
         seed: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(source=corpus)
         self.corpus = corpus
         self.tokenizer_kind = tokenizer
         self.shared_vocab = shared_vocab
@@ -54,12 +52,6 @@ class ParallelDataModule(AppDataModule):
         self.tgt_tokenizer: Tokenizer | None = None
         self.texts: dict[str, Pairs] = {}
         self.encoded: dict[str, list[tuple[list[int], list[int]]]] = {}
-        self._datasets: dict[str, BucketedPairBatches] = {}
-
-    def prepare_data(self) -> None:
-        prepare = getattr(self.corpus, "prepare", None)
-        if prepare is not None:
-            prepare()
 
     def _train(self, texts: list[str]) -> Tokenizer:
         return train_tokenizer(
@@ -113,21 +105,11 @@ class ParallelDataModule(AppDataModule):
     def sources(self, split: str) -> list[str]:
         return [s for s, _ in self.texts[split]]
 
-    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
-        if split not in self._datasets:
-            rank, world = self.distributed_position()
-            ids = self.model_kwargs()
-            self._datasets[split] = BucketedPairBatches(
-                self.encoded[split], batch_size, ids["pad_id"], ids["bos_id"], ids["eos_id"],
-                shuffle=shuffle, seed=self.seed, rank=rank, world=world,
-            )  # fmt: skip
-        return DataLoader(self._datasets[split], batch_size=None)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self.eval_batch_size, shuffle=False)
+    def make_batches(
+        self, split: str, batch_size: int, shuffle: bool, rank: int, world: int
+    ) -> BucketedPairBatches:
+        ids = self.model_kwargs()
+        return BucketedPairBatches(
+            self.encoded[split], batch_size, ids["pad_id"], ids["bos_id"], ids["eos_id"],
+            shuffle=shuffle, seed=self.seed, rank=rank, world=world,
+        )  # fmt: skip

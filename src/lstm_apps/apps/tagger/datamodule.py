@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from torch.utils.data import DataLoader
-
 from lstm_apps.apps.tagger.encoding import EncodedSentence, TaggedBatches, TaggerVocab
 from lstm_apps.data.conll import TaggedSentence
 from lstm_apps.errors import UserError
-from lstm_apps.pipeline.app_datamodule import AppDataModule
+from lstm_apps.pipeline.app_datamodule import BucketedDataModule
 from lstm_apps.text.tag_schemes import MODEL_SCHEMES, convert
 
 
@@ -17,7 +15,7 @@ class TaggedSource(Protocol):
     def load(self) -> dict[str, list[TaggedSentence]]: ...
 
 
-class TaggingDataModule(AppDataModule):
+class TaggingDataModule(BucketedDataModule):
     """``scheme``: the tagging scheme the model learns (iob2 | bioes | none); sources hand over
     IOB2 (or scheme-free labels) and are converted. ``batch_size`` counts sentences per device.
     ``lowercase`` and ``min_frequency`` shape the word vocabulary (characters keep case)."""
@@ -33,7 +31,7 @@ class TaggingDataModule(AppDataModule):
         eval_batch_size: int = 256,
         seed: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(source=corpus)
         if scheme not in MODEL_SCHEMES:
             raise UserError(f"data.scheme: must be one of {', '.join(MODEL_SCHEMES)}, got {scheme!r}")
         self.corpus = corpus
@@ -47,12 +45,6 @@ class TaggingDataModule(AppDataModule):
         self.vocab: TaggerVocab | None = None
         self.sentences: dict[str, list[TaggedSentence]] = {}
         self.encoded: dict[str, list[EncodedSentence]] = {}
-        self._datasets: dict[str, TaggedBatches] = {}
-
-    def prepare_data(self) -> None:
-        prepare = getattr(self.corpus, "prepare", None)
-        if prepare is not None:
-            prepare()
 
     def setup(self, stage: str | None = None) -> None:
         if self.encoded:
@@ -96,19 +88,9 @@ class TaggingDataModule(AppDataModule):
     def tokens(self, split: str) -> list[list[str]]:
         return [s.tokens for s in self.sentences[split]]
 
-    def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
-        if split not in self._datasets:
-            assert self.vocab is not None, "setup() first"
-            rank, world = self.distributed_position()
-            self._datasets[split] = TaggedBatches(self.encoded[split], batch_size, self.vocab.pad_id,
-                                                  shuffle=shuffle, seed=self.seed, rank=rank, world=world)  # fmt: skip
-        return DataLoader(self._datasets[split], batch_size=None)
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", self.eval_batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", self.eval_batch_size, shuffle=False)
+    def make_batches(
+        self, split: str, batch_size: int, shuffle: bool, rank: int, world: int
+    ) -> TaggedBatches:
+        assert self.vocab is not None, "setup() first"
+        return TaggedBatches(self.encoded[split], batch_size, self.vocab.pad_id, shuffle=shuffle, seed=self.seed,
+                             rank=rank, world=world)  # fmt: skip

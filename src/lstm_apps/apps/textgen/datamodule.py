@@ -35,7 +35,7 @@ class TextStreamDataModule(AppDataModule):
         eval_batch_size: int = 16,
         bptt: int = 128,
     ) -> None:
-        super().__init__()
+        super().__init__(source=corpus)
         self.corpus = corpus
         self.tokenizer_kind = tokenizer
         self.vocab_size = vocab_size
