@@ -102,3 +102,13 @@ def test_ranks_get_disjoint_equal_shares() -> None:
     assert len(list(BucketedPairBatches(pairs, 10, 0, 2, 3, shuffle=True, rank=0, world=2))) == len(
         list(BucketedPairBatches(pairs, 10, 0, 2, 3, shuffle=True, rank=1, world=2))
     )
+
+
+def test_evaluation_batches_give_every_rank_work_even_for_a_tiny_split() -> None:
+    pairs = [([1] * n, [2] * n) for n in range(1, 4)]
+    shards = [
+        list(BucketedPairBatches(pairs, 256, 0, 2, 3, shuffle=False, rank=r, world=2)) for r in range(2)
+    ]
+    assert all(len(s) == 1 for s in shards)
+    seen = sorted(int(i) for s in shards for b in s for i in b["index"])
+    assert seen == [0, 1, 2], "every item once, across the ranks"

@@ -161,3 +161,18 @@ def test_malformed_conll_stops_the_cli_with_file_and_line(tmp_path: Path) -> Non
                       f"data.corpus.val={bad}"], cwd=tmp_path)  # fmt: skip
     assert result.returncode == 2
     assert f"lstm-apps: error: {bad}:2: expected 2 columns" in result.stderr
+
+
+def test_ddp_on_two_cpu_processes_with_a_split_smaller_than_a_batch(tmp_path: Path) -> None:
+    path = write_conll(tmp_path)  # 5 sentences: one eval batch, yet both ranks must get work
+    result = run_cli(
+        ["train", *tiny_tagger_overrides(path), "trainer=ddp_cpu", "trainer.max_epochs=2"], cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = list((tmp_path / "runs" / "tagger").iterdir())
+    assert len(runs) == 1, "both ranks write into one run directory"
+    assert sorted(p.name for p in (runs[0] / "checkpoints").iterdir())[-1] == "last.ckpt"
+    predicted = run_cli(
+        ["predict", f"ckpt_path={runs[0] / 'checkpoints' / 'last.ckpt'}", "text=John lives"], cwd=tmp_path
+    )
+    assert predicted.returncode == 0 and predicted.stdout.startswith("John/"), predicted.stderr[-2000:]

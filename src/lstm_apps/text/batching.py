@@ -25,8 +25,8 @@ class LengthBucketedBatches(IterableDataset):
 
     Training: every epoch shuffles, sorts pools of ``pool_batches`` batches by length, cuts them
     into batches and shuffles the batches (little padding, random order). Evaluation: sorted by
-    length once, in a fixed order. Each rank of ``world`` processes takes every ``world``-th batch
-    (training keeps the count equal across ranks). An ``IterableDataset``, so that no sampler is
+    length once, in a fixed order. Training: each rank of ``world`` processes takes every
+    ``world``-th batch, the count kept equal across ranks; evaluation: every ``world``-th item. An ``IterableDataset``, so that no sampler is
     injected around it by distributed wrappers.
     """
 
@@ -53,9 +53,11 @@ class LengthBucketedBatches(IterableDataset):
         order = list(range(len(self.lengths)))
         length = self.lengths.__getitem__
         if not self.shuffle:
+            # Items, not batches, are dealt to the ranks: a split smaller than one batch per rank
+            # still gives every rank work, and each rank's share stays sorted by length.
             order.sort(key=length)
-            batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-            return batches[self.rank :: self.world]
+            mine = order[self.rank :: self.world]
+            return [mine[i : i + self.batch_size] for i in range(0, len(mine), self.batch_size)]
         rng = random.Random(self.seed * 100_003 + self.epoch)
         rng.shuffle(order)
         batches = []
@@ -63,7 +65,9 @@ class LengthBucketedBatches(IterableDataset):
             pool = sorted(order[start : start + self.pool], key=length)
             batches += [pool[i : i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
         rng.shuffle(batches)
-        usable = len(batches) - len(batches) % self.world if len(batches) >= self.world else len(batches)
+        if len(batches) < self.world:  # a tiny training set: one batch per rank, items dealt out
+            return [order[self.rank :: self.world]]
+        usable = len(batches) - len(batches) % self.world
         return batches[:usable][self.rank :: self.world]
 
     def __len__(self) -> int:
