@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 
 from lstm_apps.cli.preflight import check_overrides
 from lstm_apps.cli.quiet import quiet_console, route_library_logs_through_root
+from lstm_apps.cli.run_name import register as register_run_name
 from lstm_apps.errors import UserError
 from lstm_apps.paths import config_dir
 
@@ -45,6 +46,7 @@ def hydra_command(config_name: str, task: str) -> Callable[[], Any]:
 
     def main() -> Any:
         quiet_console()
+        register_run_name()
         try:
             check_overrides(config_name, sys.argv[1:])
         except UserError as err:

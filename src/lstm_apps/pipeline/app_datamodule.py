@@ -64,7 +64,11 @@ class BucketedDataModule(AppDataModule):
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
         if split not in self._datasets:
             rank, world = self.distributed_position()
-            self._datasets[split] = self.make_batches(split, batch_size, shuffle, rank, world)
+            batches = self.make_batches(split, batch_size, shuffle, rank, world)
+            trainer = getattr(self, "trainer", None)
+            if shuffle and trainer is not None and hasattr(batches, "epoch_source"):
+                batches.epoch_source = lambda: trainer.current_epoch
+            self._datasets[split] = batches
         return DataLoader(self._datasets[split], batch_size=None)
 
     def train_dataloader(self) -> DataLoader:

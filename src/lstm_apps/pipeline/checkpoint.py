@@ -68,3 +68,20 @@ def model_from_checkpoint(info: CheckpointInfo) -> AppModule:
     model.load_state_dict(info.payload["state_dict"])
     model.eval()
     return model
+
+
+def newest_checkpoint(folder: Path, app: str) -> Path | None:
+    """The newest checkpoint in ``folder`` that reads back whole (``None`` if there is none).
+
+    Writes are atomic, so a ``*.ckpt`` is complete unless the disk lied; a file that does not
+    read back is skipped for the next newest rather than failing the restart.
+    """
+    if not folder.is_dir():
+        return None
+    for candidate in sorted(folder.glob("*.ckpt"), key=lambda p: p.stat().st_mtime, reverse=True):
+        try:
+            read_checkpoint(candidate, expected_app=app)
+        except UserError:
+            continue
+        return candidate
+    return None

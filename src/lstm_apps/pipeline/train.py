@@ -16,7 +16,7 @@ from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.build import check_config_types, instantiate_collection, instantiate_node
-from lstm_apps.pipeline.checkpoint import read_checkpoint
+from lstm_apps.pipeline.checkpoint import newest_checkpoint, read_checkpoint
 from lstm_apps.pipeline.checkpoint_io import AtomicCheckpointIO
 from lstm_apps.pipeline.hparams import log_final_hparams
 
@@ -62,7 +62,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     check_config_types(cfg, ("data", "model", "trainer", "callbacks", "logger"))
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
-    resume_from = cfg.get("ckpt_path")
+    resume_from = cfg.get("ckpt_path") or _auto_resume_checkpoint(cfg)
     vocab = None
     if resume_from:
         info = read_checkpoint(resume_from, key="ckpt_path", expected_app=cfg.app_name)
@@ -97,6 +97,20 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if trainer.is_global_zero:
         _announce(trainer, output_dir, done=True)
     return metrics
+
+
+def _auto_resume_checkpoint(cfg: DictConfig) -> str | None:
+    """``resume=auto``: the newest complete checkpoint of this run directory, if any."""
+    mode = cfg.get("resume")
+    if mode is None:
+        return None
+    if mode != "auto":
+        raise UserError(f"resume: must be auto or null, got {mode!r}")
+    found = newest_checkpoint(Path(cfg.paths.output_dir) / "checkpoints", cfg.app_name)
+    if found is not None:
+        log.info("resume=auto: continuing from %s", found)
+        print(f"[lstm-apps] resuming from {found}", flush=True)
+    return str(found) if found else None
 
 
 def _best_checkpoint(trainer: L.Trainer) -> str | None:

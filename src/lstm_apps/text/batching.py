@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from torch.utils.data import IterableDataset
@@ -48,6 +48,9 @@ class LengthBucketedBatches(IterableDataset):
         self.rank, self.world = rank, world
         self.pool = pool_batches * batch_size
         self.epoch = 0
+        # Where the epoch number comes from when a trainer drives the loop: a resumed run then
+        # shuffles epoch k exactly as an uninterrupted one would.
+        self.epoch_source: Callable[[], int] | None = None
 
     def _batches(self) -> list[list[int]]:
         order = list(range(len(self.lengths)))
@@ -74,6 +77,8 @@ class LengthBucketedBatches(IterableDataset):
         return len(self._batches())
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        if self.epoch_source is not None:
+            self.epoch = self.epoch_source()
         batches = self._batches()
         self.epoch += 1
         for indices in batches:
