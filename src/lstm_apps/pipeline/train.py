@@ -45,8 +45,8 @@ def build_model(cfg: DictConfig, datamodule: AppDataModule) -> AppModule:
     return model
 
 
-def build_trainer(cfg: DictConfig) -> L.Trainer:
-    callbacks = instantiate_collection(cfg.get("callbacks"), "callbacks")
+def build_trainer(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> L.Trainer:
+    callbacks = instantiate_collection(cfg.get("callbacks"), "callbacks") + list(extra_callbacks or [])
     loggers = instantiate_collection(cfg.get("logger"), "logger")
     return instantiate_node(
         cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
@@ -57,8 +57,15 @@ def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if isinstance(v, torch.Tensor | float | int)}
 
 
-def train(cfg: DictConfig) -> dict[str, float]:
-    """Train (or resume) the configured app, then test the best checkpoint; return all metrics."""
+def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> dict[str, float]:
+    """Train (or resume) the configured app, then test the best checkpoint; return all metrics.
+
+    With a ``search`` section (``hparams_search=…``) run that search instead, each trial a train run.
+    """
+    if cfg.get("search"):
+        from lstm_apps.pipeline.search import run_search
+
+        return run_search(cfg, train)
     check_config_types(cfg, ("data", "model", "trainer", "callbacks", "logger"))
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
@@ -75,7 +82,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     model = build_model(cfg, datamodule)
     if not resume_from:
         model.load_pretrained()
-    trainer = build_trainer(cfg)
+    trainer = build_trainer(cfg, extra_callbacks)
 
     output_dir = Path(cfg.paths.output_dir)
     if trainer.is_global_zero:
@@ -85,6 +92,9 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
     metrics = _scalar_metrics(trainer.callback_metrics)
+    best_score = getattr(trainer.checkpoint_callback, "best_model_score", None)
+    if best_score is not None:
+        metrics[f"best/{cfg.monitor}"] = float(best_score)
 
     if cfg.get("test_after_fit", True):
         best = _best_checkpoint(trainer)
