@@ -10,7 +10,7 @@ CKPT ?= $(shell ls -t runs/$(APP)/*/checkpoints/last.ckpt 2>/dev/null | head -n 
 PORT ?= 6006
 
 .DEFAULT_GOAL := help
-.PHONY: help install train eval predict test bench tensorboard lint format clean
+.PHONY: help install train sweep eval predict test bench tensorboard lint format clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -27,6 +27,9 @@ install: $(STAMP) ## create .venv and install the package (editable) with dev to
 train: $(STAMP) ## train APP on its default data: make train APP=textgen ARGS="trainer.max_epochs=3"
 	$(BIN)/lstm-apps train app=$(APP) $(ARGS)
 
+sweep: $(STAMP) ## Optuna search over APP's main knobs, resumable: make sweep APP=tagger ARGS="search.n_trials=40"
+	$(BIN)/lstm-apps train hparams_search=$(APP)_optuna resume=auto $(ARGS)
+
 eval: $(STAMP) ## score CKPT (default: newest last.ckpt of APP) on its test split
 	@test -n "$(CKPT)" || { echo "no checkpoint found for APP=$(APP): run 'make train' or pass CKPT=…"; exit 2; }
 	$(BIN)/lstm-apps eval ckpt_path=$(CKPT) $(ARGS)
@@ -38,7 +41,7 @@ predict: $(STAMP) ## run CKPT on new input: make predict ARGS='prompt="The funct
 test: $(STAMP) ## run the whole offline test suite
 	$(BIN)/pytest -q $(ARGS)
 
-bench: $(STAMP) ## per app: Lightning vs plain-PyTorch throughput, seq2seq decoding speed -> bench/results.md
+bench: $(STAMP) ## per app: Lightning vs plain-PyTorch throughput, decoding speed -> bench/results.md
 	$(BIN)/python bench/run.py $(ARGS)
 
 tensorboard: $(STAMP) ## serve runs/ on http://localhost:$(PORT)
