@@ -16,6 +16,8 @@ from lstm_apps.cli.run_name import register as register_run_name
 from lstm_apps.errors import UserError
 from lstm_apps.paths import config_dir
 
+register_run_name()  # also where a launcher unpickles the task in a fresh process
+
 
 def fail(message: str | BaseException) -> NoReturn:
     print(f"lstm-apps: error: {message}", file=sys.stderr, flush=True)

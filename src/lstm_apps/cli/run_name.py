@@ -13,6 +13,7 @@ import os
 from omegaconf import OmegaConf
 
 RESOLVER = "lstm_apps.run_name"
+CWD_RESOLVER = "lstm_apps.cwd"
 
 
 def run_name(resume: object, overrides: str) -> str:
@@ -25,6 +26,10 @@ def run_name(resume: object, overrides: str) -> str:
 
 
 def register() -> None:
+    """Register the resolvers the configs use. ``lstm_apps.cwd`` is the launch directory, known
+    before Hydra's own ``${hydra:runtime.cwd}`` is (launchers resolve the sweep directory first)."""
+    if not OmegaConf.has_resolver(CWD_RESOLVER):
+        OmegaConf.register_new_resolver(CWD_RESOLVER, os.getcwd, use_cache=True)
     if not OmegaConf.has_resolver(RESOLVER):
         # Cached: the directory is read more than once (e.g. by DDP launchers re-running the
         # command) and must not move to a later timestamp.
