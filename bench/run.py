@@ -25,6 +25,13 @@ from lstm_apps.text.batching import pad_sequences
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_STEPS = {"textgen": 20, "seq2seq": 150, "captioner": 20, "tagger": 150}
+# Scaling runs: training batches per process in the timed (second) epoch.
+SCALING_STEPS = {"textgen": 20, "seq2seq": 100, "captioner": 15, "tagger": 80}
+SCALING_SETUPS = (
+    ("1 process, fp32", []),
+    ("ddp_cpu: 2 processes, fp32", ["trainer=ddp_cpu"]),
+    ("1 process, bf16-mixed", ["trainer.precision=bf16-mixed"]),
+)
 
 
 def build(app: str, overrides: list[str]):
@@ -291,6 +298,50 @@ def decoding_table(app: str, args: argparse.Namespace) -> str:
     )
 
 
+def scaling_run(app: str, extra: list[str], overrides: list[str], folder: Path) -> tuple[float, int]:
+    """Seconds of the second training epoch of a real ``lstm-apps train`` run, and its samples."""
+    import re
+
+    from hydra import compose, initialize_config_dir
+
+    from lstm_apps.paths import config_dir
+
+    steps = SCALING_STEPS[app]
+    args = [f"app={app}", "callbacks=minimal", "callbacks.model_checkpoint=null", "callbacks.last_checkpoint=null",
+            "callbacks.early_stopping=null", "scheduler=none", "logger=csv", "test_after_fit=false",
+            "trainer.max_epochs=2", f"trainer.limit_train_batches={steps}", "trainer.limit_val_batches=0",
+            f"paths.data_dir={HERE / '.bench_run' / 'data'}", f"hydra.run.dir={folder}", *extra, *overrides]  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    out = subprocess.run([sys.executable, "-m", "lstm_apps.cli.main", "train", *args], cwd=folder,
+                         capture_output=True, text=True, check=False)  # fmt: skip
+    if out.returncode != 0:
+        raise SystemExit(f"scaling run '{app} {' '.join(extra)}' failed:\n{out.stderr[-3000:]}")
+    found = re.findall(r"epoch 1 \(([0-9.]+)s", (folder / "train.log").read_text())
+    with initialize_config_dir(str(config_dir()), version_base="1.3"):
+        cfg = compose("train", overrides=[f"app={app}", *extra, *overrides])
+    world = int(cfg.trainer.devices) if cfg.trainer.get("strategy") == "ddp" else 1
+    return float(found[-1]), steps * world * int(cfg.data.batch_size)
+
+
+def scaling_table(app: str, args: argparse.Namespace) -> str:
+    unit = {"textgen": "rows", "seq2seq": "pairs", "captioner": "images", "tagger": "sentences"}[app]
+    rows = [f"| setup | {unit}/s | epoch seconds | vs 1 process fp32 |", "|---|---:|---:|---:|"]
+    base = None
+    for i, (name, extra) in enumerate(SCALING_SETUPS):
+        seconds, samples = scaling_run(
+            app, extra, args.overrides, HERE / ".bench_run" / "scaling" / app / str(i)
+        )
+        speed = samples / seconds
+        base = base or speed
+        rows.append(f"| {name} | {speed:,.0f} | {seconds:.1f} | {speed / base:.2f}x |")
+    return (
+        f"\n## {app}: processes and precision\n\nReal `lstm-apps train` runs, {SCALING_STEPS[app]} training "
+        f"batches per process in the timed second epoch (validation off), data.batch_size per process.\n\n"
+        + "\n".join(rows)
+        + "\n"
+    )
+
+
 def merge_results(path: Path, fresh: dict[str, list[str]]) -> str:
     """Replace the sections of the apps just measured; keep the other apps' sections as they were."""
     kept: dict[str, list[str]] = {}
@@ -316,6 +367,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--sentences", type=int, default=1000, help="sentences/images timed when decoding")
+    parser.add_argument(
+        "--no-scaling", action="store_true", help="skip the 1 vs 2 processes / fp32 vs bf16 runs"
+    )
     parser.add_argument("--child", choices=["plain", "lightning", "decode"], help=argparse.SUPPRESS)
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
@@ -338,6 +392,8 @@ def main() -> None:
         sections.append(training_table(app, args))
         if app != "textgen":
             sections.append(decoding_table(app, args))
+        if not args.no_scaling:
+            sections.append(scaling_table(app, args))
         print("".join(sections), flush=True)
         fresh[app] = sections
     results = HERE / "results.md"

@@ -61,3 +61,20 @@ def test_torchrun_launches_one_run_with_two_processes(tmp_path: Path) -> None:
         ["predict", f"ckpt_path={runs[0] / 'checkpoints' / 'last.ckpt'}", "text=John"], cwd=tmp_path
     )
     assert predicted.returncode == 0, predicted.stderr[-2000:]
+
+
+def test_model_compile_flag_compiles_the_forward_and_keeps_checkpoint_names(tmp_path: Path) -> None:
+    from lstm_apps.pipeline.train import build_datamodule, build_model
+
+    cfg = compose_config(
+        "train", [*tiny_overrides("tagger", tmp_path), "model.compile=true"], tmp_path / "run"
+    )
+    datamodule = build_datamodule(cfg)
+    datamodule.setup("fit")
+    model = build_model(cfg, datamodule)
+    assert model._compiled_call_impl is not None, "nn.Module.compile applied"
+    assert not any(k.startswith("_orig_mod") for k in model.state_dict())
+    plain = build_model(
+        compose_config("train", tiny_overrides("tagger", tmp_path), tmp_path / "plain"), datamodule
+    )
+    assert plain._compiled_call_impl is None

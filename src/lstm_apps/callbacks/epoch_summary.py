@@ -31,4 +31,4 @@ class EpochSummary(L.Callback):
         }
         shown = " ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()))
         seconds = time.perf_counter() - self._started
-        log.info("epoch %d (%.0fs, step %d): %s", trainer.current_epoch, seconds, trainer.global_step, shown)
+        log.info("epoch %d (%.1fs, step %d): %s", trainer.current_epoch, seconds, trainer.global_step, shown)

@@ -10,7 +10,7 @@ from typing import Any
 
 from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from lstm_apps.errors import UserError
@@ -120,3 +120,14 @@ def check_config_types(cfg: DictConfig, sections: tuple[str, ...]) -> None:
     for section in sections:
         if section in cfg and cfg[section] is not None:
             walk(cfg[section], section)
+
+
+PIPELINE_MODEL_KEYS = ("compile",)  # model.* keys the pipeline acts on, not constructor arguments
+
+
+def instantiate_model(node: DictConfig, handoff: dict[str, Any]) -> Any:
+    """Build the app model from ``cfg.model`` and the datamodule's hand-off."""
+    resolved = OmegaConf.to_container(node, resolve=True)
+    assert isinstance(resolved, dict)
+    constructor = OmegaConf.create({k: v for k, v in resolved.items() if k not in PIPELINE_MODEL_KEYS})
+    return instantiate_node(constructor, "model", recursive=False, **handoff)

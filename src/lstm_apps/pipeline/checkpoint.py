@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import CHECKPOINT_KEY, AppModule
-from lstm_apps.pipeline.build import instantiate_node
+from lstm_apps.pipeline.build import instantiate_model
 
 
 @dataclass
@@ -61,7 +61,7 @@ def read_checkpoint(
 
 def model_from_checkpoint(info: CheckpointInfo) -> AppModule:
     """Rebuild the trained model from the checkpoint alone and load its weights."""
-    model = instantiate_node(info.config.model, "model", recursive=False, **info.model_kwargs)
+    model = instantiate_model(info.config.model, info.model_kwargs)
     model.run_config = OmegaConf.to_container(info.config, resolve=True)  # type: ignore[assignment]
     model.handoff_kwargs = info.model_kwargs
     model.bind_vocab(info.vocab)

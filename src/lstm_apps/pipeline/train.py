@@ -15,7 +15,12 @@ from omegaconf import DictConfig, OmegaConf
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule
 from lstm_apps.pipeline.app_module import AppModule
-from lstm_apps.pipeline.build import check_config_types, instantiate_collection, instantiate_node
+from lstm_apps.pipeline.build import (
+    check_config_types,
+    instantiate_collection,
+    instantiate_model,
+    instantiate_node,
+)
 from lstm_apps.pipeline.checkpoint import newest_checkpoint, read_checkpoint
 from lstm_apps.pipeline.checkpoint_io import AtomicCheckpointIO
 from lstm_apps.pipeline.hparams import log_final_hparams
@@ -36,12 +41,16 @@ def build_datamodule(cfg: DictConfig, vocab: dict[str, str] | None = None) -> Ap
 def build_model(cfg: DictConfig, datamodule: AppDataModule) -> AppModule:
     """The one hand-off: sizes and vocabularies flow from the set-up datamodule into the model."""
     handoff = datamodule.model_kwargs()
-    model = instantiate_node(cfg.model, "model", recursive=False, **handoff)
+    model = instantiate_model(cfg.model, handoff)
     if not isinstance(model, AppModule):
         raise UserError(f"model._target_: {type(model).__name__} is not an AppModule")
     model.handoff_kwargs = handoff
     model.run_config = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     model.bind_vocab(datamodule.vocab_state())
+    if cfg.model.get("compile"):
+        # nn.Module.compile compiles this module's forward in place: training_step, validation
+        # and decoding keep calling self(...), checkpoints keep their plain parameter names.
+        model.compile()
     return model
 
 
