@@ -1,4 +1,4 @@
-"""The ``lstm-apps`` console script: ``lstm-apps {train,eval,predict} [hydra overrides]``."""
+"""The ``lstm-apps`` console script: ``lstm-apps {train,eval,predict,export} [hydra overrides]``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ COMMANDS = {
     "train": ("lstm_apps.cli.train", "train an app: lstm-apps train app=textgen trainer.max_epochs=3"),
     "eval": ("lstm_apps.cli.evaluate", "score a checkpoint: lstm-apps eval ckpt_path=runs/…/last.ckpt"),
     "predict": ("lstm_apps.cli.predict", "use a checkpoint: lstm-apps predict ckpt_path=… prompt='The'"),
+    "export": ("lstm_apps.cli.export", "ONNX/TorchScript graphs: lstm-apps export ckpt_path=… format=onnx"),
 }
 
 

@@ -106,6 +106,10 @@ class AppModule(L.LightningModule):
         """A table (markdown) of the last test run, e.g. scores per class; empty if none."""
         return ""
 
+    def export_graphs(self) -> list[Any]:
+        """The app's inference graphs for ``lstm-apps export`` (``pipeline.export.ExportGraph``)."""
+        return []
+
     def predict_cli(self, options: Mapping[str, Any]) -> str:
         """Run the app on the ``lstm-apps predict`` options; return what to print."""
         raise NotImplementedError(f"app {self.app_name!r} has no predict command")

@@ -16,6 +16,7 @@ from lstm_apps.core.search import Hypothesis
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
+from lstm_apps.pipeline.export import ExportGraph, GraphOf, decoder_step_graph, flat_state, state_names
 from lstm_apps.text.scores import caption_scores
 from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
 
@@ -149,6 +150,30 @@ class CaptionModel(DecodedEvaluation, AppModule):
     def validation_images(self) -> dict[str, torch.Tensor]:
         return {f"attention/image_{i}": attention_overlay(e["image"], e["attention"])
                 for i, e in enumerate(self._examples) if e["attention"] is not None}  # fmt: skip
+
+    def export_graphs(self) -> list[ExportGraph]:
+        """``encoder``: images ``[B, 3, H, W]`` (normalised) -> region features and the decoder's
+        initial state; ``decoder_step``: one step of the attention decoder."""
+        cells = state_names(self.decoder.rnn.cell, "initial_")
+
+        def encoder_outputs(images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            memory, state = self.encode(images)
+            return (memory, *flat_state(state.recurrent))
+
+        size = self.image_size
+        axes = {"images": {0: "batch"}, "memory": {0: "batch"}, **{name: {1: "batch"} for name in cells}}
+        encoder = ExportGraph("encoder", GraphOf(self, encoder_outputs), lambda n: (torch.randn(n, 3, size, size),),
+                              ["images"], ["memory", *cells], axes)  # fmt: skip
+        with torch.no_grad():
+            memory_size = self.encoder(torch.zeros(1, 3, size, size)).size(-1)
+        step = decoder_step_graph(self.decoder, self.decoder.output.out_features, memory_size)
+        step.extras = {
+            "bos_id": self.bos_id,
+            "eos_id": self.eos_id,
+            "pad_id": self.pad_id,
+            "image_size": size,
+        }
+        return [encoder, step]
 
     def predict_cli(self, options: Mapping[str, Any]) -> str:
         image, folder = options.get("image"), options.get("image_dir")

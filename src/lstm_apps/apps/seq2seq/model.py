@@ -17,6 +17,7 @@ from lstm_apps.core.search import Hypothesis
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
+from lstm_apps.pipeline.export import ExportGraph, GraphOf, decoder_step_graph, flat_state, state_names
 from lstm_apps.text.batching import pad_sequences
 from lstm_apps.text.heatmap import attention_heatmap
 from lstm_apps.text.scores import translation_scores
@@ -94,17 +95,20 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
 
     # -- model ----------------------------------------------------------------------------------
     def encode(
-        self, src: torch.Tensor, src_lengths: torch.Tensor
+        self, src: torch.Tensor, src_lengths: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor, DecoderState]:
-        """Memory ``[B, S, D]``, its mask ``[B, S]`` and the decoder's initial state."""
+        """Memory ``[B, S, D]``, its mask ``[B, S]`` and the decoder's initial state
+        (``src_lengths=None``: no padding, as in exported graphs)."""
         memory, final = self.encoder(self.dropout(self.src_embedding(src)), src_lengths)
         h = final[0] if isinstance(final, tuple) else final
         directions = self.encoder.num_directions
         last_layer = h.view(self.encoder.num_layers, directions, h.size(1), h.size(2))[-1]
         summary = last_layer.transpose(0, 1).reshape(h.size(1), -1)
-        mask = torch.arange(src.size(1), device=src.device).unsqueeze(0) < src_lengths.to(
-            src.device
-        ).unsqueeze(1)
+        if src_lengths is None:
+            mask = torch.ones_like(src, dtype=torch.bool)
+        else:
+            positions = torch.arange(src.size(1), device=src.device).unsqueeze(0)
+            mask = positions < src_lengths.to(src.device).unsqueeze(1)
         return memory, mask, DecoderState(self.bridge(summary), None)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -209,6 +213,24 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
             for i, e in enumerate(self._examples)
             if e["attention"] is not None and e["attention"].numel()
         }
+
+    def export_graphs(self) -> list[ExportGraph]:
+        """``encoder``: source ids ``[B, S]`` -> memory and the decoder's initial state;
+        ``decoder_step``: one step of the attention decoder (see ``pipeline/export.py``)."""
+        cells = state_names(self.decoder.rnn.cell, "initial_")
+
+        def encoder_outputs(src: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            memory, _, state = self.encode(src, None)
+            return (memory, *flat_state(state.recurrent))
+
+        vocab = self.src_embedding.num_embeddings
+        axes = {"source_ids": {0: "batch", 1: "source"}, "memory": {0: "batch", 1: "source"}}
+        axes.update({name: {1: "batch"} for name in cells})
+        encoder = ExportGraph("encoder", GraphOf(self, encoder_outputs), lambda n: (torch.randint(0, vocab, (n, 3 + n)),),
+                              ["source_ids"], ["memory", *cells], axes)  # fmt: skip
+        step = decoder_step_graph(self.decoder, self.decoder.output.out_features, self.encoder.output_size)
+        step.extras = {"bos_id": self.bos_id, "eos_id": self.eos_id, "pad_id": self.pad_id}
+        return [encoder, step]
 
     def predict_cli(self, options: Mapping[str, Any]) -> str:
         text, path = options.get("input"), options.get("input_file")

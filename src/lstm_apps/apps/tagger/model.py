@@ -23,6 +23,7 @@ from lstm_apps.data.corpus import write_text_atomically
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
+from lstm_apps.pipeline.export import ExportGraph, GraphOf
 from lstm_apps.text.span_scores import tagging_scores
 from lstm_apps.text.tag_schemes import allowed_transitions, spans
 from lstm_apps.text.word_vectors import load_word_vectors
@@ -218,6 +219,30 @@ class TaggerModel(DecodedEvaluation, AppModule):
                 f"| {_bracketed(tokens, gold, self.scheme)} | {_bracketed(tokens, predicted, self.scheme)} |"
             )
         return {"samples/tagged": "\n".join(rows)}
+
+    def export_graphs(self) -> list[ExportGraph]:
+        """``emissions``: word ids ``[B, L]`` and character ids ``[B, L, C]`` -> tag scores
+        ``[B, L, T]``; the tag names, scheme and CRF scores (constraints included) go to
+        ``emissions.json`` for a runtime's Viterbi."""
+        words, chars = (
+            self.word_embedding.num_embeddings,
+            self.char_features.embedding.num_embeddings if (self.char_features is not None) else 2,
+        )
+
+        def emissions(word_ids: torch.Tensor, char_ids: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            return (self({"words": word_ids, "chars": char_ids, "lengths": None}),)
+
+        def make_inputs(n: int) -> tuple[torch.Tensor, ...]:
+            return torch.randint(1, words, (n, 3 + n)), torch.randint(1, chars, (n, 3 + n, 4))
+
+        extras: dict[str, object] = {"tags": self.tags, "scheme": self.scheme}
+        if self.crf is not None:
+            transitions, start, end = (t.tolist() for t in self.crf._scores())
+            extras.update(transitions=transitions, start=start, end=end)
+        axes = {"word_ids": {0: "batch", 1: "words"}, "char_ids": {0: "batch", 1: "words", 2: "chars"},
+                "emissions": {0: "batch", 1: "words"}}  # fmt: skip
+        return [ExportGraph("emissions", GraphOf(self, emissions), make_inputs, ["word_ids", "char_ids"],
+                            ["emissions"], axes, extras)]  # fmt: skip
 
     def predict_cli(self, options: Mapping[str, Any]) -> str:
         text, path = options.get("text"), options.get("input_file")

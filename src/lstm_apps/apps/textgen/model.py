@@ -13,6 +13,7 @@ from torchmetrics import MeanMetric
 from lstm_apps.core.decoding import select_next_token
 from lstm_apps.core.recurrent import RecurrentBlock, RecurrentState, detach_state
 from lstm_apps.pipeline.app_module import AppModule
+from lstm_apps.pipeline.export import ExportGraph, GraphOf, flat_state, state_names
 from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
 
 SPLITS = ("train", "val", "test")
@@ -89,6 +90,32 @@ class LanguageModel(AppModule):
         """``tokens`` ``[B, T]`` -> logits ``[B, T, V]`` and the final recurrent state."""
         hidden, state = self.rnn(self.embedding_dropout(self.embedding(tokens)), state=state)
         return self.decoder(self.bridge(self.output_dropout(hidden))), state
+
+    def export_graphs(self) -> list[ExportGraph]:
+        """``step``: token ids ``[B, T]`` and the recurrent state -> logits ``[B, T, V]`` and the
+        next state; one token at a time (``T`` = 1) is how a runtime generates."""
+        cells = state_names(self.rnn.cell)
+        layers, hidden, vocab = self.rnn.num_layers, self.rnn.hidden_size, self.embedding.num_embeddings
+
+        def step(tokens: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            logits, after = self(tokens, state if len(state) > 1 else state[0])
+            return (logits, *flat_state(after))
+
+        def make_inputs(n: int) -> tuple[torch.Tensor, ...]:
+            return (torch.randint(0, vocab, (n, 2)), *[torch.randn(layers, n, hidden) for _ in cells])
+
+        axes = {"tokens": {0: "batch", 1: "time"}, "logits": {0: "batch", 1: "time"}}
+        axes.update({name: {1: "batch"} for name in cells} | {f"next_{name}": {1: "batch"} for name in cells})
+        return [
+            ExportGraph(
+                "step",
+                GraphOf(self, step),
+                make_inputs,
+                ["tokens", *cells],
+                ["logits", *[f"next_{c}" for c in cells]],
+                axes,
+            )
+        ]
 
     # -- training / evaluation ----------------------------------------------------------------
     def _stream_loss(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:

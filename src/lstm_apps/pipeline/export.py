@@ -1,0 +1,180 @@
+"""``lstm-apps export``: an app's inference graphs as ONNX or TorchScript, checked against PyTorch.
+
+Each app names its graphs (``AppModule.export_graphs``): the tagger its emission scorer, the
+generating apps their encoder and one decoder step with the recurrent state as explicit inputs and
+outputs, so a runtime can drive greedy or beam search itself. Every exported file is run on fresh
+random inputs of another batch size (ONNX through onnxruntime) and compared with the PyTorch
+module; the largest absolute difference is reported and a difference above ``tolerance`` fails.
+Graphs take unpadded batches (no packing inside): pad-free inputs, or one sequence at a time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from lightning.pytorch.core.module import _jit_is_scripting
+from omegaconf import DictConfig
+from torch import nn
+
+from lstm_apps.errors import UserError
+from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
+
+FORMATS = ("onnx", "torchscript")
+
+
+@dataclass
+class ExportGraph:
+    """One graph: a module, a factory of example inputs for a batch size, and axis names."""
+
+    name: str
+    module: nn.Module
+    make_inputs: Callable[[int], tuple[torch.Tensor, ...]]
+    input_names: list[str]
+    output_names: list[str]
+    dynamic_axes: dict[str, dict[int, str]] = field(default_factory=dict)
+    extras: dict[str, object] = field(default_factory=dict)  # written next to the graph as JSON
+
+
+def _outputs(result: torch.Tensor | tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    return result if isinstance(result, tuple) else (result,)
+
+
+def _max_difference(expected: tuple[torch.Tensor, ...], found: list) -> float:
+    worst = 0.0
+    for e, f in zip(expected, found, strict=True):
+        f = torch.as_tensor(f)
+        if e.dtype == torch.bool or not e.is_floating_point():
+            worst = max(worst, float((e.long() != f.long()).any()))
+        else:
+            worst = max(worst, float((e.float() - f.float()).abs().max()) if e.numel() else 0.0)
+    return worst
+
+
+def export_graph(graph: ExportGraph, folder: Path, fmt: str) -> tuple[Path, float]:
+    """Write ``graph`` in ``fmt`` to ``folder``; return the file and the max difference on new inputs."""
+    module = graph.module.eval()
+    with torch.no_grad():
+        example = graph.make_inputs(2)
+        check = graph.make_inputs(3)
+        expected = _outputs(module(*check))
+        if fmt == "torchscript":
+            path = folder / f"{graph.name}.pt"
+            # Lightning's own flag for TorchScript: LightningModule.trainer then returns None
+            # instead of raising while the tracer walks the module's attributes.
+            with _jit_is_scripting():
+                traced = torch.jit.trace(module, example, check_trace=False)
+            traced.save(str(path))
+            found = list(_outputs(torch.jit.load(str(path))(*check)))
+        else:
+            import onnxruntime
+
+            path = folder / f"{graph.name}.onnx"
+            torch.onnx.export(
+                module, example, str(path), input_names=graph.input_names, output_names=graph.output_names,
+                dynamic_axes=graph.dynamic_axes, dynamo=False, opset_version=17,
+            )  # fmt: skip
+            session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            feed = {name: tensor.numpy() for name, tensor in zip(graph.input_names, check, strict=True)}
+            found = session.run(graph.output_names, feed)
+    if graph.extras:
+        (folder / f"{graph.name}.json").write_text(json.dumps(graph.extras, indent=2))
+    return path, _max_difference(expected, found)
+
+
+def export(cfg: DictConfig) -> dict[str, float]:
+    """Export every graph of ``cfg.ckpt_path``'s app; print one line per graph."""
+    fmt = str(cfg.format)
+    if fmt not in FORMATS:
+        raise UserError(f"format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    info = read_checkpoint(cfg.ckpt_path, expected_app=cfg.get("expected_app"))
+    model = model_from_checkpoint(info).cpu().float().eval()
+    folder = Path(cfg.output_dir) if cfg.get("output_dir") else info.path.parent.parent / "export"
+    folder.mkdir(parents=True, exist_ok=True)
+    graphs = model.export_graphs()
+    if not graphs:
+        raise UserError(f"app {info.app!r} has no exportable graphs")
+    differences = {}
+    for graph in graphs:
+        path, difference = export_graph(graph, folder, fmt)
+        differences[graph.name] = difference
+        verdict = "ok" if difference <= float(cfg.tolerance) else "MISMATCH"
+        runtime = "onnxruntime" if fmt == "onnx" else "torch.jit"
+        print(f"{graph.name}: {path}  max |{runtime} - pytorch| = {difference:.2e}  {verdict}", flush=True)
+    failed = [name for name, d in differences.items() if d > float(cfg.tolerance)]
+    if failed:
+        raise UserError(
+            f"export: {', '.join(failed)} differ from PyTorch by more than tolerance={cfg.tolerance}"
+        )
+    return differences
+
+
+class GraphOf(nn.Module):
+    """Makes a model's inference function (tensors in, tensors out) an exportable module."""
+
+    def __init__(self, model: nn.Module, function: Callable[..., tuple[torch.Tensor, ...]]) -> None:
+        super().__init__()
+        self.model = model
+        self.function = function
+
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return self.function(*inputs)
+
+
+def flat_state(state: torch.Tensor | tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+    return state if isinstance(state, tuple) else (state,)
+
+
+def state_names(cell: str, prefix: str = "") -> list[str]:
+    """Names of a recurrent state's tensors: ``h`` (and ``c`` for LSTM)."""
+    return [f"{prefix}h", f"{prefix}c"] if cell == "lstm" else [f"{prefix}h"]
+
+
+class DecoderStep(nn.Module):
+    """One step of the shared attention decoder with its state as plain tensors:
+    ``(token [N], memory [N, S, D], mask [N, S], h, [c], [feed]) -> (log-probs [N, V], attention
+    [N, S], h, [c], [feed])``."""
+
+    def __init__(self, decoder: nn.Module) -> None:
+        super().__init__()
+        self.decoder = decoder
+        self.lstm = decoder.rnn.cell == "lstm"
+
+    def forward(self, tokens: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor, *state: torch.Tensor):
+        from lstm_apps.core.attention_decoder import DecoderState
+
+        recurrent = (state[0], state[1]) if self.lstm else state[0]
+        feed = state[-1] if self.decoder.input_feeding else None
+        logits, weights, after = self.decoder.step(tokens, memory, mask, DecoderState(recurrent, feed))
+        outputs = [logits.float().log_softmax(-1), weights]
+        outputs += list(after.recurrent) if self.lstm else [after.recurrent]
+        if self.decoder.input_feeding:
+            outputs.append(after.feed)
+        return tuple(outputs)
+
+
+def decoder_step_graph(decoder: nn.Module, vocab_size: int, memory_size: int) -> ExportGraph:
+    """The ``decoder_step`` graph of an app built on ``core.attention_decoder.AttentionDecoder``."""
+    rnn = decoder.rnn
+    cell_names = state_names(rnn.cell)
+    feed = ["feed"] if decoder.input_feeding else []
+
+    def make_inputs(n: int) -> tuple[torch.Tensor, ...]:
+        source = 4 + n
+        state = [torch.randn(rnn.num_layers, n, rnn.hidden_size) for _ in cell_names]
+        state += [torch.randn(n, rnn.hidden_size) for _ in feed]
+        return (torch.randint(0, vocab_size, (n,)), torch.randn(n, source, memory_size),
+                torch.ones(n, source, dtype=torch.bool), *state)  # fmt: skip
+
+    inputs = ["token", "memory", "memory_mask", *cell_names, *feed]
+    outputs = ["log_probs", "attention", *[f"next_{s}" for s in cell_names], *[f"next_{f}" for f in feed]]
+    axes = {"token": {0: "batch"}, "memory": {0: "batch", 1: "source"}, "memory_mask": {0: "batch", 1: "source"},
+            "log_probs": {0: "batch"}, "attention": {0: "batch", 1: "source"}}  # fmt: skip
+    for name in cell_names:
+        axes[name] = axes[f"next_{name}"] = {1: "batch"}
+    for name in feed:
+        axes[name] = axes[f"next_{name}"] = {0: "batch"}
+    return ExportGraph("decoder_step", DecoderStep(decoder), make_inputs, inputs, outputs, axes)
