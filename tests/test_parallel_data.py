@@ -112,3 +112,15 @@ def test_evaluation_batches_give_every_rank_work_even_for_a_tiny_split() -> None
     assert all(len(s) == 1 for s in shards)
     seen = sorted(int(i) for s in shards for b in s for i in b["index"])
     assert seen == [0, 1, 2], "every item once, across the ranks"
+
+
+def test_resuming_mid_epoch_yields_exactly_the_remaining_batches() -> None:
+    pairs = [([1] * (n % 7 + 1), [2] * (n % 5 + 1)) for n in range(60)]
+    whole = BucketedPairBatches(pairs, 6, 0, 2, 3, shuffle=True, seed=3)
+    whole.epoch_source = lambda: 4
+    order = [b["index"].tolist() for b in whole]
+    resumed = BucketedPairBatches(pairs, 6, 0, 2, 3, shuffle=True, seed=3)
+    resumed.epoch_source = lambda: 4
+    resumed.resume_at(4, 3)
+    assert [b["index"].tolist() for b in resumed] == order[3:]
+    assert [b["index"].tolist() for b in resumed] == order, "the skip applies to one iteration only"

@@ -10,9 +10,12 @@ import sys
 import time
 from pathlib import Path
 
+import lightning as L
+import pytest
 import torch
 
-from conftest import run_cli
+from conftest import compose_config, run_cli
+from lstm_apps.pipeline.train import train
 from test_tagger import tiny_tagger_overrides, write_conll
 
 EPOCHS = 6
@@ -70,3 +73,50 @@ def test_sigkill_then_same_command_resumes_and_ends_like_an_uninterrupted_run(tm
         line for line in run.joinpath("train.log").read_text().splitlines() if "] - epoch 0 (" in line
     ]
     assert len(resumed_epochs) == 1, "finished epochs are not trained again"
+
+
+class TermAt(L.Callback):
+    """Sends this process SIGTERM after a given training batch, as a cluster preempting it would."""
+
+    def __init__(self, epoch: int, batch: int) -> None:
+        self.epoch, self.batch = epoch, batch
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if (trainer.current_epoch, batch_idx) == (self.epoch, self.batch):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_mid_epoch_writes_a_checkpoint_and_resumes_with_the_remaining_batches(tmp_path: Path) -> None:
+    data = write_conll(tmp_path / "data", repeat=8)  # 40 sentences, batch 5: 8 batches per epoch
+    overrides = [
+        *tiny_tagger_overrides(data),
+        "resume=auto",
+        "trainer.max_epochs=3",
+        "callbacks.early_stopping=null",
+    ]
+    reference = train(compose_config("train", overrides, tmp_path / "reference"))
+    cfg = compose_config("train", overrides, tmp_path / "run")
+    with pytest.raises(SystemExit):
+        train(cfg, [TermAt(epoch=1, batch=2)])
+    saved = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert saved["global_step"] == 8 + 3, "last.ckpt written at the signal, mid-epoch"
+    assert saved["loops"]["fit_loop"]["state_dict"]["combined_loader"] == [{"epoch": 1, "batches_done": 3}]
+
+    trained: list[int] = []
+
+    class Count(L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+            trained.append(trainer.current_epoch)
+
+    resumed = train(compose_config("train", overrides, tmp_path / "run"), [Count()])
+    assert trained.count(1) == 5, "epoch 1 continues with its 5 remaining batches, not all 8 again"
+    final = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    reference_ckpt = torch.load(
+        tmp_path / "reference" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True
+    )
+    assert (
+        (final["global_step"], final["epoch"])
+        == (reference_ckpt["global_step"], reference_ckpt["epoch"])
+        == (24, 2)
+    )
+    assert set(resumed) >= {"val/f1"} and set(reference) >= {"val/f1"}

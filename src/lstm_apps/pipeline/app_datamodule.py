@@ -69,6 +69,9 @@ class BucketedDataModule(AppDataModule):
             if shuffle and trainer is not None and hasattr(batches, "epoch_source"):
                 batches.epoch_source = lambda: trainer.current_epoch
             self._datasets[split] = batches
+        trainer = getattr(self, "trainer", None)
+        if shuffle and trainer is not None and hasattr(self._datasets[split], "resume_at"):
+            return ResumableBatchLoader(self._datasets[split], trainer)
         return DataLoader(self._datasets[split], batch_size=None)
 
     def train_dataloader(self) -> DataLoader:
@@ -79,3 +82,23 @@ class BucketedDataModule(AppDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", self.eval_batch_size, shuffle=False)
+
+
+class ResumableBatchLoader(DataLoader):
+    """The training loader of bucketed batches, resumable mid-epoch.
+
+    Lightning stores a loader's ``state_dict`` in checkpoints and hands it back on resume when the
+    loader has one. A checkpoint written mid-epoch (on SIGTERM or a crash) then resumes with the
+    batches of that epoch not yet trained on — not the epoch's first batches again.
+    """
+
+    def __init__(self, batches: IterableDataset, trainer: L.Trainer) -> None:
+        super().__init__(batches, batch_size=None)
+        self._trainer = trainer
+
+    def state_dict(self) -> dict[str, int]:
+        progress = self._trainer.fit_loop.epoch_loop.batch_progress.current
+        return {"epoch": self._trainer.current_epoch, "batches_done": progress.completed}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.dataset.resume_at(int(state["epoch"]), int(state["batches_done"]))  # type: ignore[attr-defined]

@@ -51,6 +51,12 @@ class LengthBucketedBatches(IterableDataset):
         # Where the epoch number comes from when a trainer drives the loop: a resumed run then
         # shuffles epoch k exactly as an uninterrupted one would.
         self.epoch_source: Callable[[], int] | None = None
+        self._resume: tuple[int, int] | None = None
+
+    def resume_at(self, epoch: int, batches_done: int) -> None:
+        """The next iteration, if it is epoch ``epoch``, skips the ``batches_done`` batches a
+        checkpoint written mid-epoch had already trained on."""
+        self._resume = (epoch, batches_done)
 
     def _batches(self) -> list[list[int]]:
         order = list(range(len(self.lengths)))
@@ -80,6 +86,9 @@ class LengthBucketedBatches(IterableDataset):
         if self.epoch_source is not None:
             self.epoch = self.epoch_source()
         batches = self._batches()
+        if self._resume is not None and self._resume[0] == self.epoch:
+            batches = batches[self._resume[1] :]
+        self._resume = None
         self.epoch += 1
         for indices in batches:
             yield self.collate(indices)
