@@ -75,18 +75,21 @@ def test_sigkill_then_same_command_resumes_and_ends_like_an_uninterrupted_run(tm
     assert len(resumed_epochs) == 1, "finished epochs are not trained again"
 
 
-class TermAt(L.Callback):
-    """Sends this process SIGTERM after a given training batch, as a cluster preempting it would."""
+class SignalAt(L.Callback):
+    """Sends this process a signal after a given training batch, as a cluster preempting it would."""
 
-    def __init__(self, epoch: int, batch: int) -> None:
-        self.epoch, self.batch = epoch, batch
+    def __init__(self, epoch: int, batch: int, signum: int = signal.SIGTERM) -> None:
+        self.epoch, self.batch, self.signum = epoch, batch, signum
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if (trainer.current_epoch, batch_idx) == (self.epoch, self.batch):
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), self.signum)
 
 
-def test_sigterm_mid_epoch_writes_a_checkpoint_and_resumes_with_the_remaining_batches(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGUSR1])
+def test_signal_mid_epoch_writes_a_checkpoint_and_resumes_with_the_remaining_batches(
+    tmp_path: Path, signum: int
+) -> None:
     data = write_conll(tmp_path / "data", repeat=8)  # 40 sentences, batch 5: 8 batches per epoch
     overrides = [
         *tiny_tagger_overrides(data),
@@ -97,7 +100,7 @@ def test_sigterm_mid_epoch_writes_a_checkpoint_and_resumes_with_the_remaining_ba
     reference = train(compose_config("train", overrides, tmp_path / "reference"))
     cfg = compose_config("train", overrides, tmp_path / "run")
     with pytest.raises(SystemExit):
-        train(cfg, [TermAt(epoch=1, batch=2)])
+        train(cfg, [SignalAt(epoch=1, batch=2, signum=signum)])
     saved = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert saved["global_step"] == 8 + 3, "last.ckpt written at the signal, mid-epoch"
     assert saved["loops"]["fit_loop"]["state_dict"]["combined_loader"] == [{"epoch": 1, "batches_done": 3}]

@@ -85,9 +85,6 @@ class TaggingDataModule(BucketedDataModule):
         """Gold tag sequences of ``split`` in dataset order (batches carry their ``index``)."""
         return [s.tags for s in self.sentences[split]]
 
-    def tokens(self, split: str) -> list[list[str]]:
-        return [s.tokens for s in self.sentences[split]]
-
     def make_batches(
         self, split: str, batch_size: int, shuffle: bool, rank: int, world: int
     ) -> TaggedBatches:

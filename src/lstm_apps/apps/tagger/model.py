@@ -187,7 +187,7 @@ class TaggerModel(DecodedEvaluation, AppModule):
         if split == "val" and batch_idx == 0:
             datamodule = self.trainer.datamodule
             self._examples = [
-                (datamodule.tokens("val")[i], datamodule.references("val")[i], tags)
+                (datamodule.sentences["val"][i].tokens, datamodule.sentences["val"][i].tags, tags)
                 for i, tags in zip(indices[: self.log_examples], predicted, strict=False)
             ]
 
