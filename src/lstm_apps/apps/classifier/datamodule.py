@@ -1,0 +1,95 @@
+"""Classifier data: labelled texts, a tokenizer and label set from the train split, bucketed batches."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import torch
+
+from lstm_apps.apps.classifier.encoding import ClassifierVocab, EncodedText, LabelledBatches
+from lstm_apps.data.labelled_text import LabelledText
+from lstm_apps.errors import UserError
+from lstm_apps.pipeline.app_datamodule import BucketedDataModule
+
+CLASS_WEIGHTS = ("none", "balanced")
+
+
+class LabelledSource(Protocol):
+    def load(self) -> dict[str, list[LabelledText]]: ...
+
+
+class TextClassificationDataModule(BucketedDataModule):
+    """``tokenizer``: word | bpe | char (trained on train texts, stored in checkpoints).
+    ``multi_label``: examples may carry several labels (sigmoid outputs). ``class_weights``:
+    ``balanced`` weighs each class's loss by ``N / (C * count)`` of the train split (multi-label:
+    the positive weight ``negatives / positives`` per label), so rare classes are not ignored."""
+
+    def __init__(
+        self,
+        corpus: LabelledSource,
+        tokenizer: str = "word",
+        vocab_size: int = 20000,
+        min_frequency: int = 2,
+        lowercase: bool = True,
+        max_tokens: int = 256,
+        multi_label: bool = False,
+        class_weights: str = "none",
+        batch_size: int = 32,
+        eval_batch_size: int = 256,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(source=corpus)
+        if class_weights not in CLASS_WEIGHTS:
+            raise UserError(f"data.class_weights: must be none or balanced, got {class_weights!r}")
+        self.corpus = corpus
+        self.tokenizer_kind, self.vocab_size = tokenizer, vocab_size
+        self.min_frequency, self.lowercase, self.max_tokens = min_frequency, lowercase, max_tokens
+        self.multi_label = multi_label
+        self.class_weights = class_weights
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        self.seed = seed
+        self.vocab: ClassifierVocab | None = None
+        self.examples: dict[str, list[LabelledText]] = {}
+        self.encoded: dict[str, list[EncodedText]] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.encoded:
+            return
+        self.examples = self.corpus.load()
+        if self._vocab_state is not None:
+            self.vocab = ClassifierVocab.from_state(self._vocab_state)
+        else:
+            self.vocab = ClassifierVocab.train(self.examples["train"], self.tokenizer_kind, self.vocab_size,
+                                               self.min_frequency, self.lowercase, self.multi_label,
+                                               self.max_tokens)  # fmt: skip
+        for split, examples in self.examples.items():
+            self.encoded[split] = self.vocab.encode(examples)
+
+    def vocab_state(self) -> dict[str, str]:
+        assert self.vocab is not None, "setup() first"
+        return self.vocab.to_state()
+
+    def model_kwargs(self) -> dict[str, Any]:
+        assert self.vocab is not None, "setup() first"
+        return {"vocab_size": self.vocab.tokenizer.vocab_size, "labels": list(self.vocab.labels),
+                "multi_label": self.vocab.multi_label, "pad_id": self.vocab.pad_id,
+                "class_weights": self._weights()}  # fmt: skip
+
+    def _weights(self) -> list[float] | None:
+        if self.class_weights == "none" or "train" not in self.encoded:
+            return None
+        assert self.vocab is not None
+        counts = torch.zeros(len(self.vocab.labels))
+        for _, ids in self.encoded["train"]:
+            counts[ids] += 1
+        total = len(self.encoded["train"])
+        if self.vocab.multi_label:
+            return ((total - counts) / counts.clamp(min=1)).tolist()
+        return (total / (len(counts) * counts.clamp(min=1))).tolist()
+
+    def make_batches(
+        self, split: str, batch_size: int, shuffle: bool, rank: int, world: int
+    ) -> LabelledBatches:
+        assert self.vocab is not None, "setup() first"
+        return LabelledBatches(self.encoded[split], batch_size, self.vocab.pad_id, len(self.vocab.labels),
+                               self.vocab.multi_label, shuffle, self.seed, rank, world)  # fmt: skip

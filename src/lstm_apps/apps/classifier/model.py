@@ -1,0 +1,301 @@
+"""Text classifier: token embeddings -> (bi)LSTM (shared core) -> pooling -> labels; multi-class
+(softmax) or multi-label (sigmoid)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric, MetricCollection
+from torchmetrics.classification import (
+    MulticlassAccuracy,
+    MulticlassConfusionMatrix,
+    MulticlassF1Score,
+    MultilabelConfusionMatrix,
+    MultilabelExactMatch,
+    MultilabelF1Score,
+)
+
+from lstm_apps.apps.classifier.encoding import ClassifierVocab, LabelledBatches
+from lstm_apps.core.pooling import SequencePooling
+from lstm_apps.core.recurrent import RecurrentBlock
+from lstm_apps.data.corpus import read_text_file, write_text_atomically
+from lstm_apps.data.labelled_text import LabelledText, read_labelled_texts
+from lstm_apps.errors import UserError
+from lstm_apps.pipeline.app_module import AppModule
+from lstm_apps.pipeline.export import ExportGraph, GraphOf
+from lstm_apps.plots import confusion_matrix_image, highlighted_text_image
+
+
+class ClassifierModel(AppModule):
+    """``pooling``: last | mean | max | attention. ``class_weights`` (from the data) weigh the
+    loss per class. Multi-label predictions are the labels whose probability reaches ``threshold``."""
+
+    app_name = "classifier"
+
+    def __init__(
+        self,
+        vocab_size: int,
+        labels: list[str],
+        multi_label: bool,
+        pad_id: int,
+        class_weights: list[float] | None = None,
+        embedding_dim: int = 128,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        cell: str = "lstm",
+        bidirectional: bool = True,
+        pooling: str = "attention",
+        attention_size: int = 64,
+        dropout: float = 0.3,
+        threshold: float = 0.5,
+        log_examples: int = 4,
+        optimizer: Mapping[str, Any] | None = None,
+        scheduler: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(optimizer=optimizer, scheduler=scheduler)
+        self.labels, self.multi_label, self.pad_id = list(labels), multi_label, pad_id
+        self.threshold, self.log_examples = threshold, log_examples
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
+        self.encoder = RecurrentBlock(embedding_dim, hidden_size, num_layers, cell, bidirectional, dropout)  # type: ignore[arg-type]
+        try:
+            self.pooling = SequencePooling(pooling, self.encoder.output_size, self.encoder.num_directions,
+                                           attention_size)  # fmt: skip
+        except ValueError as err:
+            raise UserError(f"model.pooling: {err}") from None
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(self.encoder.output_size, len(self.labels))
+        self.register_buffer("class_weights", torch.tensor(class_weights) if class_weights else None)
+        self.eval_loss = nn.ModuleDict({"val": MeanMetric(), "test": MeanMetric()})
+        self.scores = nn.ModuleDict({split: self._make_scores() for split in ("val", "test")})
+        self.vocab_tables: ClassifierVocab | None = None
+        self._examples: list[tuple[str, str, str, list[str], list[float]]] = []
+        self._confusion: torch.Tensor | None = None
+        self._report = ""
+
+    def _make_scores(self) -> MetricCollection:
+        n = len(self.labels)
+        if self.multi_label:
+            return MetricCollection({
+                "acc": MultilabelExactMatch(n, threshold=self.threshold),
+                "macro_f1": MultilabelF1Score(n, threshold=self.threshold, average="macro"),
+                "confusion": MultilabelConfusionMatrix(n, threshold=self.threshold),
+            })  # fmt: skip
+        return MetricCollection({
+            "acc": MulticlassAccuracy(n, average="micro"),
+            "macro_f1": MulticlassF1Score(n, average="macro"),
+            "confusion": MulticlassConfusionMatrix(n),
+        })  # fmt: skip
+
+    def on_vocab(self, vocab: dict[str, str]) -> None:
+        self.vocab_tables = ClassifierVocab.from_state(vocab)
+
+    # -- model ----------------------------------------------------------------------------------
+    def forward(
+        self, tokens: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(logits [B, C], attention weights [B, L] or None)``."""
+        encoded, _ = self.encoder(self.dropout(self.embedding(tokens)), lengths)
+        pooled, weights = self.pooling(encoded, lengths)
+        return self.output(self.dropout(pooled)), weights
+
+    def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        logits = logits.float()
+        if self.multi_label:
+            return F.binary_cross_entropy_with_logits(logits, labels, pos_weight=self.class_weights)
+        return F.cross_entropy(logits, labels, weight=self.class_weights)
+
+    def probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        return logits.float().sigmoid() if self.multi_label else logits.float().softmax(-1)
+
+    # -- training / evaluation ------------------------------------------------------------------
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        logits, _ = self(batch["tokens"], batch["lengths"])
+        loss = self.loss(logits, batch["labels"])
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["tokens"].size(0))
+        return loss
+
+    def _evaluate(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:
+        logits, weights = self(batch["tokens"], batch["lengths"])
+        labels = batch["labels"]
+        self.eval_loss[split].update(self.loss(logits, labels), labels.size(0))
+        probabilities = self.probabilities(logits)
+        self.scores[split].update(probabilities, labels.long())
+        if split == "val" and batch_idx == 0 and self.log_examples:
+            self._examples = self._describe(batch, probabilities, weights)
+
+    def _describe(self, batch: dict[str, torch.Tensor], probabilities: torch.Tensor,
+                  weights: torch.Tensor | None) -> list[tuple[str, str, str, list[str], list[float]]]:  # fmt: skip
+        examples = []
+        for row in range(min(self.log_examples, batch["tokens"].size(0))):
+            length = int(batch["lengths"][row])
+            tokens = self.token_strings(batch["tokens"][row, :length].tolist())
+            gold = self._names(batch["labels"][row])
+            predicted = self._prediction_text(probabilities[row])
+            attention = weights[row, :length].tolist() if weights is not None else []
+            examples.append((" ".join(tokens), gold, predicted, tokens, attention))
+        return examples
+
+    def _names(self, labels: torch.Tensor) -> str:
+        if self.multi_label:
+            return ", ".join(self.labels[i] for i in labels.nonzero().flatten().tolist())
+        return self.labels[int(labels)]
+
+    def _prediction_text(self, probabilities: torch.Tensor) -> str:
+        if self.multi_label:
+            chosen = (probabilities >= self.threshold).nonzero().flatten().tolist()
+            return ", ".join(f"{self.labels[i]} ({probabilities[i]:.2f})" for i in chosen) or "(none)"
+        best = int(probabilities.argmax())
+        return f"{self.labels[best]} ({probabilities[best]:.2f})"
+
+    def _prediction_row(self, probabilities: torch.Tensor) -> str:
+        """``label<TAB>probability`` (multi-label: comma-separated lists, possibly empty)."""
+        if self.multi_label:
+            chosen = (probabilities >= self.threshold).nonzero().flatten().tolist()
+            return (
+                ",".join(self.labels[i] for i in chosen)
+                + "\t"
+                + ",".join(f"{probabilities[i]:.4f}" for i in chosen)
+            )
+        best = int(probabilities.argmax())
+        return f"{self.labels[best]}\t{probabilities[best]:.4f}"
+
+    def token_strings(self, ids: list[int]) -> list[str]:
+        assert self.vocab_tables is not None
+        tokenizer = self.vocab_tables.tokenizer
+        return [tokenizer.decode([i]).strip() or "·" for i in ids]
+
+    def _finish(self, split: str) -> None:
+        loss = self.eval_loss[split].compute()
+        self.eval_loss[split].reset()
+        # torchmetrics sums the states of every process in compute(): the values already agree.
+        scores = self.scores[split].compute()
+        self.scores[split].reset()
+        self.log(f"{split}/loss", loss, sync_dist=True)
+        self.log(f"{split}/acc", scores["acc"], prog_bar=True)
+        self.log(f"{split}/macro_f1", scores["macro_f1"], prog_bar=True)
+        self._confusion = scores["confusion"].cpu()
+        if split == "test":
+            self._report = per_label_table(self._confusion, self.labels, self.multi_label)
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, batch_idx, "val")
+
+    def on_validation_epoch_end(self) -> None:
+        self._finish("val")
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._evaluate(batch, batch_idx, "test")
+
+    def on_test_epoch_end(self) -> None:
+        self._finish("test")
+
+    # -- what people see ------------------------------------------------------------------------
+    def evaluation_report(self) -> str:
+        return self._report
+
+    def validation_samples(self) -> dict[str, str]:
+        if not self._examples:
+            return {}
+        rows = ["| gold | predicted | text (**most attended tokens** in bold) |", "|---|---|---|"]
+        for text, gold, predicted, tokens, attention in self._examples:
+            if attention:
+                top = set(sorted(range(len(tokens)), key=lambda i: -attention[i])[:3])
+                text = " ".join(f"**{t}**" if i in top else t for i, t in enumerate(tokens))
+            rows.append(f"| {gold} | {predicted} | {text[:600].replace('|', '/')} |")
+        return {"samples/classified": "\n".join(rows)}
+
+    def validation_images(self) -> dict[str, torch.Tensor]:
+        images = {}
+        if self._confusion is not None and not self.multi_label:
+            images["val/confusion_matrix"] = confusion_matrix_image(self._confusion, self.labels)
+        attended = [(f"gold: {gold} | predicted: {predicted}", tokens[:160], attention[:160])
+                    for _, gold, predicted, tokens, attention in self._examples if attention]  # fmt: skip
+        if attended:
+            images["samples/attention"] = highlighted_text_image(attended)
+        return images
+
+    # -- inference ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def classify(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
+        """Label probabilities ``[N, C]`` for raw texts, in length-sorted batches."""
+        if self.vocab_tables is None:
+            raise RuntimeError("the model has no vocabularies; bind_vocab() first")
+        was_training = self.training
+        self.eval()
+        encoded = self.vocab_tables.encode([LabelledText(t) for t in texts], with_labels=False)
+        result = torch.zeros(len(texts), len(self.labels))
+        batches = LabelledBatches(encoded, batch_size, self.pad_id, len(self.labels), self.multi_label, False)
+        for batch in batches:
+            logits, _ = self(batch["tokens"].to(self.device), batch["lengths"])
+            result[batch["index"]] = self.probabilities(logits).cpu()
+        self.train(was_training)
+        return result
+
+    def export_graphs(self) -> list[ExportGraph]:
+        """``probabilities``: token ids ``[B, L]`` (no padding) -> label probabilities ``[B, C]``;
+        the label names go to ``probabilities.json``."""
+        vocab = self.embedding.num_embeddings
+
+        def probabilities(tokens: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            return (self.probabilities(self(tokens)[0]),)
+
+        def make_inputs(n: int) -> tuple[torch.Tensor, ...]:
+            return (torch.randint(1, vocab, (n, 4 + n)),)
+
+        axes = {"tokens": {0: "batch", 1: "tokens"}, "probabilities": {0: "batch"}}
+        extras = {"labels": self.labels, "multi_label": self.multi_label, "threshold": self.threshold}
+        return [ExportGraph("probabilities", GraphOf(self, probabilities), make_inputs, ["tokens"],
+                            ["probabilities"], axes, extras)]  # fmt: skip
+
+    def predict_cli(self, options: Mapping[str, Any]) -> str:
+        text, path = options.get("text"), options.get("input_file")
+        if (text is None) == (path is None):
+            raise UserError('predict: give exactly one of text="..." or input_file=path')
+        top_k = int(options.get("top_k") or 0) or len(self.labels)
+        if text is not None:
+            probabilities = self.classify([str(text)])[0]
+            order = probabilities.argsort(descending=True)[:top_k].tolist()
+            return "\n".join(f"{self.labels[i]}\t{probabilities[i]:.4f}" for i in order)
+        texts = _prediction_texts(Path(str(path)), str(options.get("text_column") or "text"))
+        probabilities = self.classify(texts, int(options.get("batch_size", 64)))
+        rows = [f"{self._prediction_row(p)}\t{t}" for p, t in zip(probabilities, texts, strict=True)]
+        output = "\n".join(rows) + "\n"
+        target = options.get("output_file")
+        if target:
+            write_text_atomically(str(target), output)
+            return f"classified {len(texts)} texts -> {target}"
+        return output.rstrip("\n")
+
+
+def _prediction_texts(path: Path, text_column: str) -> list[str]:
+    """A CSV/TSV/JSONL file (its text column) or plain text, one text per line."""
+    if path.suffix.lower() in (".csv", ".tsv", ".jsonl", ".json", ".ndjson"):
+        return [e.text for e in read_labelled_texts(path, "input_file", text_column, None)]
+    texts = [line for line in read_text_file(path, "input_file").splitlines() if line.strip()]
+    return texts
+
+
+def per_label_table(confusion: torch.Tensor, labels: list[str], multi_label: bool) -> str:
+    """Precision/recall/F1/support per label (markdown) from a multi-class ``[C, C]`` or
+    multi-label ``[C, 2, 2]`` confusion matrix."""
+    confusion = confusion.double()
+    if multi_label:
+        tp, fp, fn = confusion[:, 1, 1], confusion[:, 0, 1], confusion[:, 1, 0]
+    else:
+        tp = confusion.diagonal()
+        fp, fn = confusion.sum(0) - tp, confusion.sum(1) - tp
+    precision = tp / (tp + fp).clamp(min=1)
+    recall = tp / (tp + fn).clamp(min=1)
+    f1 = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
+    rows = ["| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
+    for i, label in enumerate(labels):
+        rows.append(f"| {label} | {100 * precision[i]:.2f} | {100 * recall[i]:.2f} | {100 * f1[i]:.2f} | "
+                    f"{int(tp[i] + fn[i])} |")  # fmt: skip
+    rows.append(f"| macro | {100 * precision.mean():.2f} | {100 * recall.mean():.2f} | {100 * f1.mean():.2f} | "
+                f"{int((tp + fn).sum())} |")  # fmt: skip
+    return "\n".join(rows)

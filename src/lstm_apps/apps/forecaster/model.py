@@ -1,0 +1,235 @@
+"""Time-series forecaster: a recurrent encoder over the input window and a multi-step head
+(direct, or a recurrent seq2seq decoder over the horizon), optionally trained on quantiles."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from lstm_apps.apps.forecaster.scores import forecast_scores
+from lstm_apps.core.recurrent import RecurrentBlock
+from lstm_apps.data.corpus import write_text_atomically
+from lstm_apps.data.time_series import calendar_features, format_time, read_series_csv
+from lstm_apps.errors import UserError
+from lstm_apps.pipeline.app_module import AppModule
+from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
+from lstm_apps.pipeline.export import ExportGraph, GraphOf
+from lstm_apps.plots import forecast_image
+
+HEADS = ("direct", "seq2seq")
+
+
+class ForecasterModel(DecodedEvaluation, AppModule):
+    """``head``: ``direct`` (one linear map from the encoder's last state to all ``horizon`` steps)
+    or ``seq2seq`` (a decoder RNN started from the encoder's state, unrolled over the horizon with
+    each step's calendar features and a learned step embedding as input: no feedback of its own
+    predictions, so all steps run in one batched call). ``quantiles``: e.g. ``[0.1, 0.5, 0.9]``
+    trains on the pinball loss; the point forecast is the quantile nearest the median and the
+    outermost two make the interval. ``relative``: windows are expressed relative to their last
+    input value, so a trend that takes the series beyond the training range stays learnable."""
+
+    app_name = "forecaster"
+
+    def __init__(
+        self,
+        columns: list[str],
+        time_column: str,
+        calendar_size: int,
+        context: int,
+        horizon: int,
+        scale_mean: list[float],
+        scale_std: list[float],
+        head: str = "direct",
+        hidden_size: int = 64,
+        num_layers: int = 2,
+        cell: str = "lstm",
+        dropout: float = 0.1,
+        quantiles: list[float] | None = None,
+        relative: bool = True,
+        step_embedding_dim: int = 8,
+        log_examples: int = 3,
+        optimizer: Mapping[str, Any] | None = None,
+        scheduler: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(optimizer=optimizer, scheduler=scheduler)
+        if head not in HEADS:
+            raise UserError(f"model.head: must be direct or seq2seq, got {head!r}")
+        self.quantiles = sorted(float(q) for q in quantiles) if quantiles else []
+        if any(not 0 < q < 1 for q in self.quantiles):
+            raise UserError(f"model.quantiles: each must lie in (0, 1), got {self.quantiles}")
+        self.columns, self.time_column = list(columns), time_column
+        self.variables, self.calendar_size = len(columns), calendar_size
+        self.context, self.horizon, self.head = context, horizon, head
+        self.relative, self.log_examples = relative, log_examples
+        self.outputs = max(1, len(self.quantiles))
+        self.register_buffer("scale_mean", torch.tensor(scale_mean, dtype=torch.float32))
+        self.register_buffer("scale_std", torch.tensor(scale_std, dtype=torch.float32))
+        self.encoder = RecurrentBlock(self.variables + calendar_size, hidden_size, num_layers, cell,
+                                      dropout=dropout)  # type: ignore[arg-type]  # fmt: skip
+        if head == "direct":
+            self.project = nn.Linear(hidden_size, horizon * self.variables * self.outputs)
+        else:
+            self.step_embedding = nn.Embedding(horizon, step_embedding_dim)
+            self.decoder = RecurrentBlock(step_embedding_dim + calendar_size, hidden_size, num_layers, cell,
+                                          dropout=dropout)  # type: ignore[arg-type]  # fmt: skip
+            self.project = nn.Linear(hidden_size, self.variables * self.outputs)
+        self.dropout = nn.Dropout(dropout)
+        self._report = ""
+        self._plots: list[tuple[int, np.ndarray]] = []
+
+    # -- model ----------------------------------------------------------------------------------
+    def forward(self, inputs: torch.Tensor, future: torch.Tensor) -> torch.Tensor:
+        """Scaled forecasts ``[B, horizon, V, Q]`` from ``inputs [B, context, V + K]`` and the
+        forecast steps' calendar ``future [B, horizon, K]``."""
+        values = inputs[..., : self.variables]
+        anchor = values[:, -1:, :] if self.relative else torch.zeros_like(values[:, -1:, :])
+        encoded, state = self.encoder(torch.cat([values - anchor, inputs[..., self.variables :]], dim=-1))
+        batch = inputs.size(0)
+        if self.head == "direct":
+            out = self.project(self.dropout(encoded[:, -1]))
+        else:
+            steps = self.step_embedding.weight.unsqueeze(0).expand(batch, -1, -1)
+            decoded, _ = self.decoder(torch.cat([steps, future.to(steps.dtype)], dim=-1), state=state)
+            out = self.project(self.dropout(decoded))
+        return out.reshape(batch, self.horizon, self.variables, self.outputs) + anchor.unsqueeze(-1)
+
+    def loss(self, predicted: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Pinball loss averaged over quantiles, or the squared error for point forecasts."""
+        predicted = predicted.float()
+        if not self.quantiles:
+            return (predicted.squeeze(-1) - targets).pow(2).mean()
+        q = torch.tensor(self.quantiles, device=predicted.device)
+        error = targets.unsqueeze(-1) - predicted
+        return torch.maximum(q * error, (q - 1) * error).mean()
+
+    def unscale(self, scaled: torch.Tensor) -> torch.Tensor:
+        """Back to the series' units; ``scaled``: ``[..., V, Q]``."""
+        return scaled.float() * self.scale_std.unsqueeze(-1) + self.scale_mean.unsqueeze(-1)
+
+    def point_and_interval(
+        self, forecast: torch.Tensor
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
+        """The point forecast ``[..., V]`` and, with quantiles, the outermost interval."""
+        if not self.quantiles:
+            return forecast[..., 0], None
+        median = min(range(len(self.quantiles)), key=lambda i: abs(self.quantiles[i] - 0.5))
+        return forecast[..., median], (forecast[..., 0], forecast[..., -1])
+
+    # -- training / evaluation ------------------------------------------------------------------
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self.loss(self(batch["inputs"], batch["future"]), batch["targets"])
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["inputs"].size(0))
+        return loss
+
+    def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:
+        forecast = self.unscale(self(batch["inputs"], batch["future"])).cpu().numpy()
+        self._decoded += list(zip(batch["index"].tolist(), forecast, strict=True))
+
+    def _finish_epoch(self, split: str) -> None:
+        forecasts, actual = self.decoded_with_references(split)
+        if not forecasts:
+            return
+        stacked = torch.from_numpy(np.stack(forecasts))
+        point, interval = self.point_and_interval(stacked)
+        bounds = (interval[0].numpy(), interval[1].numpy()) if interval is not None else None
+        scores = forecast_scores(point.numpy(), np.stack(actual), bounds)
+        # Every process scores the gathered forecasts of all processes, so the values agree.
+        for name, value in scores.as_metrics().items():
+            self.log(f"{split}/{name}", value, prog_bar=name == "mae", sync_dist=True)
+        if split == "test":
+            self._report = scores.table("LSTM " + self.head)
+        elif self.log_examples:
+            chosen = np.linspace(0, len(forecasts) - 1, self.log_examples).round().astype(int)
+            self._plots = [(int(i), forecasts[i]) for i in sorted(set(chosen.tolist()))]
+
+    # -- what people see ------------------------------------------------------------------------
+    def evaluation_report(self) -> str:
+        return self._report
+
+    def validation_images(self) -> dict[str, torch.Tensor]:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if not self._plots or datamodule is None:
+            return {}
+        images = {}
+        actual = datamodule.references("val")
+        for index, forecast in self._plots:
+            point, interval = self.point_and_interval(torch.from_numpy(forecast))
+            for v, column in enumerate(self.columns[:3]):
+                band = (
+                    (interval[0][:, v].numpy(), interval[1][:, v].numpy()) if interval is not None else None
+                )
+                images[f"forecasts/val_window_{index}/{column}"] = forecast_image(
+                    datamodule.history("val", index)[:, v], actual[index][:, v], point[:, v].numpy(), band,
+                    f"{column}: validation window {index}")  # fmt: skip
+        return images
+
+    # -- inference ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def forecast_after(self, values: np.ndarray, times: list, future_times: list) -> torch.Tensor:
+        """Forecast ``[horizon, V, Q]`` (original units) following the last ``context`` rows."""
+        was_training = self.training
+        self.eval()
+        scaled = (
+            torch.as_tensor(values[-self.context :], dtype=torch.float32) - self.scale_mean.cpu()
+        ) / self.scale_std.cpu()
+        past = torch.from_numpy(calendar_features(times[-self.context :])[:, : self.calendar_size])
+        ahead = torch.from_numpy(calendar_features(future_times)[:, : self.calendar_size])
+        inputs = torch.cat([scaled, past], dim=-1).unsqueeze(0).to(self.device)
+        forecast = self.unscale(self(inputs, ahead.unsqueeze(0).to(self.device)))[0].cpu()
+        self.train(was_training)
+        return forecast
+
+    def export_graphs(self) -> list[ExportGraph]:
+        """``forecast``: scaled ``inputs [B, context, V + K]`` and ``future [B, horizon, K]`` ->
+        forecasts ``[B, horizon, V, Q]`` in the series' units; the scaler, columns and quantiles go
+        to ``forecast.json`` so a runtime can scale its inputs."""
+
+        def forecast(inputs: torch.Tensor, future: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            return (self.unscale(self(inputs, future)),)
+
+        def make_inputs(n: int) -> tuple[torch.Tensor, ...]:
+            return (torch.randn(n, self.context, self.variables + self.calendar_size),
+                    torch.randn(n, self.horizon, self.calendar_size))  # fmt: skip
+
+        axes = {"inputs": {0: "batch"}, "future": {0: "batch"}, "forecast": {0: "batch"}}
+        extras = {"columns": self.columns, "context": self.context, "horizon": self.horizon,
+                  "calendar_size": self.calendar_size, "quantiles": self.quantiles,
+                  "scale_mean": self.scale_mean.tolist(), "scale_std": self.scale_std.tolist()}  # fmt: skip
+        return [ExportGraph("forecast", GraphOf(self, forecast), make_inputs, ["inputs", "future"], ["forecast"],
+                            axes, extras)]  # fmt: skip
+
+    def predict_cli(self, options: Mapping[str, Any]) -> str:
+        path = options.get("input_file")
+        if path is None:
+            raise UserError("predict: give input_file=series.csv (the series' latest rows, oldest first)")
+        series = read_series_csv(Path(str(path)), "input_file", self.time_column, self.columns)
+        if len(series) < self.context:
+            raise UserError(
+                f"input_file: {path} has {len(series)} rows; the model reads the last {self.context}"
+            )
+        future = series.future_times(self.horizon)
+        forecast = self.forecast_after(series.values, series.times, future)
+        point, interval = self.point_and_interval(forecast)
+        header = [self.time_column]
+        for column in self.columns:
+            header += [column] + ([f"{column}_q{self.quantiles[0]:g}", f"{column}_q{self.quantiles[-1]:g}"]
+                                  if interval is not None else [])  # fmt: skip
+        rows = [",".join(header)]
+        for step, time in enumerate(future):
+            cells = [format_time(time)]
+            for v in range(self.variables):
+                cells.append(f"{point[step, v]:.6g}")
+                if interval is not None:
+                    cells += [f"{interval[0][step, v]:.6g}", f"{interval[1][step, v]:.6g}"]
+            rows.append(",".join(cells))
+        output = "\n".join(rows) + "\n"
+        target = options.get("output_file")
+        if target:
+            write_text_atomically(str(target), output)
+            return f"forecast of {self.horizon} steps -> {target}"
+        return output.rstrip("\n")

@@ -1,0 +1,104 @@
+"""Pictures for TensorBoard (confusion matrices, highlighted text, forecasts), drawn off-screen
+with matplotlib and handed over as ``[3, H, W]`` tensors in [0, 1]."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+
+def _figure(width: float, height: float):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100)
+
+
+def figure_image(fig) -> torch.Tensor:
+    """Render a matplotlib figure into an RGB tensor."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba(), dtype=np.float32) / 255.0
+    return torch.from_numpy(rgba[..., :3].copy()).permute(2, 0, 1)
+
+
+def confusion_matrix_image(matrix: torch.Tensor, labels: Sequence[str]) -> torch.Tensor:
+    """Rows: true class, columns: predicted class; cells coloured by row share, counts written."""
+    counts = matrix.detach().cpu().double()
+    shares = counts / counts.sum(1, keepdim=True).clamp(min=1)
+    size = max(4.0, 0.45 * len(labels) + 2)
+    fig = _figure(size, size)
+    ax = fig.add_subplot()
+    ax.imshow(shares.numpy(), cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for (row, col), value in np.ndenumerate(counts.numpy()):
+        if value:
+            colour = "white" if shares[row, col] > 0.5 else "black"
+            ax.text(col, row, f"{int(value)}", ha="center", va="center", fontsize=6, color=colour)
+    fig.tight_layout()
+    return figure_image(fig)
+
+
+def highlighted_text_image(rows: Sequence[tuple[str, Sequence[str], Sequence[float]]]) -> torch.Tensor:
+    """One line per example: a caption, then its tokens on a background as strong as their weight."""
+    width_chars = 110
+    lines: list[tuple[str, list[tuple[str, float]]]] = []
+    for caption, tokens, weights in rows:
+        top = max(weights, default=1.0) or 1.0
+        current: list[tuple[str, float]] = []
+        used = 0
+        lines.append((caption, []))
+        for token, weight in zip(tokens, weights, strict=True):
+            if used + len(token) + 1 > width_chars and current:
+                lines.append(("", current))
+                current, used = [], 0
+            current.append((token, weight / top))
+            used += len(token) + 1
+        if current:
+            lines.append(("", current))
+    fig = _figure(11, 0.22 * len(lines) + 0.3)
+    renderer_step = 1.0 / max(len(lines), 1)
+    for i, (caption, tokens) in enumerate(lines):
+        y = 1 - (i + 0.8) * renderer_step
+        if caption:
+            fig.text(0.01, y, caption, fontsize=8, weight="bold", family="monospace")
+            continue
+        x = 0.02
+        for token, strength in tokens:
+            fig.text(x, y, token, fontsize=8, family="monospace",
+                     bbox={"facecolor": (1.0, 0.55, 0.0, float(strength) * 0.9), "edgecolor": "none", "pad": 0.5})  # fmt: skip
+            x += (len(token) + 1) / width_chars * 0.96
+    return figure_image(fig)
+
+
+def forecast_image(
+    history: np.ndarray,
+    actual: np.ndarray,
+    predicted: np.ndarray,
+    interval: tuple[np.ndarray, np.ndarray] | None = None,
+    title: str = "",
+) -> torch.Tensor:
+    """The window's input, then actual vs forecast over the horizon (with the interval, if any)."""
+    fig = _figure(6, 3)
+    ax = fig.add_subplot()
+    past = np.arange(-len(history), 0)
+    future = np.arange(len(actual))
+    ax.plot(past, history, color="0.4", label="input")
+    ax.plot(future, actual, color="black", label="actual")
+    ax.plot(future, predicted, color="tab:orange", label="forecast")
+    if interval is not None:
+        ax.fill_between(future, interval[0], interval[1], color="tab:orange", alpha=0.25, label="interval")
+    ax.axvline(-0.5, color="0.7", linewidth=0.8)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return figure_image(fig)
