@@ -2,7 +2,7 @@
 ``training_step``), per app, plus decoding speed (seq2seq greedy vs beam 5, captioner greedy vs beam 3, tagger
 per-token argmax vs CRF Viterbi).
 
-    python bench/run.py [--app all|textgen|seq2seq|captioner|tagger] [--steps N] [--warmup 4] [--repeats 2] [override ...]
+    python bench/run.py [--app all|textgen|seq2seq|captioner|tagger|classifier|forecaster] [--steps N] [--warmup 4] [--repeats 2] [override ...]
 
 Each measurement runs in its own process (clean peak-memory numbers), alternating plain and
 Lightning so that machine noise hits both alike; the best of ``--repeats`` is reported. Extra
@@ -24,9 +24,10 @@ from pathlib import Path
 from lstm_apps.text.batching import pad_sequences
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_STEPS = {"textgen": 20, "seq2seq": 150, "captioner": 20, "tagger": 150}
+DEFAULT_STEPS = {"textgen": 20, "seq2seq": 150, "captioner": 20, "tagger": 150, "classifier": 60, "forecaster": 40}
 # Scaling runs: training batches per process in the timed (second) epoch.
-SCALING_STEPS = {"textgen": 20, "seq2seq": 100, "captioner": 15, "tagger": 80}
+# (An epoch must hold that many batches per process also with 2 processes.)
+SCALING_STEPS = {"textgen": 20, "seq2seq": 100, "captioner": 15, "tagger": 80, "classifier": 30, "forecaster": 20}
 SCALING_SETUPS = (
     ("1 process, fp32", []),
     ("ddp_cpu: 2 processes, fp32", ["trainer=ddp_cpu"]),
@@ -56,7 +57,8 @@ def build(app: str, overrides: list[str]):
     return cfg, model, datamodule
 
 
-UNITS = {"textgen": "target tokens", "seq2seq": "target tokens", "captioner": "images", "tagger": "sentences"}
+UNITS = {"textgen": "target tokens", "seq2seq": "target tokens", "captioner": "images", "tagger": "sentences",
+         "classifier": "texts", "forecaster": "windows"}  # fmt: skip
 # Decoders compared per app: (column name, argument of _decode).
 DECODERS = {
     "seq2seq": (("greedy", 1), ("beam 5", 5)),
@@ -69,8 +71,9 @@ def count_units(batch) -> int:
     """What a training step processes: target tokens (padding excluded), images or sentences."""
     if isinstance(batch, dict) and "images" in batch:
         return batch["images"].size(0)
-    if isinstance(batch, dict) and "words" in batch:
-        return batch["words"].size(0)
+    for key in ("words", "tokens", "inputs"):  # tagger, classifier, forecaster: one sample per row
+        if isinstance(batch, dict) and key in batch:
+            return batch[key].size(0)
     if isinstance(batch, dict):
         return int((batch["tgt_out"] != 0).sum())
     return batch[1].numel()
@@ -78,7 +81,7 @@ def count_units(batch) -> int:
 
 def _first_tensor(batch):
     if isinstance(batch, dict):
-        return next(batch[k] for k in ("images", "words", "src") if k in batch)
+        return next(batch[k] for k in ("images", "words", "tokens", "inputs", "src") if k in batch)
     return batch[0]
 
 
@@ -324,7 +327,7 @@ def scaling_run(app: str, extra: list[str], overrides: list[str], folder: Path) 
 
 
 def scaling_table(app: str, args: argparse.Namespace) -> str:
-    unit = {"textgen": "rows", "seq2seq": "pairs", "captioner": "images", "tagger": "sentences"}[app]
+    unit = {"textgen": "rows", "seq2seq": "pairs"}.get(app, UNITS[app])
     rows = [f"| setup | {unit}/s | epoch seconds | vs 1 process fp32 |", "|---|---:|---:|---:|"]
     base = None
     for i, (name, extra) in enumerate(SCALING_SETUPS):
@@ -362,7 +365,7 @@ def main() -> None:
         "--steps",
         type=int,
         default=None,
-        help="timed steps (default per app: textgen 20, seq2seq 150, captioner 20, tagger 150)",
+        help="timed steps (default per app: see DEFAULT_STEPS)",
     )
     parser.add_argument("--warmup", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)
@@ -390,7 +393,7 @@ def main() -> None:
         if explicit_steps is None:
             args.steps = DEFAULT_STEPS[app]
         sections.append(training_table(app, args))
-        if app != "textgen":
+        if app in DECODERS:
             sections.append(decoding_table(app, args))
         if not args.no_scaling:
             sections.append(scaling_table(app, args))

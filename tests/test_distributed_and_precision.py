@@ -13,6 +13,8 @@ import torch
 from conftest import compose_config, run_cli, tiny_textgen_overrides, write_tiny_corpus
 from lstm_apps.pipeline.train import train
 from test_captioner import handful
+from test_classifier import tiny_classifier_overrides, write_labelled
+from test_forecaster import tiny_forecaster_overrides, write_series
 from test_seq2seq import tiny_seq2seq_overrides, write_pairs
 from test_tagger import tiny_tagger_overrides, write_conll
 
@@ -27,6 +29,10 @@ def tiny_overrides(app: str, folder: Path) -> list[str]:
         return tiny_seq2seq_overrides(write_pairs(folder))
     if app == "tagger":
         return tiny_tagger_overrides(write_conll(folder, repeat=4))
+    if app == "classifier":
+        return tiny_classifier_overrides(write_labelled(folder / "data"))
+    if app == "forecaster":
+        return tiny_forecaster_overrides(write_series(folder / "data", 200))
     dataset = handful(folder / "data")
     return ["app=captioner", "data/dataset=karpathy", f"data.dataset.json_path={dataset}",
             f"data.dataset.image_root={dataset.parent}", "data.batch_size=4", "model.encoder.channels=16",
@@ -34,7 +40,7 @@ def tiny_overrides(app: str, folder: Path) -> list[str]:
             "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0"]  # fmt: skip
 
 
-@pytest.mark.parametrize("app", ["seq2seq", "captioner", "tagger"])
+@pytest.mark.parametrize("app", ["seq2seq", "captioner", "tagger", "classifier", "forecaster"])
 def test_bf16_mixed_precision_trains_every_app_on_cpu(tmp_path: Path, app: str) -> None:
     overrides = tiny_overrides(app, tmp_path) + FEW + ["trainer.precision=bf16-mixed"]
     metrics = train(compose_config("train", overrides, tmp_path / "run"))
@@ -78,3 +84,21 @@ def test_model_compile_flag_compiles_the_forward_and_keeps_checkpoint_names(tmp_
         compose_config("train", tiny_overrides("tagger", tmp_path), tmp_path / "plain"), datamodule
     )
     assert plain._compiled_call_impl is None
+
+
+@pytest.mark.parametrize("app", ["classifier", "forecaster"])
+def test_new_apps_run_ddp_and_resume_through_the_shared_pipeline(tmp_path: Path, app: str) -> None:
+    """No app code knows about processes or resuming: the shared pipeline does both."""
+    command = ["train", *tiny_overrides(app, tmp_path), "trainer=ddp_cpu", "callbacks.early_stopping=null",
+               "test_after_fit=false"]  # fmt: skip
+    first = run_cli([*command, "trainer.max_epochs=1", "hydra.run.dir=first"], cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    checkpoint = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    one = torch.load(checkpoint, map_location="cpu", weights_only=True)["global_step"]
+    second = run_cli([*command, "trainer.max_epochs=2", f"ckpt_path={checkpoint}", "hydra.run.dir=second"],
+                     cwd=tmp_path)  # fmt: skip
+    assert second.returncode == 0, second.stderr[-3000:]
+    two = torch.load(tmp_path / "second" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert one > 0 and (two["global_step"], two["epoch"]) == (2 * one, 1), "continued with epoch 1 only"
+    predicted = run_cli(["eval", f"ckpt_path={tmp_path / 'second' / 'checkpoints' / 'last.ckpt'}"], cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr[-2000:]

@@ -14,7 +14,7 @@ from lstm_apps.pipeline.train import train
 from test_distributed_and_precision import FEW, tiny_overrides
 
 GRAPHS = {"textgen": ["step"], "seq2seq": ["encoder", "decoder_step"], "captioner": ["encoder", "decoder_step"],
-          "tagger": ["emissions"]}  # fmt: skip
+          "tagger": ["emissions"], "classifier": ["probabilities"], "forecaster": ["forecast"]}  # fmt: skip
 
 
 @pytest.mark.parametrize("app", sorted(GRAPHS))
@@ -52,3 +52,15 @@ def test_export_cli_reports_the_difference_and_rejects_a_bad_format(tmp_path: Pa
     assert (tmp_path / "out" / "emissions.json").read_text().count('"transitions"') == 1
     with pytest.raises(UserError, match="format: must be one of onnx, torchscript"):
         export(compose_config("export", [f"ckpt_path={ckpt}", "format=tflite"]))
+
+
+def test_forecaster_seq2seq_head_exports_with_the_calendar_of_the_forecast_steps(tmp_path: Path) -> None:
+    overrides = [*tiny_overrides("forecaster", tmp_path), *FEW, "test_after_fit=false", "model.head=seq2seq"]
+    train(compose_config("train", overrides, tmp_path / "run"))
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    differences = export(compose_config("export", [f"ckpt_path={ckpt}", f"output_dir={tmp_path / 'out'}"]))
+    assert list(differences) == ["forecast"] and differences["forecast"] <= 1e-4
+    import onnx
+
+    graph = onnx.load(str(tmp_path / "out" / "forecast.onnx")).graph
+    assert [i.name for i in graph.input] == ["inputs", "future"]

@@ -8,6 +8,7 @@ time, an empty or non-numeric value is an error naming the row.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import math
@@ -45,7 +46,9 @@ class TimeStep:
         if self.kind == "duration":
             return time + timedelta(seconds=steps * self.size)
         months = time.year * 12 + time.month - 1 + steps * int(self.size)
-        return time.replace(year=months // 12, month=months % 12 + 1)
+        year, month = months // 12, months % 12 + 1
+        last_day = calendar.monthrange(year, month)[1]
+        return time.replace(year=year, month=month, day=last_day if _month_end(time) else min(time.day, last_day))
 
 
 @dataclass
@@ -97,6 +100,10 @@ def format_time(time: datetime | float) -> str:
     return f"{time:g}"
 
 
+def _month_end(time: datetime) -> bool:
+    return time.day == calendar.monthrange(time.year, time.month)[1]
+
+
 def _parse_time(text: str, where: str) -> datetime | float:
     try:
         return float(text)
@@ -117,8 +124,9 @@ def _step_between(first: datetime | float, second: datetime | float, where: str)
             raise UserError(f"{where}: times must increase ({first:g} then {second:g})")
         return TimeStep("number", size)
     assert isinstance(second, datetime)
+    same_day = first.day == second.day or (_month_end(first) and _month_end(second))
     if (
-        first.day == second.day
+        same_day
         and first.time() == second.time()
         and (first.year, first.month) != (second.year, second.month)
     ):

@@ -108,13 +108,20 @@ class HFWrappedTokenizer:
 
     @classmethod
     def train_word(
-        cls, texts: Iterable[str], vocab_size: int, min_frequency: int = 1, lowercase: bool = False
+        cls,
+        texts: Iterable[str],
+        vocab_size: int,
+        min_frequency: int = 1,
+        lowercase: bool = False,
+        split_punctuation: bool = False,
     ) -> HFWrappedTokenizer:
-        """Whitespace/punctuation word level with ``<unk>``: what classic seq2seq/tagging use."""
+        """Word level with ``<unk>``: what classic seq2seq/tagging use. Words are split at
+        whitespace; with ``split_punctuation`` also between word characters and punctuation
+        (``"loop."`` -> ``loop .``), which running text needs and pre-tokenized input does not."""
         hf = HFTokenizer(models.WordLevel(unk_token=UNK))
         if lowercase:
             hf.normalizer = normalizers.Lowercase()
-        hf.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+        hf.pre_tokenizer = pre_tokenizers.Whitespace() if split_punctuation else pre_tokenizers.WhitespaceSplit()
         hf.decoder = decoders.WordPiece(prefix="##")  # joins tokens with single spaces
         trainer = trainers.WordLevelTrainer(
             vocab_size=vocab_size,
@@ -149,7 +156,12 @@ class HFWrappedTokenizer:
 
 
 def train_tokenizer(
-    kind: str, texts: list[str], vocab_size: int = 8000, min_frequency: int = 1, lowercase: bool = False
+    kind: str,
+    texts: list[str],
+    vocab_size: int = 8000,
+    min_frequency: int = 1,
+    lowercase: bool = False,
+    split_punctuation: bool = False,
 ) -> Tokenizer:
     """Train a tokenizer of ``kind`` (``char``, ``bpe`` or ``word``) on ``texts``."""
     if kind == "char":
@@ -158,7 +170,7 @@ def train_tokenizer(
         return HFWrappedTokenizer.train_bpe(texts, vocab_size=vocab_size, min_frequency=max(min_frequency, 2))
     if kind == "word":
         return HFWrappedTokenizer.train_word(
-            texts, vocab_size, min_frequency=min_frequency, lowercase=lowercase
+            texts, vocab_size, min_frequency=min_frequency, lowercase=lowercase, split_punctuation=split_punctuation
         )
     raise UserError(f"tokenizer kind must be one of char, bpe, word; got {kind!r}")
 

@@ -28,7 +28,8 @@ class ClassifierVocab:
     @classmethod
     def train(cls, train: Sequence[LabelledText], kind: str, vocab_size: int, min_frequency: int,
               lowercase: bool, multi_label: bool, max_tokens: int) -> ClassifierVocab:  # fmt: skip
-        tokenizer = train_tokenizer(kind, [e.text for e in train], vocab_size, min_frequency, lowercase)
+        tokenizer = train_tokenizer(kind, [e.text for e in train], vocab_size, min_frequency, lowercase,
+                                    split_punctuation=True)  # fmt: skip
         labels = sorted({label for e in train for label in e.labels})
         if len(labels) < 2:
             raise UserError(f"data.corpus.train: needs at least two labels, found {labels}")

@@ -256,7 +256,7 @@ class ClassifierModel(AppModule):
         text, path = options.get("text"), options.get("input_file")
         if (text is None) == (path is None):
             raise UserError('predict: give exactly one of text="..." or input_file=path')
-        top_k = int(options.get("top_k") or 0) or len(self.labels)
+        top_k = int(options.get("top_labels") or 0) or len(self.labels)
         if text is not None:
             probabilities = self.classify([str(text)])[0]
             order = probabilities.argsort(descending=True)[:top_k].tolist()

@@ -185,23 +185,26 @@ class ForecasterModel(DecodedEvaluation, AppModule):
         return forecast
 
     def export_graphs(self) -> list[ExportGraph]:
-        """``forecast``: scaled ``inputs [B, context, V + K]`` and ``future [B, horizon, K]`` ->
-        forecasts ``[B, horizon, V, Q]`` in the series' units; the scaler, columns and quantiles go
-        to ``forecast.json`` so a runtime can scale its inputs."""
+        """``forecast``: scaled ``inputs [B, context, V + K]`` (and, for the seq2seq head, the
+        forecast steps' calendar ``future [B, horizon, K]``) -> forecasts ``[B, horizon, V, Q]`` in
+        the series' units; the scaler, columns and quantiles go to ``forecast.json`` so that a
+        runtime can scale its inputs."""
+        uses_future = self.head == "seq2seq"
 
-        def forecast(inputs: torch.Tensor, future: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            return (self.unscale(self(inputs, future)),)
+        def forecast(inputs: torch.Tensor, *future: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            ahead = future[0] if future else inputs.new_zeros(inputs.size(0), self.horizon, self.calendar_size)
+            return (self.unscale(self(inputs, ahead)),)
 
         def make_inputs(n: int) -> tuple[torch.Tensor, ...]:
-            return (torch.randn(n, self.context, self.variables + self.calendar_size),
-                    torch.randn(n, self.horizon, self.calendar_size))  # fmt: skip
+            inputs = torch.randn(n, self.context, self.variables + self.calendar_size)
+            return (inputs, torch.randn(n, self.horizon, self.calendar_size)) if uses_future else (inputs,)
 
-        axes = {"inputs": {0: "batch"}, "future": {0: "batch"}, "forecast": {0: "batch"}}
+        names = ["inputs", "future"] if uses_future else ["inputs"]
+        axes = {name: {0: "batch"} for name in [*names, "forecast"]}
         extras = {"columns": self.columns, "context": self.context, "horizon": self.horizon,
                   "calendar_size": self.calendar_size, "quantiles": self.quantiles,
                   "scale_mean": self.scale_mean.tolist(), "scale_std": self.scale_std.tolist()}  # fmt: skip
-        return [ExportGraph("forecast", GraphOf(self, forecast), make_inputs, ["inputs", "future"], ["forecast"],
-                            axes, extras)]  # fmt: skip
+        return [ExportGraph("forecast", GraphOf(self, forecast), make_inputs, names, ["forecast"], axes, extras)]
 
     def predict_cli(self, options: Mapping[str, Any]) -> str:
         path = options.get("input_file")

@@ -1,0 +1,211 @@
+"""Text classifier: readers, pooling, the embedded corpus, training to a perfect fit, CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import compose_config, run_cli
+from lstm_apps.apps.classifier.datamodule import TextClassificationDataModule
+from lstm_apps.apps.classifier.model import per_label_table
+from lstm_apps.core.pooling import SequencePooling
+from lstm_apps.core.recurrent import RecurrentBlock
+from lstm_apps.data.labelled_text import LabelledTextFiles, read_labelled_texts
+from lstm_apps.data.stdlib_docstrings import StdlibDocstrings
+from lstm_apps.errors import UserError
+from lstm_apps.pipeline.train import train
+
+EXAMPLES = [
+    ("the match ended with a late goal for the home team", "sports"),
+    ("the striker scored twice in the cup final", "sports"),
+    ("parliament passed the budget after a long debate", "politics"),
+    ("the minister resigned over the election scandal", "politics"),
+    ("the new phone has a faster chip and a bigger screen", "tech"),
+    ("the software update fixes a security bug in the browser", "tech"),
+]
+
+
+def write_labelled(folder: Path, repeat: int = 4, fmt: str = "csv", name: str = "train") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.{fmt}"
+    rows = EXAMPLES * repeat
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in rows))
+    else:
+        sep = "\t" if fmt == "tsv" else ","
+        path.write_text(f"text{sep}label\n" + "".join(f"{t}{sep}{y}\n" for t, y in rows))
+    return path
+
+
+def tiny_classifier_overrides(path: Path) -> list[str]:
+    return [
+        "app=classifier", "data/corpus=labelled_files", f"data.corpus.train={path}", f"data.corpus.val={path}",
+        "data.batch_size=6", "data.min_frequency=1", "model.embedding_dim=16", "model.hidden_size=16",
+        "model.attention_size=8", "model.dropout=0.0", "optimizer.lr=0.02", "scheduler=none", "callbacks=minimal",
+        "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0", "trainer.log_every_n_steps=1",
+    ]  # fmt: skip
+
+
+# -- readers ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "jsonl"])
+def test_reader_reads_every_format_alike(tmp_path: Path, fmt: str) -> None:
+    examples = read_labelled_texts(write_labelled(tmp_path, 1, fmt), "data")
+    assert [(e.text, e.labels) for e in examples] == [(t, [y]) for t, y in EXAMPLES]
+    assert examples[1].where.endswith(f"train.{fmt}:{2 if fmt == 'jsonl' else 3}")
+
+
+def test_reader_splits_multi_labels_and_reads_json_lists(tmp_path: Path) -> None:
+    csv_file = tmp_path / "m.csv"
+    csv_file.write_text('text,tags\n"a, b",x|y\nc,z\n')
+    assert [e.labels for e in read_labelled_texts(csv_file, "d", "text", "tags", label_separator="|")] == [
+        ["x", "y"], ["z"]]  # fmt: skip
+    jsonl = tmp_path / "m.jsonl"
+    jsonl.write_text('{"text": "a", "label": ["x", "y"]}\n{"text": "b", "label": 3}\n')
+    assert [e.labels for e in read_labelled_texts(jsonl, "d")] == [["x", "y"], ["3"]]
+
+
+@pytest.mark.parametrize(
+    "name,content,columns,message",
+    [
+        ("a.csv", "text,label\nfine,x\n", ("body", "label"), "a.csv:2: no column 'body' (found: text, label)"),
+        ("a.csv", "text,label\nfine,x\nbad,x,extra\n", ("text", "label"), "a.csv:3: 3 CSV columns, the header has 2"),
+        ("a.tsv", "text\tlabel\n\tx\n", ("text", "label"), "a.tsv:2: column 'text' is empty"),
+        ("a.jsonl", '{"text": "ok", "label": "x"}\n{"text": "ok"\n', ("text", "label"), "a.jsonl:2: not valid JSON"),
+        ("a.jsonl", '{"text": "ok"}\n', ("text", "label"), "a.jsonl:1: no column 'label'"),
+        ("a.jsonl", '{"text": "ok", "label": ""}\n', ("text", "label"), "a.jsonl:1: column 'label' is empty"),
+        ("a.txt", "text,label\n", ("text", "label"), "cannot tell the format"),
+    ],
+)
+def test_reader_names_file_line_and_column(tmp_path: Path, name: str, content: str, columns: tuple[str, str],
+                                           message: str) -> None:  # fmt: skip
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(UserError, match=None) as caught:
+        read_labelled_texts(path, "data", *columns)
+    assert message in str(caught.value)
+
+
+def test_unknown_label_at_test_time_names_the_line(tmp_path: Path) -> None:
+    train_file = write_labelled(tmp_path, 1)
+    test_file = tmp_path / "test.csv"
+    test_file.write_text("text,label\nfine words,sports\nodd words,weather\n")
+    data = TextClassificationDataModule(LabelledTextFiles(str(train_file), str(train_file), str(test_file)),
+                                        min_frequency=1)  # fmt: skip
+    with pytest.raises(UserError, match=r"test\.csv:3: label 'weather' does not occur in the training data"):
+        data.setup()
+
+
+def test_balanced_class_weights_follow_the_train_counts(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("text,label\n" + "a b,x\n" * 6 + "c d,y\n" * 2)
+    data = TextClassificationDataModule(LabelledTextFiles(str(path), str(path)), class_weights="balanced")
+    data.setup()
+    assert data.model_kwargs()["class_weights"] == pytest.approx([8 / (2 * 6), 8 / (2 * 2)])
+
+
+# -- pooling ------------------------------------------------------------------------------------
+def _encoded(bidirectional: bool) -> tuple[RecurrentBlock, torch.Tensor, torch.Tensor, torch.Tensor, object]:
+    torch.manual_seed(0)
+    block = RecurrentBlock(5, 6, bidirectional=bidirectional)
+    x, lengths = torch.randn(3, 7, 5), torch.tensor([7, 4, 1])
+    outputs, state = block(x, lengths)
+    return block, x, lengths, outputs, state
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_last_pooling_is_the_final_state_of_each_direction(bidirectional: bool) -> None:
+    block, _, lengths, outputs, (h, _) = _encoded(bidirectional)
+    pooled, _ = SequencePooling("last", block.output_size, block.num_directions)(outputs, lengths)
+    final = torch.cat([h[-2], h[-1]], dim=-1) if bidirectional else h[-1]
+    assert torch.allclose(pooled, final, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["mean", "max", "attention"])
+def test_pooling_ignores_padding(mode: str) -> None:
+    block, _, lengths, outputs, _ = _encoded(True)
+    pooling = SequencePooling(mode, block.output_size, 2, attention_size=4)
+    pooled, weights = pooling(outputs, lengths)
+    garbage = outputs.clone()
+    garbage[1, 4:] = 100.0
+    garbage[2, 1:] = -100.0
+    assert torch.allclose(pooling(garbage, lengths)[0], pooled, atol=1e-6)
+    assert torch.allclose(pooling(outputs[1:2, :4], None)[0], pooled[1:2], atol=1e-6)
+    if mode == "attention":
+        assert weights is not None and torch.allclose(weights.sum(1), torch.ones(3))
+        assert weights[1, 4:].abs().sum() == 0 and weights[2, 1:].abs().sum() == 0
+
+
+# -- the embedded corpus ------------------------------------------------------------------------
+def test_stdlib_docstrings_are_split_by_package_without_overlap(tmp_path: Path) -> None:
+    corpus = StdlibDocstrings(str(tmp_path), min_examples=40)
+    splits = corpus.load()
+    assert splits == StdlibDocstrings(str(tmp_path), min_examples=40).load(), "read back, deterministic"
+    texts = {split: {e.text for e in examples} for split, examples in splits.items()}
+    assert not texts["train"] & texts["test"] and not texts["train"] & texts["val"] and not texts["val"] & texts["test"]
+    labels = {split: {e.labels[0] for e in examples} for split, examples in splits.items()}
+    assert labels["train"] == labels["val"] == labels["test"], "stratified: every class in every split"
+    assert {"asyncio", "email", "logging", "unittest", "json"} & labels["train"] >= {"asyncio", "email", "logging"}
+    for package in labels["train"]:
+        total = sum(e.labels[0] == package for examples in splits.values() for e in examples)
+        assert total >= 40
+        assert sum(e.labels[0] == package for e in splits["test"]) == pytest.approx(0.15 * total, abs=1)
+
+
+# -- training and the command line --------------------------------------------------------------
+@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
+def test_overfits_a_tiny_set_with_every_pooling(tmp_path: Path, pooling: str) -> None:
+    overrides = [*tiny_classifier_overrides(write_labelled(tmp_path)), f"model.pooling={pooling}",
+                 "trainer.max_epochs=12"]  # fmt: skip
+    metrics = train(compose_config("train", overrides, tmp_path / "run"))
+    assert metrics["test/acc"] == 1.0 and metrics["test/macro_f1"] == 1.0, metrics
+
+
+def test_multi_label_overfits_and_predict_lists_the_labels(tmp_path: Path) -> None:
+    path = tmp_path / "multi.jsonl"
+    rows = [(t, [y, "news"] if i % 2 else [y]) for i, (t, y) in enumerate(EXAMPLES)]
+    path.write_text("".join(json.dumps({"text": t, "label": y}) for t, y in rows * 4).replace("}{", "}\n{") + "\n")
+    overrides = [*tiny_classifier_overrides(path), "data.multi_label=true", "trainer.max_epochs=15"]
+    metrics = train(compose_config("train", overrides, tmp_path / "run"))
+    assert metrics["test/acc"] == 1.0, metrics  # exact match of the whole label set
+    result = run_cli(["predict", f"ckpt_path={tmp_path / 'run/checkpoints/last.ckpt'}", f"text={EXAMPLES[1][0]}"],
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    probabilities = dict(line.split("\t") for line in result.stdout.strip().splitlines())
+    assert set(probabilities) == {"news", "politics", "sports", "tech"}
+    assert float(probabilities["sports"]) > 0.5 and float(probabilities["news"]) > 0.5
+
+
+def test_train_eval_predict_through_the_cli(tmp_path: Path) -> None:
+    path = write_labelled(tmp_path / "data")
+    result = run_cli(["train", *tiny_classifier_overrides(path), "trainer.max_epochs=12", "hydra.run.dir=run"],
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    result = run_cli(["predict", f"ckpt_path={ckpt}", "text=the goalkeeper saved a penalty in the final"],
+                     cwd=tmp_path)  # fmt: skip
+    rows = [line.split("\t") for line in result.stdout.strip().splitlines()]
+    assert [r[0] for r in rows][0] == "sports" and len(rows) == 3, result.stdout
+    assert sum(float(r[1]) for r in rows) == pytest.approx(1.0, abs=1e-3)
+    texts = tmp_path / "texts.jsonl"
+    texts.write_text('{"text": "the minister lost the election"}\n{"text": "a browser with a new chip"}\n')
+    result = run_cli(["predict", f"ckpt_path={ckpt}", f"input_file={texts}", f"output_file={tmp_path / 'out.tsv'}"],
+                     cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = (tmp_path / "out.tsv").read_text().splitlines()
+    assert [line.split("\t")[0] for line in out] == ["politics", "tech"]
+    assert out[0].endswith("\tthe minister lost the election")
+    result = run_cli(["eval", f"ckpt_path={ckpt}"], cwd=tmp_path)
+    assert result.returncode == 0 and "| sports | 100.00 | 100.00 | 100.00 | 8 |" in result.stdout, result.stdout
+    events = list((tmp_path / "run" / "tensorboard").rglob("events.out.tfevents.*"))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags = EventAccumulator(str(events[0].parent)).Reload().Tags()
+    assert {"val/confusion_matrix", "samples/attention"} <= set(tags["images"]), tags["images"]
+
+
+def test_per_label_table_from_a_confusion_matrix() -> None:
+    table = per_label_table(torch.tensor([[3, 1], [0, 4]]), ["a", "b"], multi_label=False)
+    assert "| a | 100.00 | 75.00 | 85.71 | 4 |" in table and "| b | 80.00 | 100.00 | 88.89 | 4 |" in table
