@@ -142,3 +142,56 @@ def test_conll2002_rejects_a_corrupt_archive(tmp_path: Path) -> None:
     (mirror / "conll2002.zip").write_bytes(b"not a zip")
     with pytest.raises(UserError, match="not the expected zip archive"):
         prepare_tagger.prepare("conll2002_es", tmp_path / "out", mirror.as_uri())
+
+
+prepare_classifier = load_script(REPO / "apps" / "classifier" / "prepare_data.py")
+
+
+def test_sst2_zip_is_arranged_with_dev_as_test_and_a_held_out_val(tmp_path: Path) -> None:
+    import zipfile
+
+    from lstm_apps.data.labelled_text import LabelledTextFiles
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    train = "sentence\tlabel\n" + "".join(f"a {'fine' if i % 2 else 'dull'} film number {i} \t{i % 2}\n" for i in range(40))
+    with zipfile.ZipFile(mirror / "SST-2.zip", "w") as bundle:
+        bundle.writestr("SST-2/train.tsv", train)
+        bundle.writestr("SST-2/dev.tsv", 'sentence\tlabel\nit \'s "great" \t1\nawful \t0\n')
+        bundle.writestr("SST-2/test.tsv", "index\tsentence\n0\tunlabelled\n")
+    written = prepare_classifier.prepare("sst2", tmp_path / "out", mirror.as_uri())
+    splits = LabelledTextFiles(str(written["train"]), str(written["val"]), str(written["test"])).load()
+    assert (len(splits["train"]), len(splits["val"])) == (36, 4)
+    assert [(e.text, e.labels) for e in splits["test"]] == [("it 's \"great\"", ["positive"]), ("awful", ["negative"])]
+    assert not {e.text for e in splits["val"]} & {e.text for e in splits["train"]}
+    (mirror / "SST-2.zip").write_bytes(b"broken")
+    with pytest.raises(UserError, match="not the expected zip archive"):
+        prepare_classifier.prepare("sst2", tmp_path / "again", mirror.as_uri())
+
+
+def test_imdb_tarball_is_arranged_as_jsonl(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    from lstm_apps.data.labelled_text import LabelledTextFiles
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    with tarfile.open(mirror / "aclImdb_v1.tar.gz", "w:gz") as bundle:
+        for split in ("train", "test"):
+            for polarity in ("pos", "neg"):
+                for i in range(10):
+                    data = f'A "{polarity}"\treview {i}.<br />Second line.'.encode()
+                    info = tarfile.TarInfo(f"aclImdb/{split}/{polarity}/{i}_7.txt")
+                    info.size = len(data)
+                    bundle.addfile(info, io.BytesIO(data))
+        info = tarfile.TarInfo("aclImdb/train/unsup/0_0.txt")
+        info.size = 1
+        bundle.addfile(info, io.BytesIO(b"x"))
+    written = prepare_classifier.prepare("imdb", tmp_path / "out", mirror.as_uri())
+    splits = LabelledTextFiles(str(written["train"]), str(written["val"]), str(written["test"])).load()
+    assert [len(splits[s]) for s in ("train", "val", "test")] == [18, 2, 20]
+    assert splits["test"][0].text == 'A "neg"\treview 0.\nSecond line.' and splits["test"][0].labels == ["negative"]
+    (mirror / "aclImdb_v1.tar.gz").write_bytes(b"broken")
+    with pytest.raises(UserError, match="not the expected tar.gz archive"):
+        prepare_classifier.prepare("imdb", tmp_path / "again", mirror.as_uri())

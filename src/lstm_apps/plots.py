@@ -98,6 +98,7 @@ def forecast_image(
     if interval is not None:
         ax.fill_between(future, interval[0], interval[1], color="tab:orange", alpha=0.25, label="interval")
     ax.axvline(-0.5, color="0.7", linewidth=0.8)
+    ax.set_xlabel("steps from the forecast origin", fontsize=8)
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()

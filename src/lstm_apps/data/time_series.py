@@ -48,7 +48,9 @@ class TimeStep:
         months = time.year * 12 + time.month - 1 + steps * int(self.size)
         year, month = months // 12, months % 12 + 1
         last_day = calendar.monthrange(year, month)[1]
-        return time.replace(year=year, month=month, day=last_day if _month_end(time) else min(time.day, last_day))
+        return time.replace(
+            year=year, month=month, day=last_day if _month_end(time) else min(time.day, last_day)
+        )
 
 
 @dataclass

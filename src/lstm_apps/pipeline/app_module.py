@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import lightning as L
@@ -60,6 +61,17 @@ class AppModule(L.LightningModule):
         """One-time initialisation of a new model from files outside the checkpoint (pretrained
         word vectors). Not called when a run resumes or a checkpoint is loaded: the trained
         weights are in the checkpoint, and the files need not exist any more."""
+
+    @contextmanager
+    def evaluating(self) -> Iterator[None]:
+        """Eval mode (no dropout) for inference called from anywhere, e.g. in the middle of a
+        validation epoch or from the CLI; the previous mode comes back afterwards."""
+        was_training = self.training
+        self.eval()
+        try:
+            yield
+        finally:
+            self.train(was_training)
 
     # -- optimisation -------------------------------------------------------------------------
     def configure_optimizers(self) -> Any:

@@ -121,7 +121,9 @@ class HFWrappedTokenizer:
         hf = HFTokenizer(models.WordLevel(unk_token=UNK))
         if lowercase:
             hf.normalizer = normalizers.Lowercase()
-        hf.pre_tokenizer = pre_tokenizers.Whitespace() if split_punctuation else pre_tokenizers.WhitespaceSplit()
+        hf.pre_tokenizer = (
+            pre_tokenizers.Whitespace() if split_punctuation else pre_tokenizers.WhitespaceSplit()
+        )
         hf.decoder = decoders.WordPiece(prefix="##")  # joins tokens with single spaces
         trainer = trainers.WordLevelTrainer(
             vocab_size=vocab_size,
@@ -170,7 +172,11 @@ def train_tokenizer(
         return HFWrappedTokenizer.train_bpe(texts, vocab_size=vocab_size, min_frequency=max(min_frequency, 2))
     if kind == "word":
         return HFWrappedTokenizer.train_word(
-            texts, vocab_size, min_frequency=min_frequency, lowercase=lowercase, split_punctuation=split_punctuation
+            texts,
+            vocab_size,
+            min_frequency=min_frequency,
+            lowercase=lowercase,
+            split_punctuation=split_punctuation,
         )
     raise UserError(f"tokenizer kind must be one of char, bpe, word; got {kind!r}")
 

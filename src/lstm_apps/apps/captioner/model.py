@@ -105,15 +105,13 @@ class CaptionModel(DecodedEvaluation, AppModule):
     def caption_images(self, paths: list[Path], beam_size: int = 3, batch_size: int = 32) -> list[str]:
         """Caption image files in batches."""
         assert self.tokenizer is not None, "bind_vocab() first"
-        was_training = self.training
-        self.eval()
-        transform = image_transform(self.image_size)
-        captions: list[str] = []
-        for start in range(0, len(paths), batch_size):
-            images = torch.stack([load_image(p, transform) for p in paths[start : start + batch_size]])
-            found = self.decode(images.to(self.device), beam_size=beam_size)
-            captions += [self.tokenizer.decode(h[0].tokens) for h in found]
-        self.train(was_training)
+        with self.evaluating():
+            transform = image_transform(self.image_size)
+            captions: list[str] = []
+            for start in range(0, len(paths), batch_size):
+                images = torch.stack([load_image(p, transform) for p in paths[start : start + batch_size]])
+                found = self.decode(images.to(self.device), beam_size=beam_size)
+                captions += [self.tokenizer.decode(h[0].tokens) for h in found]
         return captions
 
     # -- training / evaluation ------------------------------------------------------------------

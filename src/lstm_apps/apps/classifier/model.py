@@ -225,15 +225,15 @@ class ClassifierModel(AppModule):
         """Label probabilities ``[N, C]`` for raw texts, in length-sorted batches."""
         if self.vocab_tables is None:
             raise RuntimeError("the model has no vocabularies; bind_vocab() first")
-        was_training = self.training
-        self.eval()
-        encoded = self.vocab_tables.encode([LabelledText(t) for t in texts], with_labels=False)
-        result = torch.zeros(len(texts), len(self.labels))
-        batches = LabelledBatches(encoded, batch_size, self.pad_id, len(self.labels), self.multi_label, False)
-        for batch in batches:
-            logits, _ = self(batch["tokens"].to(self.device), batch["lengths"])
-            result[batch["index"]] = self.probabilities(logits).cpu()
-        self.train(was_training)
+        with self.evaluating():
+            encoded = self.vocab_tables.encode([LabelledText(t) for t in texts], with_labels=False)
+            result = torch.zeros(len(texts), len(self.labels))
+            batches = LabelledBatches(
+                encoded, batch_size, self.pad_id, len(self.labels), self.multi_label, False
+            )
+            for batch in batches:
+                logits, _ = self(batch["tokens"].to(self.device), batch["lengths"])
+                result[batch["index"]] = self.probabilities(logits).cpu()
         return result
 
     def export_graphs(self) -> list[ExportGraph]:

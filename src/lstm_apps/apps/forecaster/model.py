@@ -172,16 +172,14 @@ class ForecasterModel(DecodedEvaluation, AppModule):
     @torch.no_grad()
     def forecast_after(self, values: np.ndarray, times: list, future_times: list) -> torch.Tensor:
         """Forecast ``[horizon, V, Q]`` (original units) following the last ``context`` rows."""
-        was_training = self.training
-        self.eval()
-        scaled = (
-            torch.as_tensor(values[-self.context :], dtype=torch.float32) - self.scale_mean.cpu()
-        ) / self.scale_std.cpu()
-        past = torch.from_numpy(calendar_features(times[-self.context :])[:, : self.calendar_size])
-        ahead = torch.from_numpy(calendar_features(future_times)[:, : self.calendar_size])
-        inputs = torch.cat([scaled, past], dim=-1).unsqueeze(0).to(self.device)
-        forecast = self.unscale(self(inputs, ahead.unsqueeze(0).to(self.device)))[0].cpu()
-        self.train(was_training)
+        with self.evaluating():
+            scaled = (
+                torch.as_tensor(values[-self.context :], dtype=torch.float32) - self.scale_mean.cpu()
+            ) / self.scale_std.cpu()
+            past = torch.from_numpy(calendar_features(times[-self.context :])[:, : self.calendar_size])
+            ahead = torch.from_numpy(calendar_features(future_times)[:, : self.calendar_size])
+            inputs = torch.cat([scaled, past], dim=-1).unsqueeze(0).to(self.device)
+            forecast = self.unscale(self(inputs, ahead.unsqueeze(0).to(self.device)))[0].cpu()
         return forecast
 
     def export_graphs(self) -> list[ExportGraph]:
@@ -192,7 +190,9 @@ class ForecasterModel(DecodedEvaluation, AppModule):
         uses_future = self.head == "seq2seq"
 
         def forecast(inputs: torch.Tensor, *future: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            ahead = future[0] if future else inputs.new_zeros(inputs.size(0), self.horizon, self.calendar_size)
+            ahead = (
+                future[0] if future else inputs.new_zeros(inputs.size(0), self.horizon, self.calendar_size)
+            )
             return (self.unscale(self(inputs, ahead)),)
 
         def make_inputs(n: int) -> tuple[torch.Tensor, ...]:
@@ -204,7 +204,9 @@ class ForecasterModel(DecodedEvaluation, AppModule):
         extras = {"columns": self.columns, "context": self.context, "horizon": self.horizon,
                   "calendar_size": self.calendar_size, "quantiles": self.quantiles,
                   "scale_mean": self.scale_mean.tolist(), "scale_std": self.scale_std.tolist()}  # fmt: skip
-        return [ExportGraph("forecast", GraphOf(self, forecast), make_inputs, names, ["forecast"], axes, extras)]
+        return [
+            ExportGraph("forecast", GraphOf(self, forecast), make_inputs, names, ["forecast"], axes, extras)
+        ]
 
     def predict_cli(self, options: Mapping[str, Any]) -> str:
         path = options.get("input_file")

@@ -142,18 +142,18 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
         """Translate raw strings in length-sorted batches; ``(text, score)`` n-best per input."""
         if self.src_tokenizer is None or self.tgt_tokenizer is None:
             raise RuntimeError("the model has no tokenizers; bind_vocab() first")
-        was_training = self.training
-        self.eval()
-        encoded = self.src_tokenizer.encode_batch(sources)
-        results: list[list[tuple[str, float]]] = [[] for _ in sources]
-        order = sorted(range(len(sources)), key=lambda i: len(encoded[i]))
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            src, lengths = pad_sequences([encoded[i] or [self.eos_id] for i in chunk], self.pad_id)
-            found = self.decode(src.to(self.device), lengths, beam_size=beam_size, n_best=n_best, alpha=alpha)
-            for i, hyps in zip(chunk, found, strict=True):
-                results[i] = [(self.tgt_tokenizer.decode(h.tokens), h.score) for h in hyps]
-        self.train(was_training)
+        with self.evaluating():
+            encoded = self.src_tokenizer.encode_batch(sources)
+            results: list[list[tuple[str, float]]] = [[] for _ in sources]
+            order = sorted(range(len(sources)), key=lambda i: len(encoded[i]))
+            for start in range(0, len(order), batch_size):
+                chunk = order[start : start + batch_size]
+                src, lengths = pad_sequences([encoded[i] or [self.eos_id] for i in chunk], self.pad_id)
+                found = self.decode(
+                    src.to(self.device), lengths, beam_size=beam_size, n_best=n_best, alpha=alpha
+                )
+                for i, hyps in zip(chunk, found, strict=True):
+                    results[i] = [(self.tgt_tokenizer.decode(h.tokens), h.score) for h in hyps]
         return results
 
     # -- training / evaluation ------------------------------------------------------------------

@@ -158,18 +158,16 @@ class TaggerModel(DecodedEvaluation, AppModule):
         """Tag already tokenized sentences in length-sorted batches."""
         if self.vocab_tables is None:
             raise RuntimeError("the model has no vocabularies; bind_vocab() first")
-        was_training = self.training
-        self.eval()
-        encoded = self.vocab_tables.encode([TaggedSentence(tokens) for tokens in sentences])
-        results: list[list[str]] = [[] for _ in sentences]
-        for batch in TaggedBatches(encoded, batch_size, self.pad_id, shuffle=False):
-            batch = {k: v.to(self.device) for k, v in batch.items()}
-            predicted = self.decode(self(batch), self.mask(batch))
-            for index, tags in zip(
-                batch["index"].tolist(), self._tag_names(predicted, batch["lengths"]), strict=True
-            ):
-                results[index] = tags
-        self.train(was_training)
+        with self.evaluating():
+            encoded = self.vocab_tables.encode([TaggedSentence(tokens) for tokens in sentences])
+            results: list[list[str]] = [[] for _ in sentences]
+            for batch in TaggedBatches(encoded, batch_size, self.pad_id, shuffle=False):
+                batch = {k: v.to(self.device) for k, v in batch.items()}
+                predicted = self.decode(self(batch), self.mask(batch))
+                for index, tags in zip(
+                    batch["index"].tolist(), self._tag_names(predicted, batch["lengths"]), strict=True
+                ):
+                    results[index] = tags
         return results
 
     # -- training / evaluation ------------------------------------------------------------------

@@ -186,27 +186,25 @@ class LanguageModel(AppModule):
         """Continue ``prompt`` ``num_samples`` times at once (one batched step per token)."""
         if self.tokenizer is None:
             raise RuntimeError("the model has no tokenizer; bind_vocab() first")
-        was_training = self.training
-        self.eval()
-        prompt_ids = self.tokenizer.encode(prompt) or self.tokenizer.encode(DOCUMENT_START)
-        tokens = torch.tensor([prompt_ids], device=self.device).repeat(num_samples, 1)
-        generator = None
-        if seed is not None:
-            generator = torch.Generator(device=self.device).manual_seed(int(seed))
-        logits, state = self(tokens)
-        produced: list[torch.Tensor] = []
-        for _ in range(max_new_tokens):
-            step = select_next_token(
-                logits[:, -1],
-                greedy=greedy,
-                temperature=temperature,
-                top_k=top_k,
-                top_p=top_p,
-                generator=generator,
-            )
-            produced.append(step)
-            logits, state = self(step[:, None], state)
-        self.train(was_training)
+        with self.evaluating():
+            prompt_ids = self.tokenizer.encode(prompt) or self.tokenizer.encode(DOCUMENT_START)
+            tokens = torch.tensor([prompt_ids], device=self.device).repeat(num_samples, 1)
+            generator = None
+            if seed is not None:
+                generator = torch.Generator(device=self.device).manual_seed(int(seed))
+            logits, state = self(tokens)
+            produced: list[torch.Tensor] = []
+            for _ in range(max_new_tokens):
+                step = select_next_token(
+                    logits[:, -1],
+                    greedy=greedy,
+                    temperature=temperature,
+                    top_k=top_k,
+                    top_p=top_p,
+                    generator=generator,
+                )
+                produced.append(step)
+                logits, state = self(step[:, None], state)
         if not produced:
             return [""] * num_samples
         new_ids = torch.stack(produced, dim=1).tolist()
