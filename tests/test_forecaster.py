@@ -204,3 +204,20 @@ def test_train_predict_with_quantiles_through_the_cli(tmp_path: Path) -> None:
     events = next((tmp_path / "run" / "tensorboard").rglob("events.out.tfevents.*"))
     images = EventAccumulator(str(events.parent)).Reload().Tags()["images"]
     assert any(tag.startswith("forecasts/val_window_") for tag in images), images
+
+
+def test_several_variables_are_read_forecast_and_printed(tmp_path: Path) -> None:
+    from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
+
+    values = weekly_values(200)
+    start = date(2000, 1, 1)
+    path = tmp_path / "two.csv"
+    path.write_text("time,load,temperature\n" + "".join(
+        f"{start + timedelta(weeks=i)},{v:.5f},{20 - 3 * v:.5f}\n" for i, v in enumerate(values)))  # fmt: skip
+    overrides = [*tiny_forecaster_overrides(path), "trainer.max_epochs=2", "model.head=seq2seq"]
+    metrics = train(compose_config("train", overrides, tmp_path / "run"))
+    assert np.isfinite(metrics["test/mae"])
+    model = model_from_checkpoint(read_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt"))
+    assert model.columns == ["load", "temperature"] and model.calendar_size == 2
+    lines = model.predict_cli({"input_file": str(path)}).splitlines()
+    assert lines[0] == "time,load,temperature" and len(lines) == 1 + 4 and len(lines[1].split(",")) == 3

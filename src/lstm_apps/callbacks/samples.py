@@ -15,7 +15,9 @@ class LogValidationSamples(L.Callback):
     def __init__(self, every_n_epochs: int = 1) -> None:
         self.every_n_epochs = max(1, every_n_epochs)
 
-    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # on_validation_end, not on_validation_epoch_end: callbacks' epoch-end hooks run before the
+        # module's, where apps score the epoch (confusion matrix, forecasts to plot).
         if trainer.sanity_checking or not trainer.is_global_zero or not isinstance(pl_module, AppModule):
             return
         if trainer.current_epoch % self.every_n_epochs:
