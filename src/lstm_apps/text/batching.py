@@ -25,8 +25,9 @@ class LengthBucketedBatches(IterableDataset):
 
     Training: every epoch shuffles, sorts pools of ``pool_batches`` batches by length, cuts them
     into batches and shuffles the batches (little padding, random order). Evaluation: sorted by
-    length once, in a fixed order. Training: each rank of ``world`` processes takes every
-    ``world``-th batch, the count kept equal across ranks; evaluation: every ``world``-th item. An ``IterableDataset``, so that no sampler is
+    length once, in a fixed order. Training: the ranks of ``world`` processes take, step by step,
+    batches of neighbouring lengths, the count kept equal across ranks; evaluation: every
+    ``world``-th item. An ``IterableDataset``, so that no sampler is
     injected around it by distributed wrappers.
     """
 
@@ -73,11 +74,16 @@ class LengthBucketedBatches(IterableDataset):
         for start in range(0, len(order), self.pool):
             pool = sorted(order[start : start + self.pool], key=length)
             batches += [pool[i : i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
-        rng.shuffle(batches)
         if len(batches) < self.world:  # a tiny training set: one batch per rank, items dealt out
             return [order[self.rank :: self.world]]
-        usable = len(batches) - len(batches) % self.world
-        return batches[:usable][self.rank :: self.world]
+        for _ in range(len(batches) % self.world):  # equal counts per rank: drop a few at random
+            batches.pop(rng.randrange(len(batches)))
+        # DDP waits for the slowest rank at every step, so the ranks' batches of one step are
+        # neighbours in length order (a long batch is never paired with a short one); the
+        # groups, not the batches, are shuffled.
+        groups = [batches[i : i + self.world] for i in range(0, len(batches), self.world)]
+        rng.shuffle(groups)
+        return [group[self.rank] for group in groups]
 
     def __len__(self) -> int:
         return len(self._batches())
