@@ -24,10 +24,24 @@ from pathlib import Path
 from lstm_apps.text.batching import pad_sequences
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_STEPS = {"textgen": 20, "seq2seq": 150, "captioner": 20, "tagger": 150, "classifier": 60, "forecaster": 40}
+DEFAULT_STEPS = {
+    "textgen": 20,
+    "seq2seq": 150,
+    "captioner": 20,
+    "tagger": 150,
+    "classifier": 60,
+    "forecaster": 40,
+}
 # Scaling runs: training batches per process in the timed (second) epoch.
 # (An epoch must hold that many batches per process also with 2 processes.)
-SCALING_STEPS = {"textgen": 20, "seq2seq": 100, "captioner": 15, "tagger": 80, "classifier": 30, "forecaster": 20}
+SCALING_STEPS = {
+    "textgen": 20,
+    "seq2seq": 100,
+    "captioner": 15,
+    "tagger": 80,
+    "classifier": 30,
+    "forecaster": 20,
+}
 SCALING_SETUPS = (
     ("1 process, fp32", []),
     ("ddp_cpu: 2 processes, fp32", ["trainer=ddp_cpu"]),

@@ -16,6 +16,7 @@ from lstm_apps.core.recurrent import RecurrentBlock
 from lstm_apps.data.labelled_text import LabelledTextFiles, read_labelled_texts
 from lstm_apps.data.stdlib_docstrings import StdlibDocstrings
 from lstm_apps.errors import UserError
+from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.train import train
 
 EXAMPLES = [
@@ -70,10 +71,25 @@ def test_reader_splits_multi_labels_and_reads_json_lists(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     "name,content,columns,message",
     [
-        ("a.csv", "text,label\nfine,x\n", ("body", "label"), "a.csv:2: no column 'body' (found: text, label)"),
-        ("a.csv", "text,label\nfine,x\nbad,x,extra\n", ("text", "label"), "a.csv:3: 3 CSV columns, the header has 2"),
+        (
+            "a.csv",
+            "text,label\nfine,x\n",
+            ("body", "label"),
+            "a.csv:2: no column 'body' (found: text, label)",
+        ),
+        (
+            "a.csv",
+            "text,label\nfine,x\nbad,x,extra\n",
+            ("text", "label"),
+            "a.csv:3: 3 CSV columns, the header has 2",
+        ),
         ("a.tsv", "text\tlabel\n\tx\n", ("text", "label"), "a.tsv:2: column 'text' is empty"),
-        ("a.jsonl", '{"text": "ok", "label": "x"}\n{"text": "ok"\n', ("text", "label"), "a.jsonl:2: not valid JSON"),
+        (
+            "a.jsonl",
+            '{"text": "ok", "label": "x"}\n{"text": "ok"\n',
+            ("text", "label"),
+            "a.jsonl:2: not valid JSON",
+        ),
         ("a.jsonl", '{"text": "ok"}\n', ("text", "label"), "a.jsonl:1: no column 'label'"),
         ("a.jsonl", '{"text": "ok", "label": ""}\n', ("text", "label"), "a.jsonl:1: column 'label' is empty"),
         ("a.txt", "text,label\n", ("text", "label"), "cannot tell the format"),
@@ -144,10 +160,18 @@ def test_stdlib_docstrings_are_split_by_package_without_overlap(tmp_path: Path) 
     splits = corpus.load()
     assert splits == StdlibDocstrings(str(tmp_path), min_examples=40).load(), "read back, deterministic"
     texts = {split: {e.text for e in examples} for split, examples in splits.items()}
-    assert not texts["train"] & texts["test"] and not texts["train"] & texts["val"] and not texts["val"] & texts["test"]
+    assert (
+        not texts["train"] & texts["test"]
+        and not texts["train"] & texts["val"]
+        and not texts["val"] & texts["test"]
+    )
     labels = {split: {e.labels[0] for e in examples} for split, examples in splits.items()}
     assert labels["train"] == labels["val"] == labels["test"], "stratified: every class in every split"
-    assert {"asyncio", "email", "logging", "unittest", "json"} & labels["train"] >= {"asyncio", "email", "logging"}
+    assert {"asyncio", "email", "logging", "unittest", "json"} & labels["train"] >= {
+        "asyncio",
+        "email",
+        "logging",
+    }
     for package in labels["train"]:
         total = sum(e.labels[0] == package for examples in splits.values() for e in examples)
         assert total >= 40
@@ -155,8 +179,9 @@ def test_stdlib_docstrings_are_split_by_package_without_overlap(tmp_path: Path) 
 
 
 # -- training and the command line --------------------------------------------------------------
-@pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
-def test_overfits_a_tiny_set_with_every_pooling(tmp_path: Path, pooling: str) -> None:
+# mean and max are covered by the padding tests above; these two are the extremes (no parameters, most).
+@pytest.mark.parametrize("pooling", ["last", "attention"])
+def test_overfits_a_tiny_set_with_two_poolings(tmp_path: Path, pooling: str) -> None:
     overrides = [*tiny_classifier_overrides(write_labelled(tmp_path)), f"model.pooling={pooling}",
                  "trainer.max_epochs=12"]  # fmt: skip
     metrics = train(compose_config("train", overrides, tmp_path / "run"))
@@ -166,14 +191,15 @@ def test_overfits_a_tiny_set_with_every_pooling(tmp_path: Path, pooling: str) ->
 def test_multi_label_overfits_and_predict_lists_the_labels(tmp_path: Path) -> None:
     path = tmp_path / "multi.jsonl"
     rows = [(t, [y, "news"] if i % 2 else [y]) for i, (t, y) in enumerate(EXAMPLES)]
-    path.write_text("".join(json.dumps({"text": t, "label": y}) for t, y in rows * 4).replace("}{", "}\n{") + "\n")
+    path.write_text(
+        "".join(json.dumps({"text": t, "label": y}) for t, y in rows * 4).replace("}{", "}\n{") + "\n"
+    )
     overrides = [*tiny_classifier_overrides(path), "data.multi_label=true", "trainer.max_epochs=15"]
     metrics = train(compose_config("train", overrides, tmp_path / "run"))
     assert metrics["test/acc"] == 1.0, metrics  # exact match of the whole label set
-    result = run_cli(["predict", f"ckpt_path={tmp_path / 'run/checkpoints/last.ckpt'}", f"text={EXAMPLES[1][0]}"],
-                     cwd=tmp_path)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    probabilities = dict(line.split("\t") for line in result.stdout.strip().splitlines())
+    model = model_from_checkpoint(read_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt"))
+    printed = model.predict_cli({"text": EXAMPLES[1][0]})
+    probabilities = dict(line.split("\t") for line in printed.splitlines())
     assert set(probabilities) == {"news", "politics", "sports", "tech"}
     assert float(probabilities["sports"]) > 0.5 and float(probabilities["news"]) > 0.5
 
@@ -198,7 +224,9 @@ def test_train_eval_predict_through_the_cli(tmp_path: Path) -> None:
     assert [line.split("\t")[0] for line in out] == ["politics", "tech"]
     assert out[0].endswith("\tthe minister lost the election")
     result = run_cli(["eval", f"ckpt_path={ckpt}"], cwd=tmp_path)
-    assert result.returncode == 0 and "| sports | 100.00 | 100.00 | 100.00 | 8 |" in result.stdout, result.stdout
+    assert result.returncode == 0 and "| sports | 100.00 | 100.00 | 100.00 | 8 |" in result.stdout, (
+        result.stdout
+    )
     events = list((tmp_path / "run" / "tensorboard").rglob("events.out.tfevents.*"))
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -29,7 +29,9 @@ def weekly_values(n: int, seed: int = 0) -> np.ndarray:
     return 10 + 0.02 * t + np.sin(2 * math.pi * t / 52) + noise
 
 
-def write_series(folder: Path, n: int = 260, values: np.ndarray | None = None, name: str = "series.csv") -> Path:
+def write_series(
+    folder: Path, n: int = 260, values: np.ndarray | None = None, name: str = "series.csv"
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     values = weekly_values(n) if values is None else values
     start = date(2000, 1, 1)
@@ -60,7 +62,10 @@ def test_reader_finds_weekly_monthly_and_numeric_steps(tmp_path: Path) -> None:
     assert [str(t.date()) for t in series.future_times(2)] == ["2021-02-28", "2021-03-30"]
     month_ends = tmp_path / "e.csv"
     month_ends.write_text("time,v\n2021-01-31,1\n2021-02-28,2\n2021-03-31,3\n")
-    assert [str(t.date()) for t in read_series_csv(month_ends, "d").future_times(2)] == ["2021-04-30", "2021-05-31"]
+    assert [str(t.date()) for t in read_series_csv(month_ends, "d").future_times(2)] == [
+        "2021-04-30",
+        "2021-05-31",
+    ]
     years = tmp_path / "y.csv"
     years.write_text("year,spots\n1700,5\n1701,11\n1702,16\n")
     assert read_series_csv(years, "d", "year").future_times(2) == [1703.0, 1704.0]
@@ -69,8 +74,14 @@ def test_reader_finds_weekly_monthly_and_numeric_steps(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "content,message",
     [
-        ("time,v\n2000-01-01,1\n2000-01-08,2\n2000-01-22,3\n", "s.csv:4: 2000-01-22 follows 2000-01-08, breaking the regular step of 7 day(s)"),
-        ("time,v\n2000-01-01,1\n2000-01-08,n/a\n2000-01-15,3\n", "s.csv:3: column 'v' holds 'n/a', not a number"),
+        (
+            "time,v\n2000-01-01,1\n2000-01-08,2\n2000-01-22,3\n",
+            "s.csv:4: 2000-01-22 follows 2000-01-08, breaking the regular step of 7 day(s)",
+        ),
+        (
+            "time,v\n2000-01-01,1\n2000-01-08,n/a\n2000-01-15,3\n",
+            "s.csv:3: column 'v' holds 'n/a', not a number",
+        ),
         ("time,v\n2000-01-01,1\n2000-01-08,\n2000-01-15,3\n", "s.csv:3: column 'v' holds '', not a number"),
         ("time,v\n2000-01-01,1\n2000-01-01,2\n", "s.csv:3: times must increase"),
         ("time,v\n1,1\nsoon,2\n", "s.csv:3: time 'soon' is neither a number nor an ISO date"),
@@ -108,7 +119,9 @@ def test_nothing_after_the_train_part_reaches_training(tmp_path: Path) -> None:
     split = data.split
     assert split is not None and (split.train_end, split.val_end) == (120, 160)
     assert data.scaler is not None
-    assert np.allclose(data.scaler.mean, values[:120].mean()) and np.allclose(data.scaler.std, values[:120].std())
+    assert np.allclose(data.scaler.mean, values[:120].mean()) and np.allclose(
+        data.scaler.std, values[:120].std()
+    )
     # The same series with val/test replaced by wild values: training must not change at all.
     changed = values.copy()
     changed[120:] = 1e4 * np.random.default_rng(1).normal(size=80)

@@ -94,7 +94,9 @@ def test_ranks_train_on_batches_of_similar_length_at_each_step() -> None:
 
     rng = random.Random(0)
     pairs = [([1] * rng.randint(1, 200), [1]) for _ in range(2000)]
-    ranks = [list(BucketedPairBatches(pairs, 16, 0, 2, 3, shuffle=True, seed=1, rank=r, world=2)) for r in (0, 1)]
+    ranks = [
+        list(BucketedPairBatches(pairs, 16, 0, 2, 3, shuffle=True, seed=1, rank=r, world=2)) for r in (0, 1)
+    ]
     assert len(ranks[0]) == len(ranks[1]) == 2000 // 16 // 2
     gaps = [abs(a["src"].size(1) - b["src"].size(1)) for a, b in zip(*ranks, strict=True)]
     assert sum(gaps) / len(gaps) < 15, "random pairing differs by ~65 tokens per step"

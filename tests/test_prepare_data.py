@@ -154,7 +154,9 @@ def test_sst2_zip_is_arranged_with_dev_as_test_and_a_held_out_val(tmp_path: Path
 
     mirror = tmp_path / "mirror"
     mirror.mkdir()
-    train = "sentence\tlabel\n" + "".join(f"a {'fine' if i % 2 else 'dull'} film number {i} \t{i % 2}\n" for i in range(40))
+    train = "sentence\tlabel\n" + "".join(
+        f"a {'fine' if i % 2 else 'dull'} film number {i} \t{i % 2}\n" for i in range(40)
+    )
     with zipfile.ZipFile(mirror / "SST-2.zip", "w") as bundle:
         bundle.writestr("SST-2/train.tsv", train)
         bundle.writestr("SST-2/dev.tsv", 'sentence\tlabel\nit \'s "great" \t1\nawful \t0\n')
@@ -162,7 +164,10 @@ def test_sst2_zip_is_arranged_with_dev_as_test_and_a_held_out_val(tmp_path: Path
     written = prepare_classifier.prepare("sst2", tmp_path / "out", mirror.as_uri())
     splits = LabelledTextFiles(str(written["train"]), str(written["val"]), str(written["test"])).load()
     assert (len(splits["train"]), len(splits["val"])) == (36, 4)
-    assert [(e.text, e.labels) for e in splits["test"]] == [("it 's \"great\"", ["positive"]), ("awful", ["negative"])]
+    assert [(e.text, e.labels) for e in splits["test"]] == [
+        ('it \'s "great"', ["positive"]),
+        ("awful", ["negative"]),
+    ]
     assert not {e.text for e in splits["val"]} & {e.text for e in splits["train"]}
     (mirror / "SST-2.zip").write_bytes(b"broken")
     with pytest.raises(UserError, match="not the expected zip archive"):
@@ -191,7 +196,9 @@ def test_imdb_tarball_is_arranged_as_jsonl(tmp_path: Path) -> None:
     written = prepare_classifier.prepare("imdb", tmp_path / "out", mirror.as_uri())
     splits = LabelledTextFiles(str(written["train"]), str(written["val"]), str(written["test"])).load()
     assert [len(splits[s]) for s in ("train", "val", "test")] == [18, 2, 20]
-    assert splits["test"][0].text == 'A "neg"\treview 0.\nSecond line.' and splits["test"][0].labels == ["negative"]
+    assert splits["test"][0].text == 'A "neg"\treview 0.\nSecond line.' and splits["test"][0].labels == [
+        "negative"
+    ]
     (mirror / "aclImdb_v1.tar.gz").write_bytes(b"broken")
     with pytest.raises(UserError, match="not the expected tar.gz archive"):
         prepare_classifier.prepare("imdb", tmp_path / "again", mirror.as_uri())

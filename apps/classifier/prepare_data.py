@@ -35,11 +35,15 @@ SOURCES = {
 SENTIMENT = {"0": "negative", "1": "positive", "neg": "negative", "pos": "positive"}
 
 
-def _held_out(examples: list[LabelledText], count: int, seed: int = 0) -> tuple[list[LabelledText], list[LabelledText]]:
+def _held_out(
+    examples: list[LabelledText], count: int, seed: int = 0
+) -> tuple[list[LabelledText], list[LabelledText]]:
     order = list(range(len(examples)))
     random.Random(seed).shuffle(order)
     chosen = set(order[:count])
-    return [e for i, e in enumerate(examples) if i not in chosen], [e for i, e in enumerate(examples) if i in chosen]
+    return [e for i, e in enumerate(examples) if i not in chosen], [
+        e for i, e in enumerate(examples) if i in chosen
+    ]
 
 
 def _sst2(archive: Path) -> dict[str, list[LabelledText]]:
@@ -68,10 +72,17 @@ def _imdb(archive: Path) -> dict[str, list[LabelledText]]:
         with tarfile.open(archive, "r:gz") as bundle:
             for member in sorted(bundle.getmembers(), key=lambda m: m.name):
                 pieces = member.name.split("/")
-                if not member.isfile() or len(pieces) != 4 or pieces[1] not in parts or pieces[2] not in ("pos", "neg"):
+                if (
+                    not member.isfile()
+                    or len(pieces) != 4
+                    or pieces[1] not in parts
+                    or pieces[2] not in ("pos", "neg")
+                ):
                     continue
                 text = bundle.extractfile(member).read().decode("utf-8")  # type: ignore[union-attr]
-                parts[pieces[1]].append(LabelledText(text.replace("<br />", "\n").strip(), [SENTIMENT[pieces[2]]]))
+                parts[pieces[1]].append(
+                    LabelledText(text.replace("<br />", "\n").strip(), [SENTIMENT[pieces[2]]])
+                )
     except (tarfile.TarError, OSError, EOFError) as err:
         raise UserError(f"{archive}: not the expected tar.gz archive ({err})") from None
     if not parts["train"] or not parts["test"]:
@@ -92,7 +103,9 @@ def prepare(name: str, out_dir: Path, base_url: str | None = None) -> dict[str, 
     for split, examples in splits.items():
         if name == "sst2":
             path = target / f"{split}.tsv"
-            write_text_atomically(path, "text\tlabel\n" + "".join(f"{e.text}\t{e.labels[0]}\n" for e in examples))
+            write_text_atomically(
+                path, "text\tlabel\n" + "".join(f"{e.text}\t{e.labels[0]}\n" for e in examples)
+            )
         else:
             path = target / f"{split}.jsonl"
             write_text_atomically(path, format_jsonl(examples))
