@@ -217,9 +217,10 @@ def test_train_eval_predict_through_the_cli(tmp_path: Path) -> None:
     assert sum(float(r[1]) for r in rows) == pytest.approx(1.0, abs=1e-3)
     texts = tmp_path / "texts.jsonl"
     texts.write_text('{"text": "the minister lost the election"}\n{"text": "a browser with a new chip"}\n')
-    result = run_cli(["predict", f"ckpt_path={ckpt}", f"input_file={texts}", f"output_file={tmp_path / 'out.tsv'}"],
-                     cwd=tmp_path)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
+    model = model_from_checkpoint(read_checkpoint(ckpt))
+    assert model.predict_cli({"input_file": str(texts), "output_file": str(tmp_path / "out.tsv")}).startswith(
+        "classified 2 texts"
+    )
     out = (tmp_path / "out.tsv").read_text().splitlines()
     assert [line.split("\t")[0] for line in out] == ["politics", "tech"]
     assert out[0].endswith("\tthe minister lost the election")

@@ -88,13 +88,17 @@ def test_model_compile_flag_compiles_the_forward_and_keeps_checkpoint_names(tmp_
 
 @pytest.mark.parametrize("app", ["classifier", "forecaster"])
 def test_new_apps_run_ddp_and_resume_through_the_shared_pipeline(tmp_path: Path, app: str) -> None:
-    """No app code knows about processes or resuming: the shared pipeline does both."""
+    """No app code knows about processes or resuming: the shared pipeline does both. (Resuming
+    is checked for the forecaster only: the path is the same and each DDP run costs ~15 s.)"""
     command = ["train", *tiny_overrides(app, tmp_path), "trainer=ddp_cpu", "callbacks.early_stopping=null",
                "test_after_fit=false"]  # fmt: skip
     first = run_cli([*command, "trainer.max_epochs=1", "hydra.run.dir=first"], cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     checkpoint = tmp_path / "first" / "checkpoints" / "last.ckpt"
     one = torch.load(checkpoint, map_location="cpu", weights_only=True)["global_step"]
+    if app != "forecaster":
+        assert one > 0
+        return
     second = run_cli([*command, "trainer.max_epochs=2", f"ckpt_path={checkpoint}", "hydra.run.dir=second"],
                      cwd=tmp_path)  # fmt: skip
     assert second.returncode == 0, second.stderr[-3000:]
