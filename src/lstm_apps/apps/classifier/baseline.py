@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
-from lstm_apps.apps.classifier.model import per_label_table
+from lstm_apps.apps.classifier.model import per_label_scores, per_label_table
 from lstm_apps.data.labelled_text import LabelledText, LabelledTextFiles
 
 
@@ -34,12 +34,8 @@ def bag_of_words_baseline(
     predicted = classifier.predict(vectorizer.transform([e.text for e in test]))
     matrix = torch.tensor(confusion_matrix([e.labels[0] for e in test], predicted, labels=labels))
     accuracy = float(matrix.diagonal().sum() / matrix.sum())
-    table = per_label_table(matrix, labels, multi_label=False)
-    tp = matrix.diagonal().double()
-    precision = tp / matrix.sum(0).clamp(min=1)
-    recall = tp / matrix.sum(1).clamp(min=1)
-    macro_f1 = float((2 * precision * recall / (precision + recall).clamp(min=1e-12)).mean())
-    return 100 * accuracy, 100 * macro_f1, table
+    macro_f1 = float(per_label_scores(matrix, multi_label=False)["f1"].mean())
+    return 100 * accuracy, 100 * macro_f1, per_label_table(matrix, labels, multi_label=False)
 
 
 def main(argv: list[str] | None = None) -> None:

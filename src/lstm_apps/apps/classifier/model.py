@@ -145,24 +145,22 @@ class ClassifierModel(AppModule):
             return ", ".join(self.labels[i] for i in labels.nonzero().flatten().tolist())
         return self.labels[int(labels)]
 
-    def _prediction_text(self, probabilities: torch.Tensor) -> str:
+    def _predicted(self, probabilities: torch.Tensor) -> list[tuple[str, float]]:
+        """The predicted labels with their probabilities: the best one, or (multi-label) every
+        label reaching the threshold, possibly none."""
         if self.multi_label:
             chosen = (probabilities >= self.threshold).nonzero().flatten().tolist()
-            return ", ".join(f"{self.labels[i]} ({probabilities[i]:.2f})" for i in chosen) or "(none)"
-        best = int(probabilities.argmax())
-        return f"{self.labels[best]} ({probabilities[best]:.2f})"
+        else:
+            chosen = [int(probabilities.argmax())]
+        return [(self.labels[i], float(probabilities[i])) for i in chosen]
+
+    def _prediction_text(self, probabilities: torch.Tensor) -> str:
+        return ", ".join(f"{label} ({p:.2f})" for label, p in self._predicted(probabilities)) or "(none)"
 
     def _prediction_row(self, probabilities: torch.Tensor) -> str:
         """``label<TAB>probability`` (multi-label: comma-separated lists, possibly empty)."""
-        if self.multi_label:
-            chosen = (probabilities >= self.threshold).nonzero().flatten().tolist()
-            return (
-                ",".join(self.labels[i] for i in chosen)
-                + "\t"
-                + ",".join(f"{probabilities[i]:.4f}" for i in chosen)
-            )
-        best = int(probabilities.argmax())
-        return f"{self.labels[best]}\t{probabilities[best]:.4f}"
+        predicted = self._predicted(probabilities)
+        return ",".join(label for label, _ in predicted) + "\t" + ",".join(f"{p:.4f}" for _, p in predicted)
 
     def token_strings(self, ids: list[int]) -> list[str]:
         assert self.vocab_tables is not None
@@ -280,9 +278,9 @@ def _prediction_texts(path: Path, text_column: str) -> list[str]:
     return texts
 
 
-def per_label_table(confusion: torch.Tensor, labels: list[str], multi_label: bool) -> str:
-    """Precision/recall/F1/support per label (markdown) from a multi-class ``[C, C]`` or
-    multi-label ``[C, 2, 2]`` confusion matrix."""
+def per_label_scores(confusion: torch.Tensor, multi_label: bool) -> dict[str, torch.Tensor]:
+    """Precision, recall, F1 and support per label from a multi-class ``[C, C]`` (rows: true
+    class) or multi-label ``[C, 2, 2]`` confusion matrix."""
     confusion = confusion.double()
     if multi_label:
         tp, fp, fn = confusion[:, 1, 1], confusion[:, 0, 1], confusion[:, 1, 0]
@@ -292,10 +290,17 @@ def per_label_table(confusion: torch.Tensor, labels: list[str], multi_label: boo
     precision = tp / (tp + fp).clamp(min=1)
     recall = tp / (tp + fn).clamp(min=1)
     f1 = 2 * precision * recall / (precision + recall).clamp(min=1e-12)
+    return {"precision": precision, "recall": recall, "f1": f1, "support": tp + fn}
+
+
+def per_label_table(confusion: torch.Tensor, labels: list[str], multi_label: bool) -> str:
+    """The per-label scores as a markdown table, with the macro average."""
+    scores = per_label_scores(confusion, multi_label)
+    precision, recall, f1, support = (scores[k] for k in ("precision", "recall", "f1", "support"))
     rows = ["| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
     for i, label in enumerate(labels):
         rows.append(f"| {label} | {100 * precision[i]:.2f} | {100 * recall[i]:.2f} | {100 * f1[i]:.2f} | "
-                    f"{int(tp[i] + fn[i])} |")  # fmt: skip
+                    f"{int(support[i])} |")  # fmt: skip
     rows.append(f"| macro | {100 * precision.mean():.2f} | {100 * recall.mean():.2f} | {100 * f1.mean():.2f} | "
-                f"{int((tp + fn).sum())} |")  # fmt: skip
+                f"{int(support.sum())} |")  # fmt: skip
     return "\n".join(rows)

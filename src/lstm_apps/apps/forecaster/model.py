@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from lstm_apps.apps.forecaster.scores import forecast_scores
+from lstm_apps.apps.forecaster.windows import Scaler
 from lstm_apps.core.recurrent import RecurrentBlock
 from lstm_apps.data.corpus import write_text_atomically
 from lstm_apps.data.time_series import calendar_features, format_time, read_series_csv
@@ -173,9 +174,8 @@ class ForecasterModel(DecodedEvaluation, AppModule):
     def forecast_after(self, values: np.ndarray, times: list, future_times: list) -> torch.Tensor:
         """Forecast ``[horizon, V, Q]`` (original units) following the last ``context`` rows."""
         with self.evaluating():
-            scaled = (
-                torch.as_tensor(values[-self.context :], dtype=torch.float32) - self.scale_mean.cpu()
-            ) / self.scale_std.cpu()
+            scaler = Scaler(self.scale_mean.cpu().numpy(), self.scale_std.cpu().numpy())
+            scaled = torch.from_numpy(scaler.transform(values[-self.context :]))
             past = torch.from_numpy(calendar_features(times[-self.context :])[:, : self.calendar_size])
             ahead = torch.from_numpy(calendar_features(future_times)[:, : self.calendar_size])
             inputs = torch.cat([scaled, past], dim=-1).unsqueeze(0).to(self.device)

@@ -99,7 +99,5 @@ class WindowBatches(LengthBucketedBatches):
         past = origins.unsqueeze(1) + torch.arange(-self.context, 0).unsqueeze(0)
         ahead = origins.unsqueeze(1) + torch.arange(self.horizon).unsqueeze(0)
         inputs = torch.cat([self.values[past], self.calendar[past]], dim=-1)
-        batch = {"inputs": inputs, "future": self.calendar[ahead], "index": torch.tensor(indices)}
-        if int(ahead.max()) < self.values.size(0):
-            batch["targets"] = self.values[ahead]
-        return batch
+        return {"inputs": inputs, "future": self.calendar[ahead], "targets": self.values[ahead],
+                "index": torch.tensor(indices)}  # fmt: skip
