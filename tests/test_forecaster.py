@@ -234,3 +234,17 @@ def test_several_variables_are_read_forecast_and_printed(tmp_path: Path) -> None
     assert model.columns == ["load", "temperature"] and model.calendar_size == 2
     lines = model.predict_cli({"input_file": str(path)}).splitlines()
     assert lines[0] == "time,load,temperature" and len(lines) == 1 + 4 and len(lines[1].split(",")) == 3
+
+
+def test_baseline_command_scores_both_baselines_on_the_test_windows(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    from lstm_apps.apps.forecaster.baseline import main
+
+    monkeypatch.chdir(tmp_path)
+    path = write_series(tmp_path, 200)
+    main(["data/series=csv_file", f"data.series.path={path}", "data.series.season_length=52", "data.context=20",
+          "data.horizon=4", "data.val_fraction=0.2", "data.test_fraction=0.2"])  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "baselines on the test windows (37 forecasts of 4 steps)" in printed
+    assert "| seasonal naive (season 52) |" in printed and "| ETS (Holt-Winters) |" in printed

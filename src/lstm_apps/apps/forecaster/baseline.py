@@ -79,8 +79,10 @@ def main(argv: list[str] | None = None) -> None:
     from hydra import compose, initialize_config_dir
     from hydra.utils import instantiate
 
+    from lstm_apps.cli.run_name import register
     from lstm_apps.paths import config_dir
 
+    register()  # the configs' own resolvers (run directory, launch folder)
     overrides = sys.argv[1:] if argv is None else argv
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
         cfg = compose("train", overrides=["app=forecaster", *overrides])
