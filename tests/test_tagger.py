@@ -11,7 +11,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from conftest import compose_config, run_cli
 from lstm_apps.apps.tagger.datamodule import TaggingDataModule
 from lstm_apps.apps.tagger.model import TaggerModel
-from lstm_apps.core.char_features import CharFeatures
+from lstm_apps.core.char_features import CharFeatures, distinct_word_chars
 from lstm_apps.data.conll import ConllFiles
 from lstm_apps.pipeline.predict import predict
 from lstm_apps.pipeline.train import train
@@ -50,16 +50,25 @@ def tiny_tagger_overrides(path: Path) -> list[str]:
 def test_char_features_ignore_padding(kind: str) -> None:
     torch.manual_seed(0)
     features = CharFeatures(20, 8, 12, kind).eval()  # type: ignore[arg-type]
-    word = torch.tensor([3, 4, 5])
-    alone = torch.zeros(1, 1, 3, dtype=torch.long)
-    alone[0, 0] = word
-    crowded = torch.zeros(2, 4, 7, dtype=torch.long)
-    crowded[1, 2, :3] = word
-    crowded[0, 0, :7] = torch.arange(1, 8)
-    out = features(crowded)
-    assert out.shape == (2, 4, 12)
-    assert torch.allclose(out[1, 2], features(alone)[0, 0], atol=1e-6)
-    assert out[1, 3].abs().sum() == 0, "padding word slots carry no features"
+    alone_chars, alone_lengths, _ = distinct_word_chars([[[3, 4, 5]]], 1)
+    chars, lengths, _ = distinct_word_chars([[list(range(1, 8))], [[6], [7, 8], [3, 4, 5]]], 3)
+    assert chars.shape == (4, 7), "padded to the longest distinct word"
+    out = features(chars, lengths)
+    assert out.shape == (4, 12)
+    assert torch.allclose(out[3], features(alone_chars, alone_lengths)[0], atol=1e-6)
+
+
+def test_each_distinct_word_of_a_batch_is_encoded_once() -> None:
+    sentences = [[[1, 2], [3], [1, 2]], [[3], [4, 5, 6]], [[1, 2]]]
+    chars, lengths, slots = distinct_word_chars(sentences, 3)
+    assert chars.tolist() == [[1, 2, 0], [3, 0, 0], [4, 5, 6]]
+    assert lengths.tolist() == [2, 1, 3]
+    assert slots[0].tolist() == [0, 1, 0] and slots[1, :2].tolist() == [1, 2] and slots[2, 0] == 0
+    # Every word slot gathers the row of its own word.
+    for sentence, words in enumerate(sentences):
+        for position, word in enumerate(words):
+            row = int(slots[sentence, position])
+            assert chars[row, : int(lengths[row])].tolist() == word
 
 
 def _datamodule(tmp_path: Path, scheme: str = "bioes") -> TaggingDataModule:

@@ -15,10 +15,13 @@ CharFeatureKind = Literal["cnn", "lstm"]
 
 
 class CharFeatures(nn.Module):
-    """``chars [B, L, C]`` (character ids, ``padding_idx`` after each word) -> ``[B, L, output_size]``.
+    """``chars [U, C]`` (character ids of ``U`` words, ``padding_idx`` after each word) and their
+    ``lengths [U]`` (on the host, each at least 1) -> ``[U, output_size]``.
 
-    Only real words are encoded: the ``B * L`` word slots are compacted to the words that have
-    characters, so padding costs nothing and the BiLSTM runs packed over exact word lengths.
+    Callers pass each *distinct* word of a batch once and gather the rows back into word slots
+    (``distinct_word_chars`` prepares that on the host): a sentence batch repeats its frequent
+    words many times, and padding slots cost nothing. Lengths from the host let the BiLSTM pack
+    without reading anything back from the device.
     """
 
     def __init__(
@@ -44,23 +47,32 @@ class CharFeatures(nn.Module):
         else:
             self.rnn = RecurrentBlock(embedding_dim, output_size // 2, bidirectional=True)
 
-    def forward(self, chars: torch.Tensor) -> torch.Tensor:
-        batch, words, width = chars.shape
-        flat = chars.reshape(batch * words, width)
-        char_mask = flat != self.padding_idx
-        lengths = char_mask.sum(1)
-        real = lengths > 0
-        out = flat.new_zeros((batch * words, self.output_size), dtype=self.embedding.weight.dtype)
-        if not bool(real.any()):
-            return out.view(batch, words, self.output_size)
-        chars_real, mask_real, lengths_real = flat[real], char_mask[real], lengths[real]
-        embedded = self.embedding(chars_real)
-        if self.kind == "cnn":
-            features = self.conv(embedded.transpose(1, 2)).transpose(1, 2)
-            features = features.masked_fill(~mask_real.unsqueeze(2), float("-inf")).max(dim=1).values
-        else:
-            _, (h, _) = self.rnn(embedded, lengths_real)
-            features = torch.cat([h[-2], h[-1]], dim=1)
-        out = out.to(features.dtype)
-        out[real] = features
-        return out.view(batch, words, self.output_size)
+    def forward(self, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        embedded = self.embedding(chars)
+        if self.kind == "lstm":
+            _, (h, _) = self.rnn(embedded, lengths)
+            return torch.cat([h[-2], h[-1]], dim=1)
+        features = self.conv(embedded.transpose(1, 2)).transpose(1, 2)
+        positions = torch.arange(chars.size(1), device=chars.device)
+        beyond = positions >= lengths.to(chars.device, non_blocking=True).unsqueeze(1)
+        return features.masked_fill(beyond.unsqueeze(2), float("-inf")).amax(dim=1)
+
+
+def distinct_word_chars(
+    words: list[list[list[int]]], width: int, padding_idx: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Host-side preparation for ``CharFeatures``: ``words`` holds, per sentence, the character
+    ids of each word. Returns the distinct words' ``chars [U, C]`` and ``lengths [U]``, and
+    ``slots [B, width]``: the row of each word slot (padding slots point at row 0; their features
+    are masked downstream). An empty word becomes one padding character."""
+    rows: dict[tuple[int, ...], int] = {}
+    slots = torch.zeros(len(words), width, dtype=torch.long)
+    for sentence, word_chars in enumerate(words):
+        ids = [rows.setdefault(tuple(chars) or (padding_idx,), len(rows)) for chars in word_chars]
+        slots[sentence, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    distinct = list(rows) or [(padding_idx,)]
+    lengths = torch.tensor([len(chars) for chars in distinct], dtype=torch.long)
+    chars = torch.full((len(distinct), int(lengths.max())), padding_idx, dtype=torch.long)
+    for row, ids in enumerate(distinct):
+        chars[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    return chars, lengths, slots

@@ -1,7 +1,11 @@
 """Linear-chain CRF over per-token emission scores (Lafferty et al. 2001; Lample et al. 2016).
 
-The forward algorithm and Viterbi run over the whole batch with one loop over time; padded
-positions carry the running scores through unchanged, so sequences of any lengths share a batch.
+The forward algorithm and Viterbi are written as products of per-position ``[K, K]`` score
+matrices in a semiring (log-sum-exp for ``log Z``, max for Viterbi) and reduced as a balanced
+tree: ``log2(L)`` batched steps instead of ``L`` sequential ones. On a GPU a small tagger is bound
+by kernel launches, not arithmetic, so a number of operations that does not grow with sentence
+length is what makes it fast (the tree does ``K`` times more arithmetic, which is cheap for tag
+sets of tens). Padded positions are identity matrices, so sentences of any lengths share a batch.
 Optional transition constraints (from ``text/tag_schemes.py``) make illegal tag sequences, such as
 ``O -> I-PER`` in IOB2, impossible in decoding and absent from the partition function.
 """
@@ -14,6 +18,11 @@ from torch import nn
 # Added to the score of a forbidden transition. Finite (not -inf) so that log-sum-exp and its
 # gradient stay well defined; with emissions of ordinary size it can never win a max.
 FORBIDDEN = -10_000.0
+# The "minus infinity" of the semiring identity: finite, so no NaN appears in gradients, and so
+# far below any real path score that exp() of it is exactly 0.
+_NEVER = -1e9
+
+Scores = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # transitions [K, K], start [K], end [K]
 
 
 class CRF(nn.Module):
@@ -42,33 +51,54 @@ class CRF(nn.Module):
         self.register_buffer("transition_penalty", _penalty(allowed, (num_tags, num_tags)), persistent=False)
         self.register_buffer("start_penalty", _penalty(allowed_start, (num_tags,)), persistent=False)
         self.register_buffer("end_penalty", _penalty(allowed_end, (num_tags,)), persistent=False)
+        identity = torch.full((num_tags, num_tags), _NEVER).fill_diagonal_(0.0)
+        self.register_buffer("identity", identity, persistent=False)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         for param in (self.transitions, self.start, self.end):
             nn.init.uniform_(param, -0.1, 0.1)
 
-    def _scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _scores(self) -> Scores:
+        """Transition, start and end scores with the constraints' penalties added (computed once
+        per call of the public methods: each addition is an operator launch)."""
         return (
             self.transitions + self.transition_penalty,
             self.start + self.start_penalty,
             self.end + self.end_penalty,
         )
 
-    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``log Z`` per sequence ``[B]``: the forward algorithm."""
-        emissions = emissions.float()
-        transitions, start, end = self._scores()
-        alpha = start + emissions[:, 0]
-        for t in range(1, emissions.size(1)):
-            step = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + emissions[:, t]
-            alpha = torch.where(mask[:, t : t + 1], step, alpha)
-        return torch.logsumexp(alpha + end, dim=1)
+    def _position_matrices(self, emissions: torch.Tensor, mask: torch.Tensor, scores: Scores) -> torch.Tensor:
+        """``M [B, P, K, K]`` with ``P`` = L rounded up to a power of two: ``M[b, t, i, j]`` scores
+        tag ``i`` at ``t - 1`` followed by tag ``j`` at ``t``. Position 0 has the start scores in
+        every row (there is no previous tag), positions past a sentence's end are the identity."""
+        transitions, start, _ = scores
+        batch, length, num_tags = emissions.shape
+        padded = 1 << max(length - 1, 0).bit_length()
+        emissions = nn.functional.pad(emissions.float(), (0, 0, 0, padded - length))
+        real = nn.functional.pad(mask, (0, padded - length)).view(batch, padded, 1, 1)
+        entering = torch.cat([start.expand(1, num_tags, num_tags), transitions.expand(padded - 1, -1, -1)])
+        return torch.where(real, entering + emissions.unsqueeze(2), self.identity)
 
-    def sequence_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def log_partition(
+        self, emissions: torch.Tensor, mask: torch.Tensor, scores: Scores | None = None
+    ) -> torch.Tensor:
+        """``log Z`` per sequence ``[B]``: the forward algorithm as a log-semiring tree product."""
+        scores = scores or self._scores()
+        matrices = self._position_matrices(emissions, mask, scores)
+        while matrices.size(1) > 1:
+            first, second = _halves(matrices)
+            # [B, n, i, k, 1] + [B, n, 1, k, j], summed out over k (the tag between the halves).
+            matrices = torch.logsumexp(first + second, dim=-2)
+        # Every row of the product is the same (position 0 ignores the previous tag): take row 0.
+        return torch.logsumexp(matrices[:, 0, 0] + scores[2], dim=1)
+
+    def sequence_score(
+        self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, scores: Scores | None = None
+    ) -> torch.Tensor:
         """Unnormalised score of the given tag sequences ``[B]``."""
         emissions = emissions.float()
-        transitions, start, end = self._scores()
+        transitions, start, end = scores or self._scores()
         real = mask.to(emissions.dtype)
         tags = tags.masked_fill(~mask, 0)
         emitted = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)
@@ -82,30 +112,45 @@ class CRF(nn.Module):
         self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor
     ) -> torch.Tensor:
         """``log Z - score(tags)`` per sequence ``[B]``."""
-        return self.log_partition(emissions, mask) - self.sequence_score(emissions, tags, mask)
+        scores = self._scores()
+        return self.log_partition(emissions, mask, scores) - self.sequence_score(
+            emissions, tags, mask, scores
+        )
 
     @torch.no_grad()
     def viterbi(self, emissions: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Best tag sequences ``[B, L]`` (padded positions repeat the last real tag) and their scores ``[B]``."""
-        emissions = emissions.float()
-        transitions, start, end = self._scores()
+        """Best tag sequences ``[B, L]`` (padded positions repeat the last real tag) and their scores ``[B]``.
+
+        Up the tree, each max-semiring product keeps, per (first, last) tag pair, the best tag at the
+        boundary between its halves; down the tree those boundary tags split every span in two, so
+        all positions' tags come out after ``log2(L)`` batched gathers.
+        """
         batch, length, num_tags = emissions.shape
-        identity = torch.arange(num_tags, device=emissions.device).expand(batch, num_tags)
-        score = start + emissions[:, 0]
-        backpointers = []
-        for t in range(1, length):
-            best, previous = (score.unsqueeze(2) + transitions).max(dim=1)
-            real = mask[:, t : t + 1]
-            score = torch.where(real, best + emissions[:, t], score)
-            backpointers.append(torch.where(real, previous, identity))
-        score = score + end
-        best_score, last = score.max(dim=1)
-        path = [last]
-        for pointers in reversed(backpointers):
-            last = pointers.gather(1, last.unsqueeze(1)).squeeze(1)
-            path.append(last)
-        path.reverse()
-        return torch.stack(path, dim=1), best_score
+        scores = self._scores()
+        matrices = self._position_matrices(emissions, mask, scores)
+        boundaries = []
+        while matrices.size(1) > 1:
+            first, second = _halves(matrices)
+            matrices, best_middle = (first + second).max(dim=-2)
+            boundaries.append(best_middle.flatten(2))  # [B, n, first * K + last]
+        best_score, last_tag = (matrices[:, 0, 0] + scores[2]).max(dim=1)
+        # A span is known by the tags just before it and at its end: (before, end) per node.
+        before = torch.zeros(batch, 1, dtype=torch.long, device=emissions.device)
+        end = last_tag.unsqueeze(1)
+        for best_middle in reversed(boundaries):
+            middle = best_middle.gather(2, (before * num_tags + end).unsqueeze(2)).squeeze(2)
+            before = torch.stack([before, middle], dim=2).flatten(1)
+            end = torch.stack([middle, end], dim=2).flatten(1)
+        return end[:, :length], best_score
+
+
+def _halves(matrices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Neighbouring matrices ``[B, 2n, K, K]`` as ``[B, n, K, K, 1]`` (first of each pair) and
+    ``[B, n, 1, K, K]`` (second), ready to be combined over the shared middle tag."""
+    batch, count, num_tags, _ = matrices.shape
+    pairs = matrices.view(batch, count // 2, 2, num_tags, num_tags)
+    first, second = pairs.unbind(2)
+    return first.unsqueeze(-1), second.unsqueeze(-3)
 
 
 def _penalty(allowed: torch.Tensor | None, shape: tuple[int, ...]) -> torch.Tensor:

@@ -34,7 +34,7 @@ class SequencePooling(nn.Module):
         batch, steps, _ = outputs.shape
         if lengths is None:
             lengths = torch.full((batch,), steps, dtype=torch.long, device=outputs.device)
-        lengths = lengths.to(outputs.device)
+        lengths = lengths.to(outputs.device, non_blocking=True)
         mask = torch.arange(steps, device=outputs.device).unsqueeze(0) < lengths.unsqueeze(1)
         if self.mode == "last":
             last = outputs[torch.arange(batch, device=outputs.device), lengths - 1]

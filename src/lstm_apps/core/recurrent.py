@@ -25,7 +25,8 @@ class RecurrentBlock(nn.Module):
 
     Shapes (``B`` batch, ``T`` time, ``D`` = 2 if bidirectional else 1, ``L`` = num_layers):
 
-    - input ``x``: ``[B, T, input_size]``; ``lengths``: ``[B]`` (optional, any device)
+    - input ``x``: ``[B, T, input_size]``; ``lengths``: ``[B]`` (optional; on the host, where
+      packing reads them — lengths on the device would make the host wait for it every call)
     - output: ``[B, T, D * output_size_per_direction]``, zero at padded positions
     - state: LSTM ``(h, c)`` with ``h`` ``[L * D, B, proj_size or hidden_size]`` and
       ``c`` ``[L * D, B, hidden_size]``; GRU/RNN ``h`` ``[L * D, B, hidden_size]``. Layer-major,
@@ -119,7 +120,7 @@ class RecurrentBlock(nn.Module):
         if lengths is None:
             return self.rnn(x, state)
         total_length = x.size(1)
-        packed = pack_padded_sequence(x, lengths.detach().cpu(), batch_first=True, enforce_sorted=False)
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         packed_out, final_state = self.rnn(packed, state)
         out, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=total_length)
         return out, final_state

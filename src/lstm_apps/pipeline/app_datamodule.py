@@ -5,7 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
+import torch
+from lightning.fabric.utilities.apply_func import move_data_to_device
 from torch.utils.data import DataLoader, IterableDataset
+
+# Batch entries that stay on the host when a batch moves to the device: sequence lengths, which
+# packing reads on the host (a device copy would have to be read back, a wait at every step).
+HOST_BATCH_KEYS = ("lengths", "src_lengths", "word_char_lengths")
+
+
+def move_batch(batch: Any, device: torch.device | str) -> Any:
+    """``batch`` on ``device``, except the ``HOST_BATCH_KEYS`` entries of a dict batch."""
+    if not isinstance(batch, dict):
+        return move_data_to_device(batch, device)
+    kept = {key: batch[key] for key in HOST_BATCH_KEYS if key in batch}
+    moved = move_data_to_device({key: value for key, value in batch.items() if key not in kept}, device)
+    return {**moved, **kept}
 
 
 class AppDataModule(L.LightningDataModule):
@@ -26,6 +41,9 @@ class AppDataModule(L.LightningDataModule):
         prepare = getattr(self.source, "prepare", None)
         if prepare is not None:
             prepare()
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        return move_batch(batch, device)
 
     def load_vocab_state(self, state: dict[str, str]) -> None:
         self._vocab_state = dict(state)

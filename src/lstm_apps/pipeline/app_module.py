@@ -73,6 +73,15 @@ class AppModule(L.LightningModule):
         finally:
             self.train(was_training)
 
+    def log_training_loss(self, loss: torch.Tensor, batch_size: int) -> None:
+        """Log this step's ``train/loss`` for the loggers, which read it at logging steps only.
+
+        Not ``prog_bar=True``: Lightning turns progress-bar values into Python numbers after every
+        batch, which on a GPU makes the host wait for the device each step. The project's progress
+        bars (``callbacks/progress.py``) show ``train/loss`` at logging steps instead.
+        """
+        self.log("train/loss", loss, batch_size=batch_size)
+
     # -- optimisation -------------------------------------------------------------------------
     def configure_optimizers(self) -> Any:
         if self.optimizer_config is None:

@@ -119,7 +119,7 @@ class CaptionModel(DecodedEvaluation, AppModule):
         nll, penalty = self._loss(batch)
         loss = nll + self.attention_penalty * penalty
         size = batch["images"].size(0)
-        self.log("train/loss", loss, prog_bar=True, batch_size=size)
+        self.log_training_loss(loss, size)
         self.log("train/attention_penalty", penalty, batch_size=size)
         return loss
 

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanMetric, MetricCollection
+from torchmetrics import MetricCollection
 from torchmetrics.classification import (
     MulticlassAccuracy,
     MulticlassConfusionMatrix,
@@ -28,6 +28,7 @@ from lstm_apps.data.labelled_text import LabelledText, read_labelled_texts
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.export import ExportGraph, GraphOf
+from lstm_apps.pipeline.running_mean import running_mean
 from lstm_apps.plots import confusion_matrix_image, highlighted_text_image
 
 
@@ -70,7 +71,7 @@ class ClassifierModel(AppModule):
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(self.encoder.output_size, len(self.labels))
         self.register_buffer("class_weights", torch.tensor(class_weights) if class_weights else None)
-        self.eval_loss = nn.ModuleDict({"val": MeanMetric(), "test": MeanMetric()})
+        self.eval_loss = nn.ModuleDict({"val": running_mean(), "test": running_mean()})
         self.scores = nn.ModuleDict({split: self._make_scores() for split in ("val", "test")})
         self.vocab_tables: ClassifierVocab | None = None
         self._examples: list[tuple[str, str, str, list[str], list[float]]] = []
@@ -116,7 +117,7 @@ class ClassifierModel(AppModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         logits, _ = self(batch["tokens"], batch["lengths"])
         loss = self.loss(logits, batch["labels"])
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch["tokens"].size(0))
+        self.log_training_loss(loss, batch["tokens"].size(0))
         return loss
 
     def _evaluate(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:

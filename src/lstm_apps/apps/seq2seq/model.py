@@ -9,7 +9,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanMetric
 
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
 from lstm_apps.core.recurrent import RecurrentBlock
@@ -18,6 +17,7 @@ from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.pipeline.export import ExportGraph, GraphOf, decoder_step_graph, flat_state, state_names
+from lstm_apps.pipeline.running_mean import running_mean
 from lstm_apps.text.batching import pad_sequences
 from lstm_apps.text.heatmap import attention_heatmap
 from lstm_apps.text.scores import translation_scores
@@ -85,7 +85,7 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
         self.log_examples = log_examples
         self.src_tokenizer: Tokenizer | None = None
         self.tgt_tokenizer: Tokenizer | None = None
-        self.nll = nn.ModuleDict({"val_nll": MeanMetric(), "test_nll": MeanMetric()})
+        self.nll = nn.ModuleDict({"val_nll": running_mean(), "test_nll": running_mean()})
         self._decoded: list[tuple[int, str]] = []
         self._examples: list[dict[str, Any]] = []
 
@@ -108,7 +108,7 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
             mask = torch.ones_like(src, dtype=torch.bool)
         else:
             positions = torch.arange(src.size(1), device=src.device).unsqueeze(0)
-            mask = positions < src_lengths.to(src.device).unsqueeze(1)
+            mask = positions < src_lengths.to(src.device, non_blocking=True).unsqueeze(1)
         return memory, mask, DecoderState(self.bridge(summary), None)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -160,7 +160,7 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         logits, _ = self(batch)
         loss = self._loss(logits, batch["tgt_out"], self.label_smoothing)
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch["src"].size(0))
+        self.log_training_loss(loss, batch["src"].size(0))
         return loss
 
     def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import torch
 
+from lstm_apps.core.char_features import distinct_word_chars
 from lstm_apps.data.conll import TaggedSentence
 from lstm_apps.errors import UserError
 from lstm_apps.text.batching import LengthBucketedBatches, pad_sequences
@@ -86,8 +87,10 @@ class TaggerVocab:
 
 
 class TaggedBatches(LengthBucketedBatches):
-    """Length-bucketed sentences. Each batch: ``words [B, L]``, ``chars [B, L, C]``, ``lengths [B]``,
-    ``tags [B, L]`` (0 on padding; when the sentences carry tags) and ``index [B]``."""
+    """Length-bucketed sentences. Each batch: ``words [B, L]``, ``lengths [B]``, the batch's
+    distinct words as characters (``word_chars [U, C]``, ``word_char_lengths [U]``, and
+    ``char_slots [B, L]``: each word slot's row; see ``core/char_features.py``), ``tags [B, L]``
+    (0 on padding; when the sentences carry tags) and ``index [B]``."""
 
     def __init__(self, sentences: Sequence[EncodedSentence], batch_size: int, pad_id: int, shuffle: bool,
                  seed: int = 0, rank: int = 0, world: int = 1) -> None:  # fmt: skip
@@ -98,11 +101,9 @@ class TaggedBatches(LengthBucketedBatches):
     def collate(self, indices: list[int]) -> dict[str, torch.Tensor]:
         chosen = [self.sentences[i] for i in indices]
         words, lengths = pad_sequences([s[0] for s in chosen], self.pad_id)
-        flat_chars, _ = pad_sequences([c for s in chosen for c in s[1]], 0)
-        chars = torch.zeros(words.size(0), words.size(1), flat_chars.size(1), dtype=torch.long)
-        mask = torch.arange(words.size(1)).unsqueeze(0) < lengths.unsqueeze(1)
-        chars[mask] = flat_chars
-        batch = {"words": words, "chars": chars, "lengths": lengths, "index": torch.tensor(indices)}
+        word_chars, char_lengths, slots = distinct_word_chars([s[1] for s in chosen], words.size(1))
+        batch = {"words": words, "lengths": lengths, "word_chars": word_chars, "word_char_lengths": char_lengths,
+                 "char_slots": slots, "index": torch.tensor(indices)}  # fmt: skip
         if all(len(s[2]) == len(s[0]) for s in chosen):
             batch["tags"] = pad_sequences([s[2] for s in chosen], 0)[0]
         return batch

@@ -11,7 +11,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanMetric
 
 from lstm_apps.apps.tagger.encoding import TaggedBatches, TaggerVocab
 from lstm_apps.apps.tagger.prediction import format_tagged_text, read_prediction_input
@@ -21,9 +20,11 @@ from lstm_apps.core.recurrent import RecurrentBlock
 from lstm_apps.data.conll import TaggedSentence, format_conll
 from lstm_apps.data.corpus import write_text_atomically
 from lstm_apps.errors import UserError
+from lstm_apps.pipeline.app_datamodule import move_batch
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.pipeline.export import ExportGraph, GraphOf
+from lstm_apps.pipeline.running_mean import running_mean
 from lstm_apps.text.span_scores import tagging_scores
 from lstm_apps.text.tag_schemes import allowed_transitions, spans
 from lstm_apps.text.word_vectors import load_word_vectors
@@ -94,7 +95,7 @@ class TaggerModel(DecodedEvaluation, AppModule):
         self.constraint_decoder = (
             _frozen_constraints(len(self.tags), constraints) if output == "softmax" and constrained else None
         )
-        self.eval_loss = nn.ModuleDict({"val": MeanMetric(), "test": MeanMetric()})
+        self.eval_loss = nn.ModuleDict({"val": running_mean(), "test": running_mean()})
         self.vocab_tables: TaggerVocab | None = None
         self._decoded: list[tuple[int, list[str]]] = []
         self._examples: list[tuple[list[str], list[str], list[str]]] = []
@@ -123,16 +124,16 @@ class TaggerModel(DecodedEvaluation, AppModule):
             words = words.masked_fill(drop, self.unk_id)
         features = [self.word_embedding(words)]
         if self.char_features is not None:
-            features.append(self.char_features(batch["chars"]))
+            per_word = self.char_features(batch["word_chars"], batch["word_char_lengths"])
+            features.append(per_word[batch["char_slots"]])
         encoded, _ = self.encoder(self.dropout(torch.cat(features, dim=-1)), batch["lengths"])
         return self.emission(self.dropout(encoded))
 
     @staticmethod
     def mask(batch: dict[str, torch.Tensor]) -> torch.Tensor:
         words = batch["words"]
-        return torch.arange(words.size(1), device=words.device).unsqueeze(0) < batch["lengths"].to(
-            words.device
-        ).unsqueeze(1)
+        lengths = batch["lengths"].to(words.device, non_blocking=True)
+        return torch.arange(words.size(1), device=words.device).unsqueeze(0) < lengths.unsqueeze(1)
 
     def loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Mean negative log-likelihood per sentence (CRF) or per token (softmax)."""
@@ -162,7 +163,7 @@ class TaggerModel(DecodedEvaluation, AppModule):
             encoded = self.vocab_tables.encode([TaggedSentence(tokens) for tokens in sentences])
             results: list[list[str]] = [[] for _ in sentences]
             for batch in TaggedBatches(encoded, batch_size, self.pad_id, shuffle=False):
-                batch = {k: v.to(self.device) for k, v in batch.items()}
+                batch = move_batch(batch, self.device)
                 predicted = self.decode(self(batch), self.mask(batch))
                 for index, tags in zip(
                     batch["index"].tolist(), self._tag_names(predicted, batch["lengths"]), strict=True
@@ -173,7 +174,7 @@ class TaggerModel(DecodedEvaluation, AppModule):
     # -- training / evaluation ------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self.loss(self(batch), batch["tags"], self.mask(batch))
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch["words"].size(0))
+        self.log_training_loss(loss, batch["words"].size(0))
         return loss
 
     def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:
@@ -228,7 +229,13 @@ class TaggerModel(DecodedEvaluation, AppModule):
         )
 
         def emissions(word_ids: torch.Tensor, char_ids: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            return (self({"words": word_ids, "chars": char_ids, "lengths": None}),)
+            # Every word slot is its own row here: a runtime need not find the distinct words.
+            slots = torch.arange(word_ids.numel(), device=word_ids.device).view_as(word_ids)
+            word_chars = char_ids.flatten(0, 1)
+            lengths = (word_chars != 0).sum(1).clamp(min=1)
+            batch = {"words": word_ids, "word_chars": word_chars, "word_char_lengths": lengths,
+                     "char_slots": slots, "lengths": None}  # fmt: skip
+            return (self(batch),)
 
         def make_inputs(n: int) -> tuple[torch.Tensor, ...]:
             return torch.randint(1, words, (n, 3 + n)), torch.randint(1, chars, (n, 3 + n, 4))

@@ -8,12 +8,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchmetrics import MeanMetric
 
 from lstm_apps.core.decoding import select_next_token
 from lstm_apps.core.recurrent import RecurrentBlock, RecurrentState, detach_state
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.export import ExportGraph, GraphOf, flat_state, state_names
+from lstm_apps.pipeline.running_mean import running_mean
 from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
 
 SPLITS = ("train", "val", "test")
@@ -78,7 +78,7 @@ class LanguageModel(AppModule):
         self.sample_temperature = sample_temperature
         self.tokenizer: Tokenizer | None = None
         # Token-weighted mean cross-entropy per split (windows differ in length; DDP-synchronised).
-        self.mean_loss = nn.ModuleDict({f"{s}_loss": MeanMetric() for s in SPLITS})
+        self.mean_loss = nn.ModuleDict({f"{s}_loss": running_mean() for s in SPLITS})
         self._carried: dict[str, RecurrentState | None] = dict.fromkeys(SPLITS)
 
     def on_vocab(self, vocab: dict[str, str]) -> None:
@@ -145,7 +145,7 @@ class LanguageModel(AppModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self._stream_loss(batch, "train")
-        self.log("train/loss", loss, prog_bar=True)
+        self.log_training_loss(loss, batch[0].size(0))
         return loss
 
     def on_train_epoch_end(self) -> None:

@@ -1,0 +1,1 @@
+"""Measurements of how training uses the machine: host reads of tensor values, operator counts."""

@@ -1,0 +1,14 @@
+"""The weighted running mean every app keeps of its losses."""
+
+from __future__ import annotations
+
+from torchmetrics import MeanMetric
+
+
+def running_mean() -> MeanMetric:
+    """A DDP-synchronised weighted mean that never reads its inputs back to the host.
+
+    torchmetrics checks every update for NaN by default (``if isnan(x).any()``), which makes the
+    host wait for the device on every step. A NaN loss then shows in the logged mean instead.
+    """
+    return MeanMetric(nan_strategy="disable")
