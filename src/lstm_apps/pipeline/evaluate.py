@@ -10,6 +10,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.build import instantiate_node
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
+from lstm_apps.pipeline.numerics import apply_matmul_precision
 from lstm_apps.pipeline.train import build_datamodule
 
 SPLIT_STAGES = {"test": "test", "val": "validate"}
@@ -17,6 +18,7 @@ SPLIT_STAGES = {"test": "test", "val": "validate"}
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Score ``cfg.ckpt_path`` on ``cfg.split``; ``cfg.data`` entries override the stored data config."""
+    apply_matmul_precision(cfg)
     info = read_checkpoint(cfg.ckpt_path, expected_app=cfg.get("expected_app"))
     if cfg.split not in SPLIT_STAGES:
         raise UserError(f"split: must be one of {sorted(SPLIT_STAGES)}, got {cfg.split!r}")

@@ -24,6 +24,7 @@ from lstm_apps.pipeline.build import (
 from lstm_apps.pipeline.checkpoint import newest_checkpoint, read_checkpoint
 from lstm_apps.pipeline.checkpoint_io import AtomicCheckpointIO
 from lstm_apps.pipeline.hparams import log_final_hparams
+from lstm_apps.pipeline.numerics import apply_matmul_precision
 
 log = logging.getLogger("lstm_apps")
 
@@ -76,6 +77,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
 
         return run_search(cfg, train)
     check_config_types(cfg, ("data", "model", "trainer", "callbacks", "logger"))
+    apply_matmul_precision(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     resume_from = cfg.get("ckpt_path") or _auto_resume_checkpoint(cfg)
