@@ -1,11 +1,18 @@
 """Linear-chain CRF over per-token emission scores (Lafferty et al. 2001; Lample et al. 2016).
 
-The forward algorithm and Viterbi are written as products of per-position ``[K, K]`` score
-matrices in a semiring (log-sum-exp for ``log Z``, max for Viterbi) and reduced as a balanced
-tree: ``log2(L)`` batched steps instead of ``L`` sequential ones. On a GPU a small tagger is bound
-by kernel launches, not arithmetic, so a number of operations that does not grow with sentence
-length is what makes it fast (the tree does ``K`` times more arithmetic, which is cheap for tag
-sets of tens). Padded positions are identity matrices, so sentences of any lengths share a batch.
+Two ways to run the forward algorithm and Viterbi, chosen by ``algorithm``:
+
+- ``tree``: products of per-position ``[K, K]`` score matrices in a semiring (log-sum-exp for
+  ``log Z``, max for Viterbi), reduced as a balanced tree: ``log2(L)`` batched steps, so the
+  number of operator launches does not grow with sentence length. Padded positions are identity
+  matrices. It does ``K`` times more arithmetic than the recursion, which a GPU absorbs — a small
+  tagger there is bound by launches — but a CPU does not.
+- ``sequential``: the textbook recursion over positions, one batched step per position, with
+  padded positions carrying the running scores through unchanged. Least arithmetic: the CPU's
+  choice.
+
+``auto`` (the default) takes ``tree`` for tensors on an accelerator and ``sequential`` on the CPU.
+Both are exact and give the same results.
 Optional transition constraints (from ``text/tag_schemes.py``) make illegal tag sequences, such as
 ``O -> I-PER`` in IOB2, impossible in decoding and absent from the partition function.
 """
@@ -25,8 +32,11 @@ _NEVER = -1e9
 Scores = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # transitions [K, K], start [K], end [K]
 
 
+ALGORITHMS = ("auto", "tree", "sequential")
+
+
 class CRF(nn.Module):
-    """Transition, start and end scores of ``num_tags`` tags.
+    """Transition, start and end scores of ``num_tags`` tags; ``algorithm``: see the module docstring.
 
     ``allowed``: ``[num_tags, num_tags]`` bool, ``allowed[i, j]`` when tag ``j`` may follow tag
     ``i``; ``allowed_start`` / ``allowed_end``: ``[num_tags]`` bool. ``None`` allows everything.
@@ -41,9 +51,13 @@ class CRF(nn.Module):
         allowed: torch.Tensor | None = None,
         allowed_start: torch.Tensor | None = None,
         allowed_end: torch.Tensor | None = None,
+        algorithm: str = "auto",
     ) -> None:
         super().__init__()
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"CRF algorithm must be one of {', '.join(ALGORITHMS)}, got {algorithm!r}")
         self.num_tags = num_tags
+        self.algorithm = algorithm
         self.transitions = nn.Parameter(torch.empty(num_tags, num_tags))
         self.start = nn.Parameter(torch.empty(num_tags))
         self.end = nn.Parameter(torch.empty(num_tags))
@@ -68,6 +82,9 @@ class CRF(nn.Module):
             self.end + self.end_penalty,
         )
 
+    def _tree(self, emissions: torch.Tensor) -> bool:
+        return self.algorithm == "tree" or (self.algorithm == "auto" and emissions.device.type != "cpu")
+
     def _position_matrices(self, emissions: torch.Tensor, mask: torch.Tensor, scores: Scores) -> torch.Tensor:
         """``M [B, P, K, K]`` with ``P`` = L rounded up to a power of two: ``M[b, t, i, j]`` scores
         tag ``i`` at ``t - 1`` followed by tag ``j`` at ``t``. Position 0 has the start scores in
@@ -83,8 +100,10 @@ class CRF(nn.Module):
     def log_partition(
         self, emissions: torch.Tensor, mask: torch.Tensor, scores: Scores | None = None
     ) -> torch.Tensor:
-        """``log Z`` per sequence ``[B]``: the forward algorithm as a log-semiring tree product."""
+        """``log Z`` per sequence ``[B]``: the forward algorithm."""
         scores = scores or self._scores()
+        if not self._tree(emissions):
+            return self._log_partition_sequential(emissions, mask, scores)
         matrices = self._position_matrices(emissions, mask, scores)
         while matrices.size(1) > 1:
             first, second = _halves(matrices)
@@ -92,6 +111,17 @@ class CRF(nn.Module):
             matrices = torch.logsumexp(first + second, dim=-2)
         # Every row of the product is the same (position 0 ignores the previous tag): take row 0.
         return torch.logsumexp(matrices[:, 0, 0] + scores[2], dim=1)
+
+    def _log_partition_sequential(
+        self, emissions: torch.Tensor, mask: torch.Tensor, scores: Scores
+    ) -> torch.Tensor:
+        transitions, start, end = scores
+        emissions = emissions.float()
+        alpha = start + emissions[:, 0]
+        for t in range(1, emissions.size(1)):
+            step = torch.logsumexp(alpha.unsqueeze(2) + transitions, dim=1) + emissions[:, t]
+            alpha = torch.where(mask[:, t : t + 1], step, alpha)
+        return torch.logsumexp(alpha + end, dim=1)
 
     def sequence_score(
         self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, scores: Scores | None = None
@@ -125,8 +155,10 @@ class CRF(nn.Module):
         boundary between its halves; down the tree those boundary tags split every span in two, so
         all positions' tags come out after ``log2(L)`` batched gathers.
         """
-        batch, length, num_tags = emissions.shape
         scores = self._scores()
+        if not self._tree(emissions):
+            return self._viterbi_sequential(emissions, mask, scores)
+        batch, length, num_tags = emissions.shape
         matrices = self._position_matrices(emissions, mask, scores)
         boundaries = []
         while matrices.size(1) > 1:
@@ -142,6 +174,28 @@ class CRF(nn.Module):
             before = torch.stack([before, middle], dim=2).flatten(1)
             end = torch.stack([middle, end], dim=2).flatten(1)
         return end[:, :length], best_score
+
+    def _viterbi_sequential(
+        self, emissions: torch.Tensor, mask: torch.Tensor, scores: Scores
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        transitions, start, end = scores
+        emissions = emissions.float()
+        batch, length, num_tags = emissions.shape
+        identity = torch.arange(num_tags, device=emissions.device).expand(batch, num_tags)
+        score = start + emissions[:, 0]
+        backpointers = []
+        for t in range(1, length):
+            best, previous = (score.unsqueeze(2) + transitions).max(dim=1)
+            real = mask[:, t : t + 1]
+            score = torch.where(real, best + emissions[:, t], score)
+            backpointers.append(torch.where(real, previous, identity))
+        best_score, last = (score + end).max(dim=1)
+        path = [last]
+        for pointers in reversed(backpointers):
+            last = pointers.gather(1, last.unsqueeze(1)).squeeze(1)
+            path.append(last)
+        path.reverse()
+        return torch.stack(path, dim=1), best_score
 
 
 def _halves(matrices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

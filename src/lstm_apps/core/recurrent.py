@@ -119,11 +119,21 @@ class RecurrentBlock(nn.Module):
         """Run the recurrence; see the class docstring for shapes."""
         if lengths is None:
             return self.rnn(x, state)
-        total_length = x.size(1)
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        # Sorting by length is done here, on the host, rather than by pack_padded_sequence: it
+        # copies the order to the device with a blocking copy, and pad_packed_sequence copies the
+        # inverse back, each a wait for the device at every step. Non-blocking copies of
+        # host-made permutations do the same job without waiting.
+        lengths = lengths.to("cpu", torch.int64)
+        sorted_lengths, order = torch.sort(lengths, descending=True)
+        inverse = torch.empty_like(order)
+        inverse[order] = torch.arange(order.numel())
+        order, inverse = order.to(x.device, non_blocking=True), inverse.to(x.device, non_blocking=True)
+        packed = pack_padded_sequence(x.index_select(0, order), sorted_lengths, batch_first=True)
+        if state is not None:
+            state = select_state(state, order)
         packed_out, final_state = self.rnn(packed, state)
-        out, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=total_length)
-        return out, final_state
+        out, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=x.size(1))
+        return out.index_select(0, inverse), select_state(final_state, inverse)
 
 
 def detach_state(state: RecurrentState | None) -> RecurrentState | None:

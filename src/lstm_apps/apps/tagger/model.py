@@ -15,7 +15,7 @@ from torch import nn
 from lstm_apps.apps.tagger.encoding import TaggedBatches, TaggerVocab
 from lstm_apps.apps.tagger.prediction import format_tagged_text, read_prediction_input
 from lstm_apps.core.char_features import CharFeatures
-from lstm_apps.core.crf import CRF
+from lstm_apps.core.crf import ALGORITHMS, CRF
 from lstm_apps.core.recurrent import RecurrentBlock
 from lstm_apps.data.conll import TaggedSentence, format_conll
 from lstm_apps.data.corpus import write_text_atomically
@@ -38,7 +38,9 @@ class TaggerModel(DecodedEvaluation, AppModule):
     ``char_features``: ``cnn`` | ``lstm`` | ``none``. ``word_dropout`` replaces training words by
     ``<unk>`` with that probability, so the model learns what to do with unseen words.
     ``word_vectors``: a GloVe/word2vec text file (optionally .gz) whose vectors initialise the
-    word embeddings of a new model (``word_dim`` must match)."""
+    word embeddings of a new model (``word_dim`` must match). ``crf_algorithm``: ``auto`` (a
+    log-depth tree on a GPU, the position recursion on a CPU), ``tree`` or ``sequential``; see
+    ``core/crf.py``."""
 
     app_name = "tagger"
 
@@ -62,6 +64,7 @@ class TaggerModel(DecodedEvaluation, AppModule):
         dropout: float = 0.5,
         word_dropout: float = 0.05,
         output: str = "crf",
+        crf_algorithm: str = "auto",
         constrained: bool = True,
         log_examples: int = 4,
         optimizer: Mapping[str, Any] | None = None,
@@ -90,7 +93,11 @@ class TaggerModel(DecodedEvaluation, AppModule):
         self.dropout = nn.Dropout(dropout)
         self.emission = nn.Linear(self.encoder.output_size, len(self.tags))
         constraints = allowed_transitions(self.tags, scheme) if constrained else (None, None, None)
-        self.crf = CRF(len(self.tags), *constraints) if output == "crf" else None
+        if crf_algorithm not in ALGORITHMS:
+            raise UserError(
+                f"model.crf_algorithm: must be one of {', '.join(ALGORITHMS)}, got {crf_algorithm!r}"
+            )
+        self.crf = CRF(len(self.tags), *constraints, algorithm=crf_algorithm) if output == "crf" else None
         # Softmax output with constraints: Viterbi over log-probabilities with fixed zero scores.
         self.constraint_decoder = (
             _frozen_constraints(len(self.tags), constraints) if output == "softmax" and constrained else None
@@ -139,7 +146,11 @@ class TaggerModel(DecodedEvaluation, AppModule):
         """Mean negative log-likelihood per sentence (CRF) or per token (softmax)."""
         if self.crf is not None:
             return self.crf.negative_log_likelihood(emissions, tags, mask).mean()
-        return F.cross_entropy(emissions[mask].float(), tags[mask])
+        # Padding as ignore_index rather than emissions[mask]: boolean indexing has to read the
+        # mask back from the device to size its result.
+        return F.cross_entropy(
+            emissions.float().transpose(1, 2), tags.masked_fill(~mask, -100), ignore_index=-100
+        )
 
     @torch.no_grad()
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
