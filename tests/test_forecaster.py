@@ -16,7 +16,7 @@ from lstm_apps.apps.forecaster.baseline import ets_forecasts, seasonal_naive
 from lstm_apps.apps.forecaster.datamodule import ForecastDataModule
 from lstm_apps.apps.forecaster.model import ForecasterModel
 from lstm_apps.apps.forecaster.scores import forecast_scores
-from lstm_apps.apps.forecaster.windows import TimeSplit
+from lstm_apps.apps.forecaster.windows import TimeSplit, WindowBatches, window_frame
 from lstm_apps.data.time_series import SeriesFile, StatsmodelsSeries, read_series_csv
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.train import train
@@ -145,6 +145,40 @@ def test_windows_are_cut_in_time_order_within_their_part() -> None:
         TimeSplit.of(50, 0.05, 0.2, context=5, horizon=4)
 
 
+def fancy_indexed_windows(
+    scaled: np.ndarray, calendar: np.ndarray, origins: list[int], context: int, horizon: int
+) -> dict[str, torch.Tensor]:
+    """The reference: each window's steps picked by integer indices, values and calendar apart."""
+    values, days = torch.from_numpy(scaled), torch.from_numpy(calendar.astype(np.float32))
+    at = torch.tensor(origins)
+    past = at.unsqueeze(1) + torch.arange(-context, 0).unsqueeze(0)
+    ahead = at.unsqueeze(1) + torch.arange(horizon).unsqueeze(0)
+    return {"inputs": torch.cat([values[past], days[past]], dim=-1), "future": days[ahead],
+            "targets": values[ahead]}  # fmt: skip
+
+
+@pytest.mark.parametrize("calendar_size", [2, 0])
+def test_window_batches_gather_what_fancy_indexing_builds(calendar_size: int) -> None:
+    rng = np.random.default_rng(0)
+    scaled = rng.normal(size=(300, 3)).astype(np.float32)
+    calendar = rng.normal(size=(300, calendar_size))  # float64, as calendar_features returns it
+    origins = list(range(30, 290, 3))
+    batches = WindowBatches(window_frame(scaled, calendar), 3, origins, context=30, horizon=10,
+                            batch_size=7, shuffle=True, seed=3)  # fmt: skip
+    seen = []
+    for batch in batches:
+        chosen = batch["index"].tolist()
+        expected = fancy_indexed_windows(scaled, calendar, [origins[i] for i in chosen], 30, 10)
+        assert batch.keys() == {"inputs", "future", "targets", "index"}
+        for key, tensor in expected.items():
+            assert batch[key].dtype == torch.float32 and batch[key].is_contiguous()
+            assert torch.equal(batch[key], tensor), key
+        seen += chosen
+    assert sorted(seen) == list(range(len(origins)))
+    # Views of one frame: the windows hold no copy of the series.
+    assert batches.past.untyped_storage().data_ptr() == batches.future_values.untyped_storage().data_ptr()
+
+
 # -- baselines ----------------------------------------------------------------------------------
 def test_seasonal_naive_repeats_the_last_season() -> None:
     values = np.tile(np.arange(4.0), 10)[:, None]
@@ -217,6 +251,29 @@ def test_train_predict_with_quantiles_through_the_cli(tmp_path: Path) -> None:
     events = next((tmp_path / "run" / "tensorboard").rglob("events.out.tfevents.*"))
     images = EventAccumulator(str(events.parent)).Reload().Tags()["images"]
     assert any(tag.startswith("forecasts/val_window_") for tag in images), images
+
+
+def test_forecast_images_are_drawn_only_every_n_epochs(tmp_path: Path, monkeypatch) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    import lstm_apps.apps.forecaster.model as forecaster_model
+
+    drawn: list[int] = []
+    draw = forecaster_model.forecast_image
+    monkeypatch.setattr(forecaster_model, "forecast_image", lambda *a, **k: drawn.append(1) or draw(*a, **k))
+    path = write_series(tmp_path, 200)
+    overrides = [*tiny_forecaster_overrides(path), "trainer.max_epochs=3", "model.log_examples=2",
+                 "callbacks.early_stopping=null", "callbacks.samples.images_every_n_epochs=2"]  # fmt: skip
+    train(compose_config("train", overrides, tmp_path / "run"))
+    events = EventAccumulator(str(next((tmp_path / "run").rglob("events.out.tfevents.*")).parent)).Reload()
+    validations = [event.step for event in events.Scalars("val/mae")]
+    assert len(validations) == 3
+    per_epoch = validations[1] - validations[0]  # images carry the global step after the epoch's last batch
+    tags = [tag for tag in events.Tags()["images"] if tag.startswith("forecasts/val_window_")]
+    assert len(tags) == 2
+    for tag in tags:
+        assert [image.step for image in events.Images(tag)] == [per_epoch, 3 * per_epoch]
+    assert len(drawn) == 2 * 2  # two windows, at epochs 0 and 2 only: nothing drawn at epoch 1
 
 
 def test_several_variables_are_read_forecast_and_printed(tmp_path: Path) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 import numpy as np
+import torch
 
-from lstm_apps.apps.forecaster.windows import Scaler, TimeSplit, WindowBatches
+from lstm_apps.apps.forecaster.windows import Scaler, TimeSplit, WindowBatches, window_frame
 from lstm_apps.data.time_series import CALENDAR_FEATURES, TimeSeries, calendar_features
 from lstm_apps.pipeline.app_datamodule import BucketedDataModule
 
@@ -46,8 +47,7 @@ class ForecastDataModule(BucketedDataModule):
         self.series: TimeSeries | None = None
         self.split: TimeSplit | None = None
         self.scaler: Scaler | None = None
-        self.scaled: np.ndarray | None = None
-        self.calendar_values: np.ndarray | None = None
+        self.frame: torch.Tensor | None = None  # scaled values, then calendar: [T, V + K]
         self.origins: dict[str, list[int]] = {}
 
     @property
@@ -65,8 +65,8 @@ class ForecastDataModule(BucketedDataModule):
             self.scaler = Scaler.from_json(self._vocab_state["scaler"])
         else:
             self.scaler = Scaler.fit(self.series.values[: self.split.train_end])
-        self.scaled = self.scaler.transform(self.series.values)
-        self.calendar_values = calendar_features(self.series.times)[:, : self.calendar_size]
+        calendar = calendar_features(self.series.times)[:, : self.calendar_size]
+        self.frame = window_frame(self.scaler.transform(self.series.values), calendar)
         for part in ("train", "val", "test"):
             stride = 1 if part == "train" else self.eval_stride
             self.origins[part] = self.split.origins(part, self.context, self.horizon, stride)
@@ -95,6 +95,6 @@ class ForecastDataModule(BucketedDataModule):
     def make_batches(
         self, split: str, batch_size: int, shuffle: bool, rank: int, world: int
     ) -> WindowBatches:
-        assert self.scaled is not None and self.calendar_values is not None, "setup() first"
-        return WindowBatches(self.scaled, self.calendar_values, self.origins[split], self.context, self.horizon,
-                             batch_size, shuffle, self.seed, rank, world)  # fmt: skip
+        assert self.frame is not None and self.series is not None, "setup() first"
+        return WindowBatches(self.frame, len(self.series.columns), self.origins[split], self.context,
+                             self.horizon, batch_size, shuffle, self.seed, rank, world)  # fmt: skip

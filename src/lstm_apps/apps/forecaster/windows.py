@@ -79,25 +79,41 @@ class Scaler:
         return cls(np.asarray(state["mean"]), np.asarray(state["std"]))
 
 
-class WindowBatches(LengthBucketedBatches):
-    """Windows at ``origins`` of a scaled series. Each batch: ``inputs [B, context, V + K]``
-    (values, then K calendar features), ``future [B, horizon, K]`` (the calendar of the forecast
-    steps), ``targets [B, horizon, V]`` (scaled) and ``index [B]`` (position in ``origins``).
-    Every window has the same length, so the bucketing base only shuffles, shards and resumes."""
+def window_frame(scaled: np.ndarray, calendar: np.ndarray) -> torch.Tensor:
+    """The scaled values, then the calendar features: one ``[T, V + K]`` float32 tensor, built once
+    per series, that every split's windows are views of."""
+    return torch.from_numpy(np.concatenate([scaled, calendar], axis=1).astype(np.float32))
 
-    def __init__(self, scaled: np.ndarray, calendar: np.ndarray, origins: Sequence[int], context: int,
+
+def _windows(frame: torch.Tensor, size: int) -> torch.Tensor:
+    """``[T - size + 1, size, F]``: row ``s`` is ``frame[s : s + size]``; a strided view, no copy."""
+    return frame.unfold(0, size, 1).transpose(1, 2)
+
+
+class WindowBatches(LengthBucketedBatches):
+    """Windows at ``origins`` of a ``window_frame`` with ``variables`` value columns. Each batch:
+    ``inputs [B, context, V + K]`` (values, then K calendar features), ``future [B, horizon, K]``
+    (the calendar of the forecast steps), ``targets [B, horizon, V]`` (scaled) and ``index [B]``
+    (position in ``origins``). Every window has the same length, so the bucketing base only
+    shuffles, shards and resumes.
+
+    The windows are ``unfold`` views of the frame, so memory stays flat in the number of windows
+    and a batch is three ``index_select`` gathers: assembling it in the main process costs no
+    Python loop per window and stays off the training step's path."""
+
+    def __init__(self, frame: torch.Tensor, variables: int, origins: Sequence[int], context: int,
                  horizon: int, batch_size: int, shuffle: bool, seed: int = 0, rank: int = 0,
                  world: int = 1) -> None:  # fmt: skip
         super().__init__([context] * len(origins), batch_size, shuffle, seed, rank, world)
-        self.values = torch.from_numpy(np.asarray(scaled, dtype=np.float32))
-        self.calendar = torch.from_numpy(np.asarray(calendar, dtype=np.float32))
-        self.origins = list(origins)
+        self.origins = torch.tensor(list(origins), dtype=torch.long)
         self.context, self.horizon = context, horizon
+        self.past = _windows(frame, context)
+        self.future_values = _windows(frame[:, :variables], horizon)
+        self.future_calendar = _windows(frame[:, variables:], horizon)
 
     def collate(self, indices: list[int]) -> dict[str, torch.Tensor]:
-        origins = torch.tensor([self.origins[i] for i in indices])
-        past = origins.unsqueeze(1) + torch.arange(-self.context, 0).unsqueeze(0)
-        ahead = origins.unsqueeze(1) + torch.arange(self.horizon).unsqueeze(0)
-        inputs = torch.cat([self.values[past], self.calendar[past]], dim=-1)
-        return {"inputs": inputs, "future": self.calendar[ahead], "targets": self.values[ahead],
-                "index": torch.tensor(indices)}  # fmt: skip
+        index = torch.tensor(indices, dtype=torch.long)
+        origins = self.origins.index_select(0, index)
+        return {"inputs": self.past.index_select(0, origins - self.context),
+                "future": self.future_calendar.index_select(0, origins),
+                "targets": self.future_values.index_select(0, origins), "index": index}  # fmt: skip
