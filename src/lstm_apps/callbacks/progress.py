@@ -29,7 +29,9 @@ class _MetricsAtLogSteps:
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:  # fmt: skip
-        self._between_log_steps = batch_idx > 0 and trainer.global_step % max(trainer.log_every_n_steps, 1) != 0
+        self._between_log_steps = (
+            batch_idx > 0 and trainer.global_step % max(trainer.log_every_n_steps, 1) != 0
+        )
         try:
             super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)  # type: ignore[misc]
         finally:
