@@ -126,7 +126,9 @@ class LanguageModel(AppModule):
         logits, state = self(inputs, state)
         self._carried[split] = detach_state(state)
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
-        self.mean_loss[f"{split}_loss"].update(loss.detach(), targets.numel())
+        # The weight made on the device (a fill), not from a Python int: that would be a blocking copy.
+        value = loss.detach()
+        self.mean_loss[f"{split}_loss"].update(value, torch.full_like(value, targets.numel()))
         return loss
 
     def _reset(self, split: str) -> None:
