@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -198,11 +199,16 @@ def _decode(model, batch, beam):
 
 def _busy_fraction(prof, wall_seconds: float) -> float:
     """Share of ``wall_seconds`` in which the GPU ran something (kernels, copies): the union of
-    the device events' intervals, so that overlapping work is not counted twice."""
+    the device events' intervals, so that overlapping work is not counted twice. User annotations
+    are left out: the profiler also draws ranges such as ``Optimizer.step`` on the GPU timeline,
+    and Lightning runs forward and backward inside the optimizer step, so those ranges would
+    cover nearly the whole step."""
     from torch.autograd import DeviceType
 
     spans = sorted(
-        (e.time_range.start, e.time_range.end) for e in prof.events() if e.device_type == DeviceType.CUDA
+        (e.time_range.start, e.time_range.end)
+        for e in prof.events()
+        if e.device_type == DeviceType.CUDA and not getattr(e, "is_user_annotation", False)
     )
     busy_us, reach = 0.0, float("-inf")
     for start, end in spans:
@@ -250,6 +256,11 @@ class _Window:
     def busy(self) -> float | None:
         if self._profiler is None:
             return None
+        debug = os.environ.get("BENCH_DEBUG_DIR")
+        if debug:  # the profiled window's busiest operators, for finding where time goes
+            table = self._profiler.key_averages().table(sort_by="self_device_time_total", row_limit=25)
+            cpu = self._profiler.key_averages().table(sort_by="self_cpu_time_total", row_limit=25)
+            Path(debug, f"profile-{os.getpid()}.txt").write_text(table + "\n\n" + cpu)
         return _busy_fraction(self._profiler, self.timings["profile_end"] - self.timings["profile_start"])
 
 
@@ -291,8 +302,13 @@ def measure(app: str, mode: str, steps: int, warmup: int, overrides: list[str]) 
         steps = len(batches) - warmup - profiled
         if steps < 5:
             raise SystemExit(f"{app}: the training split has only {len(batches)} batches")
+    if device.type == "cuda":  # as the datamodules' loaders hand batches over on CUDA: pinned
+        from lightning.fabric.utilities.apply_func import apply_to_collection
+
+        batches = [apply_to_collection(b, torch.Tensor, torch.Tensor.pin_memory) for b in batches]
     tokens = sum(count_units(b) for b in batches[warmup : warmup + steps])
     window = _Window(device, warmup, steps, profiled)
+    (HERE / ".bench_run").mkdir(exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f"{app}-{mode}-", dir=HERE / ".bench_run"))
 
     if mode == "plain":
@@ -573,6 +589,9 @@ def main() -> None:
     parser.add_argument(
         "--no-scaling", action="store_true", help="skip the 1 vs 2 processes / fp32 vs bf16 runs"
     )
+    parser.add_argument(
+        "--only-training", action="store_true", help="only the Lightning vs plain training tables"
+    )
     parser.add_argument("--child", choices=["plain", "lightning", "decode", "ops"], help=argparse.SUPPRESS)
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
@@ -600,6 +619,10 @@ def main() -> None:
             args.steps = (GPU_STEPS if on_gpu else DEFAULT_STEPS)[app]
         table, lightning = training_table(app, args)
         sections.append(table)
+        if args.only_training:
+            fresh.append(table)
+            print(table, flush=True)
+            continue
         if on_gpu:
             sections.append(precision_table(app, args, lightning))
             if app in GPU_CASES:

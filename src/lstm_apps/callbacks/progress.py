@@ -3,7 +3,7 @@
 Lightning converts every ``prog_bar=True`` value to a Python number (``.item()``) after each
 training batch, and its bars ask for those values after each batch too: on a GPU the host then
 waits for the device at every step and the two stop overlapping. So the apps log ``train/loss``
-for the loggers only (``AppModule.log_training_loss``), and these bars read it — and the other
+for the loggers, at logging steps (``AppModule.log_training``), and these bars read it — and the other
 bar metrics — at logging steps (``trainer.log_every_n_steps``), at the first batch of an epoch
 and outside training batches, showing the last values in between; the bar itself advances every
 batch.

@@ -127,6 +127,8 @@ class RecurrentBlock(nn.Module):
         sorted_lengths, order = torch.sort(lengths, descending=True)
         inverse = torch.empty_like(order)
         inverse[order] = torch.arange(order.numel())
+        if x.is_cuda:  # only a copy from page-locked memory leaves the host free to go on
+            order, inverse = order.pin_memory(), inverse.pin_memory()
         order, inverse = order.to(x.device, non_blocking=True), inverse.to(x.device, non_blocking=True)
         packed = pack_padded_sequence(x.index_select(0, order), sorted_lengths, batch_first=True)
         if state is not None:

@@ -7,6 +7,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.fabric.utilities.apply_func import move_data_to_device
+from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, IterableDataset
 
 # Batch entries that stay on the host when a batch moves to the device: sequence lengths, which
@@ -54,6 +55,11 @@ class AppDataModule(L.LightningDataModule):
     def model_kwargs(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def pin_memory(self) -> bool:
+        """Pinned (page-locked) batches when training on CUDA: only a copy from pinned memory runs
+        asynchronously; one from ordinary memory may wait for the device's queue to drain first."""
+        return isinstance(getattr(getattr(self, "trainer", None), "accelerator", None), CUDAAccelerator)
+
     def distributed_position(self) -> tuple[int, int]:
         """``(rank, world_size)`` of this process, ``(0, 1)`` outside a trainer."""
         trainer = getattr(self, "trainer", None)
@@ -89,8 +95,8 @@ class BucketedDataModule(AppDataModule):
             self._datasets[split] = batches
         trainer = getattr(self, "trainer", None)
         if shuffle and trainer is not None and hasattr(self._datasets[split], "resume_at"):
-            return ResumableBatchLoader(self._datasets[split], trainer)
-        return DataLoader(self._datasets[split], batch_size=None)
+            return ResumableBatchLoader(self._datasets[split], trainer, self.pin_memory())
+        return DataLoader(self._datasets[split], batch_size=None, pin_memory=self.pin_memory())
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", self.batch_size, shuffle=True)
@@ -110,8 +116,8 @@ class ResumableBatchLoader(DataLoader):
     batches of that epoch not yet trained on — not the epoch's first batches again.
     """
 
-    def __init__(self, batches: IterableDataset, trainer: L.Trainer) -> None:
-        super().__init__(batches, batch_size=None)
+    def __init__(self, batches: IterableDataset, trainer: L.Trainer, pin_memory: bool = False) -> None:
+        super().__init__(batches, batch_size=None, pin_memory=pin_memory)
         self._trainer = trainer
 
     def state_dict(self) -> dict[str, int]:

@@ -142,7 +142,8 @@ class CaptionDataModule(AppDataModule):
 
     def _loader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
         return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=self._collate,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)  # fmt: skip
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
+                          pin_memory=self.pin_memory())  # fmt: skip
 
     def train_dataloader(self) -> DataLoader:
         images = self.splits["train"]

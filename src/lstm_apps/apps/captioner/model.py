@@ -119,8 +119,7 @@ class CaptionModel(DecodedEvaluation, AppModule):
         nll, penalty = self._loss(batch)
         loss = nll + self.attention_penalty * penalty
         size = batch["images"].size(0)
-        self.log_training_loss(loss, size)
-        self.log("train/attention_penalty", penalty, batch_size=size)
+        self.log_training(size, loss=loss, attention_penalty=penalty)
         return loss
 
     def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:

@@ -117,7 +117,7 @@ class ClassifierModel(AppModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         logits, _ = self(batch["tokens"], batch["lengths"])
         loss = self.loss(logits, batch["labels"])
-        self.log_training_loss(loss, batch["tokens"].size(0))
+        self.log_training(batch["tokens"].size(0), loss=loss)
         return loss
 
     def _evaluate(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:

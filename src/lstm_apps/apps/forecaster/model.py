@@ -124,7 +124,7 @@ class ForecasterModel(DecodedEvaluation, AppModule):
     # -- training / evaluation ------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self.loss(self(batch["inputs"], batch["future"]), batch["targets"])
-        self.log_training_loss(loss, batch["inputs"].size(0))
+        self.log_training(batch["inputs"].size(0), loss=loss)
         return loss
 
     def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:

@@ -160,7 +160,7 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         logits, _ = self(batch)
         loss = self._loss(logits, batch["tgt_out"], self.label_smoothing)
-        self.log_training_loss(loss, batch["src"].size(0))
+        self.log_training(batch["src"].size(0), loss=loss)
         return loss
 
     def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:

@@ -185,7 +185,7 @@ class TaggerModel(DecodedEvaluation, AppModule):
     # -- training / evaluation ------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self.loss(self(batch), batch["tags"], self.mask(batch))
-        self.log_training_loss(loss, batch["words"].size(0))
+        self.log_training(batch["words"].size(0), loss=loss)
         return loss
 
     def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:

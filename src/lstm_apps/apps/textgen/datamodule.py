@@ -78,7 +78,7 @@ class TextStreamDataModule(AppDataModule):
                 f"{batch_size} rows x {world} process(es); lower data.batch_size/data.eval_batch_size"
             ) from None
         mine = rows[rank * batch_size : (rank + 1) * batch_size]
-        return DataLoader(BPTTWindows(mine, self.bptt), batch_size=None)
+        return DataLoader(BPTTWindows(mine, self.bptt), batch_size=None, pin_memory=self.pin_memory())
 
     def train_dataloader(self) -> DataLoader:
         return self._windows("train", self.batch_size)

@@ -143,11 +143,12 @@ class LanguageModel(AppModule):
         self.mean_loss[f"{split}_loss"].reset()
 
     def on_train_epoch_start(self) -> None:
+        super().on_train_epoch_start()
         self._reset("train")
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self._stream_loss(batch, "train")
-        self.log_training_loss(loss, batch[0].size(0))
+        self.log_training(batch[0].size(0), loss=loss)
         return loss
 
     def on_train_epoch_end(self) -> None:
