@@ -81,6 +81,7 @@ def build(app: str, overrides: list[str]):
     from omegaconf import open_dict
 
     from lstm_apps.paths import config_dir
+    from lstm_apps.pipeline.numerics import apply_matmul_precision
     from lstm_apps.pipeline.train import build_datamodule, build_model
 
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
@@ -88,6 +89,7 @@ def build(app: str, overrides: list[str]):
     with open_dict(cfg):
         cfg.paths.output_dir = str(HERE / ".bench_run")
         cfg.paths.root_dir = str(HERE / ".bench_run")
+    apply_matmul_precision(cfg)  # as training does: TF32 matmuls on CUDA unless the config says otherwise
     L.seed_everything(0, workers=True)
     datamodule = build_datamodule(cfg)
     datamodule.prepare_data()
@@ -378,8 +380,11 @@ def measure_operator_calls(lengths: tuple[int, ...], batch_size: int = 32, warmu
     from lstm_apps.diagnostics.operator_calls import operator_calls
 
     # The CRF as it runs on a GPU (the tree): what launches cost is the GPU's concern.
+    from lstm_apps.pipeline.app_datamodule import move_batch
+
     cfg, model, datamodule = build("tagger", ["model.crf_algorithm=tree"])
-    model.train()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device).train()
     optimizer = model.configure_optimizers()
     optimizer = optimizer["optimizer"] if isinstance(optimizer, dict) else optimizer
     clip = float(cfg.trainer.gradient_clip_val or 0.0)
@@ -395,15 +400,18 @@ def measure_operator_calls(lengths: tuple[int, ...], batch_size: int = 32, warmu
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
         optimizer.step()
 
-    cases = {f"{n} words each": source.collate(by_length[n][:batch_size]) for n in lengths}
+    cases = {
+        f"{n} words each": move_batch(source.collate(by_length[n][:batch_size]), device) for n in lengths
+    }
     spread = sorted(by_length)
     mixed = [by_length[spread[i * len(spread) // batch_size]][0] for i in range(batch_size)]
     cases[f"mixed, {len(source.sentences[mixed[0]][0])}-{len(source.sentences[mixed[-1]][0])} words"] = (
-        source.collate(mixed)
+        move_batch(source.collate(mixed), device)
     )
     for _ in range(warmup):
         step(next(iter(cases.values())))
-    return {name: sum(operator_calls(lambda b=batch: step(b)).values()) for name, batch in cases.items()}
+    counts = {name: sum(operator_calls(lambda b=batch: step(b)).values()) for name, batch in cases.items()}
+    return {"device": str(device), "counts": counts}
 
 
 def run_child(app: str, mode: str, args: argparse.Namespace, extra: list[str] | None = None) -> dict:
@@ -472,11 +480,12 @@ def precision_table(app: str, args: argparse.Namespace, fp32: dict) -> str:
 
 
 def operator_table(args: argparse.Namespace) -> str:
-    counts = run_child("tagger", "ops", args)
+    result = run_child("tagger", "ops", args)
     rows = ["| batch of 32 sentences | operator calls per training step |", "|---|---:|"]
-    rows += [f"| {name} | {count} |" for name, count in counts.items()]
+    rows += [f"| {name} | {count} |" for name, count in result["counts"].items()]
+    where = " on GPU" if result["device"].startswith("cuda") else ""
     return (
-        "\n## tagger: operator calls per training step\n\nTop-level operators recorded by torch.profiler for "
+        f"\n## tagger: operator calls per training step{where}\n\nTop-level operators recorded by torch.profiler for "
         "one training step of the default tagger (forward, backward, gradient clipping, AdamW) with the CRF "
         "as it runs on a GPU (`crf_algorithm=tree`), on this machine. Target: <= 270 (819 with the "
         "position-by-position CRF). On a CPU, a batch of "

@@ -49,7 +49,11 @@ def test_top_level_configs_compose(config_name: str) -> None:
 
 def test_precision_is_32_by_default_and_bf16_is_selectable(tmp_path: Path) -> None:
     assert compose_config("train", [], tmp_path).trainer.precision == "32-true"
-    assert compose_config("train", ["trainer=gpu"], tmp_path).trainer.precision == "bf16-mixed"
+    assert compose_config("train", ["trainer=gpu"], tmp_path).trainer.precision == "32-true"
+    assert (
+        compose_config("train", ["trainer=gpu", "trainer.precision=bf16-mixed"], tmp_path).trainer.precision
+        == "bf16-mixed"
+    )
     assert compose_config("train", ["trainer.precision=16-mixed"], tmp_path).trainer.precision == "16-mixed"
 
 
