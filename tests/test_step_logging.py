@@ -61,7 +61,8 @@ def test_progress_bar_reads_the_loss_only_at_logging_steps(monkeypatch: Any) -> 
             reads.append(trainer.global_step)
             return 0.5
 
-    trainer = SimpleNamespace(log_every_n_steps=4, global_step=0, callback_metrics={"train/loss": Loss()})
+    trainer = SimpleNamespace(log_every_n_steps=4, global_step=0, callback_metrics={"train/loss": Loss()},
+                              should_stop=False, fast_dev_run=False)  # fmt: skip
     for batch_idx in range(10):
         trainer.global_step = batch_idx + 1  # after the optimizer step
         bar.on_train_batch_end(trainer, None, None, None, batch_idx)  # type: ignore[arg-type]

@@ -16,6 +16,8 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
 
+from lstm_apps.pipeline.app_module import is_logging_step
+
 
 class _MetricsAtLogSteps:
     """Mixin for a Lightning progress bar: see the module docstring. ``step_metrics``: callback
@@ -29,9 +31,8 @@ class _MetricsAtLogSteps:
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:  # fmt: skip
-        self._between_log_steps = (
-            batch_idx > 0 and trainer.global_step % max(trainer.log_every_n_steps, 1) != 0
-        )
+        # After the optimizer step: global_step - 1 is the step just run.
+        self._between_log_steps = batch_idx > 0 and not is_logging_step(trainer, trainer.global_step - 1)
         try:
             super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)  # type: ignore[misc]
         finally:

@@ -15,6 +15,13 @@ CHECKPOINT_KEY = "lstm_apps"
 CHECKPOINT_FORMAT = 1
 
 
+def is_logging_step(trainer: L.Trainer, step: int) -> bool:
+    """Whether Lightning writes step metrics to the loggers after optimizer step ``step``
+    (0-based): every ``log_every_n_steps``-th step, the last one, and every step of a fast dev run."""
+    every = trainer.log_every_n_steps
+    return bool(every) and ((step + 1) % every == 0 or trainer.should_stop or bool(trainer.fast_dev_run))
+
+
 def _plain(node: Mapping[str, Any] | DictConfig | None) -> dict[str, Any] | None:
     if node is None:
         return None
@@ -94,9 +101,7 @@ class AppModule(L.LightningModule):
             total = self._training_sums.get(name)
             self._training_sums[name] = value if total is None else total + value
         self._training_steps += 1
-        every = trainer.log_every_n_steps
-        # Lightning writes step metrics after step k when (k + 1) % log_every_n_steps == 0.
-        if every and ((trainer.global_step + 1) % every == 0 or trainer.should_stop or trainer.fast_dev_run):
+        if is_logging_step(trainer, trainer.global_step):  # the step about to run
             for name, total in self._training_sums.items():
                 self.log(f"train/{name}", total / self._training_steps, batch_size=batch_size)
             self._training_sums.clear()
