@@ -8,6 +8,8 @@ APP ?= textgen
 ARGS ?=
 CKPT ?= $(shell ls -t runs/$(APP)/*/checkpoints/last.ckpt 2>/dev/null | head -n 1)
 PORT ?= 6006
+# The exact torch build the project is tested with; the package itself only sets a floor.
+TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
 .DEFAULT_GOAL := help
 .PHONY: help install train sweep eval predict test bench tensorboard lint format clean
@@ -19,10 +21,11 @@ help: ## list the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade --quiet pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet $(TORCH_PINS)
+	$(BIN)/pip install --quiet -e ".[dev,all]" $(TORCH_PINS)
 	@touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the package (editable) with dev tools
+install: $(STAMP) ## create .venv, install the package (editable) with every extra and the dev tools
 
 train: $(STAMP) ## train APP on its default data: make train APP=textgen ARGS="trainer.max_epochs=3"
 	$(BIN)/lstm-apps train app=$(APP) $(ARGS)

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def config_dir() -> Path:
-    """The ``configs/`` folder: ``$LSTM_APPS_CONFIG_DIR`` or the one beside ``src/`` in the checkout."""
+    """The project's ``configs/`` folder.
+
+    ``$LSTM_APPS_CONFIG_DIR`` wins; an installed wheel carries the folder as ``lstm_apps/configs``;
+    a checkout (editable install) has it beside ``src/``. Users add folders of their own with
+    ``--config-dir`` or ``hydra.searchpath`` instead of replacing this one (docs/configuration.md).
+    """
     override = os.environ.get("LSTM_APPS_CONFIG_DIR")
     if override:
         return Path(override).resolve()
-    return Path(__file__).resolve().parents[2] / "configs"
+    shipped = PACKAGE_DIR / "configs"
+    if shipped.is_dir():
+        return shipped
+    return PACKAGE_DIR.parents[1] / "configs"
 
 
-def available_apps() -> list[str]:
-    """Names selectable with ``app=<name>``: one YAML file each in ``configs/app``."""
-    return sorted(p.stem for p in (config_dir() / "app").glob("*.yaml"))
+def available_apps(user_config_dirs: Iterable[Path] = ()) -> list[str]:
+    """Names selectable with ``app=<name>``: one YAML file each in ``configs/app`` (and in the
+    ``app/`` folder of any config folder a user adds)."""
+    folders = [config_dir(), *user_config_dirs]
+    return sorted({p.stem for folder in folders for p in (folder / "app").glob("*.yaml")})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
@@ -10,6 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from lstm_apps.errors import UserError
+from lstm_apps.extras import install_hint
 from lstm_apps.paths import available_apps, config_dir
 
 
@@ -17,7 +20,9 @@ def check_overrides(config_name: str, args: list[str]) -> None:
     """Raise ``UserError`` for an unknown app or an override that does not compose.
 
     Runs only for plain runs: with flags (``-m``, ``--cfg``, ``--help`` …) Hydra is left to speak.
+    Users' own config folders (``--config-dir``) are searched here as Hydra will search them.
     """
+    user_dirs, args = split_config_dirs(args)
     if any(arg.startswith("-") for arg in args):
         return
     overrides = list(args)
@@ -30,11 +35,13 @@ def check_overrides(config_name: str, args: list[str]) -> None:
     for override in overrides:
         key, _, value = override.partition("=")
         if key.lstrip("+~") == "app" and value and "," not in value:
-            apps = available_apps()
+            apps = available_apps(user_dirs)
             if value not in apps:
                 raise UserError(f"unknown app '{value}' (available: {', '.join(apps)})")
     if GlobalHydra.instance().is_initialized():
         GlobalHydra.instance().clear()
+    if user_dirs and not any(o.startswith("hydra.searchpath=") for o in overrides):
+        overrides.append(f"hydra.searchpath=[{','.join('file://' + str(d) for d in user_dirs)}]")
     try:
         with initialize_config_dir(str(config_dir()), version_base="1.3"):
             cfg = compose(config_name, overrides=overrides)
@@ -45,6 +52,27 @@ def check_overrides(config_name: str, args: list[str]) -> None:
     missing = _missing_keys(cfg)
     if missing:
         raise UserError(f"missing value for {', '.join(missing)} (pass it as {missing[0]}=...)")
+
+
+def split_config_dirs(args: list[str]) -> tuple[list[Path], list[str]]:
+    """Pull Hydra's ``--config-dir DIR`` / ``-cd DIR`` / ``--config-dir=DIR`` out of ``args``."""
+    dirs: list[Path] = []
+    rest: list[str] = []
+    arguments = iter(args)
+    for arg in arguments:
+        if arg in ("--config-dir", "-cd"):
+            value = next(arguments, None)
+            if value is None:
+                raise UserError(f"{arg} needs a folder: {arg} DIR")
+            dirs.append(Path(value).resolve())
+        elif arg.startswith("--config-dir="):
+            dirs.append(Path(arg.partition("=")[2]).resolve())
+        else:
+            rest.append(arg)
+    for folder in dirs:
+        if not folder.is_dir():
+            raise UserError(f"--config-dir {folder}: no such folder")
+    return dirs, rest
 
 
 def _one_line(err: BaseException) -> str:
@@ -59,6 +87,8 @@ def _one_line(err: BaseException) -> str:
         return f"unknown config key '{key}' (check the spelling, or add a new key with +{key}=...)"
     if "Ambiguous value" in str(err) and lines:
         return lines[0] + """ (a comma makes a list or sweep; quote the value: key='"a, b"')"""
+    if "hydra/launcher/submitit" in str(err):
+        return f"the slurm launchers need the optional 'cluster' packages: {install_hint('cluster')}"
     if "Could not find" in str(err) and lines:
         return lines[0] + _available_options(lines)
     return lines[0] if lines else type(err).__name__

@@ -20,6 +20,7 @@ import numpy as np
 
 from lstm_apps.data.corpus import read_text_file, write_text_atomically
 from lstm_apps.errors import UserError
+from lstm_apps.extras import require_extra
 
 CALENDAR_FEATURES = 2  # sin and cos of the position in the year
 
@@ -235,6 +236,7 @@ class StatsmodelsSeries:
     def prepare(self) -> None:
         if self.file.exists():
             return
+        require_extra("forecast", f"data.series={self.name} (a series shipped with statsmodels)")
         if self.name == "co2":
             from statsmodels.datasets import co2
 

@@ -21,6 +21,7 @@ from omegaconf import DictConfig
 from torch import nn
 
 from lstm_apps.errors import UserError
+from lstm_apps.extras import require_extra
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 
 FORMATS = ("onnx", "torchscript")
@@ -90,6 +91,8 @@ def export(cfg: DictConfig) -> dict[str, float]:
     fmt = str(cfg.format)
     if fmt not in FORMATS:
         raise UserError(f"format: must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt == "onnx":
+        require_extra("export", "format=onnx")
     info = read_checkpoint(cfg.ckpt_path, expected_app=cfg.get("expected_app"))
     model = model_from_checkpoint(info).cpu().float().eval()
     folder = Path(cfg.output_dir) if cfg.get("output_dir") else info.path.parent.parent / "export"

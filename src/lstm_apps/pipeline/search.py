@@ -18,6 +18,7 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from lstm_apps.errors import UserError
+from lstm_apps.extras import require_extra
 
 log = logging.getLogger("lstm_apps")
 
@@ -89,6 +90,7 @@ def trial_config(cfg: DictConfig, values: Mapping[str, Any], output_dir: Path) -
 
 def run_search(cfg: DictConfig, train: TrainFunction) -> dict[str, float]:
     """Run the trials still missing from the study; write ``search.json`` with the best one."""
+    require_extra("sweep", "hparams_search (Optuna)")
     import optuna
 
     spec = cfg.search

@@ -15,6 +15,7 @@ import torch
 
 from lstm_apps.apps.classifier.model import per_label_scores, per_label_table
 from lstm_apps.data.labelled_text import LabelledText, LabelledTextFiles
+from lstm_apps.extras import require_extra
 
 
 def bag_of_words_baseline(
@@ -22,6 +23,7 @@ def bag_of_words_baseline(
 ) -> tuple[float, float, str]:
     """Accuracy, macro-F1 (both in %) and the per-label table of TF-IDF unigrams+bigrams with a
     class-balanced logistic regression (single-label data)."""
+    require_extra("baselines", "the bag-of-words baseline")
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import confusion_matrix

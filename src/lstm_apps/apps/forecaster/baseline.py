@@ -21,6 +21,7 @@ import numpy as np
 
 from lstm_apps.apps.forecaster.scores import ForecastScores, forecast_scores
 from lstm_apps.apps.forecaster.windows import TimeSplit
+from lstm_apps.extras import require_extra
 
 
 def seasonal_naive(values: np.ndarray, origins: list[int], horizon: int, season: int) -> np.ndarray:
@@ -35,6 +36,7 @@ def seasonal_naive(values: np.ndarray, origins: list[int], horizon: int, season:
 def ets_forecasts(values: np.ndarray, split: TimeSplit, origins: list[int], horizon: int,
                   season: int) -> np.ndarray:  # fmt: skip
     """Holt-Winters forecasts ``[windows, horizon, V]``, one model per variable."""
+    require_extra("forecast", "the Holt-Winters baseline")
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
     forecasts = np.zeros((len(origins), horizon, values.shape[1]))

@@ -1,0 +1,45 @@
+"""Optional parts of lstm-apps: which extra brings which packages, and the error when one is missing.
+
+The core (training, evaluation, prediction of every app) needs none of them; ``make install``
+installs them all. A run that reaches for a missing one stops with one line naming the extra.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from lstm_apps.errors import UserError
+
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "export": ("onnx", "onnxscript", "onnxruntime"),
+    "sweep": ("optuna",),
+    "cluster": ("hydra_plugins.hydra_submitit_launcher",),
+    "forecast": ("statsmodels",),
+    "baselines": ("sklearn",),
+}
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a module set to None
+        return False
+
+
+def missing_modules(extra: str) -> list[str]:
+    """The modules of ``extra`` that cannot be imported here."""
+    return [module for module in EXTRAS[extra] if not _installed(module)]
+
+
+def install_hint(extra: str) -> str:
+    return f"pip install 'lstm-apps[{extra}]'"
+
+
+def require_extra(extra: str, purpose: str) -> None:
+    """Raise ``UserError`` naming ``extra`` when ``purpose`` needs packages that are not installed."""
+    missing = missing_modules(extra)
+    if missing:
+        raise UserError(
+            f"{purpose} needs the optional '{extra}' packages ({', '.join(missing)} not installed): "
+            f"{install_hint(extra)}"
+        )
