@@ -32,10 +32,22 @@ seed: 7
 
 def _build_wheel(out: Path) -> Path:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--wheel-dir", str(out), str(ROOT)],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     (wheel,) = out.glob("lstm_apps-*.whl")
     return wheel
 
@@ -47,8 +59,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_carries_every_config_file(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {f"lstm_apps/configs/{p.relative_to(ROOT / 'configs').as_posix()}" for p in
-               (ROOT / "configs").rglob("*.yaml")}  # fmt: skip
+    shipped = {
+        f"lstm_apps/configs/{p.relative_to(ROOT / 'configs').as_posix()}"
+        for p in (ROOT / "configs").rglob("*.yaml")
+    }
     assert shipped and shipped <= names
     assert "lstm_apps/cli/main.py" in names
     assert not any(n.startswith(("tests/", "bench/", "configs/")) for n in names)
@@ -71,32 +85,69 @@ def test_installed_wheel_trains_from_an_empty_folder(wheel: Path, tmp_path: Path
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
-         "--no-index", str(wheel)],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     # Dependencies come from this environment's packages as a plain path entry: its .pth files
     # (among them the editable install of the checkout) are not processed.
-    fresh_site = Path(subprocess.check_output([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                              text=True).strip())  # fmt: skip
+    fresh_site = Path(
+        subprocess.check_output(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+        ).strip()
+    )
     (fresh_site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LSTM_APPS_CONFIG_DIR", "LSTM_APPS_ROOT")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "LSTM_APPS_CONFIG_DIR", "LSTM_APPS_ROOT")
+    }
     project = tmp_path / "project"
     (project / "conf" / "experiment").mkdir(parents=True)
     (project / "conf" / "experiment" / "mine.yaml").write_text(USER_EXPERIMENT)
 
-    where = subprocess.run([python, "-c", "import lstm_apps.paths as p; print(p.config_dir())"], cwd=project,
-                           env=env, capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    where = subprocess.run(
+        [python, "-c", "import lstm_apps.paths as p; print(p.config_dir())"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert Path(where).is_relative_to(env_dir), where
 
     cli = str(env_dir / "bin" / "lstm-apps")
-    run = subprocess.run([cli, "train", "app=textgen", "debug=fast"], cwd=project, env=env,
-                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    run = subprocess.run(
+        [cli, "train", "app=textgen", "debug=fast"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     assert list((project / "runs" / "debug").glob("*/checkpoints/last.ckpt"))
 
-    mine = subprocess.run([cli, "train", "--config-dir", "conf", "experiment=mine", "debug=fast", "run_group=mine"],
-                          cwd=project, env=env, capture_output=True, text=True, timeout=300)  # fmt: skip
+    mine = subprocess.run(
+        [cli, "train", "--config-dir", "conf", "experiment=mine", "debug=fast", "run_group=mine"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert mine.returncode == 0, mine.stderr[-2000:]
     (config,) = (project / "runs" / "mine").glob("*/.hydra/config.yaml")
     assert OmegaConf.load(config).seed == 7
