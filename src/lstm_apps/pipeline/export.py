@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from lightning.pytorch.core.module import _jit_is_scripting
 from omegaconf import DictConfig
 from torch import nn
 
@@ -64,10 +63,7 @@ def export_graph(graph: ExportGraph, folder: Path, fmt: str) -> tuple[Path, floa
         expected = _outputs(module(*check))
         if fmt == "torchscript":
             path = folder / f"{graph.name}.pt"
-            # Lightning's own flag for TorchScript: LightningModule.trainer then returns None
-            # instead of raising while the tracer walks the module's attributes.
-            with _jit_is_scripting():
-                traced = torch.jit.trace(module, example, check_trace=False)
+            traced = torch.jit.trace(module, example, check_trace=False)
             traced.save(str(path))
             found = list(_outputs(torch.jit.load(str(path))(*check)))
         else:
@@ -116,11 +112,15 @@ def export(cfg: DictConfig) -> dict[str, float]:
 
 
 class GraphOf(nn.Module):
-    """Makes a model's inference function (tensors in, tensors out) an exportable module."""
+    """Makes a model's inference function (tensors in, tensors out) an exportable module.
+
+    The model's layers are registered here, the model itself is not: tracing walks every registered
+    module's attributes, and a LightningModule's ``trainer`` refuses to be read outside a Trainer.
+    """
 
     def __init__(self, model: nn.Module, function: Callable[..., tuple[torch.Tensor, ...]]) -> None:
         super().__init__()
-        self.model = model
+        self.layers = nn.ModuleList(model.children())
         self.function = function
 
     def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -9,6 +9,7 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.tensorboard.summary import hparams as hparams_summary
+from torch.utils.tensorboard.writer import FileWriter
 
 HPARAM_SECTIONS = ("model", "data", "optimizer", "scheduler", "trainer")
 
@@ -45,9 +46,10 @@ def log_final_hparams(trainer: L.Trainer, config: Mapping[str, Any], metrics: Ma
     params = flat_hparams(config)
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
-            writer = logger.experiment._get_file_writer()
+            # A second event file in the logger's folder: TensorBoard reads them all as one run.
+            writer = FileWriter(logger.log_dir)
             for summary in hparams_summary(params, finite):
                 writer.add_summary(summary)
-            logger.experiment.flush()
+            writer.close()
         else:
             logger.log_hyperparams({**params, **{f"final/{k}": v for k, v in finite.items()}})
