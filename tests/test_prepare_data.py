@@ -1,12 +1,22 @@
-"""The public-corpus fetchers, run offline against fixture files in the real formats."""
+"""The public-corpus preparations (``lstm_apps.apps.<app>.prepare``), run offline against fixture
+files in the real formats, and the ``apps/<app>/prepare_data.py`` scripts that wrap them."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+import lstm_apps.apps.captioner.prepare as prepare_captioner
+import lstm_apps.apps.classifier.prepare as prepare_classifier
+import lstm_apps.apps.forecaster.prepare as prepare_forecaster
+import lstm_apps.apps.seq2seq.prepare as prepare_seq2seq
+import lstm_apps.apps.tagger.prepare as prepare_tagger
+import lstm_apps.apps.textgen.prepare as prepare_textgen
 from lstm_apps.data.conll import ConllFiles
 from lstm_apps.data.corpus import TextFiles
 from lstm_apps.data.download import fetch
@@ -21,9 +31,6 @@ def load_script(path: Path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-prepare_textgen = load_script(REPO / "apps" / "textgen" / "prepare_data.py")
 
 
 def test_tinyshakespeare_is_split_contiguously(tmp_path: Path) -> None:
@@ -49,14 +56,30 @@ def test_download_failure_is_one_line_and_leaves_no_partial_file(tmp_path: Path)
 
 
 def test_unknown_corpus_name(tmp_path: Path) -> None:
-    assert (
-        prepare_textgen.main(["--out", str(tmp_path), "tinyshakespeare", "--base-url", "file:///nope"]) == 2
-    )
     with pytest.raises(UserError, match="available"):
         prepare_textgen.prepare("ptb", tmp_path)
 
 
-prepare_seq2seq = load_script(REPO / "apps" / "seq2seq" / "prepare_data.py")
+@pytest.mark.parametrize("app", ["textgen", "seq2seq", "captioner", "tagger", "classifier"])
+def test_each_checkout_script_offers_its_apps_data_sets(app: str) -> None:
+    script = load_script(REPO / "apps" / app / "prepare_data.py")
+    package = importlib.import_module(f"lstm_apps.apps.{app}.prepare")
+    with pytest.raises(SystemExit):
+        script.main(["--help"])
+    assert script.prepare is package.prepare and list(script.DATASETS) == list(package.DATASETS)
+
+
+def test_checkout_script_prepares_from_a_mirror_and_fails_in_one_line(tmp_path: Path) -> None:
+    script = REPO / "apps" / "textgen" / "prepare_data.py"
+    mirror = (FIXTURES / "tinyshakespeare").as_uri()
+    done = subprocess.run([sys.executable, str(script), "tinyshakespeare", "--out", str(tmp_path),
+                           "--base-url", mirror], capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "tinyshakespeare" / "train.txt").is_file()
+    failed = subprocess.run([sys.executable, str(script), "tinyshakespeare", "--out", str(tmp_path),
+                             "--base-url", "file:///nope"], capture_output=True, text=True)  # fmt: skip
+    assert failed.returncode == 2
+    assert failed.stderr.strip().count("\n") == 0 and "could not download" in failed.stderr
 
 
 def test_multi30k_lands_in_the_aligned_layout_the_reader_takes(tmp_path: Path) -> None:
@@ -82,9 +105,6 @@ def test_multi30k_rejects_a_corrupt_archive(tmp_path: Path) -> None:
             (mirror / f"{split}.{lang}.gz").write_bytes(b"not gzip")
     with pytest.raises(UserError, match="not a gzipped UTF-8 text file"):
         prepare_seq2seq.prepare("multi30k", tmp_path / "out", mirror.as_uri())
-
-
-prepare_captioner = load_script(REPO / "apps" / "captioner" / "prepare_data.py")
 
 
 def test_flickr8k_is_arranged_for_the_karpathy_reader(tmp_path: Path) -> None:
@@ -113,7 +133,6 @@ def test_flickr8k_is_arranged_for_the_karpathy_reader(tmp_path: Path) -> None:
         prepare_captioner.prepare("flickr8k", tmp_path / "again", mirror.as_uri())
 
 
-prepare_tagger = load_script(REPO / "apps" / "tagger" / "prepare_data.py")
 TAGGER_FIXTURES = REPO / "tests" / "fixtures" / "tagger"
 
 
@@ -142,9 +161,6 @@ def test_conll2002_rejects_a_corrupt_archive(tmp_path: Path) -> None:
     (mirror / "conll2002.zip").write_bytes(b"not a zip")
     with pytest.raises(UserError, match="not the expected zip archive"):
         prepare_tagger.prepare("conll2002_es", tmp_path / "out", mirror.as_uri())
-
-
-prepare_classifier = load_script(REPO / "apps" / "classifier" / "prepare_data.py")
 
 
 def test_sst2_zip_is_arranged_with_dev_as_test_and_a_held_out_val(tmp_path: Path) -> None:
@@ -202,3 +218,14 @@ def test_imdb_tarball_is_arranged_as_jsonl(tmp_path: Path) -> None:
     (mirror / "aclImdb_v1.tar.gz").write_bytes(b"broken")
     with pytest.raises(UserError, match="not the expected tar.gz archive"):
         prepare_classifier.prepare("imdb", tmp_path / "again", mirror.as_uri())
+
+
+def test_forecaster_series_is_written_as_the_csv_the_config_reads(tmp_path: Path) -> None:
+    from lstm_apps.data.time_series import read_series_csv
+
+    written = prepare_forecaster.prepare("sunspots", tmp_path)
+    assert written["series"] == tmp_path / "sunspots.csv"
+    series = read_series_csv(written["series"], "sunspots", "year", ["sunactivity"])
+    assert len(series.values) == 309  # 1700-2008
+    with pytest.raises(UserError, match="nothing to download"):
+        prepare_forecaster.prepare("co2", tmp_path, "file:///mirror")

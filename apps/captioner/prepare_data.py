@@ -1,81 +1,22 @@
-"""Arrange Flickr8k or COCO with Karpathy's splits for the captioner.
+"""Prepare a public data set for the captioner: the same as ``lstm-apps prepare captioner DATASET``.
 
-    python apps/captioner/prepare_data.py flickr8k     # ~1 GB: images + dataset_flickr8k.json
-    python apps/captioner/prepare_data.py coco         # ~19 GB: train2014 + val2014 + dataset_coco.json
-    lstm-apps train app=captioner experiment=captioner_coco
+    python apps/captioner/prepare_data.py flickr8k|coco [--out data/captioner] [--base-url URL]
 
-Archives already on disk are used when ``--base-url file:///folder/with/the/zips`` points at
-them. The result is ``data/captioner/<name>/dataset_<name>.json`` plus the image folders its
-``filepath`` entries name, i.e. what ``data/dataset=karpathy`` reads.
+The preparation itself lives in the package (``lstm_apps.apps.captioner.prepare``), so it also works
+from an installed wheel; this script keeps the command that works from a checkout.
 """
 
 from __future__ import annotations
 
 import sys
-import zipfile
-from pathlib import Path
 
-from lstm_apps.data.captions import read_karpathy
-from lstm_apps.data.download import fetch, prepare_main
-from lstm_apps.errors import UserError
-
-KARPATHY_SPLITS = "http://cs.stanford.edu/people/karpathy/deepimagesent"
-SOURCES = {
-    "flickr8k": {
-        "archives": {
-            "caption_datasets.zip": KARPATHY_SPLITS,
-            "Flickr8k_Dataset.zip": "https://github.com/jbrownlee/Datasets/releases/download/Flickr8k",
-        },
-        "json": "dataset_flickr8k.json",
-        "image_root": "Flicker8k_Dataset",  # the archive's own (misspelt) folder name
-    },
-    "coco": {
-        "archives": {
-            "caption_datasets.zip": KARPATHY_SPLITS,
-            "train2014.zip": "http://images.cocodataset.org/zips",
-            "val2014.zip": "http://images.cocodataset.org/zips",
-        },
-        "json": "dataset_coco.json",
-        "image_root": ".",
-    },
-}
-
-
-def prepare(name: str, out_dir: Path, base_url: str | None = None) -> dict[str, Path]:
-    """Fetch (or take from ``base_url``) the archives, unpack them, and check the result loads."""
-    if name not in SOURCES:
-        raise UserError(f"unknown data set '{name}' (available: {', '.join(SOURCES)})")
-    source = SOURCES[name]
-    target = out_dir / name
-    for archive, default_base in source["archives"].items():
-        path = fetch(f"{(base_url or default_base).rstrip('/')}/{archive}", target / "archives" / archive)
-        try:
-            with zipfile.ZipFile(path) as bundle:
-                members = [
-                    m
-                    for m in bundle.namelist()
-                    if archive != "caption_datasets.zip" or m.endswith(source["json"])
-                ]
-                bundle.extractall(target, members)
-        except zipfile.BadZipFile:
-            raise UserError(f"{path}: not a zip archive") from None
-    found = list(target.rglob(source["json"]))
-    if not found:
-        raise UserError(f"{source['json']} is not in caption_datasets.zip")
-    dataset = target / source["json"]
-    if found[0] != dataset:
-        found[0].replace(dataset)
-    image_root = target / source["image_root"]
-    splits = read_karpathy(dataset, image_root)  # fails, naming the file, if an image is missing
-    print(f"{name}: " + ", ".join(f"{k} {len(v):,} images" for k, v in splits.items()))
-    print(
-        f"train with: data/dataset=karpathy data.dataset.json_path={dataset} data.dataset.image_root={image_root}"
-    )
-    return {"dataset": dataset, "images": image_root}
+from lstm_apps.apps.captioner.prepare import DATASETS, prepare
+from lstm_apps.apps.preparation import default_out_dir
+from lstm_apps.data.download import prepare_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    return prepare_main(__doc__, list(SOURCES), prepare, Path("data/captioner"), argv)
+    return prepare_main(__doc__, list(DATASETS), prepare, default_out_dir("captioner"), argv)
 
 
 if __name__ == "__main__":

@@ -1,54 +1,22 @@
-"""Fetch a public corpus into data/textgen/<name>/{train,val,test}.txt for the text generator.
+"""Prepare a public data set for the textgen: the same as ``lstm-apps prepare textgen DATASET``.
 
-    python apps/textgen/prepare_data.py tinyshakespeare      # Karpathy's char-rnn corpus (1.1 MB)
-    python apps/textgen/prepare_data.py wikitext2            # WikiText-2 as in pytorch/examples
+    python apps/textgen/prepare_data.py tinyshakespeare|wikitext2 [--out data/textgen] [--base-url URL]
 
-Then train with the matching recipe, e.g. ``lstm-apps train experiment=textgen_shakespeare``.
-``--base-url`` points at a mirror (or a ``file://`` folder holding the same file names).
+The preparation itself lives in the package (``lstm_apps.apps.textgen.prepare``), so it also works
+from an installed wheel; this script keeps the command that works from a checkout.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from lstm_apps.data.download import fetch, prepare_main, split_lines
-from lstm_apps.errors import UserError
-
-SOURCES = {
-    "tinyshakespeare": {
-        "base_url": "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare",
-        "files": {"input.txt": None},  # one file, split here 90/5/5 on line boundaries
-    },
-    "wikitext2": {
-        "base_url": "https://raw.githubusercontent.com/pytorch/examples/main/word_language_model/data/wikitext-2",
-        "files": {"train.txt": "train", "valid.txt": "val", "test.txt": "test"},
-    },
-}
-
-
-def prepare(name: str, out_dir: Path, base_url: str | None = None) -> dict[str, Path]:
-    """Download ``name`` and write ``out_dir/<name>/{train,val,test}.txt``; return those paths."""
-    if name not in SOURCES:
-        raise UserError(f"unknown corpus '{name}' (available: {', '.join(SOURCES)})")
-    source = SOURCES[name]
-    base = (base_url or source["base_url"]).rstrip("/")
-    target = out_dir / name
-    raw = target / "raw"
-    written: dict[str, Path] = {}
-    for filename, split in source["files"].items():
-        downloaded = fetch(f"{base}/{filename}", raw / filename)
-        text = downloaded.read_text(encoding="utf-8")
-        parts = {split: text} if split else split_lines(text, val_fraction=0.05, test_fraction=0.05)
-        for part, content in parts.items():
-            path = target / f"{part}.txt"
-            path.write_text(content, encoding="utf-8")
-            written[part] = path
-    return written
+from lstm_apps.apps.preparation import default_out_dir
+from lstm_apps.apps.textgen.prepare import DATASETS, prepare
+from lstm_apps.data.download import prepare_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    return prepare_main(__doc__, list(SOURCES), prepare, Path("data/textgen"), argv)
+    return prepare_main(__doc__, list(DATASETS), prepare, default_out_dir("textgen"), argv)
 
 
 if __name__ == "__main__":

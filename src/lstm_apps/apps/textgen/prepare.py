@@ -1,0 +1,50 @@
+"""Fetch a public corpus into data/textgen/<name>/{train,val,test}.txt for the text generator.
+
+    lstm-apps prepare textgen tinyshakespeare      # Karpathy's char-rnn corpus (1.1 MB)
+    lstm-apps prepare textgen wikitext2            # WikiText-2 as in pytorch/examples
+
+Then train with the matching recipe, e.g. ``lstm-apps train experiment=textgen_shakespeare``.
+``--base-url`` points at a mirror (or a ``file://`` folder holding the same file names).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lstm_apps.data.download import fetch, split_lines
+from lstm_apps.errors import UserError
+
+DATASETS = {
+    "tinyshakespeare": "Karpathy's char-rnn corpus (1.1 MB), split 90/5/5 on line boundaries",
+    "wikitext2": "WikiText-2 train/valid/test as in pytorch/examples",
+}
+SOURCES = {
+    "tinyshakespeare": {
+        "base_url": "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare",
+        "files": {"input.txt": None},  # one file, split here 90/5/5 on line boundaries
+    },
+    "wikitext2": {
+        "base_url": "https://raw.githubusercontent.com/pytorch/examples/main/word_language_model/data/wikitext-2",
+        "files": {"train.txt": "train", "valid.txt": "val", "test.txt": "test"},
+    },
+}
+
+
+def prepare(name: str, out_dir: Path, base_url: str | None = None) -> dict[str, Path]:
+    """Download ``name`` and write ``out_dir/<name>/{train,val,test}.txt``; return those paths."""
+    if name not in SOURCES:
+        raise UserError(f"unknown corpus '{name}' (available: {', '.join(SOURCES)})")
+    source = SOURCES[name]
+    base = (base_url or source["base_url"]).rstrip("/")
+    target = out_dir / name
+    raw = target / "raw"
+    written: dict[str, Path] = {}
+    for filename, split in source["files"].items():
+        downloaded = fetch(f"{base}/{filename}", raw / filename)
+        text = downloaded.read_text(encoding="utf-8")
+        parts = {split: text} if split else split_lines(text, val_fraction=0.05, test_fraction=0.05)
+        for part, content in parts.items():
+            path = target / f"{part}.txt"
+            path.write_text(content, encoding="utf-8")
+            written[part] = path
+    return written
