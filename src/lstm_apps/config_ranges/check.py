@@ -13,7 +13,17 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from lstm_apps.config_ranges.declared import APP, EVAL, EXPORT, PREDICT, PREDICT_COMMON, RUN, Key
+from lstm_apps.config_ranges.declared import (
+    APP,
+    EVAL,
+    EXPORT,
+    PREDICT,
+    PREDICT_COMMON,
+    RUN,
+    SOURCE_GROUPS,
+    SOURCES,
+    Key,
+)
 from lstm_apps.errors import UserError
 
 _ABSENT = object()
@@ -46,6 +56,17 @@ def declarations(command: str, app: str | None = None) -> dict[str, list[Key]]:
     return found
 
 
+def declared_keys(cfg: DictConfig, command: str, app: str | None = None) -> dict[str, list[Key]]:
+    """``declarations`` plus the keys of the data sources ``cfg`` composes (by their ``_target_``)."""
+    found = declarations(command, app)
+    if command == "train":
+        for group in SOURCE_GROUPS:
+            target = _selected(cfg, f"data.{group}._target_")
+            for name, spec in SOURCES.get(target if isinstance(target, str) else "", {}).items():
+                found[f"data.{group}.{name}"] = [spec]
+    return found
+
+
 def show(value: Any) -> str:
     """A value as the user would type it on the command line."""
     if value is None:
@@ -71,7 +92,7 @@ def check_config(cfg: DictConfig, command: str, app: str | None = None) -> None:
     if app is None:
         app = _selected(cfg, "app_name")
         app = app if isinstance(app, str) else None
-    for name, specs in declarations(command, app).items():
+    for name, specs in declared_keys(cfg, command, app).items():
         value = _selected(cfg, name)
         if value is _ABSENT:
             continue
@@ -96,7 +117,7 @@ def check_search_space(cfg: DictConfig) -> None:
     if not isinstance(params, Mapping):
         return
     app = _selected(cfg, "app_name")
-    known = declarations("train", app if isinstance(app, str) else None)
+    known = declared_keys(cfg, "train", app if isinstance(app, str) else None)
     for name, spec in _searched(params):
         if name not in known:
             continue

@@ -2,7 +2,7 @@
 
 Keys are dotted paths in the composed config of a command. ``RUN`` holds what every app shares in
 ``lstm-apps train`` (optimiser, scheduler, trainer, callbacks, search …); ``APP`` what each app adds
-under ``data.*`` and ``model.*``; ``PREDICT`` the options of ``lstm-apps predict``, per app and keyed
+under ``data.*`` and ``model.*``; ``SOURCES`` the keys of each data source (``data.corpus`` …); ``PREDICT`` the options of ``lstm-apps predict``, per app and keyed
 by option name; ``EVAL`` and ``EXPORT`` the keys of those commands. A key absent from a config (a
 corpus not chosen, a callback switched off) is simply not checked. To add a key: put its line
 here next to its siblings; ``tests/test_config_ranges.py`` fails for a numeric key without one.
@@ -130,42 +130,72 @@ RUN: Table = {
     "resources.timeout_min": key(POSITIVE, doc="job time limit in minutes"),
 }
 
-# ---------------------------------------------------------------- data corpora (data/corpus, data/dataset, data/series)
-_SIZES = {
-    f"{group}.{name}": key(POSITIVE, doc=f"generated {split} examples")
-    for group in ("data.corpus", "data.dataset")
-    for name, split in (("train_size", "training"), ("val_size", "validation"), ("test_size", "test"))
+# ---------------------------------------------------------------- data sources, by the class they build
+# data/corpus, data/dataset, data/series: any option composes with any app, so their keys are
+# declared per source (its ``_target_``), relative to the group.
+_GENERATED = {
+    "train_size": key(POSITIVE, doc="generated training examples"),
+    "val_size": key(POSITIVE, doc="generated validation examples"),
+    "test_size": key(POSITIVE, doc="generated test examples"),
+    "seed": key(SEED, doc="seeds the generated data"),
 }
-_CORPUS_SEED = {
-    f"{group}.seed": key(SEED, doc="seeds the generated data or the split")
-    for group in ("data.corpus", "data.dataset")
+_FRACTIONS = {
+    "val_fraction": key(FRACTION, doc="share held out for validation"),
+    "test_fraction": key(FRACTION, doc="share held out for testing"),
+    "seed": key(SEED, doc="seeds the split"),
 }
-_SPLIT_FRACTIONS = {
-    "data.corpus.val_fraction": key(FRACTION, doc="share held out for validation"),
-    "data.corpus.test_fraction": key(FRACTION, doc="share held out for testing"),
+_SEASON = {"season_length": key(POSITIVE, doc="seasonal period in steps, for the baselines")}
+SOURCES: dict[str, Table] = {
+    "lstm_apps.data.corpus.PydocCorpus": _FRACTIONS,
+    "lstm_apps.data.corpus.TextFiles": {},
+    "lstm_apps.data.parallel.DateCorpus": _GENERATED,
+    "lstm_apps.data.parallel.ParallelFiles": {
+        "format": key(one_of("tsv", "aligned"), doc="one TSV file, or aligned source/target files"),
+    },
+    "lstm_apps.data.ner_corpus.GeneratedNerCorpus": {
+        **_GENERATED,
+        "holdout": key(DROPOUT, doc="share of each name list only val/test use"),
+    },
+    "lstm_apps.data.conll.ConllFiles": {
+        "word_column": key(COUNT, doc="column of the words"),
+        "tag_column": key(ints(), doc="column of the tags; negative counts from the last"),
+        "scheme": key(one_of("iob1", "iob2", "bioes", "none"), doc="the scheme the files are written in"),
+    },
+    "lstm_apps.data.stdlib_docstrings.StdlibDocstrings": {
+        **_FRACTIONS,
+        "min_examples": key(POSITIVE, doc="packages with fewer docstrings are left out"),
+        "min_chars": key(COUNT, doc="shorter docstrings are left out"),
+    },
+    "lstm_apps.data.labelled_text.LabelledTextFiles": {
+        "format": key(one_of("auto", "csv", "tsv", "jsonl"), doc="the file format"),
+    },
+    "lstm_apps.data.caption_sources.ScenesDataset": _GENERATED,
+    "lstm_apps.data.caption_sources.CocoDataset": {},
+    "lstm_apps.data.caption_sources.KarpathyDataset": {},
+    "lstm_apps.data.time_series.StatsmodelsSeries": _SEASON,
+    "lstm_apps.data.time_series.SeriesFile": _SEASON,
 }
+SOURCE_GROUPS = ("corpus", "dataset", "series")
 
 # ---------------------------------------------------------------- per app: data.* and model.*
 _TRAINING = {
     "data.batch_size": key(POSITIVE, doc="examples per device per step"),
     "data.eval_batch_size": key(POSITIVE, doc="examples per device when evaluating"),
-    "data.seed": key(SEED, NULL, doc="seeds the data order"),
     "model.dropout": key(DROPOUT, doc="dropout probability"),
     "model.compile": key(FLAG, doc="torch.compile the forward pass"),
-    "model.log_examples": key(COUNT, doc="validation examples shown in TensorBoard"),
 }
+_DATA_SEED = {"data.seed": key(SEED, NULL, doc="seeds the data order and splits")}
+_EXAMPLES = {"model.log_examples": key(COUNT, doc="validation examples shown in TensorBoard")}
 _VOCAB = {
     "data.vocab_size": key(POSITIVE, doc="largest vocabulary (word/bpe)"),
     "data.min_frequency": key(POSITIVE, doc="rarer training tokens become <unk>"),
-    "data.lowercase": key(FLAG, doc="lowercase the words"),
 }
+_LOWERCASE = {"data.lowercase": key(FLAG, doc="lowercase the words (word tokenizer)")}
 
 APP: dict[str, Table] = {
     "textgen": {
         **_TRAINING,
         **_VOCAB,
-        **_SPLIT_FRACTIONS,
-        "data.corpus.seed": key(SEED, doc="seeds the split"),
         "data.tokenizer": key(one_of("char", "bpe"), doc="how text becomes tokens"),
         "data.bptt": key(POSITIVE, doc="truncated-BPTT window length"),
         "model.embedding_dim": key(POSITIVE, doc="token embedding size"),
@@ -181,14 +211,14 @@ APP: dict[str, Table] = {
     },
     "seq2seq": {
         **_TRAINING,
+        **_DATA_SEED,
+        **_EXAMPLES,
+        **_LOWERCASE,
         **_VOCAB,
-        **_SIZES,
-        **_CORPUS_SEED,
         "data.tokenizer": key(one_of("char", "word", "bpe"), doc="how text becomes tokens"),
         "data.shared_vocab": key(FLAG, doc="one tokenizer for source and target"),
         "data.max_source_len": key(POSITIVE, doc="longer training pairs are dropped"),
         "data.max_target_len": key(POSITIVE, doc="longer training pairs are dropped"),
-        "data.corpus.format": key(one_of("tsv", "aligned"), doc="parallel_files: one TSV, or aligned files"),
         "model.embedding_dim": key(POSITIVE, doc="token embedding size"),
         "model.hidden_size": key(POSITIVE, doc="recurrent state size"),
         "model.encoder_layers": key(POSITIVE, doc="encoder layers"),
@@ -207,8 +237,7 @@ APP: dict[str, Table] = {
     },
     "captioner": {
         **_TRAINING,
-        **_SIZES,
-        **_CORPUS_SEED,
+        **_EXAMPLES,
         "data.image_size": key(ints(16), doc="images are resized and cropped to this"),
         "data.vocab_size": key(POSITIVE, doc="largest vocabulary"),
         "data.min_frequency": key(POSITIVE, doc="rarer caption words become <unk>"),
@@ -237,16 +266,12 @@ APP: dict[str, Table] = {
     },
     "tagger": {
         **_TRAINING,
-        **_SIZES,
-        **_CORPUS_SEED,
+        **_DATA_SEED,
+        **_EXAMPLES,
         "data.scheme": key(one_of("iob2", "bioes", "none"), doc="the tag scheme the model learns"),
         "data.min_frequency": key(POSITIVE, doc="rarer training words become <unk>"),
         "data.lowercase": key(FLAG, doc="lowercase the word vocabulary"),
         "data.max_word_chars": key(POSITIVE, doc="longer words are cut for character features"),
-        "data.corpus.holdout": key(DROPOUT, doc="share of each name list only val/test use"),
-        "data.corpus.word_column": key(COUNT, doc="column of the words"),
-        "data.corpus.tag_column": key(ints(), doc="column of the tags; negative counts from the last"),
-        "data.corpus.scheme": key(one_of("iob1", "iob2", "bioes", "none"), doc="the scheme of the files"),
         "model.word_dim": key(POSITIVE, doc="word embedding size"),
         "model.char_features": key(one_of("cnn", "lstm", "none"), doc="character features of words"),
         "model.char_dim": key(POSITIVE, doc="character embedding size"),
@@ -262,16 +287,14 @@ APP: dict[str, Table] = {
     },
     "classifier": {
         **_TRAINING,
+        **_DATA_SEED,
+        **_EXAMPLES,
+        **_LOWERCASE,
         **_VOCAB,
-        **_SPLIT_FRACTIONS,
-        **_CORPUS_SEED,
         "data.tokenizer": key(one_of("word", "bpe", "char"), doc="how text becomes tokens"),
         "data.max_tokens": key(POSITIVE, doc="longer texts are cut"),
         "data.multi_label": key(FLAG, doc="several labels per example"),
         "data.class_weights": key(one_of("none", "balanced"), doc="loss weights per class"),
-        "data.corpus.min_examples": key(POSITIVE, doc="packages with fewer docstrings are left out"),
-        "data.corpus.min_chars": key(COUNT, doc="shorter docstrings are left out"),
-        "data.corpus.format": key(one_of("auto", "csv", "tsv", "jsonl"), doc="labelled_files: file format"),
         "model.embedding_dim": key(POSITIVE, doc="token embedding size"),
         "model.hidden_size": key(POSITIVE, doc="state size per direction"),
         "model.num_layers": key(POSITIVE, doc="stacked layers"),
@@ -283,13 +306,14 @@ APP: dict[str, Table] = {
     },
     "forecaster": {
         **_TRAINING,
+        **_DATA_SEED,
+        **_EXAMPLES,
         "data.context": key(POSITIVE, doc="input steps"),
         "data.horizon": key(POSITIVE, doc="steps forecast at once"),
         "data.val_fraction": key(FRACTION, doc="share of the series for validation"),
         "data.test_fraction": key(FRACTION, doc="share of the series for testing"),
         "data.calendar": key(FLAG, doc="add the position in the year"),
         "data.eval_stride": key(POSITIVE, doc="step between val/test windows"),
-        "data.series.season_length": key(POSITIVE, doc="seasonal period for the baselines"),
         "model.head": key(one_of("direct", "seq2seq"), doc="multi-step head"),
         "model.hidden_size": key(POSITIVE, doc="recurrent state size"),
         "model.num_layers": key(POSITIVE, doc="stacked layers"),
@@ -311,7 +335,7 @@ EVAL: Table = {
     **{name: spec for name, spec in RUN.items() if name.startswith("trainer.")},
 }
 EXPORT: Table = {
-    **_DEVICE_SIDE,
+    "expected_app": _DEVICE_SIDE["expected_app"],
     "format": key(one_of("onnx", "torchscript"), doc="the exported graph"),
     "tolerance": key(reals(0, low_open=True), doc="largest |exported - PyTorch| allowed"),
 }
