@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 import hydra
 from omegaconf import DictConfig
 
-from lstm_apps.cli.preflight import check_overrides
+from lstm_apps.cli.preflight import check_overrides, check_values
 from lstm_apps.cli.quiet import quiet_console, route_library_logs_through_root
 from lstm_apps.cli.run_name import register as register_run_name
 from lstm_apps.errors import UserError
@@ -40,6 +40,7 @@ def hydra_command(config_name: str, task: str) -> Callable[[], Any]:
     @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name=config_name)
     def run(cfg: DictConfig) -> Any:
         try:
+            check_values(config_name, cfg)  # again here: each job of a -m sweep arrives only here
             function = _load_task(task)
             route_library_logs_through_root()
             return function(cfg)

@@ -11,13 +11,14 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from lstm_apps.config_ranges import check_config, check_search_space
 from lstm_apps.errors import UserError
 from lstm_apps.extras import install_hint
 from lstm_apps.paths import available_apps, config_dir
 
 
 def check_overrides(config_name: str, args: list[str]) -> None:
-    """Raise ``UserError`` for an unknown app or an override that does not compose.
+    """Raise ``UserError`` for an unknown app, an override that does not compose, or a value out of range.
 
     Runs only for plain runs: with flags (``-m``, ``--cfg``, ``--help`` …) Hydra is left to speak.
     Users' own config folders (``--config-dir``) are searched here as Hydra will search them.
@@ -52,6 +53,14 @@ def check_overrides(config_name: str, args: list[str]) -> None:
     missing = _missing_keys(cfg)
     if missing:
         raise UserError(f"missing value for {', '.join(missing)} (pass it as {missing[0]}=...)")
+    check_values(config_name, cfg)
+
+
+def check_values(config_name: str, cfg: DictConfig) -> None:
+    """Every value within its declared range (``lstm_apps.config_ranges``), search bounds included."""
+    check_config(cfg, config_name)
+    if config_name == "train":
+        check_search_space(cfg)
 
 
 def split_config_dirs(args: list[str]) -> tuple[list[Path], list[str]]:

@@ -10,8 +10,9 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from lstm_apps.errors import UserError
-from lstm_apps.pipeline.app_module import CHECKPOINT_KEY, AppModule
+from lstm_apps.pipeline.app_module import CHECKPOINT_FORMAT, CHECKPOINT_KEY, AppModule
 from lstm_apps.pipeline.build import instantiate_model
+from lstm_apps.pipeline.checkpoint_file import foreign_payload_reason, unreadable_reason
 
 
 @dataclass
@@ -38,12 +39,19 @@ def read_checkpoint(
     try:
         # Everything we store is tensors and plain containers: the safe loader suffices.
         payload = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any failure to unpickle means "not a checkpoint"
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"{key}: {file} is not a readable checkpoint ({first[:120]})") from None
+    except Exception:  # noqa: BLE001 - any failure to unpickle means "not a checkpoint"; say what it is
+        raise UserError(f"{key}: {file} is not a readable checkpoint: {unreadable_reason(file)}") from None
     meta = payload.get(CHECKPOINT_KEY) if isinstance(payload, dict) else None
     if not isinstance(meta, dict) or "app" not in meta or "state_dict" not in payload:
-        raise UserError(f"{key}: {file} is not an lstm-apps checkpoint (no '{CHECKPOINT_KEY}' section)")
+        reason = foreign_payload_reason(payload, CHECKPOINT_KEY)
+        raise UserError(f"{key}: {file} is not an lstm-apps checkpoint: {reason}")
+    version = meta.get("format", CHECKPOINT_FORMAT)
+    if version != CHECKPOINT_FORMAT:
+        newer = isinstance(version, int) and version > CHECKPOINT_FORMAT
+        raise UserError(
+            f"{key}: {file} is an lstm-apps checkpoint of format {version}, this version reads format "
+            f"{CHECKPOINT_FORMAT} ({'upgrade lstm-apps' if newer else 'retrain, or use the lstm-apps that wrote it'})"
+        )
     app = str(meta["app"])
     if expected_app is not None and app != expected_app:
         raise UserError(f"{key}: {file} was trained by app '{app}', not '{expected_app}'")

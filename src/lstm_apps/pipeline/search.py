@@ -17,6 +17,7 @@ from typing import Any
 import lightning as L
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from lstm_apps.config_ranges import check_config
 from lstm_apps.errors import UserError
 from lstm_apps.extras import require_extra
 
@@ -85,6 +86,7 @@ def trial_config(cfg: DictConfig, values: Mapping[str, Any], output_dir: Path) -
             if OmegaConf.select(trial, key, default=absent) is absent:
                 raise UserError(f"search.params: {key} is not a key of the run config")
             OmegaConf.update(trial, key, value, merge=False)
+    check_config(trial, "train")  # a trial's values reach train() without the command line's check
     return trial
 
 
