@@ -70,7 +70,7 @@ def test_eval_and_predict_need_only_the_checkpoint(cli_run: tuple[Path, Path], t
             ],
             "data.corpus.train: file not found: /no/train.txt",
         ),
-        (["train", "data.bptt=many"], "data.bptt: expected int, got 'many'"),
+        (["train", "data.bptt=many"], "data.bptt=many is not an integer (an integer >= 1)"),
     ],
 )
 def test_bad_input_gives_one_line_naming_the_culprit(args: list[str], message: str, tmp_path: Path) -> None:
