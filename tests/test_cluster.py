@@ -11,10 +11,11 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from omegaconf import OmegaConf
 
-from conftest import run_cli
+from helpers.fixture_data import write_conll
+from helpers.running import run_cli
+from helpers.tiny import tiny_tagger_overrides
 from lstm_apps.cli.run_name import register
 from lstm_apps.paths import config_dir
-from test_tagger import tiny_tagger_overrides, write_conll
 
 
 def test_slurm_launcher_writes_the_expected_sbatch_script(tmp_path: Path, monkeypatch) -> None:

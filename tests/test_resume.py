@@ -14,9 +14,11 @@ import lightning as L
 import pytest
 import torch
 
-from conftest import compose_config, run_cli
+from helpers.config import compose_config
+from helpers.fixture_data import write_conll
+from helpers.running import run_cli
+from helpers.tiny import tiny_tagger_overrides
 from lstm_apps.pipeline.train import train
-from test_tagger import tiny_tagger_overrides, write_conll
 
 EPOCHS = 6
 

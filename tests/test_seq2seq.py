@@ -8,33 +8,16 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import compose_config, run_cli
+from helpers.config import compose_config
+from helpers.fixture_data import PAIRS, write_pairs
+from helpers.running import run_cli
+from helpers.tiny import tiny_seq2seq_overrides
 from lstm_apps.apps.seq2seq.datamodule import ParallelDataModule
 from lstm_apps.apps.seq2seq.model import Seq2SeqModel
 from lstm_apps.data.parallel import ParallelFiles
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.predict import predict
 from lstm_apps.pipeline.train import train
-
-PAIRS = [("one two", "1 2"), ("two three", "2 3"), ("three one", "3 1"), ("one one", "1 1"),
-         ("two two three", "2 2 3"), ("three two one", "3 2 1")]  # fmt: skip
-
-
-def write_pairs(folder: Path, repeat: int = 20) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "pairs.tsv"
-    path.write_text("".join(f"{s}\t{t}\n" for s, t in PAIRS) * repeat)
-    return path
-
-
-def tiny_seq2seq_overrides(tsv: Path) -> list[str]:
-    return [
-        "app=seq2seq", "data/corpus=parallel_files", f"data.corpus.train={tsv}", f"data.corpus.val={tsv}",
-        "data.tokenizer=word", "data.batch_size=12", "data.eval_batch_size=32", "model.embedding_dim=16",
-        "model.hidden_size=32", "model.label_smoothing=0.0", "model.dropout=0.0", "model.test_beam_size=3",
-        "optimizer.lr=0.01", "scheduler=none", "callbacks=minimal", "trainer.enable_progress_bar=false",
-        "trainer.num_sanity_val_steps=0", "trainer.log_every_n_steps=1",
-    ]  # fmt: skip
 
 
 def test_overfits_a_tiny_parallel_set_to_exact_outputs(tmp_path: Path) -> None:
