@@ -10,7 +10,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from helpers.config import compose_config
 from helpers.fixture_data import handful
-from helpers.running import run_cli
+from helpers.running import run_in_process
 from lstm_apps.apps.captioner.datamodule import CaptionDataModule
 from lstm_apps.apps.captioner.model import CaptionModel, attention_overlay
 from lstm_apps.core.attention_decoder import DecoderState
@@ -102,7 +102,7 @@ def test_train_predict_end_to_end(tmp_path: Path) -> None:
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
     image = dataset.parent / "1.png"
     assert predict(compose_config("predict", [f"ckpt_path={ckpt}", f"image={image}"])) == "a blue square"
-    result = run_cli(
+    result = run_in_process(
         ["predict", f"ckpt_path={ckpt}", f"image_dir={dataset.parent}", "beam_size=2"], cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr[-2000:]

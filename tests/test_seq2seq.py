@@ -10,7 +10,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from helpers.config import compose_config
 from helpers.fixture_data import PAIRS, write_pairs
-from helpers.running import run_cli
+from helpers.running import run_cli, run_in_process
 from helpers.tiny import tiny_seq2seq_overrides
 from lstm_apps.apps.seq2seq.datamodule import ParallelDataModule
 from lstm_apps.apps.seq2seq.model import Seq2SeqModel
@@ -63,7 +63,7 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
     assert predicted == "3 2 1"
     lines = tmp_path / "inputs.txt"
     lines.write_text("one two\ntwo two three\n")
-    result = run_cli(
+    result = run_in_process(
         ["predict", f"ckpt_path={ckpt}", f"input_file={lines}", "n_best=2", "beam_size=3"], cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -71,7 +71,9 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
     assert [r[0] for r in rows] == ["0", "0", "1", "1"] and rows[0][2] == "1 2" and rows[2][2] == "2 2 3"
     with pytest.raises(UserError, match="exactly one of input"):
         predict(compose_config("predict", [f"ckpt_path={ckpt}"]))
-    evaluated = run_cli(["eval", f"ckpt_path={ckpt}", "trainer.enable_progress_bar=false"], cwd=tmp_path)
+    evaluated = run_in_process(
+        ["eval", f"ckpt_path={ckpt}", "trainer.enable_progress_bar=false"], cwd=tmp_path
+    )
     assert evaluated.returncode == 0 and "test/exact_match=100.0000" in evaluated.stdout, evaluated.stderr[
         -2000:
     ]

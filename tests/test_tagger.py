@@ -10,7 +10,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from helpers.config import compose_config
 from helpers.fixture_data import SENTENCES, write_conll
-from helpers.running import run_cli
+from helpers.running import run_cli, run_in_process
 from helpers.tiny import tiny_tagger_overrides
 from lstm_apps.apps.tagger.datamodule import TaggingDataModule
 from lstm_apps.apps.tagger.model import TaggerModel
@@ -117,7 +117,7 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
     unlabeled = tmp_path / "plain.txt"
     unlabeled.write_text("John lives in Berlin .\n\nJordan visited Jordan on Monday .\n")
     written = tmp_path / "tagged.conll"
-    result = run_cli(
+    result = run_in_process(
         ["predict", f"ckpt_path={ckpt}", f"input_file={unlabeled}", f"output_file={written}"], cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -125,12 +125,14 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
         "John S-PER\nlives O\nin O\nBerlin S-LOC\n. O\n\n"
         "Jordan S-PER\nvisited O\nJordan S-LOC\non O\nMonday S-DATE\n. O\n\n"
     )
-    conll_in = run_cli(["predict", f"ckpt_path={ckpt}", f"input_file={path}"], cwd=tmp_path)
+    conll_in = run_in_process(["predict", f"ckpt_path={ckpt}", f"input_file={path}"], cwd=tmp_path)
     rows = [line.split() for line in conll_in.stdout.splitlines() if line.strip()]
     assert len(rows) == 10 * sum(len(s.split()) for s, _ in SENTENCES)
     assert rows[0] == ["John", "B-PER", "S-PER"], "the input's columns, then the predicted tag"
 
-    evaluated = run_cli(["eval", f"ckpt_path={ckpt}", "trainer.enable_progress_bar=false"], cwd=tmp_path)
+    evaluated = run_in_process(
+        ["eval", f"ckpt_path={ckpt}", "trainer.enable_progress_bar=false"], cwd=tmp_path
+    )
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     assert (
         "test/f1=1.0000" in evaluated.stdout

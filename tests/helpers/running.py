@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -46,3 +48,17 @@ def run_main(args: list[str]) -> int:
         sys.argv = saved
         GlobalHydra.instance().clear()
     return 0
+
+
+def run_in_process(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``run_main`` from ``cwd`` with its output captured: a drop-in for ``run_cli`` that saves the
+    child process's start-up (seconds of imports) where the process boundary is not under test."""
+    out, err = io.StringIO(), io.StringIO()
+    here = Path.cwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = run_main(args)
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(["lstm-apps", *args], code, out.getvalue(), err.getvalue())
