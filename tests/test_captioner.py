@@ -81,6 +81,7 @@ def test_scenes_dataset_is_written_once(tmp_path: Path) -> None:
     assert (source.directory / "dataset.json").stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow
 def test_train_predict_end_to_end(tmp_path: Path) -> None:
     dataset = handful(tmp_path / "data")
     overrides = [

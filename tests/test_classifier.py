@@ -177,6 +177,7 @@ def test_multi_label_overfits_and_predict_lists_the_labels(tmp_path: Path) -> No
     assert float(probabilities["sports"]) > 0.5 and float(probabilities["news"]) > 0.5
 
 
+@pytest.mark.slow
 def test_train_eval_predict_through_the_cli(tmp_path: Path) -> None:
     path = write_labelled(tmp_path / "data")
     result = run_cli(["train", *tiny_classifier_overrides(path), "trainer.max_epochs=12", "hydra.run.dir=run"],

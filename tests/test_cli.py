@@ -32,6 +32,7 @@ def cli_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return work, runs[0] / "checkpoints" / "last.ckpt"
 
 
+@pytest.mark.slow
 def test_train_writes_a_self_contained_checkpoint(cli_run: tuple[Path, Path]) -> None:
     _, ckpt = cli_run
     payload = torch.load(ckpt, weights_only=True)
@@ -39,6 +40,7 @@ def test_train_writes_a_self_contained_checkpoint(cli_run: tuple[Path, Path]) ->
     assert payload["lstm_apps"]["config"]["model"]["hidden_size"] == 16
 
 
+@pytest.mark.slow
 def test_eval_and_predict_need_only_the_checkpoint(cli_run: tuple[Path, Path], tmp_path: Path) -> None:
     _, ckpt = cli_run
     moved = tmp_path / "elsewhere.ckpt"
@@ -83,6 +85,7 @@ def test_bad_input_gives_one_line_naming_the_culprit(args: list[str], message: s
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_checkpoint_problems_are_named(cli_run: tuple[Path, Path], tmp_path: Path) -> None:
     _, ckpt = cli_run
     junk = tmp_path / "junk.ckpt"

@@ -204,6 +204,7 @@ def test_learns_the_series_better_than_seasonal_naive(tmp_path: Path, head: str)
     assert metrics["test/mae"] < naive.mae, (metrics, naive.mae)
 
 
+@pytest.mark.slow
 def test_train_predict_with_quantiles_through_the_cli(tmp_path: Path) -> None:
     path = write_series(tmp_path / "data", 260)
     args = ["train", *tiny_forecaster_overrides(path), "model.quantiles=[0.1,0.5,0.9]", "model.head=seq2seq",

@@ -46,6 +46,7 @@ def test_overfits_a_tiny_parallel_set_to_exact_outputs(tmp_path: Path) -> None:
     assert all(len(h) == 2 and h[0][1] >= h[1][1] for h in beam)
 
 
+@pytest.mark.slow
 def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
     tsv = write_pairs(tmp_path)
     cfg = compose_config("train", tiny_seq2seq_overrides(tsv) + ["trainer.max_epochs=25"], tmp_path / "run")

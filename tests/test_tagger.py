@@ -96,6 +96,7 @@ def test_word_vectors_initialise_a_new_model(tmp_path: Path) -> None:
     assert model.word_embedding.weight[row].tolist() == [1.0] * 4
 
 
+@pytest.mark.slow
 def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
     path = write_conll(tmp_path, repeat=10)
     cfg = compose_config("train", tiny_tagger_overrides(path) + ["trainer.max_epochs=12"], tmp_path / "run")
