@@ -12,7 +12,7 @@ PORT ?= 6006
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
 .DEFAULT_GOAL := help
-.PHONY: help install train sweep eval predict test bench tensorboard lint format clean
+.PHONY: help install train sweep eval predict test test-fast bench tensorboard lint format clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ predict: $(STAMP) ## run CKPT on new input: make predict ARGS='prompt="The funct
 
 test: $(STAMP) ## run the whole offline test suite
 	$(BIN)/pytest -q $(ARGS)
+
+test-fast: $(STAMP) ## the suite without the slow and GPU tests (see docs/testing.md)
+	$(BIN)/pytest -q -m "not slow and not gpu" $(ARGS)
 
 bench: $(STAMP) ## per app: Lightning vs plain-PyTorch throughput, decoding speed -> bench/results.md
 	$(BIN)/python bench/run.py $(ARGS)

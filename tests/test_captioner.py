@@ -2,43 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import compose_config, run_cli
+from helpers.config import compose_config
+from helpers.fixture_data import handful
+from helpers.running import run_in_process
 from lstm_apps.apps.captioner.datamodule import CaptionDataModule
 from lstm_apps.apps.captioner.model import CaptionModel, attention_overlay
 from lstm_apps.core.attention_decoder import DecoderState
 from lstm_apps.core.search import beam_search
 from lstm_apps.data.caption_sources import KarpathyDataset, ScenesDataset
-from lstm_apps.data.scenes import Shape, draw
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.predict import predict
 from lstm_apps.pipeline.train import train
 
 SMALL = {"backbone": "small", "grid_size": 2, "channels": 32}
-
-
-def handful(folder: Path) -> Path:
-    """Four images, each with one exact caption (Karpathy JSON, train = val = test)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    scenes = [Shape("circle", "red", True, 1, 1), Shape("square", "blue", True, 1, 1),
-              Shape("triangle", "green", True, 1, 1), Shape("circle", "yellow", True, 1, 1)]  # fmt: skip
-    images = []
-    for i, shape in enumerate(scenes):
-        draw([shape]).save(folder / f"{i}.png")
-        caption = f"a {shape.colour} {shape.kind}"
-        for split in ("train", "val", "test"):
-            images.append(
-                {"filename": f"{i}.png", "split": split, "sentences": [{"tokens": caption.split()}]}
-            )
-    path = folder / "dataset.json"
-    path.write_text(json.dumps({"images": images}))
-    return path
 
 
 def test_overfits_a_handful_of_images_to_their_exact_captions(tmp_path: Path) -> None:
@@ -99,6 +81,7 @@ def test_scenes_dataset_is_written_once(tmp_path: Path) -> None:
     assert (source.directory / "dataset.json").stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow
 def test_train_predict_end_to_end(tmp_path: Path) -> None:
     dataset = handful(tmp_path / "data")
     overrides = [
@@ -120,7 +103,7 @@ def test_train_predict_end_to_end(tmp_path: Path) -> None:
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
     image = dataset.parent / "1.png"
     assert predict(compose_config("predict", [f"ckpt_path={ckpt}", f"image={image}"])) == "a blue square"
-    result = run_cli(
+    result = run_in_process(
         ["predict", f"ckpt_path={ckpt}", f"image_dir={dataset.parent}", "beam_size=2"], cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr[-2000:]

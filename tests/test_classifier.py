@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import compose_config, run_cli
+from helpers.config import compose_config
+from helpers.fixture_data import EXAMPLES, write_labelled
+from helpers.running import run_cli
+from helpers.tiny import tiny_classifier_overrides
 from lstm_apps.apps.classifier.datamodule import TextClassificationDataModule
 from lstm_apps.apps.classifier.model import per_label_table
 from lstm_apps.core.pooling import SequencePooling
@@ -18,36 +21,6 @@ from lstm_apps.data.stdlib_docstrings import StdlibDocstrings
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.train import train
-
-EXAMPLES = [
-    ("the match ended with a late goal for the home team", "sports"),
-    ("the striker scored twice in the cup final", "sports"),
-    ("parliament passed the budget after a long debate", "politics"),
-    ("the minister resigned over the election scandal", "politics"),
-    ("the new phone has a faster chip and a bigger screen", "tech"),
-    ("the software update fixes a security bug in the browser", "tech"),
-]
-
-
-def write_labelled(folder: Path, repeat: int = 4, fmt: str = "csv", name: str = "train") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.{fmt}"
-    rows = EXAMPLES * repeat
-    if fmt == "jsonl":
-        path.write_text("".join(json.dumps({"text": t, "label": y}) + "\n" for t, y in rows))
-    else:
-        sep = "\t" if fmt == "tsv" else ","
-        path.write_text(f"text{sep}label\n" + "".join(f"{t}{sep}{y}\n" for t, y in rows))
-    return path
-
-
-def tiny_classifier_overrides(path: Path) -> list[str]:
-    return [
-        "app=classifier", "data/corpus=labelled_files", f"data.corpus.train={path}", f"data.corpus.val={path}",
-        "data.batch_size=6", "data.min_frequency=1", "model.embedding_dim=16", "model.hidden_size=16",
-        "model.attention_size=8", "model.dropout=0.0", "optimizer.lr=0.02", "scheduler=none", "callbacks=minimal",
-        "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0", "trainer.log_every_n_steps=1",
-    ]  # fmt: skip
 
 
 # -- readers ------------------------------------------------------------------------------------
@@ -204,6 +177,7 @@ def test_multi_label_overfits_and_predict_lists_the_labels(tmp_path: Path) -> No
     assert float(probabilities["sports"]) > 0.5 and float(probabilities["news"]) > 0.5
 
 
+@pytest.mark.slow
 def test_train_eval_predict_through_the_cli(tmp_path: Path) -> None:
     path = write_labelled(tmp_path / "data")
     result = run_cli(["train", *tiny_classifier_overrides(path), "trainer.max_epochs=12", "hydra.run.dir=run"],

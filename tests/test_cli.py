@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import run_cli, tiny_textgen_overrides, write_tiny_corpus
+from helpers.fixture_data import write_tiny_corpus
+from helpers.running import run_cli
+from helpers.tiny import tiny_textgen_overrides
 from lstm_apps.paths import available_apps
 
 
@@ -30,6 +32,7 @@ def cli_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return work, runs[0] / "checkpoints" / "last.ckpt"
 
 
+@pytest.mark.slow
 def test_train_writes_a_self_contained_checkpoint(cli_run: tuple[Path, Path]) -> None:
     _, ckpt = cli_run
     payload = torch.load(ckpt, weights_only=True)
@@ -37,6 +40,7 @@ def test_train_writes_a_self_contained_checkpoint(cli_run: tuple[Path, Path]) ->
     assert payload["lstm_apps"]["config"]["model"]["hidden_size"] == 16
 
 
+@pytest.mark.slow
 def test_eval_and_predict_need_only_the_checkpoint(cli_run: tuple[Path, Path], tmp_path: Path) -> None:
     _, ckpt = cli_run
     moved = tmp_path / "elsewhere.ckpt"
@@ -81,6 +85,7 @@ def test_bad_input_gives_one_line_naming_the_culprit(args: list[str], message: s
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_checkpoint_problems_are_named(cli_run: tuple[Path, Path], tmp_path: Path) -> None:
     _, ckpt = cli_run
     junk = tmp_path / "junk.ckpt"
@@ -112,19 +117,3 @@ def test_checkpoint_problems_are_named(cli_run: tuple[Path, Path], tmp_path: Pat
         assert result.returncode != 0
         assert "lstm-apps: error: " in result.stderr and message in result.stderr, result.stderr[-2000:]
         assert "Traceback" not in result.stderr
-
-
-def test_ddp_on_two_cpu_processes_writes_one_run(tmp_path: Path) -> None:
-    corpus = write_tiny_corpus(tmp_path)
-    result = run_cli(
-        ["train", *tiny_textgen_overrides(corpus), "trainer=ddp_cpu", "test_after_fit=false"], cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    runs = list((tmp_path / "runs" / "textgen").iterdir())
-    assert len(runs) == 1, "both ranks write into one run directory"
-    checkpoints = sorted(p.name for p in (runs[0] / "checkpoints").iterdir())
-    assert len(checkpoints) == 2 and "last.ckpt" in checkpoints
-    predicted = run_cli(
-        ["predict", f"ckpt_path={runs[0] / 'checkpoints' / 'last.ckpt'}", "max_new_tokens=5"], cwd=tmp_path
-    )
-    assert predicted.returncode == 0, predicted.stderr[-2000:]

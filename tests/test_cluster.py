@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import submitit
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from omegaconf import OmegaConf
 
-from conftest import run_cli
+from helpers.fixture_data import write_conll
+from helpers.running import run_cli
+from helpers.tiny import tiny_tagger_overrides
 from lstm_apps.cli.run_name import register
 from lstm_apps.paths import config_dir
-from test_tagger import tiny_tagger_overrides, write_conll
 
 
 def test_slurm_launcher_writes_the_expected_sbatch_script(tmp_path: Path, monkeypatch) -> None:
@@ -41,6 +43,7 @@ def test_slurm_launcher_writes_the_expected_sbatch_script(tmp_path: Path, monkey
         assert line in script, line
 
 
+@pytest.mark.slow
 def test_submission_path_runs_a_sweep_through_submitits_local_executor(tmp_path: Path) -> None:
     data = write_conll(tmp_path / "data", repeat=2)
     result = run_cli(["train", "-m", "launcher=slurm_local", *tiny_tagger_overrides(data), "trainer.max_epochs=1",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from hydra.utils import get_class
 
-from conftest import compose_config
+from helpers.config import compose_config
 from lstm_apps.cli.preflight import check_overrides
 from lstm_apps.errors import UserError
 from lstm_apps.paths import available_apps, config_dir

@@ -1,5 +1,5 @@
-"""lstm-apps export: every app's inference graphs in ONNX (run by onnxruntime) and TorchScript
-match PyTorch on random inputs, and the CLI reports the difference."""
+"""lstm-apps export beyond every app's contract (tests/test_app_contract.py exports each app's graphs in
+both formats): the CLI's report, a bad format, and the forecaster's seq2seq head with its calendar input."""
 
 from __future__ import annotations
 
@@ -7,32 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import compose_config, run_cli
+from helpers.config import compose_config
+from helpers.running import FEW, run_cli
+from helpers.tiny import tiny_overrides
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.export import export
 from lstm_apps.pipeline.train import train
-from test_distributed_and_precision import FEW, tiny_overrides
-
-GRAPHS = {"textgen": ["step"], "seq2seq": ["encoder", "decoder_step"], "captioner": ["encoder", "decoder_step"],
-          "tagger": ["emissions"], "classifier": ["probabilities"], "forecaster": ["forecast"]}  # fmt: skip
-
-
-@pytest.mark.parametrize("app", sorted(GRAPHS))
-def test_every_app_exports_graphs_that_match_pytorch(tmp_path: Path, app: str) -> None:
-    train(
-        compose_config(
-            "train", [*tiny_overrides(app, tmp_path), *FEW, "test_after_fit=false"], tmp_path / "run"
-        )
-    )
-    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    for fmt, suffix in (("onnx", ".onnx"), ("torchscript", ".pt")):
-        out = tmp_path / fmt
-        differences = export(
-            compose_config("export", [f"ckpt_path={ckpt}", f"format={fmt}", f"output_dir={out}"])
-        )
-        assert sorted(differences) == sorted(GRAPHS[app])
-        assert all(d <= 1e-4 for d in differences.values()), differences
-        assert all((out / f"{name}{suffix}").is_file() for name in GRAPHS[app])
 
 
 def test_export_cli_reports_the_difference_and_rejects_a_bad_format(tmp_path: Path) -> None:

@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import compose_config, run_cli
+from helpers.config import compose_config
+from helpers.fixture_data import weekly_values, write_series
+from helpers.running import run_cli
+from helpers.tiny import tiny_forecaster_overrides
 from lstm_apps.apps.forecaster.baseline import ets_forecasts, seasonal_naive
 from lstm_apps.apps.forecaster.datamodule import ForecastDataModule
 from lstm_apps.apps.forecaster.model import ForecasterModel
@@ -20,34 +23,6 @@ from lstm_apps.apps.forecaster.windows import TimeSplit, WindowBatches, window_f
 from lstm_apps.data.time_series import SeriesFile, StatsmodelsSeries, read_series_csv
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.train import train
-
-
-def weekly_values(n: int, seed: int = 0) -> np.ndarray:
-    """A trend, a yearly season and a little noise: the shape of the CO2 series."""
-    t = np.arange(n)
-    noise = np.random.default_rng(seed).normal(0, 0.05, n)
-    return 10 + 0.02 * t + np.sin(2 * math.pi * t / 52) + noise
-
-
-def write_series(
-    folder: Path, n: int = 260, values: np.ndarray | None = None, name: str = "series.csv"
-) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    values = weekly_values(n) if values is None else values
-    start = date(2000, 1, 1)
-    rows = [f"{start + timedelta(weeks=i)},{v:.6f}" for i, v in enumerate(values)]
-    path = folder / name
-    path.write_text("time,value\n" + "\n".join(rows) + "\n")
-    return path
-
-
-def tiny_forecaster_overrides(path: Path) -> list[str]:
-    return [
-        "app=forecaster", "data/series=csv_file", f"data.series.path={path}", "data.context=20", "data.horizon=4",
-        "data.val_fraction=0.2", "data.test_fraction=0.2", "data.batch_size=16", "model.hidden_size=16",
-        "model.num_layers=1", "model.dropout=0.0", "optimizer.lr=0.01", "scheduler=none", "callbacks=minimal",
-        "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0", "trainer.log_every_n_steps=1",
-    ]  # fmt: skip
 
 
 # -- reader -------------------------------------------------------------------------------------
@@ -229,6 +204,7 @@ def test_learns_the_series_better_than_seasonal_naive(tmp_path: Path, head: str)
     assert metrics["test/mae"] < naive.mae, (metrics, naive.mae)
 
 
+@pytest.mark.slow
 def test_train_predict_with_quantiles_through_the_cli(tmp_path: Path) -> None:
     path = write_series(tmp_path / "data", 260)
     args = ["train", *tiny_forecaster_overrides(path), "model.quantiles=[0.1,0.5,0.9]", "model.head=seq2seq",

@@ -10,10 +10,10 @@ import pytest
 import torch
 from omegaconf import DictConfig
 
-from conftest import compose_config
+from helpers.config import compose_config
+from helpers.tiny import tiny_overrides
 from lstm_apps.diagnostics.host_reads import counting_host_reads, counting_window, cuda_sync_error_window
 from lstm_apps.pipeline.train import train
-from test_distributed_and_precision import tiny_overrides
 
 APPS = ["textgen", "seq2seq", "captioner", "tagger", "classifier", "forecaster"]
 # The default callbacks and logger (progress bar, checkpoints, early stopping, samples, LR
@@ -66,6 +66,7 @@ def test_the_counter_sees_a_read_in_a_training_step(tmp_path: Path, monkeypatch:
     assert counter.total() >= 4 and any("apply_func.py" in where for where in counter.reads)
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @pytest.mark.parametrize("app", APPS)
 def test_training_steps_never_synchronise_with_the_gpu(tmp_path: Path, app: str) -> None:

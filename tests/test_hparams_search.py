@@ -10,11 +10,12 @@ import optuna
 import pytest
 from omegaconf import OmegaConf
 
-from conftest import compose_config
+from helpers.config import compose_config
+from helpers.fixture_data import write_conll
+from helpers.tiny import tiny_tagger_overrides
 from lstm_apps.paths import available_apps, config_dir
 from lstm_apps.pipeline.search import search_space
 from lstm_apps.pipeline.train import train
-from test_tagger import tiny_tagger_overrides, write_conll
 
 
 @pytest.mark.parametrize("app", available_apps())

@@ -6,7 +6,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from conftest import compose_config
+from helpers.config import compose_config
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.numerics import apply_matmul_precision
 

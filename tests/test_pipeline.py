@@ -10,7 +10,9 @@ from omegaconf import OmegaConf, open_dict
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from conftest import compose_config, tiny_textgen_overrides, write_tiny_corpus
+from helpers.config import compose_config
+from helpers.fixture_data import write_tiny_corpus
+from helpers.tiny import tiny_textgen_overrides
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.checkpoint_io import AtomicCheckpointIO

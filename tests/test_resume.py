@@ -14,9 +14,11 @@ import lightning as L
 import pytest
 import torch
 
-from conftest import compose_config, run_cli
+from helpers.config import compose_config
+from helpers.fixture_data import write_conll
+from helpers.running import run_cli
+from helpers.tiny import tiny_tagger_overrides
 from lstm_apps.pipeline.train import train
-from test_tagger import tiny_tagger_overrides, write_conll
 
 EPOCHS = 6
 
@@ -38,6 +40,7 @@ def _final_step(root: Path) -> tuple[Path, int, int]:
     return run, payload["global_step"], payload["epoch"]
 
 
+@pytest.mark.slow
 def test_sigkill_then_same_command_resumes_and_ends_like_an_uninterrupted_run(tmp_path: Path) -> None:
     data = write_conll(tmp_path / "data", repeat=40)
     reference, killed = tmp_path / "reference", tmp_path / "killed"
@@ -86,6 +89,7 @@ class SignalAt(L.Callback):
             os.kill(os.getpid(), self.signum)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGUSR1])
 def test_signal_mid_epoch_writes_a_checkpoint_and_resumes_with_the_remaining_batches(
     tmp_path: Path, signum: int

@@ -8,33 +8,16 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import compose_config, run_cli
+from helpers.config import compose_config
+from helpers.fixture_data import PAIRS, write_pairs
+from helpers.running import run_cli, run_in_process
+from helpers.tiny import tiny_seq2seq_overrides
 from lstm_apps.apps.seq2seq.datamodule import ParallelDataModule
 from lstm_apps.apps.seq2seq.model import Seq2SeqModel
 from lstm_apps.data.parallel import ParallelFiles
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.predict import predict
 from lstm_apps.pipeline.train import train
-
-PAIRS = [("one two", "1 2"), ("two three", "2 3"), ("three one", "3 1"), ("one one", "1 1"),
-         ("two two three", "2 2 3"), ("three two one", "3 2 1")]  # fmt: skip
-
-
-def write_pairs(folder: Path, repeat: int = 20) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "pairs.tsv"
-    path.write_text("".join(f"{s}\t{t}\n" for s, t in PAIRS) * repeat)
-    return path
-
-
-def tiny_seq2seq_overrides(tsv: Path) -> list[str]:
-    return [
-        "app=seq2seq", "data/corpus=parallel_files", f"data.corpus.train={tsv}", f"data.corpus.val={tsv}",
-        "data.tokenizer=word", "data.batch_size=12", "data.eval_batch_size=32", "model.embedding_dim=16",
-        "model.hidden_size=32", "model.label_smoothing=0.0", "model.dropout=0.0", "model.test_beam_size=3",
-        "optimizer.lr=0.01", "scheduler=none", "callbacks=minimal", "trainer.enable_progress_bar=false",
-        "trainer.num_sanity_val_steps=0", "trainer.log_every_n_steps=1",
-    ]  # fmt: skip
 
 
 def test_overfits_a_tiny_parallel_set_to_exact_outputs(tmp_path: Path) -> None:
@@ -63,6 +46,7 @@ def test_overfits_a_tiny_parallel_set_to_exact_outputs(tmp_path: Path) -> None:
     assert all(len(h) == 2 and h[0][1] >= h[1][1] for h in beam)
 
 
+@pytest.mark.slow
 def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
     tsv = write_pairs(tmp_path)
     cfg = compose_config("train", tiny_seq2seq_overrides(tsv) + ["trainer.max_epochs=25"], tmp_path / "run")
@@ -80,7 +64,7 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
     assert predicted == "3 2 1"
     lines = tmp_path / "inputs.txt"
     lines.write_text("one two\ntwo two three\n")
-    result = run_cli(
+    result = run_in_process(
         ["predict", f"ckpt_path={ckpt}", f"input_file={lines}", "n_best=2", "beam_size=3"], cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -88,7 +72,9 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
     assert [r[0] for r in rows] == ["0", "0", "1", "1"] and rows[0][2] == "1 2" and rows[2][2] == "2 2 3"
     with pytest.raises(UserError, match="exactly one of input"):
         predict(compose_config("predict", [f"ckpt_path={ckpt}"]))
-    evaluated = run_cli(["eval", f"ckpt_path={ckpt}", "trainer.enable_progress_bar=false"], cwd=tmp_path)
+    evaluated = run_in_process(
+        ["eval", f"ckpt_path={ckpt}", "trainer.enable_progress_bar=false"], cwd=tmp_path
+    )
     assert evaluated.returncode == 0 and "test/exact_match=100.0000" in evaluated.stdout, evaluated.stderr[
         -2000:
     ]

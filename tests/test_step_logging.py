@@ -10,10 +10,10 @@ from typing import Any
 
 import torch
 
-from conftest import compose_config
+from helpers.config import compose_config
+from helpers.tiny import tiny_overrides
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.train import train
-from test_distributed_and_precision import tiny_overrides
 
 
 def test_logged_value_is_the_mean_since_the_last_logging_step() -> None:

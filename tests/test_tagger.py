@@ -8,7 +8,10 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from conftest import compose_config, run_cli
+from helpers.config import compose_config
+from helpers.fixture_data import SENTENCES, write_conll
+from helpers.running import run_cli, run_in_process
+from helpers.tiny import tiny_tagger_overrides
 from lstm_apps.apps.tagger.datamodule import TaggingDataModule
 from lstm_apps.apps.tagger.model import TaggerModel
 from lstm_apps.core.char_features import CharFeatures, distinct_word_chars
@@ -16,34 +19,6 @@ from lstm_apps.data.conll import ConllFiles
 from lstm_apps.pipeline.predict import predict
 from lstm_apps.pipeline.train import train
 from lstm_apps.text.tag_schemes import is_legal
-
-SENTENCES = [
-    ("John lives in Berlin .", "B-PER O O B-LOC O"),
-    ("Mary Smith works for Acme Corp .", "B-PER I-PER O O B-ORG I-ORG O"),
-    ("Jordan visited Jordan on Monday .", "B-PER O B-LOC O B-DATE O"),
-    ("Acme Corp hired Mary in Paris .", "B-ORG I-ORG O B-PER O B-LOC O"),
-    ("Paris said Berlin is cold .", "B-PER O B-LOC O O O"),
-]
-
-
-def write_conll(folder: Path, repeat: int = 1, name: str = "train.txt") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    block = "".join(
-        "".join(f"{w} {t}\n" for w, t in zip(s.split(), g.split(), strict=True)) + "\n" for s, g in SENTENCES
-    )
-    path.write_text("-DOCSTART- O\n\n" + block * repeat)
-    return path
-
-
-def tiny_tagger_overrides(path: Path) -> list[str]:
-    return [
-        "app=tagger", "data/corpus=conll_files", f"data.corpus.train={path}", f"data.corpus.val={path}",
-        "data.batch_size=5", "model.word_dim=16", "model.char_dim=8", "model.char_size=16",
-        "model.hidden_size=32", "model.dropout=0.0", "model.word_dropout=0.0", "optimizer.lr=0.02",
-        "scheduler=none", "callbacks=minimal",
-        "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0", "trainer.log_every_n_steps=1",
-    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("kind", ["cnn", "lstm"])
@@ -121,6 +96,7 @@ def test_word_vectors_initialise_a_new_model(tmp_path: Path) -> None:
     assert model.word_embedding.weight[row].tolist() == [1.0] * 4
 
 
+@pytest.mark.slow
 def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
     path = write_conll(tmp_path, repeat=10)
     cfg = compose_config("train", tiny_tagger_overrides(path) + ["trainer.max_epochs=12"], tmp_path / "run")
@@ -142,7 +118,7 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
     unlabeled = tmp_path / "plain.txt"
     unlabeled.write_text("John lives in Berlin .\n\nJordan visited Jordan on Monday .\n")
     written = tmp_path / "tagged.conll"
-    result = run_cli(
+    result = run_in_process(
         ["predict", f"ckpt_path={ckpt}", f"input_file={unlabeled}", f"output_file={written}"], cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr[-2000:]
@@ -150,12 +126,14 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
         "John S-PER\nlives O\nin O\nBerlin S-LOC\n. O\n\n"
         "Jordan S-PER\nvisited O\nJordan S-LOC\non O\nMonday S-DATE\n. O\n\n"
     )
-    conll_in = run_cli(["predict", f"ckpt_path={ckpt}", f"input_file={path}"], cwd=tmp_path)
+    conll_in = run_in_process(["predict", f"ckpt_path={ckpt}", f"input_file={path}"], cwd=tmp_path)
     rows = [line.split() for line in conll_in.stdout.splitlines() if line.strip()]
     assert len(rows) == 10 * sum(len(s.split()) for s, _ in SENTENCES)
     assert rows[0] == ["John", "B-PER", "S-PER"], "the input's columns, then the predicted tag"
 
-    evaluated = run_cli(["eval", f"ckpt_path={ckpt}", "trainer.enable_progress_bar=false"], cwd=tmp_path)
+    evaluated = run_in_process(
+        ["eval", f"ckpt_path={ckpt}", "trainer.enable_progress_bar=false"], cwd=tmp_path
+    )
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     assert (
         "test/f1=1.0000" in evaluated.stdout
@@ -170,18 +148,3 @@ def test_malformed_conll_stops_the_cli_with_file_and_line(tmp_path: Path) -> Non
                       f"data.corpus.val={bad}"], cwd=tmp_path)  # fmt: skip
     assert result.returncode == 2
     assert f"lstm-apps: error: {bad}:2: expected 2 columns" in result.stderr
-
-
-def test_ddp_on_two_cpu_processes_with_a_split_smaller_than_a_batch(tmp_path: Path) -> None:
-    path = write_conll(tmp_path)  # 5 sentences: one eval batch, yet both ranks must get work
-    result = run_cli(
-        ["train", *tiny_tagger_overrides(path), "trainer=ddp_cpu", "trainer.max_epochs=2"], cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    runs = list((tmp_path / "runs" / "tagger").iterdir())
-    assert len(runs) == 1, "both ranks write into one run directory"
-    assert sorted(p.name for p in (runs[0] / "checkpoints").iterdir())[-1] == "last.ckpt"
-    predicted = run_cli(
-        ["predict", f"ckpt_path={runs[0] / 'checkpoints' / 'last.ckpt'}", "text=John lives"], cwd=tmp_path
-    )
-    assert predicted.returncode == 0 and predicted.stdout.startswith("John/"), predicted.stderr[-2000:]

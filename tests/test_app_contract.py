@@ -1,0 +1,103 @@
+"""What every app in ``configs/app/`` must do, run on its ``TINY`` setup (tests/helpers/tiny.py):
+train -> self-contained checkpoint -> eval -> predict -> export (ONNX and TorchScript), train in
+bf16-mixed on a CPU, and train on two DDP processes. A new app is picked up from its YAML file and
+needs only its ``TINY`` entry."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from helpers.config import compose_config
+from helpers.running import FEW, run_cli, run_main
+from helpers.tiny import TINY, Tiny, missing_entry_message
+from lstm_apps.paths import available_apps
+from lstm_apps.pipeline.export import export
+from lstm_apps.pipeline.train import train
+
+APPS = available_apps()
+
+
+def tiny(app: str, folder: Path) -> Tiny:
+    """The app's registry entry; an app without one fails its contract with what to add where."""
+    if app not in TINY:
+        pytest.fail(missing_entry_message(app), pytrace=False)
+    return TINY[app](folder)
+
+
+def finite(metrics: dict[str, float], prefix: str) -> bool:
+    values = [v for k, v in metrics.items() if k.startswith(prefix)]
+    return bool(values) and all(math.isfinite(v) for v in values)
+
+
+def test_every_app_yaml_is_found() -> None:
+    assert {"textgen", "seq2seq", "captioner", "tagger", "classifier", "forecaster"} <= set(APPS)
+
+
+def test_an_app_without_a_registry_entry_fails_saying_what_to_add_where(tmp_path: Path) -> None:
+    with pytest.raises(pytest.fail.Exception) as failed:
+        tiny("newapp", tmp_path)
+    message = str(failed.value)
+    assert "configs/app/newapp.yaml" in message and "TINY" in message and "tests/helpers/tiny.py" in message
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_trains_evaluates_predicts_and_exports(
+    tmp_path: Path, app: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup = tiny(app, tmp_path)
+    metrics = train(compose_config("train", [*setup.overrides, *FEW], tmp_path / "run"))
+    assert finite(metrics, "val/") and finite(metrics, "test/"), metrics
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    assert torch.load(ckpt, map_location="cpu", weights_only=True)["lstm_apps"]["app"] == app
+
+    monkeypatch.chdir(tmp_path)  # the commands' own run directories go here
+    capsys.readouterr()
+    evaluated = tmp_path / "eval"
+    assert run_main(["eval", f"ckpt_path={ckpt}", f"hydra.run.dir={evaluated}", "trainer.enable_progress_bar=false",
+                     "trainer.limit_test_batches=1"]) == 0  # fmt: skip
+    summary = json.loads((evaluated / "metrics.json").read_text())
+    assert summary["app"] == app and finite(summary["metrics"], "test/"), summary
+
+    capsys.readouterr()
+    assert run_main(["predict", f"ckpt_path={ckpt}", "device=cpu", *setup.predict]) == 0
+    assert capsys.readouterr().out.strip(), f"{app}: predict printed nothing for {setup.predict}"
+
+    for fmt, suffix in (("onnx", ".onnx"), ("torchscript", ".pt")):
+        out = tmp_path / fmt
+        differences = export(
+            compose_config("export", [f"ckpt_path={ckpt}", f"format={fmt}", f"output_dir={out}"])
+        )
+        assert differences and all(d <= 1e-4 for d in differences.values()), differences
+        assert all((out / f"{name}{suffix}").is_file() for name in differences)
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_trains_in_bf16_mixed_precision_on_cpu(tmp_path: Path, app: str) -> None:
+    overrides = [*tiny(app, tmp_path).overrides, *FEW, "trainer.precision=bf16-mixed"]
+    metrics = train(compose_config("train", overrides, tmp_path / "run"))
+    assert finite(metrics, "val/") and finite(metrics, "test/"), metrics
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("app", APPS)
+def test_trains_on_two_ddp_cpu_processes_into_one_run(
+    tmp_path: Path, app: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup = tiny(app, tmp_path)
+    result = run_cli(
+        ["train", *setup.overrides, *FEW, "trainer=ddp_cpu", "test_after_fit=false"], cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = list((tmp_path / "runs" / app).iterdir())
+    assert len(runs) == 1, "both ranks write into one run directory"
+    ckpt = runs[0] / "checkpoints" / "last.ckpt"
+    assert torch.load(ckpt, map_location="cpu", weights_only=True)["global_step"] > 0
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    assert run_main(["predict", f"ckpt_path={ckpt}", "device=cpu", *setup.predict]) == 0
+    assert capsys.readouterr().out.strip()
