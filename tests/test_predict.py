@@ -67,7 +67,9 @@ def test_checkpoints_that_call_the_handoff_model_kwargs_still_read(tmp_path: Pat
 def test_a_file_through_trainer_predict_tags_as_each_text_alone(tmp_path: Path) -> None:
     torch.manual_seed(0)
     conll = tmp_path / "train.txt"
-    conll.write_text("John B-PER\nlives O\nin O\nBerlin B-LOC\n. O\n\nMary B-PER\nworks O\nfor O\nAcme B-ORG\n\n")
+    conll.write_text(
+        "John B-PER\nlives O\nin O\nBerlin B-LOC\n. O\n\nMary B-PER\nworks O\nfor O\nAcme B-ORG\n\n"
+    )
     dm = TaggingDataModule(ConllFiles(str(conll), str(conll)), scheme="iob2", batch_size=2)
     dm.setup("fit")
     model = TaggerModel(**dm.handoff(), word_dim=8, char_dim=4, char_size=8, hidden_size=8).eval()
@@ -78,6 +80,8 @@ def test_a_file_through_trainer_predict_tags_as_each_text_alone(tmp_path: Path) 
     options = TaggerOptions(input_file=str(text_file), input_format="text", batch_size=2)
     tagged_file = TaggerPredictor(model, options).predict().text
     per_sentence = [block.splitlines() for block in tagged_file.strip().split("\n\n")]
-    alone = [TaggerPredictor(model, TaggerOptions(text=line)).predict().text.splitlines()[0] for line in lines]
+    alone = [
+        TaggerPredictor(model, TaggerOptions(text=line)).predict().text.splitlines()[0] for line in lines
+    ]
     assert [" ".join("/".join(row.split()) for row in rows) for rows in per_sentence] == alone
     assert len({token.split("/")[1] for line in alone for token in line.split()}) > 1, "not all one tag"
