@@ -34,7 +34,7 @@ def with_app_options(args: list[str]) -> list[str]:
     expected = values.get("expected_app")
     app = read_checkpoint(path, expected_app=None if expected in (None, "", "null") else expected).app
     check_option_names(app, [key for key in values if not key.startswith(("hydra.", "~"))])
-    return [*args, f"predict={app}"]
+    return [f"predict={app}", *args]  # first: Hydra takes overrides before its flags
 
 
 def main() -> Any:
