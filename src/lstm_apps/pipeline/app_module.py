@@ -114,10 +114,10 @@ class AppModule(L.LightningModule):
         self._training_sums.clear()
         self._training_steps = 0
 
-    @property
     def app_data(self) -> AppDataModule:
         """The trainer's datamodule. What a model may ask of it is what ``AppDataModule`` declares
-        (``references``, ``example_input``), so that every app's data offers the same API."""
+        (``references``, ``example_input``), so that every app's data offers the same API. A method,
+        not a property: export tracers read every property of the module they trace."""
         datamodule = getattr(self._trainer, "datamodule", None)
         if not isinstance(datamodule, AppDataModule):
             raise RuntimeError("no AppDataModule attached: this runs inside trainer.fit/validate/test")

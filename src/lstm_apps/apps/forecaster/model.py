@@ -153,7 +153,7 @@ class ForecasterModel(DecodedEvaluation, AppModule):
     def validation_images(self) -> dict[str, torch.Tensor]:
         if not self._plots or getattr(self._trainer, "datamodule", None) is None:
             return {}
-        data = self.app_data
+        data = self.app_data()
         images = {}
         actual = data.references("val")
         for index, forecast in self._plots:

@@ -194,7 +194,7 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
     def _keep_examples(
         self, batch: dict[str, torch.Tensor], found: list[list[Hypothesis]], texts: list[str]
     ) -> None:
-        data = self.app_data
+        data = self.app_data()
         self._examples = []
         for row in range(min(self.log_examples, len(found))):
             index = int(batch["index"][row])

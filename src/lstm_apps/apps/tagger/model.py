@@ -197,7 +197,7 @@ class TaggerModel(DecodedEvaluation, AppModule):
         indices = batch["index"].tolist()
         self._decoded += list(zip(indices, predicted, strict=True))
         if split == "val" and batch_idx == 0:
-            data = self.app_data
+            data = self.app_data()
             self._examples = [
                 (data.example_input("val", i), data.references("val")[i], tags)
                 for i, tags in zip(indices[: self.log_examples], predicted, strict=False)
