@@ -13,6 +13,8 @@ from helpers.fixture_data import handful
 from helpers.running import run_in_process
 from lstm_apps.apps.captioner.datamodule import CaptionDataModule
 from lstm_apps.apps.captioner.model import CaptionModel, attention_overlay
+from lstm_apps.apps.captioner.predictor import CaptionerOptions, CaptionerPredictor
+from lstm_apps.cli.predict import with_app_options
 from lstm_apps.core.attention_decoder import DecoderState
 from lstm_apps.core.search import beam_search
 from lstm_apps.data.caption_sources import KarpathyDataset, ScenesDataset
@@ -27,7 +29,7 @@ def test_overfits_a_handful_of_images_to_their_exact_captions(tmp_path: Path) ->
     torch.manual_seed(0)
     dm = CaptionDataModule(KarpathyDataset(str(handful(tmp_path)), str(tmp_path)), batch_size=4)
     dm.setup("fit")
-    model = CaptionModel(**dm.model_kwargs(), encoder=SMALL, hidden_size=64, embedding_dim=16, dropout=0.0)
+    model = CaptionModel(**dm.handoff(), encoder=SMALL, hidden_size=64, embedding_dim=16, dropout=0.0)
     model.bind_vocab(dm.vocab_state())
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     batch = next(iter(dm.train_dataloader()))
@@ -39,15 +41,15 @@ def test_overfits_a_handful_of_images_to_their_exact_captions(tmp_path: Path) ->
     model.eval()
     paths = dm.image_paths("test")
     expected = [refs[0] for refs in dm.references("test")]
-    assert model.caption_images(paths, beam_size=1) == expected
-    assert model.caption_images(paths, beam_size=3) == expected
+    assert CaptionerPredictor(model, CaptionerOptions(beam_size=1)).caption_files(paths) == expected
+    assert CaptionerPredictor(model, CaptionerOptions(beam_size=3)).caption_files(paths) == expected
 
 
 def test_attention_over_regions_sums_to_one_in_training_and_search(tmp_path: Path) -> None:
     torch.manual_seed(1)
     dm = CaptionDataModule(KarpathyDataset(str(handful(tmp_path)), str(tmp_path)))
     dm.setup("test")
-    model = CaptionModel(**dm.model_kwargs(), encoder=SMALL, hidden_size=32, max_len=6).eval()
+    model = CaptionModel(**dm.handoff(), encoder=SMALL, hidden_size=32, max_len=6).eval()
     model.bind_vocab(dm.vocab_state())
     images = next(iter(dm.test_dataloader()))["images"]
     _, logits_attention = model({"images": images, "tgt_in": torch.full((images.size(0), 3), model.bos_id)})
@@ -102,11 +104,14 @@ def test_train_predict_end_to_end(tmp_path: Path) -> None:
     )
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
     image = dataset.parent / "1.png"
-    assert predict(compose_config("predict", [f"ckpt_path={ckpt}", f"image={image}"])) == "a blue square"
+    assert (
+        predict(compose_config("predict", with_app_options([f"ckpt_path={ckpt}", f"image={image}"])))
+        == "a blue square"
+    )
     result = run_in_process(
         ["predict", f"ckpt_path={ckpt}", f"image_dir={dataset.parent}", "beam_size=2"], cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.splitlines()[0] == "0.png\ta red circle"
     with pytest.raises(UserError, match="exactly one of image"):
-        predict(compose_config("predict", [f"ckpt_path={ckpt}"]))
+        predict(compose_config("predict", with_app_options([f"ckpt_path={ckpt}"])))

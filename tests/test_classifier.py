@@ -14,12 +14,15 @@ from helpers.running import run_cli
 from helpers.tiny import tiny_classifier_overrides
 from lstm_apps.apps.classifier.datamodule import TextClassificationDataModule
 from lstm_apps.apps.classifier.model import per_label_table
+from lstm_apps.apps.classifier.predictor import ClassifierOptions, ClassifierPredictor
+from lstm_apps.cli.predict import with_app_options
 from lstm_apps.core.pooling import SequencePooling
 from lstm_apps.core.recurrent import RecurrentBlock
 from lstm_apps.data.labelled_text import LabelledTextFiles, read_labelled_texts
 from lstm_apps.data.stdlib_docstrings import StdlibDocstrings
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
+from lstm_apps.pipeline.predict import predict
 from lstm_apps.pipeline.train import train
 
 
@@ -92,7 +95,7 @@ def test_balanced_class_weights_follow_the_train_counts(tmp_path: Path) -> None:
     path.write_text("text,label\n" + "a b,x\n" * 6 + "c d,y\n" * 2)
     data = TextClassificationDataModule(LabelledTextFiles(str(path), str(path)), class_weights="balanced")
     data.setup()
-    assert data.model_kwargs()["class_weights"] == pytest.approx([8 / (2 * 6), 8 / (2 * 2)])
+    assert data.handoff()["class_weights"] == pytest.approx([8 / (2 * 6), 8 / (2 * 2)])
 
 
 # -- pooling ------------------------------------------------------------------------------------
@@ -171,7 +174,7 @@ def test_multi_label_overfits_and_predict_lists_the_labels(tmp_path: Path) -> No
     metrics = train(compose_config("train", overrides, tmp_path / "run"))
     assert metrics["test/acc"] == 1.0, metrics  # exact match of the whole label set
     model = model_from_checkpoint(read_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt"))
-    printed = model.predict_cli({"text": EXAMPLES[1][0]})
+    printed = ClassifierPredictor(model, ClassifierOptions(text=EXAMPLES[1][0])).predict().text
     probabilities = dict(line.split("\t") for line in printed.splitlines())
     assert set(probabilities) == {"news", "politics", "sports", "tech"}
     assert float(probabilities["sports"]) > 0.5 and float(probabilities["news"]) > 0.5
@@ -191,10 +194,8 @@ def test_train_eval_predict_through_the_cli(tmp_path: Path) -> None:
     assert sum(float(r[1]) for r in rows) == pytest.approx(1.0, abs=1e-3)
     texts = tmp_path / "texts.jsonl"
     texts.write_text('{"text": "the minister lost the election"}\n{"text": "a browser with a new chip"}\n')
-    model = model_from_checkpoint(read_checkpoint(ckpt))
-    assert model.predict_cli({"input_file": str(texts), "output_file": str(tmp_path / "out.tsv")}).startswith(
-        "classified 2 texts"
-    )
+    overrides = [f"ckpt_path={ckpt}", f"input_file={texts}", f"output_file={tmp_path / 'out.tsv'}"]
+    assert predict(compose_config("predict", with_app_options(overrides))).startswith("classified 2 texts")
     out = (tmp_path / "out.tsv").read_text().splitlines()
     assert [line.split("\t")[0] for line in out] == ["politics", "tech"]
     assert out[0].endswith("\tthe minister lost the election")

@@ -18,6 +18,7 @@ from helpers.tiny import tiny_forecaster_overrides
 from lstm_apps.apps.forecaster.baseline import ets_forecasts, seasonal_naive
 from lstm_apps.apps.forecaster.datamodule import ForecastDataModule
 from lstm_apps.apps.forecaster.model import ForecasterModel
+from lstm_apps.apps.forecaster.predictor import ForecasterOptions, ForecasterPredictor
 from lstm_apps.apps.forecaster.scores import forecast_scores
 from lstm_apps.apps.forecaster.windows import TimeSplit, WindowBatches, window_frame
 from lstm_apps.data.time_series import SeriesFile, StatsmodelsSeries, read_series_csv
@@ -265,7 +266,7 @@ def test_several_variables_are_read_forecast_and_printed(tmp_path: Path) -> None
     assert np.isfinite(metrics["test/mae"])
     model = model_from_checkpoint(read_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt"))
     assert model.columns == ["load", "temperature"] and model.calendar_size == 2
-    lines = model.predict_cli({"input_file": str(path)}).splitlines()
+    lines = ForecasterPredictor(model, ForecasterOptions(input_file=str(path))).predict().text.splitlines()
     assert lines[0] == "time,load,temperature" and len(lines) == 1 + 4 and len(lines[1].split(",")) == 3
 
 

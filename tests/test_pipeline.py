@@ -13,6 +13,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 from helpers.config import compose_config
 from helpers.fixture_data import write_tiny_corpus
 from helpers.tiny import tiny_textgen_overrides
+from lstm_apps.cli.predict import with_app_options
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.checkpoint_io import AtomicCheckpointIO
@@ -60,7 +61,7 @@ def test_checkpoint_is_self_contained(trained_run: Path, tmp_path: Path) -> None
     assert info.config.model.hidden_size == 16
     assert info.vocab["tokenizer"].startswith("{")  # JSON, not a pickle
     model = model_from_checkpoint(info)
-    assert model.tokenizer is not None and model.vocab_size == info.model_kwargs["vocab_size"]
+    assert model.tokenizer is not None and model.vocab_size == info.handoff["vocab_size"]
 
     eval_cfg = compose_config(
         "eval", [f"ckpt_path={ckpt}", "trainer.enable_progress_bar=false"], tmp_path / "ev"
@@ -72,7 +73,7 @@ def test_checkpoint_is_self_contained(trained_run: Path, tmp_path: Path) -> None
     assert (tmp_path / "ev" / "metrics.json").exists()
 
     predict_cfg = compose_config(
-        "predict", [f"ckpt_path={ckpt}", "prompt=the cat", "max_new_tokens=5", "seed=1"]
+        "predict", with_app_options([f"ckpt_path={ckpt}", "prompt=the cat", "max_new_tokens=5", "seed=1"])
     )
     text = predict(predict_cfg)
     assert text.startswith("the cat") and len(text) >= len("the cat")

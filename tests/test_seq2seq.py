@@ -14,6 +14,7 @@ from helpers.running import run_cli, run_in_process
 from helpers.tiny import tiny_seq2seq_overrides
 from lstm_apps.apps.seq2seq.datamodule import ParallelDataModule
 from lstm_apps.apps.seq2seq.model import Seq2SeqModel
+from lstm_apps.cli.predict import with_app_options
 from lstm_apps.data.parallel import ParallelFiles
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.predict import predict
@@ -26,9 +27,7 @@ def test_overfits_a_tiny_parallel_set_to_exact_outputs(tmp_path: Path) -> None:
         ParallelFiles(str(write_pairs(tmp_path, 1)), str(write_pairs(tmp_path, 1))), tokenizer="word"
     )
     dm.setup("fit")
-    model = Seq2SeqModel(
-        **dm.model_kwargs(), embedding_dim=16, hidden_size=32, dropout=0.0, label_smoothing=0.0
-    )
+    model = Seq2SeqModel(**dm.handoff(), embedding_dim=16, hidden_size=32, dropout=0.0, label_smoothing=0.0)
     model.bind_vocab(dm.vocab_state())
     optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
     batch = next(iter(dm.train_dataloader()))
@@ -59,7 +58,9 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
     assert "attention/example_0" in events.Tags()["images"], "attention heat maps each validation epoch"
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
     predicted = predict(
-        compose_config("predict", [f"ckpt_path={ckpt}", "input=three two one", "beam_size=3"])
+        compose_config(
+            "predict", with_app_options([f"ckpt_path={ckpt}", "input=three two one", "beam_size=3"])
+        )
     )
     assert predicted == "3 2 1"
     lines = tmp_path / "inputs.txt"
@@ -71,7 +72,7 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
     rows = [r.split("\t") for r in result.stdout.strip().splitlines()]
     assert [r[0] for r in rows] == ["0", "0", "1", "1"] and rows[0][2] == "1 2" and rows[2][2] == "2 2 3"
     with pytest.raises(UserError, match="exactly one of input"):
-        predict(compose_config("predict", [f"ckpt_path={ckpt}"]))
+        predict(compose_config("predict", with_app_options([f"ckpt_path={ckpt}"])))
     evaluated = run_in_process(
         ["eval", f"ckpt_path={ckpt}", "trainer.enable_progress_bar=false"], cwd=tmp_path
     )

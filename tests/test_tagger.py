@@ -14,6 +14,7 @@ from helpers.running import run_cli, run_in_process
 from helpers.tiny import tiny_tagger_overrides
 from lstm_apps.apps.tagger.datamodule import TaggingDataModule
 from lstm_apps.apps.tagger.model import TaggerModel
+from lstm_apps.cli.predict import with_app_options
 from lstm_apps.core.char_features import CharFeatures, distinct_word_chars
 from lstm_apps.data.conll import ConllFiles
 from lstm_apps.pipeline.predict import predict
@@ -57,7 +58,7 @@ def _datamodule(tmp_path: Path, scheme: str = "bioes") -> TaggingDataModule:
 def test_overfits_a_tiny_corpus_to_exact_tags(tmp_path: Path, output: str, char_features: str) -> None:
     torch.manual_seed(0)
     dm = _datamodule(tmp_path)
-    model = TaggerModel(**dm.model_kwargs(), word_dim=16, char_dim=8, char_size=16, char_features=char_features,
+    model = TaggerModel(**dm.handoff(), word_dim=16, char_dim=8, char_size=16, char_features=char_features,
                         hidden_size=32, dropout=0.0, word_dropout=0.0, output=output)  # fmt: skip
     model.bind_vocab(dm.vocab_state())
     optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
@@ -75,7 +76,7 @@ def test_overfits_a_tiny_corpus_to_exact_tags(tmp_path: Path, output: str, char_
 def test_softmax_output_respects_constraints_when_asked(tmp_path: Path) -> None:
     torch.manual_seed(0)
     dm = _datamodule(tmp_path, scheme="iob2")
-    kwargs = {**dm.model_kwargs(), "output": "softmax", "word_dim": 8, "char_size": 8, "hidden_size": 8}
+    kwargs = {**dm.handoff(), "output": "softmax", "word_dim": 8, "char_size": 8, "hidden_size": 8}
     constrained, free = TaggerModel(**kwargs, constrained=True), TaggerModel(**kwargs, constrained=False)
     free.load_state_dict(constrained.state_dict(), strict=False)
     emissions = torch.randn(200, 6, len(constrained.tags)) * 4
@@ -89,7 +90,7 @@ def test_word_vectors_initialise_a_new_model(tmp_path: Path) -> None:
     dm = _datamodule(tmp_path)
     vectors = tmp_path / "glove.txt"
     vectors.write_text("berlin 1 1 1 1\njohn 2 2 2 2\n")
-    model = TaggerModel(**dm.model_kwargs(), word_dim=4, word_vectors=str(vectors))
+    model = TaggerModel(**dm.handoff(), word_dim=4, word_vectors=str(vectors))
     model.bind_vocab(dm.vocab_state())
     model.load_pretrained()
     row = dm.vocab.words.token_id("Berlin")
@@ -109,7 +110,9 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
 
     printed = predict(
-        compose_config("predict", [f"ckpt_path={ckpt}", "text=Mary Smith works for Acme Corp."])
+        compose_config(
+            "predict", with_app_options([f"ckpt_path={ckpt}", "text=Mary Smith works for Acme Corp."])
+        )
     )
     lines = printed.splitlines()
     assert lines[0] == "Mary/B-PER Smith/E-PER works/O for/O Acme/B-ORG Corp./E-ORG"

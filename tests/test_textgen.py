@@ -99,7 +99,7 @@ def test_datamodule_hands_over_vocab_and_shards_rows(tiny_corpus: dict[str, Path
     corpus = TextFiles(str(tiny_corpus["train"]), str(tiny_corpus["val"]), str(tiny_corpus["test"]))
     dm = TextStreamDataModule(corpus, tokenizer="char", batch_size=3, eval_batch_size=2, bptt=8)
     dm.setup("fit")
-    assert dm.model_kwargs() == {"vocab_size": dm.tokenizer.vocab_size}
+    assert dm.handoff() == {"vocab_size": dm.tokenizer.vocab_size}
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (3, 8) and torch.equal(x[:, 1:], y[:, :-1])
 

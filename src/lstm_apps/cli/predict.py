@@ -1,8 +1,49 @@
-"""``lstm-apps predict ckpt_path=… [app options]``: run a trained app on new input."""
+"""``lstm-apps predict ckpt_path=… [app options]``: run a trained app on new input.
 
-from lstm_apps.cli.entry import hydra_command
+Which options exist depends on the app, which only the checkpoint knows: the command reads it
+from ``ckpt_path`` first, checks the options against that app's and selects
+``configs/predict/<app>.yaml`` (``predict=<app>``) before Hydra composes the config.
+"""
 
-main = hydra_command("predict", "lstm_apps.pipeline.predict:predict")
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from lstm_apps.cli.entry import fail, hydra_command
+from lstm_apps.errors import UserError
+
+_run = hydra_command("predict", "lstm_apps.pipeline.predict:predict")
+
+
+def with_app_options(args: list[str]) -> list[str]:
+    """``args`` plus ``predict=<the checkpoint's app>``, after checking that every option given
+    belongs to that app. Unchanged when there is no single ``ckpt_path`` or ``predict=`` is given."""
+    values = {}
+    for arg in args:
+        if arg.startswith("-") or "=" not in arg:
+            continue
+        key, _, value = arg.partition("=")
+        values[key.lstrip("+")] = value
+    path = values.get("ckpt_path")
+    if not path or "," in path or "predict" in values:
+        return args
+    from lstm_apps.pipeline.checkpoint import read_checkpoint
+    from lstm_apps.pipeline.predictor import check_option_names
+
+    expected = values.get("expected_app")
+    app = read_checkpoint(path, expected_app=None if expected in (None, "", "null") else expected).app
+    check_option_names(app, [key for key in values if not key.startswith(("hydra.", "~"))])
+    return [f"predict={app}", *args]  # first: Hydra takes overrides before its flags
+
+
+def main() -> Any:
+    try:
+        sys.argv[1:] = with_app_options(sys.argv[1:])
+    except UserError as err:
+        fail(err)
+    return _run()
+
 
 if __name__ == "__main__":
     main()

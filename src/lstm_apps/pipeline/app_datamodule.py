@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import lightning as L
@@ -27,9 +28,11 @@ def move_batch(batch: Any, device: torch.device | str) -> Any:
 class AppDataModule(L.LightningDataModule):
     """Base class: the data decides the model's sizes and owns the vocabularies.
 
-    After ``setup()`` the pipeline asks for ``model_kwargs()`` (sizes the model is built with) and
+    After ``setup()`` the pipeline asks for ``handoff()`` (sizes the model is built with) and
     ``vocab_state()`` (JSON strings stored in checkpoints). ``load_vocab_state()`` is called before
-    ``setup()`` when a checkpoint's vocabularies must be reused instead of trained anew.
+    ``setup()`` when a checkpoint's vocabularies must be reused instead of trained anew. What a
+    model may ask of its datamodule during validation and test is declared here:
+    ``references(split)`` and ``example_input(split, index)``.
     """
 
     def __init__(self, source: Any = None) -> None:
@@ -52,8 +55,20 @@ class AppDataModule(L.LightningDataModule):
     def vocab_state(self) -> dict[str, str]:
         raise NotImplementedError
 
-    def model_kwargs(self) -> dict[str, Any]:
+    def handoff(self) -> dict[str, Any]:
+        """What the model is built with besides its config (vocabulary sizes, special ids, label
+        names …): passed to the model's constructor, and stored in checkpoints as ``handoff``."""
         raise NotImplementedError
+
+    def references(self, split: str) -> Sequence[Any]:
+        """The expected output of every example of ``split`` in dataset order (batches carry their
+        ``index``): what apps scored on decoded outputs compare theirs with."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no references")
+
+    def example_input(self, split: str, index: int) -> Any:
+        """Example ``index`` of ``split`` as a person reads it (a source sentence, its tokens, an
+        input window): shown beside the model's output in TensorBoard."""
+        raise NotImplementedError(f"{type(self).__name__} shows no example inputs")
 
     def pin_memory(self) -> bool:
         """Pinned (page-locked) batches when training on CUDA: only a copy from pinned memory runs

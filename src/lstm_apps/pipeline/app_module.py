@@ -11,6 +11,8 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from lstm_apps.pipeline.app_datamodule import AppDataModule
+
 CHECKPOINT_KEY = "lstm_apps"
 CHECKPOINT_FORMAT = 1
 
@@ -52,7 +54,8 @@ class AppModule(L.LightningModule):
         self.optimizer_config = _plain(optimizer)
         self.scheduler_config = _plain(scheduler)
         self.run_config: dict[str, Any] | None = None
-        self.handoff_kwargs: dict[str, Any] = {}
+        # What the datamodule handed over (``AppDataModule.handoff()``), stored in checkpoints.
+        self.handoff: dict[str, Any] = {}
         self.vocab: dict[str, str] = {}
         self._training_sums: dict[str, torch.Tensor] = {}
         self._training_steps = 0
@@ -111,6 +114,15 @@ class AppModule(L.LightningModule):
         self._training_sums.clear()
         self._training_steps = 0
 
+    def app_data(self) -> AppDataModule:
+        """The trainer's datamodule. What a model may ask of it is what ``AppDataModule`` declares
+        (``references``, ``example_input``), so that every app's data offers the same API. A method,
+        not a property: export tracers read every property of the module they trace."""
+        datamodule = getattr(self._trainer, "datamodule", None)
+        if not isinstance(datamodule, AppDataModule):
+            raise RuntimeError("no AppDataModule attached: this runs inside trainer.fit/validate/test")
+        return datamodule
+
     # -- optimisation -------------------------------------------------------------------------
     def configure_optimizers(self) -> Any:
         if self.optimizer_config is None:
@@ -139,7 +151,7 @@ class AppModule(L.LightningModule):
             "format": CHECKPOINT_FORMAT,
             "app": self.app_name,
             "config": self.run_config,
-            "model_kwargs": self.handoff_kwargs,
+            "handoff": self.handoff,
             "vocab": self.vocab,
         }
 
@@ -159,7 +171,3 @@ class AppModule(L.LightningModule):
     def export_graphs(self) -> list[Any]:
         """The app's inference graphs for ``lstm-apps export`` (``pipeline.export.ExportGraph``)."""
         return []
-
-    def predict_cli(self, options: Mapping[str, Any]) -> str:
-        """Run the app on the ``lstm-apps predict`` options; return what to print."""
-        raise NotImplementedError(f"app {self.app_name!r} has no predict command")

@@ -22,7 +22,7 @@ class CheckpointInfo:
     path: Path
     app: str
     config: DictConfig
-    model_kwargs: dict[str, Any]
+    handoff: dict[str, Any]
     vocab: dict[str, str]
     payload: dict[str, Any]
 
@@ -61,17 +61,22 @@ def read_checkpoint(
         path=file,
         app=app,
         config=OmegaConf.create(meta["config"]),
-        model_kwargs=dict(meta.get("model_kwargs") or {}),
+        handoff=dict(_handoff(meta)),
         vocab=dict(meta.get("vocab") or {}),
         payload=payload,
     )
 
 
+def _handoff(meta: dict[str, Any]) -> dict[str, Any]:
+    """The datamodule's hand-off; checkpoints written before it had one name call it ``model_kwargs``."""
+    return meta.get("handoff") or meta.get("model_kwargs") or {}
+
+
 def model_from_checkpoint(info: CheckpointInfo) -> AppModule:
     """Rebuild the trained model from the checkpoint alone and load its weights."""
-    model = instantiate_model(info.config.model, info.model_kwargs)
+    model = instantiate_model(info.config.model, info.handoff)
     model.run_config = OmegaConf.to_container(info.config, resolve=True)  # type: ignore[assignment]
-    model.handoff_kwargs = info.model_kwargs
+    model.handoff = info.handoff
     model.bind_vocab(info.vocab)
     model.load_state_dict(info.payload["state_dict"])
     model.eval()

@@ -4,6 +4,7 @@ references."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -17,7 +18,7 @@ class DecodedEvaluation:
     (score ``self.decoded_with_references(split)`` and log). Apps that search set
     ``val_beam_size`` / ``test_beam_size``; ``beam_size_for(split)`` reads them."""
 
-    trainer: Any
+    app_data: Callable[[], Any]  # AppModule.app_data
 
     def beam_size_for(self, split: str) -> int:
         return int(getattr(self, f"{split}_beam_size", 1))
@@ -32,7 +33,7 @@ class DecodedEvaluation:
         """Hypotheses from all processes in dataset order, with the datamodule's references."""
         decoded = dict(gather_lists(self._decoded))
         self._decoded = []
-        references = self.trainer.datamodule.references(split)
+        references = self.app_data().references(split)
         ordered = sorted(decoded)
         return [decoded[i] for i in ordered], [references[i] for i in ordered]
 

@@ -1,4 +1,9 @@
-"""``predict(cfg)``: run a trained app on new input from the checkpoint alone."""
+"""``predict(cfg)``: run a trained app on new input from the checkpoint alone.
+
+``configs/predict.yaml`` holds the keys every app shares; the checkpoint's app brings its own
+options (``configs/predict/<app>.yaml``, read by ``lstm_apps.apps.<app>.predictor``). The
+``predict`` command selects that file from the checkpoint before Hydra composes the config.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +12,18 @@ from omegaconf import DictConfig, OmegaConf
 
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.numerics import apply_matmul_precision
+from lstm_apps.pipeline.predictor import deliver, predictor_for, read_options
 
 
 def predict(cfg: DictConfig) -> str:
-    """Load ``cfg.ckpt_path``, hand the remaining options to the app and print its answer."""
+    """Load ``cfg.ckpt_path``, run its app's predictor on the remaining options, print the answer."""
     apply_matmul_precision(cfg)
     info = read_checkpoint(cfg.ckpt_path, expected_app=cfg.get("expected_app"))
-    model = model_from_checkpoint(info)
+    values = OmegaConf.to_container(cfg, resolve=True)
+    options = read_options(info.app, values)  # type: ignore[arg-type]
     device = cfg.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
-    model.to(device)
-    options = OmegaConf.to_container(cfg, resolve=True)
-    output = model.predict_cli(options)  # type: ignore[arg-type]
+    model = model_from_checkpoint(info).to(device)
+    prediction = predictor_for(info.app)(model, options, device).predict()
+    output = deliver(prediction, getattr(options, "output_file", None))
     print(output, flush=True)
     return output

@@ -41,11 +41,11 @@ def build_datamodule(cfg: DictConfig, vocab: dict[str, str] | None = None) -> Ap
 
 def build_model(cfg: DictConfig, datamodule: AppDataModule) -> AppModule:
     """The one hand-off: sizes and vocabularies flow from the set-up datamodule into the model."""
-    handoff = datamodule.model_kwargs()
+    handoff = datamodule.handoff()
     model = instantiate_model(cfg.model, handoff)
     if not isinstance(model, AppModule):
         raise UserError(f"model._target_: {type(model).__name__} is not an AppModule")
-    model.handoff_kwargs = handoff
+    model.handoff = handoff
     model.run_config = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
     model.bind_vocab(datamodule.vocab_state())
     if cfg.model.get("compile"):

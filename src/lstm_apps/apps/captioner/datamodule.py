@@ -118,7 +118,7 @@ class CaptionDataModule(AppDataModule):
         assert self.tokenizer is not None, "setup() first"
         return {"tokenizer": self.tokenizer.to_json()}
 
-    def model_kwargs(self) -> dict[str, Any]:
+    def handoff(self) -> dict[str, Any]:
         assert self.tokenizer is not None, "setup() first"
         tok = self.tokenizer
         return {"vocab_size": tok.vocab_size, "pad_id": tok.token_id(PAD), "bos_id": tok.token_id(BOS),
@@ -131,7 +131,7 @@ class CaptionDataModule(AppDataModule):
         return [path for path, _ in self.splits[split]]
 
     def _collate(self, items: list[tuple[torch.Tensor, list[int], int]]) -> dict[str, torch.Tensor]:
-        ids = self.model_kwargs()
+        ids = self.handoff()
         captions = [c[: self.max_caption_len] for _, c, _ in items]
         batch = {"images": torch.stack([image for image, _, _ in items]),
                  "index": torch.tensor([i for _, _, i in items])}  # fmt: skip

@@ -3,24 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from lstm_apps.apps.captioner.datamodule import IMAGENET_MEAN, IMAGENET_STD, image_transform, load_image
+from lstm_apps.apps.captioner.datamodule import IMAGENET_MEAN, IMAGENET_STD
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
+from lstm_apps.core.attention_decoder_export import decoder_step_graph
 from lstm_apps.core.image_encoder import ImageEncoder
 from lstm_apps.core.search import Hypothesis
-from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
-from lstm_apps.pipeline.export import ExportGraph, GraphOf, decoder_step_graph, flat_state, state_names
+from lstm_apps.pipeline.export import ExportGraph, GraphOf, flat_state, state_names
 from lstm_apps.text.scores import caption_scores
 from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 
 
 class CaptionModel(DecodedEvaluation, AppModule):
@@ -102,17 +99,15 @@ class CaptionModel(DecodedEvaluation, AppModule):
         return self.decoder.search(memory, None, state, self.bos_id, self.eos_id, self.max_len,
                                    beam_size=beam_size, n_best=n_best, alpha=self.length_penalty)  # fmt: skip
 
-    def caption_images(self, paths: list[Path], beam_size: int = 3, batch_size: int = 32) -> list[str]:
-        """Caption image files in batches."""
+    def predict_step(self, batch: dict[str, Any], batch_idx: int = 0) -> list[tuple[int, str]]:
+        """``(index, caption)`` for a batch of normalised ``images`` ``[B, 3, H, W]`` with their
+        ``index`` and the ``beam_size`` to search with."""
         assert self.tokenizer is not None, "bind_vocab() first"
-        with self.evaluating():
-            transform = image_transform(self.image_size)
-            captions: list[str] = []
-            for start in range(0, len(paths), batch_size):
-                images = torch.stack([load_image(p, transform) for p in paths[start : start + batch_size]])
-                found = self.decode(images.to(self.device), beam_size=beam_size)
-                captions += [self.tokenizer.decode(h[0].tokens) for h in found]
-        return captions
+        found = self.decode(batch["images"], beam_size=int(batch["beam_size"]))
+        return [
+            (int(i), self.tokenizer.decode(h[0].tokens))
+            for i, h in zip(batch["index"].tolist(), found, strict=True)
+        ]
 
     # -- training / evaluation ------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -163,36 +158,9 @@ class CaptionModel(DecodedEvaluation, AppModule):
                               ["images"], ["memory", *cells], axes)  # fmt: skip
         with torch.no_grad():
             memory_size = self.encoder(torch.zeros(1, 3, size, size)).size(-1)
-        step = decoder_step_graph(self.decoder, self.decoder.output.out_features, memory_size)
-        step.extras = {
-            "bos_id": self.bos_id,
-            "eos_id": self.eos_id,
-            "pad_id": self.pad_id,
-            "image_size": size,
-        }
+        extras = {"bos_id": self.bos_id, "eos_id": self.eos_id, "pad_id": self.pad_id, "image_size": size}
+        step = decoder_step_graph(self.decoder, memory_size, extras)
         return [encoder, step]
-
-    def predict_cli(self, options: Mapping[str, Any]) -> str:
-        image, folder = options.get("image"), options.get("image_dir")
-        if (image is None) == (folder is None):
-            raise UserError("predict: give exactly one of image=path or image_dir=folder")
-        if image is not None:
-            paths = [Path(str(image))]
-            if not paths[0].is_file():
-                raise UserError(f"image: file not found: {paths[0]}")
-        else:
-            root = Path(str(folder))
-            if not root.is_dir():
-                raise UserError(f"image_dir: folder not found: {root}")
-            paths = sorted(p for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-            if not paths:
-                raise UserError(f"image_dir: no images in {root}")
-        captions = self.caption_images(
-            paths, int(options.get("beam_size", 3)), int(options.get("batch_size", 64))
-        )
-        if image is not None:
-            return captions[0]
-        return "\n".join(f"{p.name}\t{c}" for p, c in zip(paths, captions, strict=True))
 
 
 def attention_overlay(image: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:

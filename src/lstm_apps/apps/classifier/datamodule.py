@@ -69,7 +69,7 @@ class TextClassificationDataModule(BucketedDataModule):
         assert self.vocab is not None, "setup() first"
         return self.vocab.to_state()
 
-    def model_kwargs(self) -> dict[str, Any]:
+    def handoff(self) -> dict[str, Any]:
         assert self.vocab is not None, "setup() first"
         return {"vocab_size": self.vocab.tokenizer.vocab_size, "labels": list(self.vocab.labels),
                 "multi_label": self.vocab.multi_label, "pad_id": self.vocab.pad_id,

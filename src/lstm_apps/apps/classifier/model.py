@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,9 +22,9 @@ from torchmetrics.classification import (
 from lstm_apps.apps.classifier.encoding import ClassifierVocab, LabelledBatches
 from lstm_apps.core.pooling import SequencePooling
 from lstm_apps.core.recurrent import RecurrentBlock
-from lstm_apps.data.corpus import read_text_file, write_text_atomically
-from lstm_apps.data.labelled_text import LabelledText, read_labelled_texts
+from lstm_apps.data.labelled_text import LabelledText
 from lstm_apps.errors import UserError
+from lstm_apps.pipeline.app_datamodule import move_batch
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.export import ExportGraph, GraphOf
 from lstm_apps.pipeline.running_mean import running_mean
@@ -146,7 +145,7 @@ class ClassifierModel(AppModule):
             return ", ".join(self.labels[i] for i in labels.nonzero().flatten().tolist())
         return self.labels[int(labels)]
 
-    def _predicted(self, probabilities: torch.Tensor) -> list[tuple[str, float]]:
+    def predicted_labels(self, probabilities: torch.Tensor) -> list[tuple[str, float]]:
         """The predicted labels with their probabilities: the best one, or (multi-label) every
         label reaching the threshold, possibly none."""
         if self.multi_label:
@@ -156,12 +155,9 @@ class ClassifierModel(AppModule):
         return [(self.labels[i], float(probabilities[i])) for i in chosen]
 
     def _prediction_text(self, probabilities: torch.Tensor) -> str:
-        return ", ".join(f"{label} ({p:.2f})" for label, p in self._predicted(probabilities)) or "(none)"
-
-    def _prediction_row(self, probabilities: torch.Tensor) -> str:
-        """``label<TAB>probability`` (multi-label: comma-separated lists, possibly empty)."""
-        predicted = self._predicted(probabilities)
-        return ",".join(label for label, _ in predicted) + "\t" + ",".join(f"{p:.4f}" for _, p in predicted)
+        return (
+            ", ".join(f"{label} ({p:.2f})" for label, p in self.predicted_labels(probabilities)) or "(none)"
+        )
 
     def token_strings(self, ids: list[int]) -> list[str]:
         assert self.vocab_tables is not None
@@ -219,20 +215,28 @@ class ClassifierModel(AppModule):
         return images
 
     # -- inference ------------------------------------------------------------------------------
-    @torch.no_grad()
-    def classify(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
-        """Label probabilities ``[N, C]`` for raw texts, in length-sorted batches."""
+    def text_batches(self, texts: list[str], batch_size: int = 64) -> LabelledBatches:
+        """Raw texts as ``predict_step`` batches, sorted by length."""
         if self.vocab_tables is None:
             raise RuntimeError("the model has no vocabularies; bind_vocab() first")
+        encoded = self.vocab_tables.encode([LabelledText(t) for t in texts], with_labels=False)
+        return LabelledBatches(encoded, batch_size, self.pad_id, len(self.labels), self.multi_label, False)
+
+    def predict_step(
+        self, batch: dict[str, torch.Tensor], batch_idx: int = 0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(index [B], label probabilities [B, C])`` of a ``text_batches`` batch, on the host."""
+        logits, _ = self(batch["tokens"], batch["lengths"])
+        return batch["index"].cpu(), self.probabilities(logits).cpu()
+
+    @torch.no_grad()
+    def classify(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
+        """Label probabilities ``[N, C]`` for raw texts, in this process (no trainer)."""
+        result = torch.zeros(len(texts), len(self.labels))
         with self.evaluating():
-            encoded = self.vocab_tables.encode([LabelledText(t) for t in texts], with_labels=False)
-            result = torch.zeros(len(texts), len(self.labels))
-            batches = LabelledBatches(
-                encoded, batch_size, self.pad_id, len(self.labels), self.multi_label, False
-            )
-            for batch in batches:
-                logits, _ = self(batch["tokens"].to(self.device), batch["lengths"])
-                result[batch["index"]] = self.probabilities(logits).cpu()
+            for batch in self.text_batches(texts, batch_size):
+                index, probabilities = self.predict_step(move_batch(batch, self.device))
+                result[index] = probabilities
         return result
 
     def export_graphs(self) -> list[ExportGraph]:
@@ -250,33 +254,6 @@ class ClassifierModel(AppModule):
         extras = {"labels": self.labels, "multi_label": self.multi_label, "threshold": self.threshold}
         return [ExportGraph("probabilities", GraphOf(self, probabilities), make_inputs, ["tokens"],
                             ["probabilities"], axes, extras)]  # fmt: skip
-
-    def predict_cli(self, options: Mapping[str, Any]) -> str:
-        text, path = options.get("text"), options.get("input_file")
-        if (text is None) == (path is None):
-            raise UserError('predict: give exactly one of text="..." or input_file=path')
-        top_k = int(options.get("top_labels") or 0) or len(self.labels)
-        if text is not None:
-            probabilities = self.classify([str(text)])[0]
-            order = probabilities.argsort(descending=True)[:top_k].tolist()
-            return "\n".join(f"{self.labels[i]}\t{probabilities[i]:.4f}" for i in order)
-        texts = _prediction_texts(Path(str(path)), str(options.get("text_column") or "text"))
-        probabilities = self.classify(texts, int(options.get("batch_size", 64)))
-        rows = [f"{self._prediction_row(p)}\t{t}" for p, t in zip(probabilities, texts, strict=True)]
-        output = "\n".join(rows) + "\n"
-        target = options.get("output_file")
-        if target:
-            write_text_atomically(str(target), output)
-            return f"classified {len(texts)} texts -> {target}"
-        return output.rstrip("\n")
-
-
-def _prediction_texts(path: Path, text_column: str) -> list[str]:
-    """A CSV/TSV/JSONL file (its text column) or plain text, one text per line."""
-    if path.suffix.lower() in (".csv", ".tsv", ".jsonl", ".json", ".ndjson"):
-        return [e.text for e in read_labelled_texts(path, "input_file", text_column, None)]
-    texts = [line for line in read_text_file(path, "input_file").splitlines() if line.strip()]
-    return texts
 
 
 def per_label_scores(confusion: torch.Tensor, multi_label: bool) -> dict[str, torch.Tensor]:

@@ -75,7 +75,7 @@ class ForecastDataModule(BucketedDataModule):
         assert self.scaler is not None, "setup() first"
         return {"scaler": self.scaler.to_json()}
 
-    def model_kwargs(self) -> dict[str, Any]:
+    def handoff(self) -> dict[str, Any]:
         assert self.series is not None and self.scaler is not None, "setup() first"
         return {"columns": list(self.series.columns), "time_column": self.series.time_column,
                 "calendar_size": self.calendar_size, "context": self.context, "horizon": self.horizon,
@@ -86,7 +86,7 @@ class ForecastDataModule(BucketedDataModule):
         assert self.series is not None
         return [self.series.values[o : o + self.horizon] for o in self.origins[split]]
 
-    def history(self, split: str, index: int) -> np.ndarray:
+    def example_input(self, split: str, index: int) -> np.ndarray:
         """The input window ``[context, V]`` (original units) of window ``index`` of ``split``."""
         assert self.series is not None
         origin = self.origins[split][index]

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,8 +13,7 @@ from torch import nn
 from lstm_apps.apps.forecaster.scores import forecast_scores
 from lstm_apps.apps.forecaster.windows import Scaler
 from lstm_apps.core.recurrent import RecurrentBlock
-from lstm_apps.data.corpus import write_text_atomically
-from lstm_apps.data.time_series import calendar_features, format_time, read_series_csv
+from lstm_apps.data.time_series import calendar_features
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
@@ -153,11 +151,11 @@ class ForecasterModel(DecodedEvaluation, AppModule):
         return self._report
 
     def validation_images(self) -> dict[str, torch.Tensor]:
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if not self._plots or datamodule is None:
+        if not self._plots or getattr(self._trainer, "datamodule", None) is None:
             return {}
+        data = self.app_data()
         images = {}
-        actual = datamodule.references("val")
+        actual = data.references("val")
         for index, forecast in self._plots:
             point, interval = self.point_and_interval(torch.from_numpy(forecast))
             for v, column in enumerate(self.columns[:3]):
@@ -165,7 +163,7 @@ class ForecasterModel(DecodedEvaluation, AppModule):
                     (interval[0][:, v].numpy(), interval[1][:, v].numpy()) if interval is not None else None
                 )
                 images[f"forecasts/val_window_{index}/{column}"] = forecast_image(
-                    datamodule.history("val", index)[:, v], actual[index][:, v], point[:, v].numpy(), band,
+                    data.example_input("val", index)[:, v], actual[index][:, v], point[:, v].numpy(), band,
                     f"{column}: validation window {index}")  # fmt: skip
         return images
 
@@ -207,34 +205,3 @@ class ForecasterModel(DecodedEvaluation, AppModule):
         return [
             ExportGraph("forecast", GraphOf(self, forecast), make_inputs, names, ["forecast"], axes, extras)
         ]
-
-    def predict_cli(self, options: Mapping[str, Any]) -> str:
-        path = options.get("input_file")
-        if path is None:
-            raise UserError("predict: give input_file=series.csv (the series' latest rows, oldest first)")
-        series = read_series_csv(Path(str(path)), "input_file", self.time_column, self.columns)
-        if len(series) < self.context:
-            raise UserError(
-                f"input_file: {path} has {len(series)} rows; the model reads the last {self.context}"
-            )
-        future = series.future_times(self.horizon)
-        forecast = self.forecast_after(series.values, series.times, future)
-        point, interval = self.point_and_interval(forecast)
-        header = [self.time_column]
-        for column in self.columns:
-            header += [column] + ([f"{column}_q{self.quantiles[0]:g}", f"{column}_q{self.quantiles[-1]:g}"]
-                                  if interval is not None else [])  # fmt: skip
-        rows = [",".join(header)]
-        for step, time in enumerate(future):
-            cells = [format_time(time)]
-            for v in range(self.variables):
-                cells.append(f"{point[step, v]:.6g}")
-                if interval is not None:
-                    cells += [f"{interval[0][step, v]:.6g}", f"{interval[1][step, v]:.6g}"]
-            rows.append(",".join(cells))
-        output = "\n".join(rows) + "\n"
-        target = options.get("output_file")
-        if target:
-            write_text_atomically(str(target), output)
-            return f"forecast of {self.horizon} steps -> {target}"
-        return output.rstrip("\n")

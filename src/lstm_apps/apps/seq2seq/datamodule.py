@@ -87,7 +87,7 @@ class ParallelDataModule(BucketedDataModule):
         assert self.src_tokenizer is not None and self.tgt_tokenizer is not None, "setup() first"
         return {"source": self.src_tokenizer.to_json(), "target": self.tgt_tokenizer.to_json()}
 
-    def model_kwargs(self) -> dict[str, Any]:
+    def handoff(self) -> dict[str, Any]:
         assert self.src_tokenizer is not None and self.tgt_tokenizer is not None, "setup() first"
         tgt = self.tgt_tokenizer
         return {
@@ -102,13 +102,14 @@ class ParallelDataModule(BucketedDataModule):
         """Target strings of ``split`` in dataset order (batches carry their ``index``)."""
         return [t for _, t in self.texts[split]]
 
-    def sources(self, split: str) -> list[str]:
-        return [s for s, _ in self.texts[split]]
+    def example_input(self, split: str, index: int) -> str:
+        """The source sentence of pair ``index`` of ``split``."""
+        return self.texts[split][index][0]
 
     def make_batches(
         self, split: str, batch_size: int, shuffle: bool, rank: int, world: int
     ) -> BucketedPairBatches:
-        ids = self.model_kwargs()
+        ids = self.handoff()
         return BucketedPairBatches(
             self.encoded[split], batch_size, ids["pad_id"], ids["bos_id"], ids["eos_id"],
             shuffle=shuffle, seed=self.seed, rank=rank, world=world,

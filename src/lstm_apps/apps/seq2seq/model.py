@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -11,12 +10,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
+from lstm_apps.core.attention_decoder_export import decoder_step_graph
 from lstm_apps.core.recurrent import RecurrentBlock
 from lstm_apps.core.search import Hypothesis
-from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
-from lstm_apps.pipeline.export import ExportGraph, GraphOf, decoder_step_graph, flat_state, state_names
+from lstm_apps.pipeline.export import ExportGraph, GraphOf, flat_state, state_names
 from lstm_apps.pipeline.running_mean import running_mean
 from lstm_apps.text.batching import pad_sequences
 from lstm_apps.text.heatmap import attention_heatmap
@@ -137,23 +136,42 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
             alpha=self.length_penalty if alpha is None else alpha,
         )  # fmt: skip
 
+    def source_batches(self, sources: list[str], batch_size: int = 64, beam_size: int = 5, n_best: int = 1,
+                       alpha: float | None = None) -> list[dict[str, Any]]:  # fmt: skip
+        """Raw source strings as ``predict_step`` batches, sorted by length: ``src``,
+        ``src_lengths``, ``index`` (position in ``sources``) and the ``search`` settings."""
+        if self.src_tokenizer is None:
+            raise RuntimeError("the model has no tokenizers; bind_vocab() first")
+        encoded = self.src_tokenizer.encode_batch(sources)
+        order = sorted(range(len(sources)), key=lambda i: len(encoded[i]))
+        search = {"beam_size": beam_size, "n_best": n_best, "alpha": alpha}
+        batches = []
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            src, lengths = pad_sequences([encoded[i] or [self.eos_id] for i in chunk], self.pad_id)
+            batches.append(
+                {"src": src, "src_lengths": lengths, "index": torch.tensor(chunk), "search": search}
+            )
+        return batches
+
+    def predict_step(
+        self, batch: dict[str, Any], batch_idx: int = 0
+    ) -> list[tuple[int, list[tuple[str, float]]]]:
+        """``(index, n-best (text, score))`` for every source of a ``source_batches`` batch."""
+        assert self.tgt_tokenizer is not None, "bind_vocab() first"
+        found = self.decode(batch["src"], batch["src_lengths"], **batch["search"])
+        return [(int(i), [(self.tgt_tokenizer.decode(h.tokens), h.score) for h in hyps])
+                for i, hyps in zip(batch["index"].tolist(), found, strict=True)]  # fmt: skip
+
     def translate(self, sources: list[str], beam_size: int = 5, n_best: int = 1, batch_size: int = 64,
                   alpha: float | None = None) -> list[list[tuple[str, float]]]:  # fmt: skip
-        """Translate raw strings in length-sorted batches; ``(text, score)`` n-best per input."""
-        if self.src_tokenizer is None or self.tgt_tokenizer is None:
-            raise RuntimeError("the model has no tokenizers; bind_vocab() first")
+        """Translate raw strings in this process (no trainer); ``(text, score)`` n-best per input."""
+        results: list[list[tuple[str, float]]] = [[] for _ in sources]
         with self.evaluating():
-            encoded = self.src_tokenizer.encode_batch(sources)
-            results: list[list[tuple[str, float]]] = [[] for _ in sources]
-            order = sorted(range(len(sources)), key=lambda i: len(encoded[i]))
-            for start in range(0, len(order), batch_size):
-                chunk = order[start : start + batch_size]
-                src, lengths = pad_sequences([encoded[i] or [self.eos_id] for i in chunk], self.pad_id)
-                found = self.decode(
-                    src.to(self.device), lengths, beam_size=beam_size, n_best=n_best, alpha=alpha
-                )
-                for i, hyps in zip(chunk, found, strict=True):
-                    results[i] = [(self.tgt_tokenizer.decode(h.tokens), h.score) for h in hyps]
+            for batch in self.source_batches(sources, batch_size, beam_size, n_best, alpha):
+                batch["src"] = batch["src"].to(self.device)
+                for i, hyps in self.predict_step(batch):
+                    results[i] = hyps
         return results
 
     # -- training / evaluation ------------------------------------------------------------------
@@ -176,15 +194,15 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
     def _keep_examples(
         self, batch: dict[str, torch.Tensor], found: list[list[Hypothesis]], texts: list[str]
     ) -> None:
-        datamodule = self.trainer.datamodule
+        data = self.app_data()
         self._examples = []
         for row in range(min(self.log_examples, len(found))):
             index = int(batch["index"][row])
             source_ids = batch["src"][row, : int(batch["src_lengths"][row])].tolist()
             hyp = found[row][0]
             self._examples.append({
-                "source": datamodule.sources("val")[index],
-                "reference": datamodule.references("val")[index],
+                "source": data.example_input("val", index),
+                "reference": data.references("val")[index],
                 "hypothesis": texts[row],
                 "source_tokens": [self.src_tokenizer.decode([t]) for t in source_ids],
                 "target_tokens": [self.tgt_tokenizer.decode([t]) for t in hyp.tokens],
@@ -228,26 +246,6 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
         axes.update({name: {1: "batch"} for name in cells})
         encoder = ExportGraph("encoder", GraphOf(self, encoder_outputs), lambda n: (torch.randint(0, vocab, (n, 3 + n)),),
                               ["source_ids"], ["memory", *cells], axes)  # fmt: skip
-        step = decoder_step_graph(self.decoder, self.decoder.output.out_features, self.encoder.output_size)
-        step.extras = {"bos_id": self.bos_id, "eos_id": self.eos_id, "pad_id": self.pad_id}
+        step = decoder_step_graph(self.decoder, self.encoder.output_size,
+                                  {"bos_id": self.bos_id, "eos_id": self.eos_id, "pad_id": self.pad_id})  # fmt: skip
         return [encoder, step]
-
-    def predict_cli(self, options: Mapping[str, Any]) -> str:
-        text, path = options.get("input"), options.get("input_file")
-        if (text is None) == (path is None):
-            raise UserError('predict: give exactly one of input="..." or input_file=path')
-        if path is not None:
-            file = Path(str(path))
-            if not file.is_file():
-                raise UserError(f"input_file: file not found: {file}")
-            sources = [line.strip() for line in file.read_text(encoding="utf-8").splitlines()]
-        else:
-            sources = [str(text)]
-        n_best = int(options.get("n_best", 1))
-        results = self.translate(
-            sources, beam_size=int(options.get("beam_size", 5)), n_best=n_best,
-            batch_size=int(options.get("batch_size", 64)), alpha=options.get("length_penalty"),
-        )  # fmt: skip
-        if n_best == 1:
-            return "\n".join(hyps[0][0] for hyps in results)
-        return "\n".join(f"{i}\t{score:.4f}\t{hyp}" for i, hyps in enumerate(results) for hyp, score in hyps)

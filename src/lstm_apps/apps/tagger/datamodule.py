@@ -70,7 +70,7 @@ class TaggingDataModule(BucketedDataModule):
         assert self.vocab is not None, "setup() first"
         return self.vocab.to_state()
 
-    def model_kwargs(self) -> dict[str, Any]:
+    def handoff(self) -> dict[str, Any]:
         assert self.vocab is not None, "setup() first"
         return {
             "word_vocab_size": self.vocab.words.vocab_size,
@@ -84,6 +84,10 @@ class TaggingDataModule(BucketedDataModule):
     def references(self, split: str) -> list[list[str]]:
         """Gold tag sequences of ``split`` in dataset order (batches carry their ``index``)."""
         return [s.tags for s in self.sentences[split]]
+
+    def example_input(self, split: str, index: int) -> list[str]:
+        """The tokens of sentence ``index`` of ``split``."""
+        return self.sentences[split][index].tokens
 
     def make_batches(
         self, split: str, batch_size: int, shuffle: bool, rank: int, world: int

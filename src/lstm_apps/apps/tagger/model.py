@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -13,12 +12,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from lstm_apps.apps.tagger.encoding import TaggedBatches, TaggerVocab
-from lstm_apps.apps.tagger.prediction import format_tagged_text, read_prediction_input
 from lstm_apps.core.char_features import CharFeatures
 from lstm_apps.core.crf import ALGORITHMS, CRF
 from lstm_apps.core.recurrent import RecurrentBlock
-from lstm_apps.data.conll import TaggedSentence, format_conll
-from lstm_apps.data.corpus import write_text_atomically
+from lstm_apps.data.conll import TaggedSentence
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import move_batch
 from lstm_apps.pipeline.app_module import AppModule
@@ -166,19 +163,24 @@ class TaggerModel(DecodedEvaluation, AppModule):
             [self.tags[i] for i in row[:n]] for row, n in zip(ids.tolist(), lengths.tolist(), strict=True)
         ]
 
-    def tag_sentences(self, sentences: list[list[str]], batch_size: int = 128) -> list[list[str]]:
-        """Tag already tokenized sentences in length-sorted batches."""
+    def sentence_batches(self, sentences: list[list[str]], batch_size: int = 128) -> TaggedBatches:
+        """Tokenized sentences as ``predict_step`` batches, sorted by length."""
         if self.vocab_tables is None:
             raise RuntimeError("the model has no vocabularies; bind_vocab() first")
+        encoded = self.vocab_tables.encode([TaggedSentence(tokens) for tokens in sentences])
+        return TaggedBatches(encoded, batch_size, self.pad_id, shuffle=False)
+
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int = 0) -> list[tuple[int, list[str]]]:
+        """``(index, tags)`` for every sentence of a ``sentence_batches`` batch."""
+        predicted = self._tag_names(self.decode(self(batch), self.mask(batch)), batch["lengths"])
+        return list(zip(batch["index"].tolist(), predicted, strict=True))
+
+    def tag_sentences(self, sentences: list[list[str]], batch_size: int = 128) -> list[list[str]]:
+        """Tag already tokenized sentences in this process (no trainer)."""
+        results: list[list[str]] = [[] for _ in sentences]
         with self.evaluating():
-            encoded = self.vocab_tables.encode([TaggedSentence(tokens) for tokens in sentences])
-            results: list[list[str]] = [[] for _ in sentences]
-            for batch in TaggedBatches(encoded, batch_size, self.pad_id, shuffle=False):
-                batch = move_batch(batch, self.device)
-                predicted = self.decode(self(batch), self.mask(batch))
-                for index, tags in zip(
-                    batch["index"].tolist(), self._tag_names(predicted, batch["lengths"]), strict=True
-                ):
+            for batch in self.sentence_batches(sentences, batch_size):
+                for index, tags in self.predict_step(move_batch(batch, self.device)):
                     results[index] = tags
         return results
 
@@ -195,9 +197,9 @@ class TaggerModel(DecodedEvaluation, AppModule):
         indices = batch["index"].tolist()
         self._decoded += list(zip(indices, predicted, strict=True))
         if split == "val" and batch_idx == 0:
-            datamodule = self.trainer.datamodule
+            data = self.app_data()
             self._examples = [
-                (datamodule.sentences["val"][i].tokens, datamodule.sentences["val"][i].tags, tags)
+                (data.example_input("val", i), data.references("val")[i], tags)
                 for i, tags in zip(indices[: self.log_examples], predicted, strict=False)
             ]
 
@@ -259,27 +261,6 @@ class TaggerModel(DecodedEvaluation, AppModule):
                 "emissions": {0: "batch", 1: "words"}}  # fmt: skip
         return [ExportGraph("emissions", GraphOf(self, emissions), make_inputs, ["word_ids", "char_ids"],
                             ["emissions"], axes, extras)]  # fmt: skip
-
-    def predict_cli(self, options: Mapping[str, Any]) -> str:
-        text, path = options.get("text"), options.get("input_file")
-        if (text is None) == (path is None):
-            raise UserError('predict: give exactly one of text="..." or input_file=path')
-        batch_size = int(options.get("batch_size", 64))
-        if text is not None:
-            return format_tagged_text(str(text), self.tag_sentences, self.scheme)
-        if path is not None and not Path(str(path)).is_file():
-            raise UserError(f"input_file: file not found: {path}")
-        sentences = read_prediction_input(Path(str(path)), str(options.get("input_format", "auto")))
-        predicted = self.tag_sentences([s.tokens for s in sentences], batch_size)
-        output = format_conll(
-            [[*row, tag] for row, tag in zip(s.rows, tags, strict=True)]
-            for s, tags in zip(sentences, predicted, strict=True)
-        )
-        target = options.get("output_file")
-        if target:
-            write_text_atomically(str(target), output)
-            return f"tagged {len(sentences)} sentences -> {target}"
-        return output.rstrip("\n")
 
 
 def _frozen_constraints(num_tags: int, constraints: tuple[torch.Tensor | None, ...]) -> CRF:

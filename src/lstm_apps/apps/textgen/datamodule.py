@@ -64,7 +64,7 @@ class TextStreamDataModule(AppDataModule):
         assert self.tokenizer is not None, "setup() first"
         return {"tokenizer": self.tokenizer.to_json()}
 
-    def model_kwargs(self) -> dict[str, Any]:
+    def handoff(self) -> dict[str, Any]:
         assert self.tokenizer is not None, "setup() first"
         return {"vocab_size": self.tokenizer.vocab_size}
 

@@ -221,20 +221,6 @@ class LanguageModel(AppModule):
             "samples/generated": f"**prompt:** `{self.sample_prompt!r}`\n\n```\n{self.sample_prompt}{text}\n```"
         }
 
-    def predict_cli(self, options: Mapping[str, Any]) -> str:
-        prompt = str(options.get("prompt") or "")
-        samples = self.generate(
-            prompt,
-            int(options.get("max_new_tokens", 200)),
-            greedy=bool(options.get("greedy", False)),
-            temperature=float(options.get("temperature", 1.0)),
-            top_k=int(options.get("top_k", 0)),
-            top_p=float(options.get("top_p", 1.0)),
-            seed=options.get("seed"),
-            num_samples=int(options.get("num_samples", 1)),
-        )
-        return "\n\n".join(prompt + s for s in samples)
-
 
 def _state_batch(state: RecurrentState) -> int:
     return (state[0] if isinstance(state, tuple) else state).size(1)

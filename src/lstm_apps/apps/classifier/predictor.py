@@ -1,0 +1,67 @@
+"""``lstm-apps predict`` for the classifier: one text, or a file of texts labelled in batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from lstm_apps.apps.classifier.model import ClassifierModel
+from lstm_apps.data.corpus import read_text_file
+from lstm_apps.data.labelled_text import read_labelled_texts
+from lstm_apps.pipeline.predictor import Prediction, Predictor, exactly_one, existing_file
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".ndjson")
+
+
+@dataclass
+class ClassifierOptions:
+    """The options of ``configs/predict/classifier.yaml``."""
+
+    text: str | None = None
+    input_file: str | None = None
+    text_column: str = "text"
+    top_labels: int = 0
+    output_file: str | None = None
+    batch_size: int = 64
+
+
+class ClassifierPredictor(Predictor[ClassifierModel, ClassifierOptions]):
+    """``text``: ``label<TAB>probability`` per label, best first; ``input_file``:
+    ``labels<TAB>probabilities<TAB>text`` per text (multi-label: comma-separated lists)."""
+
+    options_type = ClassifierOptions
+
+    def predict(self) -> Prediction:
+        options, labels = self.options, self.model.labels
+        exactly_one(options, "text", "input_file", 'text="..." or input_file=path')
+        if options.text is not None:
+            probabilities = self.classify([str(options.text)])[0]
+            order = probabilities.argsort(descending=True)[: options.top_labels or len(labels)].tolist()
+            return Prediction("\n".join(f"{labels[i]}\t{probabilities[i]:.4f}" for i in order))
+        texts = read_texts(existing_file(options.input_file, "input_file"), options.text_column or "text")  # type: ignore[arg-type]
+        rows = [f"{self.row(p)}\t{t}" for p, t in zip(self.classify(texts), texts, strict=True)]
+        return Prediction("\n".join(rows) + "\n", f"classified {len(texts)} texts")
+
+    def classify(self, texts: list[str]) -> torch.Tensor:
+        """Label probabilities ``[N, C]``, through ``trainer.predict`` in length-sorted batches."""
+        result = torch.zeros(len(texts), len(self.model.labels))
+        for index, probabilities in self.run_batches(self.model.text_batches(texts, self.options.batch_size)):
+            result[index] = probabilities
+        return result
+
+    def row(self, probabilities: torch.Tensor) -> str:
+        """``label<TAB>probability`` (multi-label: comma-separated lists, possibly empty)."""
+        predicted = self.model.predicted_labels(probabilities)
+        return ",".join(label for label, _ in predicted) + "\t" + ",".join(f"{p:.4f}" for _, p in predicted)
+
+
+def read_texts(path: Path, text_column: str) -> list[str]:
+    """A CSV/TSV/JSONL file (its text column) or plain text, one text per line."""
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        return [e.text for e in read_labelled_texts(path, "input_file", text_column, None)]
+    return [line for line in read_text_file(path, "input_file").splitlines() if line.strip()]
+
+
+PREDICTOR = ClassifierPredictor

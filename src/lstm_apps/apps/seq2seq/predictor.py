@@ -1,0 +1,47 @@
+"""``lstm-apps predict`` for seq2seq: one sentence or a file of sentences, translated in batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lstm_apps.apps.seq2seq.model import Seq2SeqModel
+from lstm_apps.pipeline.predictor import Prediction, Predictor, exactly_one, existing_file
+
+
+@dataclass
+class Seq2SeqOptions:
+    """The options of ``configs/predict/seq2seq.yaml``."""
+
+    input: str | None = None
+    input_file: str | None = None
+    beam_size: int = 5
+    n_best: int = 1
+    length_penalty: float | None = None
+    batch_size: int = 64
+
+
+class Seq2SeqPredictor(Predictor[Seq2SeqModel, Seq2SeqOptions]):
+    """Prints the best translation per line, or ``line<TAB>score<TAB>hypothesis`` rows for
+    ``n_best`` > 1."""
+
+    options_type = Seq2SeqOptions
+
+    def predict(self) -> Prediction:
+        options = self.options
+        exactly_one(options, "input", "input_file", 'input="..." or input_file=path')
+        if options.input_file is not None:
+            file = existing_file(options.input_file, "input_file")
+            sources = [line.strip() for line in file.read_text(encoding="utf-8").splitlines()]
+        else:
+            sources = [str(options.input)]
+        batches = self.model.source_batches(
+            sources, options.batch_size, options.beam_size, options.n_best, options.length_penalty
+        )
+        results = dict(item for found in self.run_batches(batches) for item in found)
+        if options.n_best == 1:
+            return Prediction("\n".join(results[i][0][0] for i in range(len(sources))))
+        return Prediction("\n".join(f"{i}\t{score:.4f}\t{hyp}" for i in range(len(sources))
+                                    for hyp, score in results[i]))  # fmt: skip
+
+
+PREDICTOR = Seq2SeqPredictor

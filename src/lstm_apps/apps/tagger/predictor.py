@@ -1,0 +1,51 @@
+"""``lstm-apps predict`` for the tagger: one text, or a CoNLL / plain text file tagged in batches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lstm_apps.apps.tagger.model import TaggerModel
+from lstm_apps.apps.tagger.prediction import format_tagged_text, read_prediction_input
+from lstm_apps.data.conll import format_conll
+from lstm_apps.pipeline.predictor import Prediction, Predictor, exactly_one, existing_file
+
+
+@dataclass
+class TaggerOptions:
+    """The options of ``configs/predict/tagger.yaml``."""
+
+    text: str | None = None
+    input_file: str | None = None
+    input_format: str = "auto"
+    output_file: str | None = None
+    batch_size: int = 64
+
+
+class TaggerPredictor(Predictor[TaggerModel, TaggerOptions]):
+    """``text``: ``token/TAG …`` and the entity spans; ``input_file``: the file as CoNLL with the
+    predicted tags as the last column."""
+
+    options_type = TaggerOptions
+
+    def predict(self) -> Prediction:
+        options = self.options
+        exactly_one(options, "text", "input_file", 'text="..." or input_file=path')
+        if options.text is not None:
+            return Prediction(format_tagged_text(str(options.text), self.tag, self.model.scheme))
+        file = existing_file(options.input_file, "input_file")  # type: ignore[arg-type]
+        sentences = read_prediction_input(file, options.input_format)
+        predicted = self.tag([s.tokens for s in sentences])
+        output = format_conll(
+            [[*row, tag] for row, tag in zip(s.rows, tags, strict=True)]
+            for s, tags in zip(sentences, predicted, strict=True)
+        )
+        return Prediction(output, f"tagged {len(sentences)} sentences")
+
+    def tag(self, sentences: list[list[str]]) -> list[list[str]]:
+        """Tags of tokenized sentences, through ``trainer.predict`` in length-sorted batches."""
+        found = self.run_batches(self.model.sentence_batches(sentences, self.options.batch_size))
+        tags = dict(item for batch in found for item in batch)
+        return [tags[i] for i in range(len(sentences))]
+
+
+PREDICTOR = TaggerPredictor

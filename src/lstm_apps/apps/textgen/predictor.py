@@ -1,0 +1,41 @@
+"""``lstm-apps predict`` for textgen: continue a prompt, sampled or greedy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lstm_apps.apps.textgen.model import LanguageModel
+from lstm_apps.pipeline.predictor import Prediction, Predictor
+
+
+@dataclass
+class TextgenOptions:
+    """The options of ``configs/predict/textgen.yaml``."""
+
+    prompt: str = ""
+    max_new_tokens: int = 200
+    num_samples: int = 1
+    greedy: bool = False
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    seed: int | None = None
+
+
+class TextgenPredictor(Predictor[LanguageModel, TextgenOptions]):
+    """Prints the prompt and its continuation, samples separated by a blank line. One batched
+    call of the model: generation is a loop over tokens, not over inputs."""
+
+    options_type = TextgenOptions
+
+    def predict(self) -> Prediction:
+        options = self.options
+        prompt = options.prompt or ""
+        samples = self.model.generate(
+            prompt, options.max_new_tokens, greedy=options.greedy, temperature=options.temperature,
+            top_k=options.top_k, top_p=options.top_p, seed=options.seed, num_samples=options.num_samples,
+        )  # fmt: skip
+        return Prediction("\n\n".join(prompt + sample for sample in samples))
+
+
+PREDICTOR = TextgenPredictor

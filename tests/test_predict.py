@@ -1,0 +1,87 @@
+"""``lstm-apps predict``: the predictor chosen by the checkpoint's app, its options, batched runs."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from lstm_apps.apps.tagger.datamodule import TaggingDataModule
+from lstm_apps.apps.tagger.model import TaggerModel
+from lstm_apps.apps.tagger.predictor import TaggerOptions, TaggerPredictor
+from lstm_apps.cli.main import main
+from lstm_apps.data.conll import ConllFiles
+from lstm_apps.errors import UserError
+from lstm_apps.paths import available_apps, config_dir
+from lstm_apps.pipeline.checkpoint import read_checkpoint
+from lstm_apps.pipeline.predictor import Predictor, predictor_for, read_options
+
+
+def fake_checkpoint(folder: Path, app: str, handoff_key: str = "handoff") -> Path:
+    """A checkpoint that names its app (enough for the command to choose the options)."""
+    path = folder / f"{app}.ckpt"
+    meta = {"format": 1, "app": app, "config": {}, handoff_key: {"vocab_size": 7}, "vocab": {}}
+    torch.save({"state_dict": {}, "lstm_apps": meta}, path)
+    return path
+
+
+@pytest.mark.parametrize("app", available_apps())
+def test_each_app_has_its_predictor_and_its_options_file_agrees(app: str) -> None:
+    predictor = predictor_for(app)
+    assert issubclass(predictor, Predictor) and predictor.__module__ == f"lstm_apps.apps.{app}.predictor"
+    defaults = {f.name: f.default for f in dataclasses.fields(predictor.options_type)}
+    assert yaml.safe_load((config_dir() / "predict" / f"{app}.yaml").read_text()) == defaults
+
+
+def test_an_app_without_a_predictor_is_one_line() -> None:
+    with pytest.raises(UserError, match="app 'nosuchapp' has no predict command"):
+        predictor_for("nosuchapp")
+
+
+def test_an_option_of_another_app_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
+    ckpt = fake_checkpoint(tmp_path, "tagger")
+    with pytest.raises(SystemExit) as stopped:
+        main(["predict", f"ckpt_path={ckpt}", "prompt=The"])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "lstm-apps: error: unknown predict option 'prompt' for app 'tagger' "
+        "(available: text, input_file, input_format, output_file, batch_size)"
+    ]
+
+
+def test_a_value_of_the_wrong_type_names_the_option() -> None:
+    with pytest.raises(UserError, match="predict option beam_size: expected int, got 'wide'"):
+        read_options("seq2seq", {"ckpt_path": "x", "input": "a b", "beam_size": "wide"})
+    options = read_options("seq2seq", {"ckpt_path": "x", "input": "a b", "beam_size": "3"})
+    assert options.beam_size == 3 and options.n_best == 1
+
+
+def test_checkpoints_that_call_the_handoff_model_kwargs_still_read(tmp_path: Path) -> None:
+    assert read_checkpoint(fake_checkpoint(tmp_path, "textgen", "model_kwargs")).handoff == {"vocab_size": 7}
+
+
+def test_a_file_through_trainer_predict_tags_as_each_text_alone(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    conll = tmp_path / "train.txt"
+    conll.write_text(
+        "John B-PER\nlives O\nin O\nBerlin B-LOC\n. O\n\nMary B-PER\nworks O\nfor O\nAcme B-ORG\n\n"
+    )
+    dm = TaggingDataModule(ConllFiles(str(conll), str(conll)), scheme="iob2", batch_size=2)
+    dm.setup("fit")
+    model = TaggerModel(**dm.handoff(), word_dim=8, char_dim=4, char_size=8, hidden_size=8).eval()
+    model.bind_vocab(dm.vocab_state())
+    lines = ["John lives in Paris .", "Mary works for Acme in Berlin on Monday .", "John"]
+    text_file = tmp_path / "texts.txt"
+    text_file.write_text("\n".join(lines) + "\n")
+    options = TaggerOptions(input_file=str(text_file), input_format="text", batch_size=2)
+    tagged_file = TaggerPredictor(model, options).predict().text
+    per_sentence = [block.splitlines() for block in tagged_file.strip().split("\n\n")]
+    alone = [
+        TaggerPredictor(model, TaggerOptions(text=line)).predict().text.splitlines()[0] for line in lines
+    ]
+    assert [" ".join("/".join(row.split()) for row in rows) for rows in per_sentence] == alone
+    assert len({token.split("/")[1] for line in alone for token in line.split()}) > 1, "not all one tag"
