@@ -11,16 +11,17 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from helpers.config import compose_config
 from helpers.fixture_data import handful
 from helpers.running import run_in_process
-from lstm_apps.apps.captioner.datamodule import CaptionDataModule
-from lstm_apps.apps.captioner.model import CaptionModel, attention_overlay
+from lstm_apps.apps.captioner.datamodule import IMAGENET_MEAN, IMAGENET_STD, CaptionDataModule
+from lstm_apps.apps.captioner.model import CaptionModel
 from lstm_apps.apps.captioner.predictor import CaptionerOptions, CaptionerPredictor
 from lstm_apps.cli.predict import with_app_options
 from lstm_apps.core.attention_decoder import DecoderState
-from lstm_apps.core.search import beam_search
+from lstm_apps.core.beam_search import beam_search
 from lstm_apps.data.caption_sources import KarpathyDataset, ScenesDataset
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.predict import predict
 from lstm_apps.pipeline.train import train
+from lstm_apps.plots import attention_overlay
 
 SMALL = {"backbone": "small", "grid_size": 2, "channels": 32}
 
@@ -30,7 +31,7 @@ def test_overfits_a_handful_of_images_to_their_exact_captions(tmp_path: Path) ->
     dm = CaptionDataModule(KarpathyDataset(str(handful(tmp_path)), str(tmp_path)), batch_size=4)
     dm.setup("fit")
     model = CaptionModel(**dm.handoff(), encoder=SMALL, hidden_size=64, embedding_dim=16, dropout=0.0)
-    model.bind_vocab(dm.vocab_state())
+    model.bind_fitted_state(dm.fitted_state())
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     batch = next(iter(dm.train_dataloader()))
     for _ in range(120):
@@ -50,7 +51,7 @@ def test_attention_over_regions_sums_to_one_in_training_and_search(tmp_path: Pat
     dm = CaptionDataModule(KarpathyDataset(str(handful(tmp_path)), str(tmp_path)))
     dm.setup("test")
     model = CaptionModel(**dm.handoff(), encoder=SMALL, hidden_size=32, max_len=6).eval()
-    model.bind_vocab(dm.vocab_state())
+    model.bind_fitted_state(dm.fitted_state())
     images = next(iter(dm.test_dataloader()))["images"]
     _, logits_attention = model({"images": images, "tgt_in": torch.full((images.size(0), 3), model.bos_id)})
     torch.testing.assert_close(logits_attention.sum(-1), torch.ones(images.size(0), 3))
@@ -70,7 +71,7 @@ def test_attention_over_regions_sums_to_one_in_training_and_search(tmp_path: Pat
         assert len(hyps) == 2 and hyps[0].score >= hyps[1].score
         if hyps[0].tokens:
             torch.testing.assert_close(hyps[0].attention.sum(-1), torch.ones(len(hyps[0].tokens)))
-    overlay = attention_overlay(images[0], greedy[0][0].attention)
+    overlay = attention_overlay(images[0], greedy[0][0].attention, IMAGENET_MEAN, IMAGENET_STD)
     assert overlay.shape == (3, 64, 64 * (1 + len(greedy[0][0].tokens)))
 
 

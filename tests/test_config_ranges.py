@@ -21,6 +21,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
+from helpers.fixture_data import app_checkpoint
 from lstm_apps.config_ranges import check_config, check_predict_options, check_search_space
 from lstm_apps.config_ranges.check import declarations, declared_keys, show
 from lstm_apps.config_ranges.declared import SOURCE_GROUPS
@@ -222,7 +223,7 @@ def test_search_space_bounds_are_checked() -> None:
 
 
 def test_each_optuna_trial_is_checked(tmp_path: Path) -> None:
-    from lstm_apps.pipeline.search import trial_config
+    from lstm_apps.pipeline.optuna_search import trial_config
 
     cfg = train_variants("textgen")[1]
     with pytest.raises(UserError, match=r"^model.dropout=1.2 is out of range"):
@@ -250,7 +251,10 @@ def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
             ["train", "app=textgen", "data.batch_size=0"],
             "data.batch_size=0 is out of range (an integer >= 1)",
         ),
-        (["predict", "ckpt_path=x.ckpt", "top_p=1.5"], "top_p=1.5 is out of range (a number > 0 and <= 1)"),
+        (
+            ["predict", "ckpt_path=textgen.ckpt", "top_p=1.5"],
+            "top_p=1.5 is out of range (a number > 0 and <= 1)",
+        ),
         (
             ["train", "-m", "app=seq2seq", "model.cell=lstmm,gruu"],
             "model.cell=lstmm is not one of lstm, gru, rnn",
@@ -259,6 +263,7 @@ def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     ids=["train", "predict", "sweep-job"],
 )
 def test_cli_subprocess(args: list[str], line: str, tmp_path: Path) -> None:
+    app_checkpoint(tmp_path, "textgen")
     result = _cli(args, tmp_path)
     assert result.returncode == 2
     errors = [ln for ln in result.stderr.splitlines() if ln.strip()]

@@ -14,7 +14,7 @@ from helpers.config import compose_config
 from helpers.fixture_data import write_conll
 from helpers.tiny import tiny_tagger_overrides
 from lstm_apps.paths import available_apps, config_dir
-from lstm_apps.pipeline.search import search_space
+from lstm_apps.pipeline.optuna_search import search_space
 from lstm_apps.pipeline.train import train
 
 

@@ -59,7 +59,7 @@ def test_checkpoint_is_self_contained(trained_run: Path, tmp_path: Path) -> None
     info = read_checkpoint(ckpt)
     assert info.app == "textgen"
     assert info.config.model.hidden_size == 16
-    assert info.vocab["tokenizer"].startswith("{")  # JSON, not a pickle
+    assert info.fitted_state["tokenizer"].startswith("{")  # JSON, not a pickle
     model = model_from_checkpoint(info)
     assert model.tokenizer is not None and model.vocab_size == info.handoff["vocab_size"]
 

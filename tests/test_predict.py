@@ -9,6 +9,7 @@ import pytest
 import torch
 import yaml
 
+from helpers.fixture_data import app_checkpoint
 from lstm_apps.apps.tagger.datamodule import TaggingDataModule
 from lstm_apps.apps.tagger.model import TaggerModel
 from lstm_apps.apps.tagger.predictor import TaggerOptions, TaggerPredictor
@@ -18,14 +19,6 @@ from lstm_apps.errors import UserError
 from lstm_apps.paths import available_apps, config_dir
 from lstm_apps.pipeline.checkpoint import read_checkpoint
 from lstm_apps.pipeline.predictor import Predictor, predictor_for, read_options
-
-
-def fake_checkpoint(folder: Path, app: str, handoff_key: str = "handoff") -> Path:
-    """A checkpoint that names its app (enough for the command to choose the options)."""
-    path = folder / f"{app}.ckpt"
-    meta = {"format": 1, "app": app, "config": {}, handoff_key: {"vocab_size": 7}, "vocab": {}}
-    torch.save({"state_dict": {}, "lstm_apps": meta}, path)
-    return path
 
 
 @pytest.mark.parametrize("app", available_apps())
@@ -42,7 +35,7 @@ def test_an_app_without_a_predictor_is_one_line() -> None:
 
 
 def test_an_option_of_another_app_is_one_line_and_exit_2(tmp_path: Path, capsys) -> None:
-    ckpt = fake_checkpoint(tmp_path, "tagger")
+    ckpt = app_checkpoint(tmp_path, "tagger")
     with pytest.raises(SystemExit) as stopped:
         main(["predict", f"ckpt_path={ckpt}", "prompt=The"])
     assert stopped.value.code == 2
@@ -61,7 +54,7 @@ def test_a_value_of_the_wrong_type_names_the_option() -> None:
 
 
 def test_checkpoints_that_call_the_handoff_model_kwargs_still_read(tmp_path: Path) -> None:
-    assert read_checkpoint(fake_checkpoint(tmp_path, "textgen", "model_kwargs")).handoff == {"vocab_size": 7}
+    assert read_checkpoint(app_checkpoint(tmp_path, "textgen", "model_kwargs")).handoff == {"vocab_size": 7}
 
 
 def test_a_file_through_trainer_predict_tags_as_each_text_alone(tmp_path: Path) -> None:
@@ -73,7 +66,7 @@ def test_a_file_through_trainer_predict_tags_as_each_text_alone(tmp_path: Path) 
     dm = TaggingDataModule(ConllFiles(str(conll), str(conll)), scheme="iob2", batch_size=2)
     dm.setup("fit")
     model = TaggerModel(**dm.handoff(), word_dim=8, char_dim=4, char_size=8, hidden_size=8).eval()
-    model.bind_vocab(dm.vocab_state())
+    model.bind_fitted_state(dm.fitted_state())
     lines = ["John lives in Paris .", "Mary works for Acme in Berlin on Monday .", "John"]
     text_file = tmp_path / "texts.txt"
     text_file.write_text("\n".join(lines) + "\n")
@@ -85,3 +78,11 @@ def test_a_file_through_trainer_predict_tags_as_each_text_alone(tmp_path: Path) 
     ]
     assert [" ".join("/".join(row.split()) for row in rows) for rows in per_sentence] == alone
     assert len({token.split("/")[1] for line in alone for token in line.split()}) > 1, "not all one tag"
+
+
+def test_predict_options_are_checked_against_the_apps_declared_ranges() -> None:
+    with pytest.raises(UserError, match=r"beam_size=0 is out of range"):
+        read_options("seq2seq", {"beam_size": 0})
+    with pytest.raises(UserError, match=r"temperature=-1"):
+        read_options("textgen", {"temperature": -1.0})
+    assert read_options("seq2seq", {"beam_size": 3}).beam_size == 3

@@ -28,7 +28,7 @@ def test_overfits_a_tiny_parallel_set_to_exact_outputs(tmp_path: Path) -> None:
     )
     dm.setup("fit")
     model = Seq2SeqModel(**dm.handoff(), embedding_dim=16, hidden_size=32, dropout=0.0, label_smoothing=0.0)
-    model.bind_vocab(dm.vocab_state())
+    model.bind_fitted_state(dm.fitted_state())
     optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
     batch = next(iter(dm.train_dataloader()))
     for _ in range(150):

@@ -60,7 +60,7 @@ def test_overfits_a_tiny_corpus_to_exact_tags(tmp_path: Path, output: str, char_
     dm = _datamodule(tmp_path)
     model = TaggerModel(**dm.handoff(), word_dim=16, char_dim=8, char_size=16, char_features=char_features,
                         hidden_size=32, dropout=0.0, word_dropout=0.0, output=output)  # fmt: skip
-    model.bind_vocab(dm.vocab_state())
+    model.bind_fitted_state(dm.fitted_state())
     optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
     batch = next(iter(dm.train_dataloader()))
     for _ in range(80):
@@ -91,7 +91,7 @@ def test_word_vectors_initialise_a_new_model(tmp_path: Path) -> None:
     vectors = tmp_path / "glove.txt"
     vectors.write_text("berlin 1 1 1 1\njohn 2 2 2 2\n")
     model = TaggerModel(**dm.handoff(), word_dim=4, word_vectors=str(vectors))
-    model.bind_vocab(dm.vocab_state())
+    model.bind_fitted_state(dm.fitted_state())
     model.load_pretrained()
     row = dm.vocab.words.token_id("Berlin")
     assert model.word_embedding.weight[row].tolist() == [1.0] * 4

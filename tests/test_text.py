@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from lstm_apps.errors import UserError
-from lstm_apps.text.stream import BPTTWindows, batchify
+from lstm_apps.text.stream import BPTTWindows, stream_rows
 from lstm_apps.text.tokenizer import UNK, CharTokenizer, tokenizer_from_json, train_tokenizer
 
 TEXTS = ["def f(x):\n    return x  # café\n", "The function returns a value.\n\n", "tabs\tand  spaces"]
@@ -51,7 +51,7 @@ def test_unknown_tokenizer_kind_is_a_user_error() -> None:
 
 def test_batchify_rows_are_contiguous_and_windows_continue_them() -> None:
     ids = torch.arange(23)
-    rows = batchify(ids, 3)
+    rows = stream_rows(ids, 3)
     assert rows.tolist()[1] == list(range(7, 14))
     windows = list(BPTTWindows(rows, bptt=3))
     assert len(windows) == len(BPTTWindows(rows, bptt=3)) == 2
@@ -66,4 +66,4 @@ def test_batchify_rows_are_contiguous_and_windows_continue_them() -> None:
 
 def test_batchify_rejects_too_short_streams() -> None:
     with pytest.raises(ValueError, match="too short"):
-        batchify(torch.arange(5), 4)
+        stream_rows(torch.arange(5), 4)

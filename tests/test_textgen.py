@@ -45,7 +45,7 @@ def test_lm_overfits_a_tiny_corpus() -> None:
         loss.backward()
         optimizer.step()
     assert loss.item() < 0.15
-    model.bind_vocab({"tokenizer": tok.to_json()})
+    model.bind_fitted_state({"tokenizer": tok.to_json()})
     assert model.generate("hello wor", 12, greedy=True)[0] == "ld, the quic"
 
 
@@ -76,7 +76,7 @@ def test_hidden_state_is_carried_and_detached_between_batches() -> None:
 def test_generation_is_batched_and_seeded() -> None:
     tok = train_tokenizer("char", ["abcdefgh"])
     model = make_model(tok.vocab_size)
-    model.bind_vocab({"tokenizer": tok.to_json()})
+    model.bind_fitted_state({"tokenizer": tok.to_json()})
     a = model.generate("ab", 10, temperature=1.0, seed=3, num_samples=4)
     b = model.generate("ab", 10, temperature=1.0, seed=3, num_samples=4)
     assert a == b and len(a) == 4
@@ -116,7 +116,7 @@ def test_datamodule_hands_over_vocab_and_shards_rows(tiny_corpus: dict[str, Path
     assert torch.equal(torch.cat(seen), flat), "ranks must read disjoint, contiguous rows"
 
     again = TextStreamDataModule(corpus, tokenizer="bpe", batch_size=3, bptt=8)
-    again.load_vocab_state(dm.vocab_state())
+    again.load_fitted_state(dm.fitted_state())
     again.setup("fit")
     assert again.tokenizer.kind == "char" and torch.equal(again.ids["val"], dm.ids["val"])
 

@@ -1,5 +1,6 @@
-"""Pictures for TensorBoard (confusion matrices, highlighted text, forecasts), drawn off-screen
-with matplotlib and handed over as ``[3, H, W]`` tensors in [0, 1]."""
+"""Every picture the apps show in TensorBoard, as ``[3, H, W]`` tensors in [0, 1]: confusion
+matrices, highlighted text and forecasts drawn off-screen with matplotlib; attention heatmaps and
+attention over images painted with tensor ops (no plotting library needed)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 
 def _figure(width: float, height: float, dpi: int = 100):
@@ -112,3 +114,39 @@ def forecast_image(
     ax.set_title(title, fontsize=9, y=1.0)
     ax.legend(fontsize=7, loc="upper left")
     return figure_image(fig)
+
+
+def attention_heatmap(weights: torch.Tensor, cell: int = 12) -> torch.Tensor:
+    """``[rows, cols]`` weights in [0, 1] -> ``[3, rows*cell, cols*cell]`` RGB image.
+
+    Dark blue for 0 through yellow for the row maximum (per row, so weak rows stay readable);
+    one square per (output step, input position) pair, rows top to bottom.
+    """
+    w = weights.float().clamp(min=0)
+    w = w / w.amax(dim=1, keepdim=True).clamp(min=1e-8)
+    low = torch.tensor([0.07, 0.04, 0.33]).view(3, 1, 1)
+    high = torch.tensor([0.99, 0.91, 0.15]).view(3, 1, 1)
+    image = low + (high - low) * w.unsqueeze(0)
+    return image.repeat_interleave(cell, dim=1).repeat_interleave(cell, dim=2).clamp(0, 1)
+
+
+def attention_overlay(
+    image: torch.Tensor, attention: torch.Tensor, mean: Sequence[float], std: Sequence[float]
+) -> torch.Tensor:
+    """The image, then one copy per generated word with that word's attention overlaid.
+
+    ``image`` is ``[3, H, W]`` normalised with per-channel ``mean`` and ``std``; ``attention``
+    ``[words, N*N]``. Returns ``[3, H, W * (1 + words)]``.
+    """
+    picture = (image * torch.tensor(std).view(3, 1, 1) + torch.tensor(mean).view(3, 1, 1)).clamp(0, 1)
+    side = int(round(attention.size(-1) ** 0.5))
+    panels = [picture]
+    for weights in attention.float():
+        grid = weights.view(1, 1, side, side)
+        heat = F.interpolate(grid / grid.max().clamp(min=1e-8), size=picture.shape[1:], mode="bilinear")[0]
+        panels.append(
+            (
+                0.35 * picture + 0.65 * heat.expand(3, -1, -1) * torch.tensor([1.0, 0.85, 0.2]).view(3, 1, 1)
+            ).clamp(0, 1)
+        )
+    return torch.cat(panels, dim=2)

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import torch
 
 TINY_TEXT = (
     "the cat sat on the mat. the dog sat on the log. a cat and a dog met on the mat.\n\n"
@@ -115,4 +116,12 @@ def write_series(
     rows = [f"{start + timedelta(weeks=i)},{v:.6f}" for i, v in enumerate(values)]
     path = folder / name
     path.write_text("time,value\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def app_checkpoint(folder: Path, app: str, handoff_key: str = "handoff") -> Path:
+    """A checkpoint that only names its app: enough for ``predict`` to choose the app's options."""
+    path = folder / f"{app}.ckpt"
+    meta = {"format": 1, "app": app, "config": {}, handoff_key: {"vocab_size": 7}, "vocab": {}}
+    torch.save({"state_dict": {}, "lstm_apps": meta}, path)
     return path

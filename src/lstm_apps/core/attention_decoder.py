@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from lstm_apps.core.attention import AttentionType, GlobalAttention
+from lstm_apps.core.beam_search import Hypothesis, beam_search, expand_index, greedy_search
 from lstm_apps.core.recurrent import CellType, RecurrentBlock, RecurrentState, select_state
-from lstm_apps.core.search import Hypothesis, beam_search, expand_index, greedy_search
 
 
 @dataclass

@@ -26,11 +26,12 @@ def move_batch(batch: Any, device: torch.device | str) -> Any:
 
 
 class AppDataModule(L.LightningDataModule):
-    """Base class: the data decides the model's sizes and owns the vocabularies.
+    """Base class: the data decides the model's sizes and owns what is fitted on the training data.
 
     After ``setup()`` the pipeline asks for ``handoff()`` (sizes the model is built with) and
-    ``vocab_state()`` (JSON strings stored in checkpoints). ``load_vocab_state()`` is called before
-    ``setup()`` when a checkpoint's vocabularies must be reused instead of trained anew. What a
+    ``fitted_state()``: tokenizers, vocabularies or the forecaster's scaler as JSON strings, stored
+    in checkpoints. ``load_fitted_state()`` is called before ``setup()`` when a checkpoint's
+    fitted state must be reused instead of fitted anew. What a
     model may ask of its datamodule during validation and test is declared here:
     ``references(split)`` and ``example_input(split, index)``.
     """
@@ -38,7 +39,7 @@ class AppDataModule(L.LightningDataModule):
     def __init__(self, source: Any = None) -> None:
         super().__init__()
         self.source = source
-        self._vocab_state: dict[str, str] | None = None
+        self._fitted_state: dict[str, str] | None = None
 
     def prepare_data(self) -> None:
         """Generate the embedded data once (Lightning calls this on one process) if the source can."""
@@ -49,10 +50,11 @@ class AppDataModule(L.LightningDataModule):
     def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
         return move_batch(batch, device)
 
-    def load_vocab_state(self, state: dict[str, str]) -> None:
-        self._vocab_state = dict(state)
+    def load_fitted_state(self, state: dict[str, str]) -> None:
+        self._fitted_state = dict(state)
 
-    def vocab_state(self) -> dict[str, str]:
+    def fitted_state(self) -> dict[str, str]:
+        """What ``setup()`` fitted on the training data, as JSON strings (name -> JSON)."""
         raise NotImplementedError
 
     def handoff(self) -> dict[str, Any]:

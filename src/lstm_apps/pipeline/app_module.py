@@ -42,7 +42,7 @@ class AppModule(L.LightningModule):
     which only the trainer knows.
 
     Checkpoints carry, under ``lstm_apps``: the app name, the resolved run config, the sizes the
-    datamodule handed over and the vocabularies as JSON; see ``pipeline/checkpoint.py``.
+    datamodule handed over and its fitted state (tokenizers, vocabularies, scaler) as JSON; see ``pipeline/checkpoint.py``.
     """
 
     app_name: str = "app"
@@ -56,18 +56,20 @@ class AppModule(L.LightningModule):
         self.run_config: dict[str, Any] | None = None
         # What the datamodule handed over (``AppDataModule.handoff()``), stored in checkpoints.
         self.handoff: dict[str, Any] = {}
-        self.vocab: dict[str, str] = {}
+        # What the datamodule fitted on the training data (tokenizers, vocabularies, the
+        # forecaster's scaler) as JSON strings, stored in checkpoints.
+        self.fitted_state: dict[str, str] = {}
         self._training_sums: dict[str, torch.Tensor] = {}
         self._training_steps = 0
 
     # -- the hand-off -------------------------------------------------------------------------
-    def bind_vocab(self, vocab: dict[str, str]) -> None:
-        """Receive the datamodule's vocabularies (JSON strings); apps decode them in ``on_vocab``."""
-        self.vocab = dict(vocab)
-        self.on_vocab(self.vocab)
+    def bind_fitted_state(self, state: dict[str, str]) -> None:
+        """Receive what the datamodule fitted (JSON strings); apps decode it in ``on_fitted_state``."""
+        self.fitted_state = dict(state)
+        self.on_fitted_state(self.fitted_state)
 
-    def on_vocab(self, vocab: dict[str, str]) -> None:
-        """Hook for apps that need their tokenizer (generation, decoding)."""
+    def on_fitted_state(self, state: dict[str, str]) -> None:
+        """Hook for apps that need their tokenizer or scaler (generation, decoding, prediction)."""
 
     def load_pretrained(self) -> None:
         """One-time initialisation of a new model from files outside the checkpoint (pretrained
@@ -152,7 +154,7 @@ class AppModule(L.LightningModule):
             "app": self.app_name,
             "config": self.run_config,
             "handoff": self.handoff,
-            "vocab": self.vocab,
+            "fitted_state": self.fitted_state,
         }
 
     # -- app-specific entry points used by the CLI ----------------------------------------------

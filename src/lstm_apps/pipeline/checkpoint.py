@@ -23,7 +23,7 @@ class CheckpointInfo:
     app: str
     config: DictConfig
     handoff: dict[str, Any]
-    vocab: dict[str, str]
+    fitted_state: dict[str, str]
     payload: dict[str, Any]
 
 
@@ -62,7 +62,7 @@ def read_checkpoint(
         app=app,
         config=OmegaConf.create(meta["config"]),
         handoff=dict(_handoff(meta)),
-        vocab=dict(meta.get("vocab") or {}),
+        fitted_state=dict(_fitted_state(meta)),
         payload=payload,
     )
 
@@ -72,12 +72,17 @@ def _handoff(meta: dict[str, Any]) -> dict[str, Any]:
     return meta.get("handoff") or meta.get("model_kwargs") or {}
 
 
+def _fitted_state(meta: dict[str, Any]) -> dict[str, str]:
+    """Tokenizers, vocabularies, scaler; checkpoints written before it had one name call it ``vocab``."""
+    return meta.get("fitted_state") or meta.get("vocab") or {}
+
+
 def model_from_checkpoint(info: CheckpointInfo) -> AppModule:
     """Rebuild the trained model from the checkpoint alone and load its weights."""
     model = instantiate_model(info.config.model, info.handoff)
     model.run_config = OmegaConf.to_container(info.config, resolve=True)  # type: ignore[assignment]
     model.handoff = info.handoff
-    model.bind_vocab(info.vocab)
+    model.bind_fitted_state(info.fitted_state)
     model.load_state_dict(info.payload["state_dict"])
     model.eval()
     return model

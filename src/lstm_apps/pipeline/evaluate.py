@@ -26,7 +26,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("data"):
         with open_dict(run_cfg):
             run_cfg.data = OmegaConf.merge(run_cfg.data, cfg.data)
-    datamodule = build_datamodule(run_cfg, info.vocab)
+    datamodule = build_datamodule(run_cfg, info.fitted_state)
     datamodule.setup(SPLIT_STAGES[cfg.split])
     model = model_from_checkpoint(info)
     trainer = instantiate_node(cfg.trainer, "trainer", logger=False, callbacks=[])

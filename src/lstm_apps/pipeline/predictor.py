@@ -24,6 +24,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from torch.utils.data import DataLoader
 
+from lstm_apps.config_ranges import check_predict_options
 from lstm_apps.data.corpus import write_text_atomically
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import move_batch
@@ -92,7 +93,8 @@ def check_option_names(app: str, names: Iterable[str]) -> None:
 
 def read_options(app: str, values: Mapping[str, Any]) -> Any:
     """``app``'s options dataclass from ``values`` (the composed config; common keys are skipped):
-    one line for an unknown option or a value of the wrong type."""
+    one line for an unknown option, a value of the wrong type, or one outside its declared range
+    (``config_ranges.declared.PREDICT``)."""
     predictor = predictor_for(app)
     own = {key: value for key, value in values.items() if key not in COMMON_KEYS}
     check_option_names(app, own)
@@ -105,6 +107,7 @@ def read_options(app: str, values: Mapping[str, Any]) -> Any:
                 f"predict option {key}: expected {_type_name(hints[key])}, got {value!r}"
             ) from None
         own[key] = checked[key]
+    check_predict_options(app, own)
     return predictor.options_type(**own)
 
 

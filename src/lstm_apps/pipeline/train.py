@@ -29,13 +29,13 @@ from lstm_apps.pipeline.numerics import apply_matmul_precision
 log = logging.getLogger("lstm_apps")
 
 
-def build_datamodule(cfg: DictConfig, vocab: dict[str, str] | None = None) -> AppDataModule:
-    """Instantiate ``cfg.data``; reuse ``vocab`` (from a checkpoint) instead of training a new one."""
+def build_datamodule(cfg: DictConfig, fitted_state: dict[str, str] | None = None) -> AppDataModule:
+    """Instantiate ``cfg.data``; reuse ``fitted_state`` (from a checkpoint) instead of fitting anew."""
     datamodule = instantiate_node(cfg.data, "data")
     if not isinstance(datamodule, AppDataModule):
         raise UserError(f"data._target_: {type(datamodule).__name__} is not an AppDataModule")
-    if vocab:
-        datamodule.load_vocab_state(vocab)
+    if fitted_state:
+        datamodule.load_fitted_state(fitted_state)
     return datamodule
 
 
@@ -47,7 +47,7 @@ def build_model(cfg: DictConfig, datamodule: AppDataModule) -> AppModule:
         raise UserError(f"model._target_: {type(model).__name__} is not an AppModule")
     model.handoff = handoff
     model.run_config = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
-    model.bind_vocab(datamodule.vocab_state())
+    model.bind_fitted_state(datamodule.fitted_state())
     if cfg.model.get("compile"):
         # nn.Module.compile compiles this module's forward in place: training_step, validation
         # and decoding keep calling self(...), checkpoints keep their plain parameter names.
@@ -73,7 +73,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     With a ``search`` section (``hparams_search=…``) run that search instead, each trial a train run.
     """
     if cfg.get("search"):
-        from lstm_apps.pipeline.search import run_search
+        from lstm_apps.pipeline.optuna_search import run_search
 
         return run_search(cfg, train)
     check_config_types(cfg, ("data", "model", "trainer", "callbacks", "logger"))
@@ -81,13 +81,13 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     resume_from = cfg.get("ckpt_path") or _auto_resume_checkpoint(cfg)
-    vocab = None
+    fitted_state = None
     if resume_from:
         info = read_checkpoint(resume_from, key="ckpt_path", expected_app=cfg.app_name)
-        vocab = info.vocab  # the resumed model's embedding rows must mean the same tokens
+        fitted_state = info.fitted_state  # the resumed model's embedding rows must mean the same tokens
         resume_from = str(info.path)
 
-    datamodule = build_datamodule(cfg, vocab)
+    datamodule = build_datamodule(cfg, fitted_state)
     datamodule.prepare_data()
     datamodule.setup("fit")
     model = build_model(cfg, datamodule)

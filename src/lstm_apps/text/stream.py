@@ -9,15 +9,15 @@ import torch
 from torch.utils.data import IterableDataset
 
 
-def batchify(ids: torch.Tensor, num_columns: int) -> torch.Tensor:
-    """Lay a 1-D stream out as ``[num_columns, L]``; each row is a contiguous stretch of text.
+def stream_rows(ids: torch.Tensor, num_rows: int) -> torch.Tensor:
+    """Lay a 1-D stream out as ``[num_rows, L]``; each row is a contiguous stretch of text.
 
     The tail that does not fill a whole row is dropped, as in the word-language-model example.
     """
-    length = ids.numel() // num_columns
+    length = ids.numel() // num_rows
     if length < 2:
-        raise ValueError(f"a stream of {ids.numel()} tokens is too short for {num_columns} columns")
-    return ids[: length * num_columns].view(num_columns, length)
+        raise ValueError(f"a stream of {ids.numel()} tokens is too short for {num_rows} rows")
+    return ids[: length * num_rows].view(num_rows, length)
 
 
 class BPTTWindows(IterableDataset):

@@ -106,15 +106,15 @@ class CaptionDataModule(AppDataModule):
         if self.splits:
             return
         self.splits = self.dataset.load()
-        if self._vocab_state is not None:
-            self.tokenizer = tokenizer_from_json(self._vocab_state["tokenizer"])
+        if self._fitted_state is not None:
+            self.tokenizer = tokenizer_from_json(self._fitted_state["tokenizer"])
         else:
             texts = [c for _, refs in self.splits["train"] for c in refs]
             self.tokenizer = train_tokenizer(
                 "word", texts, self.vocab_size, self.min_frequency, lowercase=True
             )
 
-    def vocab_state(self) -> dict[str, str]:
+    def fitted_state(self) -> dict[str, str]:
         assert self.tokenizer is not None, "setup() first"
         return {"tokenizer": self.tokenizer.to_json()}
 

@@ -11,11 +11,12 @@ import torch.nn.functional as F
 from lstm_apps.apps.captioner.datamodule import IMAGENET_MEAN, IMAGENET_STD
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
 from lstm_apps.core.attention_decoder_export import decoder_step_graph
+from lstm_apps.core.beam_search import Hypothesis
 from lstm_apps.core.image_encoder import ImageEncoder
-from lstm_apps.core.search import Hypothesis
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.pipeline.export import ExportGraph, GraphOf, flat_state, state_names
+from lstm_apps.plots import attention_overlay
 from lstm_apps.text.scores import caption_scores
 from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
 
@@ -71,8 +72,8 @@ class CaptionModel(DecodedEvaluation, AppModule):
         self._decoded: list[tuple[int, str]] = []
         self._examples: list[dict[str, Any]] = []
 
-    def on_vocab(self, vocab: dict[str, str]) -> None:
-        self.tokenizer = tokenizer_from_json(vocab["tokenizer"])
+    def on_fitted_state(self, state: dict[str, str]) -> None:
+        self.tokenizer = tokenizer_from_json(state["tokenizer"])
 
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, DecoderState]:
         memory = self.encoder(images)
@@ -102,7 +103,7 @@ class CaptionModel(DecodedEvaluation, AppModule):
     def predict_step(self, batch: dict[str, Any], batch_idx: int = 0) -> list[tuple[int, str]]:
         """``(index, caption)`` for a batch of normalised ``images`` ``[B, 3, H, W]`` with their
         ``index`` and the ``beam_size`` to search with."""
-        assert self.tokenizer is not None, "bind_vocab() first"
+        assert self.tokenizer is not None, "bind_fitted_state() first"
         found = self.decode(batch["images"], beam_size=int(batch["beam_size"]))
         return [
             (int(i), self.tokenizer.decode(h[0].tokens))
@@ -140,7 +141,7 @@ class CaptionModel(DecodedEvaluation, AppModule):
         return {"samples/captions": "\n\n".join(lines)} if lines else {}
 
     def validation_images(self) -> dict[str, torch.Tensor]:
-        return {f"attention/image_{i}": attention_overlay(e["image"], e["attention"])
+        return {f"attention/image_{i}": attention_overlay(e["image"], e["attention"], IMAGENET_MEAN, IMAGENET_STD)
                 for i, e in enumerate(self._examples) if e["attention"] is not None}  # fmt: skip
 
     def export_graphs(self) -> list[ExportGraph]:
@@ -161,23 +162,3 @@ class CaptionModel(DecodedEvaluation, AppModule):
         extras = {"bos_id": self.bos_id, "eos_id": self.eos_id, "pad_id": self.pad_id, "image_size": size}
         step = decoder_step_graph(self.decoder, memory_size, extras)
         return [encoder, step]
-
-
-def attention_overlay(image: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
-    """The image, then one copy per generated word with that word's attention overlaid.
-
-    ``image`` is normalised ``[3, H, W]``; ``attention`` ``[words, N*N]``. Returns ``[3, H, W * (1 + words)]``.
-    """
-    mean, std = torch.tensor(IMAGENET_MEAN).view(3, 1, 1), torch.tensor(IMAGENET_STD).view(3, 1, 1)
-    picture = (image * std + mean).clamp(0, 1)
-    side = int(round(attention.size(-1) ** 0.5))
-    panels = [picture]
-    for weights in attention.float():
-        grid = weights.view(1, 1, side, side)
-        heat = F.interpolate(grid / grid.max().clamp(min=1e-8), size=picture.shape[1:], mode="bilinear")[0]
-        panels.append(
-            (
-                0.35 * picture + 0.65 * heat.expand(3, -1, -1) * torch.tensor([1.0, 0.85, 0.2]).view(3, 1, 1)
-            ).clamp(0, 1)
-        )
-    return torch.cat(panels, dim=2)

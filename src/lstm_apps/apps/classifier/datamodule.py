@@ -56,8 +56,8 @@ class TextClassificationDataModule(BucketedDataModule):
         if self.encoded:
             return
         self.examples = self.corpus.load()
-        if self._vocab_state is not None:
-            self.vocab = ClassifierVocab.from_state(self._vocab_state)
+        if self._fitted_state is not None:
+            self.vocab = ClassifierVocab.from_state(self._fitted_state)
         else:
             self.vocab = ClassifierVocab.train(self.examples["train"], self.tokenizer_kind, self.vocab_size,
                                                self.min_frequency, self.lowercase, self.multi_label,
@@ -65,7 +65,7 @@ class TextClassificationDataModule(BucketedDataModule):
         for split, examples in self.examples.items():
             self.encoded[split] = self.vocab.encode(examples)
 
-    def vocab_state(self) -> dict[str, str]:
+    def fitted_state(self) -> dict[str, str]:
         assert self.vocab is not None, "setup() first"
         return self.vocab.to_state()
 

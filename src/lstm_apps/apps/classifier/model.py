@@ -91,8 +91,8 @@ class ClassifierModel(AppModule):
             "confusion": MulticlassConfusionMatrix(n),
         })  # fmt: skip
 
-    def on_vocab(self, vocab: dict[str, str]) -> None:
-        self.vocab_tables = ClassifierVocab.from_state(vocab)
+    def on_fitted_state(self, state: dict[str, str]) -> None:
+        self.vocab_tables = ClassifierVocab.from_state(state)
 
     # -- model ----------------------------------------------------------------------------------
     def forward(
@@ -218,7 +218,7 @@ class ClassifierModel(AppModule):
     def text_batches(self, texts: list[str], batch_size: int = 64) -> LabelledBatches:
         """Raw texts as ``predict_step`` batches, sorted by length."""
         if self.vocab_tables is None:
-            raise RuntimeError("the model has no vocabularies; bind_vocab() first")
+            raise RuntimeError("the model has no vocabularies; bind_fitted_state() first")
         encoded = self.vocab_tables.encode([LabelledText(t) for t in texts], with_labels=False)
         return LabelledBatches(encoded, batch_size, self.pad_id, len(self.labels), self.multi_label, False)
 

@@ -61,8 +61,8 @@ class ForecastDataModule(BucketedDataModule):
             return
         self.series = self.series_source.load()
         self.split = TimeSplit.of(len(self.series), *self.fractions, self.context, self.horizon)
-        if self._vocab_state is not None:
-            self.scaler = Scaler.from_json(self._vocab_state["scaler"])
+        if self._fitted_state is not None:
+            self.scaler = Scaler.from_json(self._fitted_state["scaler"])
         else:
             self.scaler = Scaler.fit(self.series.values[: self.split.train_end])
         calendar = calendar_features(self.series.times)[:, : self.calendar_size]
@@ -71,7 +71,7 @@ class ForecastDataModule(BucketedDataModule):
             stride = 1 if part == "train" else self.eval_stride
             self.origins[part] = self.split.origins(part, self.context, self.horizon, stride)
 
-    def vocab_state(self) -> dict[str, str]:
+    def fitted_state(self) -> dict[str, str]:
         assert self.scaler is not None, "setup() first"
         return {"scaler": self.scaler.to_json()}
 

@@ -62,9 +62,9 @@ class ParallelDataModule(BucketedDataModule):
         if self.encoded:
             return
         self.texts = self.corpus.load()
-        if self._vocab_state is not None:
-            self.src_tokenizer = tokenizer_from_json(self._vocab_state["source"])
-            self.tgt_tokenizer = tokenizer_from_json(self._vocab_state["target"])
+        if self._fitted_state is not None:
+            self.src_tokenizer = tokenizer_from_json(self._fitted_state["source"])
+            self.tgt_tokenizer = tokenizer_from_json(self._fitted_state["target"])
         else:
             sources = [s for s, _ in self.texts["train"]]
             targets = [t for _, t in self.texts["train"]]
@@ -83,7 +83,7 @@ class ParallelDataModule(BucketedDataModule):
                 self.texts[split] = [pairs[i] for i in keep]
             self.encoded[split] = encoded
 
-    def vocab_state(self) -> dict[str, str]:
+    def fitted_state(self) -> dict[str, str]:
         assert self.src_tokenizer is not None and self.tgt_tokenizer is not None, "setup() first"
         return {"source": self.src_tokenizer.to_json(), "target": self.tgt_tokenizer.to_json()}
 

@@ -11,14 +11,14 @@ from torch import nn
 
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
 from lstm_apps.core.attention_decoder_export import decoder_step_graph
+from lstm_apps.core.beam_search import Hypothesis
 from lstm_apps.core.recurrent import RecurrentBlock
-from lstm_apps.core.search import Hypothesis
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.pipeline.export import ExportGraph, GraphOf, flat_state, state_names
 from lstm_apps.pipeline.running_mean import running_mean
+from lstm_apps.plots import attention_heatmap
 from lstm_apps.text.batching import pad_sequences
-from lstm_apps.text.heatmap import attention_heatmap
 from lstm_apps.text.scores import translation_scores
 from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
 
@@ -88,9 +88,9 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
         self._decoded: list[tuple[int, str]] = []
         self._examples: list[dict[str, Any]] = []
 
-    def on_vocab(self, vocab: dict[str, str]) -> None:
-        self.src_tokenizer = tokenizer_from_json(vocab["source"])
-        self.tgt_tokenizer = tokenizer_from_json(vocab["target"])
+    def on_fitted_state(self, state: dict[str, str]) -> None:
+        self.src_tokenizer = tokenizer_from_json(state["source"])
+        self.tgt_tokenizer = tokenizer_from_json(state["target"])
 
     # -- model ----------------------------------------------------------------------------------
     def encode(
@@ -141,7 +141,7 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
         """Raw source strings as ``predict_step`` batches, sorted by length: ``src``,
         ``src_lengths``, ``index`` (position in ``sources``) and the ``search`` settings."""
         if self.src_tokenizer is None:
-            raise RuntimeError("the model has no tokenizers; bind_vocab() first")
+            raise RuntimeError("the model has no tokenizers; bind_fitted_state() first")
         encoded = self.src_tokenizer.encode_batch(sources)
         order = sorted(range(len(sources)), key=lambda i: len(encoded[i]))
         search = {"beam_size": beam_size, "n_best": n_best, "alpha": alpha}
@@ -158,7 +158,7 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
         self, batch: dict[str, Any], batch_idx: int = 0
     ) -> list[tuple[int, list[tuple[str, float]]]]:
         """``(index, n-best (text, score))`` for every source of a ``source_batches`` batch."""
-        assert self.tgt_tokenizer is not None, "bind_vocab() first"
+        assert self.tgt_tokenizer is not None, "bind_fitted_state() first"
         found = self.decode(batch["src"], batch["src_lengths"], **batch["search"])
         return [(int(i), [(self.tgt_tokenizer.decode(h.tokens), h.score) for h in hyps])
                 for i, hyps in zip(batch["index"].tolist(), found, strict=True)]  # fmt: skip

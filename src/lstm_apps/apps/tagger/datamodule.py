@@ -54,8 +54,8 @@ class TaggingDataModule(BucketedDataModule):
             for sentence in sentences:
                 sentence.tags = convert(sentence.tags, "iob2", self.scheme)
             self.sentences[split] = sentences
-        if self._vocab_state is not None:
-            self.vocab = TaggerVocab.from_state(self._vocab_state)
+        if self._fitted_state is not None:
+            self.vocab = TaggerVocab.from_state(self._fitted_state)
             if self.vocab.scheme != self.scheme:
                 raise UserError(
                     f"data.scheme: the checkpoint's model tags in {self.vocab.scheme}, not {self.scheme}"
@@ -66,7 +66,7 @@ class TaggingDataModule(BucketedDataModule):
         for split, sentences in self.sentences.items():
             self.encoded[split] = self.vocab.encode(sentences, source=f"data.corpus.{split}")
 
-    def vocab_state(self) -> dict[str, str]:
+    def fitted_state(self) -> dict[str, str]:
         assert self.vocab is not None, "setup() first"
         return self.vocab.to_state()
 

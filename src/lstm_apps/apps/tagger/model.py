@@ -105,8 +105,8 @@ class TaggerModel(DecodedEvaluation, AppModule):
         self._examples: list[tuple[list[str], list[str], list[str]]] = []
         self._report = ""
 
-    def on_vocab(self, vocab: dict[str, str]) -> None:
-        self.vocab_tables = TaggerVocab.from_state(vocab)
+    def on_fitted_state(self, state: dict[str, str]) -> None:
+        self.vocab_tables = TaggerVocab.from_state(state)
 
     def load_pretrained(self) -> None:
         if not self.word_vectors or self.vocab_tables is None:
@@ -166,7 +166,7 @@ class TaggerModel(DecodedEvaluation, AppModule):
     def sentence_batches(self, sentences: list[list[str]], batch_size: int = 128) -> TaggedBatches:
         """Tokenized sentences as ``predict_step`` batches, sorted by length."""
         if self.vocab_tables is None:
-            raise RuntimeError("the model has no vocabularies; bind_vocab() first")
+            raise RuntimeError("the model has no vocabularies; bind_fitted_state() first")
         encoded = self.vocab_tables.encode([TaggedSentence(tokens) for tokens in sentences])
         return TaggedBatches(encoded, batch_size, self.pad_id, shuffle=False)
 

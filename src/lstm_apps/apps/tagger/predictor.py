@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lstm_apps.apps.tagger.model import TaggerModel
-from lstm_apps.apps.tagger.prediction import format_tagged_text, read_prediction_input
+from lstm_apps.apps.tagger.predict_io import format_tagged_text, read_prediction_input
 from lstm_apps.data.conll import format_conll
 from lstm_apps.pipeline.predictor import Prediction, Predictor, exactly_one, existing_file
 

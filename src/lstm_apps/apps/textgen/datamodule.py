@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader
 
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule
-from lstm_apps.text.stream import BPTTWindows, batchify
+from lstm_apps.text.stream import BPTTWindows, stream_rows
 from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json, train_tokenizer
 
 
@@ -50,8 +50,8 @@ class TextStreamDataModule(AppDataModule):
         if self.ids:
             return
         texts = self.corpus.load()
-        if self._vocab_state is not None:
-            self.tokenizer = tokenizer_from_json(self._vocab_state["tokenizer"])
+        if self._fitted_state is not None:
+            self.tokenizer = tokenizer_from_json(self._fitted_state["tokenizer"])
         else:
             # Paragraph chunks keep HF trainers fast and memory-flat on big corpora.
             self.tokenizer = train_tokenizer(
@@ -60,7 +60,7 @@ class TextStreamDataModule(AppDataModule):
         for split, text in texts.items():
             self.ids[split] = torch.tensor(self.tokenizer.encode(text), dtype=torch.long)
 
-    def vocab_state(self) -> dict[str, str]:
+    def fitted_state(self) -> dict[str, str]:
         assert self.tokenizer is not None, "setup() first"
         return {"tokenizer": self.tokenizer.to_json()}
 
@@ -71,7 +71,7 @@ class TextStreamDataModule(AppDataModule):
     def _windows(self, split: str, batch_size: int) -> DataLoader:
         rank, world = self.distributed_position()
         try:
-            rows = batchify(self.ids[split], batch_size * world)
+            rows = stream_rows(self.ids[split], batch_size * world)
         except ValueError:
             raise UserError(
                 f"data: the {split} split has {self.ids[split].numel()} tokens, too few for "

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lstm_apps.core.decoding import select_next_token
 from lstm_apps.core.recurrent import RecurrentBlock, RecurrentState, detach_state
+from lstm_apps.core.sampling import select_next_token
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.export import ExportGraph, GraphOf, flat_state, state_names
 from lstm_apps.pipeline.running_mean import running_mean
@@ -81,8 +81,8 @@ class LanguageModel(AppModule):
         self.mean_loss = nn.ModuleDict({f"{s}_loss": running_mean() for s in SPLITS})
         self._carried: dict[str, RecurrentState | None] = dict.fromkeys(SPLITS)
 
-    def on_vocab(self, vocab: dict[str, str]) -> None:
-        self.tokenizer = tokenizer_from_json(vocab["tokenizer"])
+    def on_fitted_state(self, state: dict[str, str]) -> None:
+        self.tokenizer = tokenizer_from_json(state["tokenizer"])
 
     def forward(
         self, tokens: torch.Tensor, state: RecurrentState | None = None
@@ -188,7 +188,7 @@ class LanguageModel(AppModule):
     ) -> list[str]:
         """Continue ``prompt`` ``num_samples`` times at once (one batched step per token)."""
         if self.tokenizer is None:
-            raise RuntimeError("the model has no tokenizer; bind_vocab() first")
+            raise RuntimeError("the model has no tokenizer; bind_fitted_state() first")
         with self.evaluating():
             prompt_ids = self.tokenizer.encode(prompt) or self.tokenizer.encode(DOCUMENT_START)
             tokens = torch.tensor([prompt_ids], device=self.device).repeat(num_samples, 1)

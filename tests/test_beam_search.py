@@ -7,7 +7,7 @@ import itertools
 import pytest
 import torch
 
-from lstm_apps.core.search import beam_search, expand_index, greedy_search, length_penalty
+from lstm_apps.core.beam_search import beam_search, expand_index, greedy_search, length_penalty
 
 EOS, BOS = 0, 1
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from lstm_apps.core.decoding import filter_logits, select_next_token
+from lstm_apps.core.sampling import filter_logits, select_next_token
 
 
 def test_greedy_and_zero_temperature_take_argmax() -> None:
