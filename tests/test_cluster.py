@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 from helpers.fixture_data import write_conll
 from helpers.running import run_cli
 from helpers.tiny import tiny_tagger_overrides
-from lstm_apps.cli.run_name import register
+from lstm_apps.pipeline.run_name import register
 from lstm_apps.paths import config_dir
 
 

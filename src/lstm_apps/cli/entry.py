@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 
 from lstm_apps.cli.preflight import check_overrides, check_values
 from lstm_apps.cli.quiet import quiet_console, route_library_logs_through_root
-from lstm_apps.cli.run_name import register as register_run_name
+from lstm_apps.pipeline.run_name import register as register_run_name
 from lstm_apps.errors import UserError
 from lstm_apps.paths import config_dir
 

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     from hydra import compose, initialize_config_dir
     from hydra.utils import instantiate
 
-    from lstm_apps.cli.run_name import register
+    from lstm_apps.pipeline.run_name import register
     from lstm_apps.paths import config_dir
 
     register()  # the configs' own resolvers (run directory, launch folder)
