@@ -15,8 +15,8 @@ from omegaconf import OmegaConf
 from helpers.fixture_data import write_conll
 from helpers.running import run_cli
 from helpers.tiny import tiny_tagger_overrides
-from lstm_apps.pipeline.run_name import register
 from lstm_apps.paths import config_dir
+from lstm_apps.pipeline.run_name import register
 
 
 def test_slurm_launcher_writes_the_expected_sbatch_script(tmp_path: Path, monkeypatch) -> None:

@@ -12,9 +12,9 @@ from omegaconf import DictConfig
 
 from lstm_apps.cli.preflight import check_overrides, check_values
 from lstm_apps.cli.quiet import quiet_console, route_library_logs_through_root
-from lstm_apps.pipeline.run_name import register as register_run_name
 from lstm_apps.errors import UserError
 from lstm_apps.paths import config_dir
+from lstm_apps.pipeline.run_name import register as register_run_name
 
 register_run_name()  # also where a launcher unpickles the task in a fresh process
 

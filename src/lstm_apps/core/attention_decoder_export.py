@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState
-from lstm_apps.pipeline.export import ExportGraph, state_names
+from lstm_apps.core.export_graph import ExportGraph, state_names
 
 
 class DecoderStep(nn.Module):

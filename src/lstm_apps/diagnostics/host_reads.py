@@ -134,8 +134,8 @@ def main() -> None:  # pragma: no cover - a command for people
     """``python -m lstm_apps.diagnostics.host_reads app=tagger …``: reads per step, by place."""
     from hydra import compose, initialize_config_dir
 
-    from lstm_apps.pipeline.run_name import register
     from lstm_apps.paths import config_dir
+    from lstm_apps.pipeline.run_name import register
     from lstm_apps.pipeline.train import train
 
     register()

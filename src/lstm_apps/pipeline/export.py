@@ -11,32 +11,17 @@ Graphs take unpadded batches (no packing inside): pad-free inputs, or one sequen
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from omegaconf import DictConfig
-from torch import nn
 
+from lstm_apps.core.export_graph import ExportGraph
 from lstm_apps.errors import UserError
 from lstm_apps.extras import require_extra
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 
 FORMATS = ("onnx", "torchscript")
-
-
-@dataclass
-class ExportGraph:
-    """One graph: a module, a factory of example inputs for a batch size, and axis names."""
-
-    name: str
-    module: nn.Module
-    make_inputs: Callable[[int], tuple[torch.Tensor, ...]]
-    input_names: list[str]
-    output_names: list[str]
-    dynamic_axes: dict[str, dict[int, str]] = field(default_factory=dict)
-    extras: dict[str, object] = field(default_factory=dict)  # written next to the graph as JSON
 
 
 def _outputs(result: torch.Tensor | tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
@@ -109,28 +94,3 @@ def export(cfg: DictConfig) -> dict[str, float]:
             f"export: {', '.join(failed)} differ from PyTorch by more than tolerance={cfg.tolerance}"
         )
     return differences
-
-
-class GraphOf(nn.Module):
-    """Makes a model's inference function (tensors in, tensors out) an exportable module.
-
-    The model's layers are registered here, the model itself is not: tracing walks every registered
-    module's attributes, and a LightningModule's ``trainer`` refuses to be read outside a Trainer.
-    """
-
-    def __init__(self, model: nn.Module, function: Callable[..., tuple[torch.Tensor, ...]]) -> None:
-        super().__init__()
-        self.layers = nn.ModuleList(model.children())
-        self.function = function
-
-    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return self.function(*inputs)
-
-
-def flat_state(state: torch.Tensor | tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-    return state if isinstance(state, tuple) else (state,)
-
-
-def state_names(cell: str, prefix: str = "") -> list[str]:
-    """Names of a recurrent state's tensors: ``h`` (and ``c`` for LSTM)."""
-    return [f"{prefix}h", f"{prefix}c"] if cell == "lstm" else [f"{prefix}h"]

@@ -12,10 +12,10 @@ from lstm_apps.apps.captioner.datamodule import IMAGENET_MEAN, IMAGENET_STD
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
 from lstm_apps.core.attention_decoder_export import decoder_step_graph
 from lstm_apps.core.beam_search import Hypothesis
+from lstm_apps.core.export_graph import ExportGraph, GraphOf, flat_state, state_names
 from lstm_apps.core.image_encoder import ImageEncoder
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
-from lstm_apps.pipeline.export import ExportGraph, GraphOf, flat_state, state_names
 from lstm_apps.plots import attention_overlay
 from lstm_apps.text.scores import caption_scores
 from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json

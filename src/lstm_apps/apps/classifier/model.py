@@ -20,13 +20,13 @@ from torchmetrics.classification import (
 )
 
 from lstm_apps.apps.classifier.encoding import ClassifierVocab, LabelledBatches
+from lstm_apps.core.export_graph import ExportGraph, GraphOf
 from lstm_apps.core.pooling import SequencePooling
 from lstm_apps.core.recurrent import RecurrentBlock
 from lstm_apps.data.labelled_text import LabelledText
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import move_batch
 from lstm_apps.pipeline.app_module import AppModule
-from lstm_apps.pipeline.export import ExportGraph, GraphOf
 from lstm_apps.pipeline.running_mean import running_mean
 from lstm_apps.plots import confusion_matrix_image, highlighted_text_image
 

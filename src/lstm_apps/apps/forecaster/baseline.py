@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> None:
     from hydra import compose, initialize_config_dir
     from hydra.utils import instantiate
 
-    from lstm_apps.pipeline.run_name import register
     from lstm_apps.paths import config_dir
+    from lstm_apps.pipeline.run_name import register
 
     register()  # the configs' own resolvers (run directory, launch folder)
     overrides = sys.argv[1:] if argv is None else argv

@@ -12,12 +12,12 @@ from torch import nn
 
 from lstm_apps.apps.forecaster.scores import forecast_scores
 from lstm_apps.apps.forecaster.windows import Scaler
+from lstm_apps.core.export_graph import ExportGraph, GraphOf
 from lstm_apps.core.recurrent import RecurrentBlock
 from lstm_apps.data.time_series import calendar_features
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
-from lstm_apps.pipeline.export import ExportGraph, GraphOf
 from lstm_apps.plots import forecast_image
 
 HEADS = ("direct", "seq2seq")

@@ -12,10 +12,10 @@ from torch import nn
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
 from lstm_apps.core.attention_decoder_export import decoder_step_graph
 from lstm_apps.core.beam_search import Hypothesis
+from lstm_apps.core.export_graph import ExportGraph, GraphOf, flat_state, state_names
 from lstm_apps.core.recurrent import RecurrentBlock
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
-from lstm_apps.pipeline.export import ExportGraph, GraphOf, flat_state, state_names
 from lstm_apps.pipeline.running_mean import running_mean
 from lstm_apps.plots import attention_heatmap
 from lstm_apps.text.batching import pad_sequences

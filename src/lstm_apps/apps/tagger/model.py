@@ -14,13 +14,13 @@ from torch import nn
 from lstm_apps.apps.tagger.encoding import TaggedBatches, TaggerVocab
 from lstm_apps.core.char_features import CharFeatures
 from lstm_apps.core.crf import ALGORITHMS, CRF
+from lstm_apps.core.export_graph import ExportGraph, GraphOf
 from lstm_apps.core.recurrent import RecurrentBlock
 from lstm_apps.data.conll import TaggedSentence
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import move_batch
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
-from lstm_apps.pipeline.export import ExportGraph, GraphOf
 from lstm_apps.pipeline.running_mean import running_mean
 from lstm_apps.text.span_scores import tagging_scores
 from lstm_apps.text.tag_schemes import allowed_transitions, spans

@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lstm_apps.core.export_graph import ExportGraph, GraphOf, flat_state, state_names
 from lstm_apps.core.recurrent import RecurrentBlock, RecurrentState, detach_state
 from lstm_apps.core.sampling import select_next_token
 from lstm_apps.pipeline.app_module import AppModule
-from lstm_apps.pipeline.export import ExportGraph, GraphOf, flat_state, state_names
 from lstm_apps.pipeline.running_mean import running_mean
 from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
 
