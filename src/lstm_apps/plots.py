@@ -76,8 +76,14 @@ def highlighted_text_image(rows: Sequence[tuple[str, Sequence[str], Sequence[flo
             continue
         x = 0.02
         for token, strength in tokens:
-            fig.text(x, y, token, fontsize=8, family="monospace",
-                     bbox={"facecolor": (1.0, 0.55, 0.0, float(strength) * 0.9), "edgecolor": "none", "pad": 0.5})  # fmt: skip
+            fig.text(
+                x,
+                y,
+                token,
+                fontsize=8,
+                family="monospace",
+                bbox={"facecolor": (1.0, 0.55, 0.0, float(strength) * 0.9), "edgecolor": "none", "pad": 0.5},
+            )
             x += (len(token) + 1) / width_chars * 0.96
     return figure_image(fig)
 

@@ -29,8 +29,9 @@ class _MetricsAtLogSteps:
         self._between_log_steps = False
         self._shown: dict[str, Any] | None = None
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:  # fmt: skip
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         # After the optimizer step: global_step - 1 is the step just run.
         self._between_log_steps = batch_idx > 0 and not is_logging_step(trainer, trainer.global_step - 1)
         try:

@@ -185,9 +185,18 @@ class AttentionDecoder(nn.Module):
             return self._log_probs(tokens, st, memory_k, mask_k, keys_k)
 
         return beam_search(
-            beam_step, DecoderState.select, state.select(rows), batch, beam_size, bos, eos, max_len,
-            alpha=alpha, n_best=n_best, device=memory.device,
-        )  # fmt: skip
+            beam_step,
+            DecoderState.select,
+            state.select(rows),
+            batch,
+            beam_size,
+            bos,
+            eos,
+            max_len,
+            alpha=alpha,
+            n_best=n_best,
+            device=memory.device,
+        )
 
     def _log_probs(
         self,

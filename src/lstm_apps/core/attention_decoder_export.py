@@ -46,13 +46,22 @@ def decoder_step_graph(
         source = 4 + n
         state = [torch.randn(rnn.num_layers, n, rnn.hidden_size) for _ in cell_names]
         state += [torch.randn(n, rnn.hidden_size) for _ in feed]
-        return (torch.randint(0, vocab_size, (n,)), torch.randn(n, source, memory_size),
-                torch.ones(n, source, dtype=torch.bool), *state)  # fmt: skip
+        return (
+            torch.randint(0, vocab_size, (n,)),
+            torch.randn(n, source, memory_size),
+            torch.ones(n, source, dtype=torch.bool),
+            *state,
+        )
 
     inputs = ["token", "memory", "memory_mask", *cell_names, *feed]
     outputs = ["log_probs", "attention", *[f"next_{s}" for s in cell_names], *[f"next_{f}" for f in feed]]
-    axes = {"token": {0: "batch"}, "memory": {0: "batch", 1: "source"}, "memory_mask": {0: "batch", 1: "source"},
-            "log_probs": {0: "batch"}, "attention": {0: "batch", 1: "source"}}  # fmt: skip
+    axes = {
+        "token": {0: "batch"},
+        "memory": {0: "batch", 1: "source"},
+        "memory_mask": {0: "batch", 1: "source"},
+        "log_probs": {0: "batch"},
+        "attention": {0: "batch", 1: "source"},
+    }
     for name in cell_names:
         axes[name] = axes[f"next_{name}"] = {1: "batch"}
     for name in feed:

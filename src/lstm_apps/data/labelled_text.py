@@ -156,7 +156,7 @@ class LabelledTextFiles:
         return {
             split: read_labelled_texts(
                 path, f"{self.key}.{split}", text_column, label_column, self.format, self.label_separator
-            )  # fmt: skip
+            )
             for split, path in self.paths.items()
         }
 

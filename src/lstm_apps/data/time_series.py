@@ -203,8 +203,14 @@ def read_series_csv(
 class SeriesFile:
     """The user's own CSV (``season_length`` is used by the seasonal-naive/ETS baselines)."""
 
-    def __init__(self, path: str, time_column: str = "time", value_columns: list[str] | None = None,
-                 season_length: int = 1, key: str = "data.series") -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: str,
+        time_column: str = "time",
+        value_columns: list[str] | None = None,
+        season_length: int = 1,
+        key: str = "data.series",
+    ) -> None:
         self.path, self.time_column = path, time_column
         self.value_columns = list(value_columns) if value_columns else None
         self.season_length = season_length
@@ -249,8 +255,13 @@ class StatsmodelsSeries:
             from statsmodels.datasets import sunspots
 
             frame = sunspots.load_pandas().data
-            series = TimeSeries([float(y) for y in frame["YEAR"]], frame[["SUNACTIVITY"]].to_numpy(),
-                                ["sunactivity"], TimeStep("number", 1.0), "year")  # fmt: skip
+            series = TimeSeries(
+                [float(y) for y in frame["YEAR"]],
+                frame[["SUNACTIVITY"]].to_numpy(),
+                ["sunactivity"],
+                TimeStep("number", 1.0),
+                "year",
+            )
         write_text_atomically(self.file, series.to_csv())
 
     def load(self) -> TimeSeries:

@@ -77,7 +77,7 @@ def check_argument_types(node: DictConfig, key: str) -> None:
     try:
         obj = get_object(target)
         hints = typing.get_type_hints(obj.__init__ if inspect.isclass(obj) else obj)
-    except Exception:  # noqa: BLE001 - unknown or unhinted targets are instantiate()'s to report
+    except Exception:  # unknown or unhinted targets are instantiate()'s to report
         return
     for name, value in node.items():
         if name.startswith("_") or name not in hints or isinstance(value, DictConfig | ListConfig):

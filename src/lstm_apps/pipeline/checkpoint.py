@@ -39,7 +39,7 @@ def read_checkpoint(
     try:
         # Everything we store is tensors and plain containers: the safe loader suffices.
         payload = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - any failure to unpickle means "not a checkpoint"; say what it is
+    except Exception:  # any failure to unpickle means "not a checkpoint"; say what it is
         raise UserError(f"{key}: {file} is not a readable checkpoint: {unreadable_reason(file)}") from None
     meta = payload.get(CHECKPOINT_KEY) if isinstance(payload, dict) else None
     if not isinstance(meta, dict) or "app" not in meta or "state_dict" not in payload:

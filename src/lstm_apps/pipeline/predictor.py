@@ -133,9 +133,13 @@ def predict_batches(model: L.LightningModule, batches: Iterable[Any], device: st
     """``trainer.predict`` with a quiet trainer (no logger, checkpoints, progress bar or summary)."""
     accelerator, devices = trainer_device(device)
     trainer = L.Trainer(
-        accelerator=accelerator, devices=devices, logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False,
-    )  # fmt: skip
+        accelerator=accelerator,
+        devices=devices,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     return trainer.predict(model, datamodule=_PredictData(batches)) or []
 
 

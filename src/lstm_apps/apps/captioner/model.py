@@ -60,9 +60,17 @@ class CaptionModel(DecodedEvaluation, AppModule):
         features = self.encoder.output_size
         self.bridge = StateBridge(features, hidden_size, num_layers, cell)  # type: ignore[arg-type]
         self.decoder = AttentionDecoder(
-            vocab_size, embedding_dim, hidden_size, features, num_layers=num_layers, cell=cell,  # type: ignore[arg-type]
-            attention=attention, dropout=dropout, padding_idx=pad_id, context_gate=context_gate,  # type: ignore[arg-type]
-        )  # fmt: skip
+            vocab_size,
+            embedding_dim,
+            hidden_size,
+            features,
+            num_layers=num_layers,
+            cell=cell,  # type: ignore[arg-type]
+            attention=attention,
+            dropout=dropout,
+            padding_idx=pad_id,
+            context_gate=context_gate,  # type: ignore[arg-type]
+        )
         self.image_size = image_size
         self.attention_penalty = attention_penalty
         self.label_smoothing = label_smoothing
@@ -87,8 +95,12 @@ class CaptionModel(DecodedEvaluation, AppModule):
     def _loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         logits, attention = self(batch)
         targets = batch["tgt_out"]
-        nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1),
-                              ignore_index=self.pad_id, label_smoothing=self.label_smoothing)  # fmt: skip
+        nll = F.cross_entropy(
+            logits.reshape(-1, logits.size(-1)).float(),
+            targets.reshape(-1),
+            ignore_index=self.pad_id,
+            label_smoothing=self.label_smoothing,
+        )
         real = (targets != self.pad_id).unsqueeze(-1).to(attention.dtype)
         coverage = (attention * real).sum(dim=1)  # [B, regions]: attention each region got over the caption
         penalty = ((1.0 - coverage) ** 2).sum(dim=1).mean()
@@ -97,8 +109,17 @@ class CaptionModel(DecodedEvaluation, AppModule):
     @torch.no_grad()
     def decode(self, images: torch.Tensor, beam_size: int = 1, n_best: int = 1) -> list[list[Hypothesis]]:
         memory, state = self.encode(images)
-        return self.decoder.search(memory, None, state, self.bos_id, self.eos_id, self.max_len,
-                                   beam_size=beam_size, n_best=n_best, alpha=self.length_penalty)  # fmt: skip
+        return self.decoder.search(
+            memory,
+            None,
+            state,
+            self.bos_id,
+            self.eos_id,
+            self.max_len,
+            beam_size=beam_size,
+            n_best=n_best,
+            alpha=self.length_penalty,
+        )
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int = 0) -> list[tuple[int, str]]:
         """``(index, caption)`` for a batch of normalised ``images`` ``[B, 3, H, W]`` with their
@@ -124,10 +145,14 @@ class CaptionModel(DecodedEvaluation, AppModule):
         self._decoded += list(zip(batch["index"].tolist(), texts, strict=True))
         if split == "val" and batch_idx == 0:
             self._examples = [
-                {"image": batch["images"][i].cpu(), "caption": texts[i], "words": [self.tokenizer.decode([t]) for t in h[0].tokens],
-                 "attention": h[0].attention.cpu() if h[0].attention is not None else None}
+                {
+                    "image": batch["images"][i].cpu(),
+                    "caption": texts[i],
+                    "words": [self.tokenizer.decode([t]) for t in h[0].tokens],
+                    "attention": h[0].attention.cpu() if h[0].attention is not None else None,
+                }
                 for i, h in enumerate(found[: self.log_examples])
-            ]  # fmt: skip
+            ]
 
     def _finish_epoch(self, split: str) -> None:
         hypotheses, references = self.decoded_with_references(split)
@@ -141,8 +166,11 @@ class CaptionModel(DecodedEvaluation, AppModule):
         return {"samples/captions": "\n\n".join(lines)} if lines else {}
 
     def validation_images(self) -> dict[str, torch.Tensor]:
-        return {f"attention/image_{i}": attention_overlay(e["image"], e["attention"], IMAGENET_MEAN, IMAGENET_STD)
-                for i, e in enumerate(self._examples) if e["attention"] is not None}  # fmt: skip
+        return {
+            f"attention/image_{i}": attention_overlay(e["image"], e["attention"], IMAGENET_MEAN, IMAGENET_STD)
+            for i, e in enumerate(self._examples)
+            if e["attention"] is not None
+        }
 
     def export_graphs(self) -> list[ExportGraph]:
         """``encoder``: images ``[B, 3, H, W]`` (normalised) -> region features and the decoder's
@@ -155,8 +183,14 @@ class CaptionModel(DecodedEvaluation, AppModule):
 
         size = self.image_size
         axes = {"images": {0: "batch"}, "memory": {0: "batch"}, **{name: {1: "batch"} for name in cells}}
-        encoder = ExportGraph("encoder", GraphOf(self, encoder_outputs), lambda n: (torch.randn(n, 3, size, size),),
-                              ["images"], ["memory", *cells], axes)  # fmt: skip
+        encoder = ExportGraph(
+            "encoder",
+            GraphOf(self, encoder_outputs),
+            lambda n: (torch.randn(n, 3, size, size),),
+            ["images"],
+            ["memory", *cells],
+            axes,
+        )
         with torch.no_grad():
             memory_size = self.encoder(torch.zeros(1, 3, size, size)).size(-1)
         extras = {"bos_id": self.bos_id, "eos_id": self.eos_id, "pad_id": self.pad_id, "image_size": size}

@@ -63,8 +63,9 @@ class ClassifierModel(AppModule):
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
         self.encoder = RecurrentBlock(embedding_dim, hidden_size, num_layers, cell, bidirectional, dropout)  # type: ignore[arg-type]
         try:
-            self.pooling = SequencePooling(pooling, self.encoder.output_size, self.encoder.num_directions,
-                                           attention_size)  # fmt: skip
+            self.pooling = SequencePooling(
+                pooling, self.encoder.output_size, self.encoder.num_directions, attention_size
+            )
         except ValueError as err:
             raise UserError(f"model.pooling: {err}") from None
         self.dropout = nn.Dropout(dropout)
@@ -80,16 +81,20 @@ class ClassifierModel(AppModule):
     def _make_scores(self) -> MetricCollection:
         n = len(self.labels)
         if self.multi_label:
-            return MetricCollection({
-                "acc": MultilabelExactMatch(n, threshold=self.threshold),
-                "macro_f1": MultilabelF1Score(n, threshold=self.threshold, average="macro"),
-                "confusion": MultilabelConfusionMatrix(n, threshold=self.threshold),
-            })  # fmt: skip
-        return MetricCollection({
-            "acc": MulticlassAccuracy(n, average="micro"),
-            "macro_f1": MulticlassF1Score(n, average="macro"),
-            "confusion": MulticlassConfusionMatrix(n),
-        })  # fmt: skip
+            return MetricCollection(
+                {
+                    "acc": MultilabelExactMatch(n, threshold=self.threshold),
+                    "macro_f1": MultilabelF1Score(n, threshold=self.threshold, average="macro"),
+                    "confusion": MultilabelConfusionMatrix(n, threshold=self.threshold),
+                }
+            )
+        return MetricCollection(
+            {
+                "acc": MulticlassAccuracy(n, average="micro"),
+                "macro_f1": MulticlassF1Score(n, average="macro"),
+                "confusion": MulticlassConfusionMatrix(n),
+            }
+        )
 
     def on_fitted_state(self, state: dict[str, str]) -> None:
         self.vocab_tables = ClassifierVocab.from_state(state)
@@ -128,8 +133,9 @@ class ClassifierModel(AppModule):
         if split == "val" and batch_idx == 0 and self.log_examples:
             self._examples = self._describe(batch, probabilities, weights)
 
-    def _describe(self, batch: dict[str, torch.Tensor], probabilities: torch.Tensor,
-                  weights: torch.Tensor | None) -> list[tuple[str, str, str, list[str], list[float]]]:  # fmt: skip
+    def _describe(
+        self, batch: dict[str, torch.Tensor], probabilities: torch.Tensor, weights: torch.Tensor | None
+    ) -> list[tuple[str, str, str, list[str], list[float]]]:
         examples = []
         for row in range(min(self.log_examples, batch["tokens"].size(0))):
             length = int(batch["lengths"][row])
@@ -208,8 +214,11 @@ class ClassifierModel(AppModule):
         images = {}
         if self._confusion is not None and not self.multi_label:
             images["val/confusion_matrix"] = confusion_matrix_image(self._confusion, self.labels)
-        attended = [(f"gold: {gold} | predicted: {predicted}", tokens[:160], attention[:160])
-                    for _, gold, predicted, tokens, attention in self._examples if attention]  # fmt: skip
+        attended = [
+            (f"gold: {gold} | predicted: {predicted}", tokens[:160], attention[:160])
+            for _, gold, predicted, tokens, attention in self._examples
+            if attention
+        ]
         if attended:
             images["samples/attention"] = highlighted_text_image(attended)
         return images
@@ -252,8 +261,17 @@ class ClassifierModel(AppModule):
 
         axes = {"tokens": {0: "batch", 1: "tokens"}, "probabilities": {0: "batch"}}
         extras = {"labels": self.labels, "multi_label": self.multi_label, "threshold": self.threshold}
-        return [ExportGraph("probabilities", GraphOf(self, probabilities), make_inputs, ["tokens"],
-                            ["probabilities"], axes, extras)]  # fmt: skip
+        return [
+            ExportGraph(
+                "probabilities",
+                GraphOf(self, probabilities),
+                make_inputs,
+                ["tokens"],
+                ["probabilities"],
+                axes,
+                extras,
+            )
+        ]
 
 
 def per_label_scores(confusion: torch.Tensor, multi_label: bool) -> dict[str, torch.Tensor]:
@@ -277,8 +295,12 @@ def per_label_table(confusion: torch.Tensor, labels: list[str], multi_label: boo
     precision, recall, f1, support = (scores[k] for k in ("precision", "recall", "f1", "support"))
     rows = ["| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
     for i, label in enumerate(labels):
-        rows.append(f"| {label} | {100 * precision[i]:.2f} | {100 * recall[i]:.2f} | {100 * f1[i]:.2f} | "
-                    f"{int(support[i])} |")  # fmt: skip
-    rows.append(f"| macro | {100 * precision.mean():.2f} | {100 * recall.mean():.2f} | {100 * f1.mean():.2f} | "
-                f"{int(support.sum())} |")  # fmt: skip
+        rows.append(
+            f"| {label} | {100 * precision[i]:.2f} | {100 * recall[i]:.2f} | {100 * f1[i]:.2f} | "
+            f"{int(support[i])} |"
+        )
+    rows.append(
+        f"| macro | {100 * precision.mean():.2f} | {100 * recall.mean():.2f} | {100 * f1.mean():.2f} | "
+        f"{int(support.sum())} |"
+    )
     return "\n".join(rows)

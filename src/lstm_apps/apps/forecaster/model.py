@@ -68,14 +68,16 @@ class ForecasterModel(DecodedEvaluation, AppModule):
         self.outputs = max(1, len(self.quantiles))
         self.register_buffer("scale_mean", torch.tensor(scale_mean, dtype=torch.float32))
         self.register_buffer("scale_std", torch.tensor(scale_std, dtype=torch.float32))
-        self.encoder = RecurrentBlock(self.variables + calendar_size, hidden_size, num_layers, cell,
-                                      dropout=dropout)  # type: ignore[arg-type]  # fmt: skip
+        self.encoder = RecurrentBlock(
+            self.variables + calendar_size, hidden_size, num_layers, cell, dropout=dropout
+        )  # type: ignore[arg-type]
         if head == "direct":
             self.project = nn.Linear(hidden_size, horizon * self.variables * self.outputs)
         else:
             self.step_embedding = nn.Embedding(horizon, step_embedding_dim)
-            self.decoder = RecurrentBlock(step_embedding_dim + calendar_size, hidden_size, num_layers, cell,
-                                          dropout=dropout)  # type: ignore[arg-type]  # fmt: skip
+            self.decoder = RecurrentBlock(
+                step_embedding_dim + calendar_size, hidden_size, num_layers, cell, dropout=dropout
+            )  # type: ignore[arg-type]
             self.project = nn.Linear(hidden_size, self.variables * self.outputs)
         self.dropout = nn.Dropout(dropout)
         self._report = ""
@@ -163,8 +165,12 @@ class ForecasterModel(DecodedEvaluation, AppModule):
                     (interval[0][:, v].numpy(), interval[1][:, v].numpy()) if interval is not None else None
                 )
                 images[f"forecasts/val_window_{index}/{column}"] = forecast_image(
-                    data.example_input("val", index)[:, v], actual[index][:, v], point[:, v].numpy(), band,
-                    f"{column}: validation window {index}")  # fmt: skip
+                    data.example_input("val", index)[:, v],
+                    actual[index][:, v],
+                    point[:, v].numpy(),
+                    band,
+                    f"{column}: validation window {index}",
+                )
         return images
 
     # -- inference ------------------------------------------------------------------------------
@@ -199,9 +205,15 @@ class ForecasterModel(DecodedEvaluation, AppModule):
 
         names = ["inputs", "future"] if uses_future else ["inputs"]
         axes = {name: {0: "batch"} for name in [*names, "forecast"]}
-        extras = {"columns": self.columns, "context": self.context, "horizon": self.horizon,
-                  "calendar_size": self.calendar_size, "quantiles": self.quantiles,
-                  "scale_mean": self.scale_mean.tolist(), "scale_std": self.scale_std.tolist()}  # fmt: skip
+        extras = {
+            "columns": self.columns,
+            "context": self.context,
+            "horizon": self.horizon,
+            "calendar_size": self.calendar_size,
+            "quantiles": self.quantiles,
+            "scale_mean": self.scale_mean.tolist(),
+            "scale_std": self.scale_std.tolist(),
+        }
         return [
             ExportGraph("forecast", GraphOf(self, forecast), make_inputs, names, ["forecast"], axes, extras)
         ]

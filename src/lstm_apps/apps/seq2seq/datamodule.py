@@ -77,8 +77,11 @@ class ParallelDataModule(BucketedDataModule):
             targets = self.tgt_tokenizer.encode_batch([t for _, t in pairs])
             encoded = list(zip(sources, targets, strict=True))
             if split == "train":
-                keep = [i for i, (s, t) in enumerate(encoded)
-                        if 0 < len(s) <= self.max_source_len and 0 < len(t) <= self.max_target_len]  # fmt: skip
+                keep = [
+                    i
+                    for i, (s, t) in enumerate(encoded)
+                    if 0 < len(s) <= self.max_source_len and 0 < len(t) <= self.max_target_len
+                ]
                 encoded = [encoded[i] for i in keep]
                 self.texts[split] = [pairs[i] for i in keep]
             self.encoded[split] = encoded
@@ -111,6 +114,13 @@ class ParallelDataModule(BucketedDataModule):
     ) -> BucketedPairBatches:
         ids = self.handoff()
         return BucketedPairBatches(
-            self.encoded[split], batch_size, ids["pad_id"], ids["bos_id"], ids["eos_id"],
-            shuffle=shuffle, seed=self.seed, rank=rank, world=world,
-        )  # fmt: skip
+            self.encoded[split],
+            batch_size,
+            ids["pad_id"],
+            ids["bos_id"],
+            ids["eos_id"],
+            shuffle=shuffle,
+            seed=self.seed,
+            rank=rank,
+            world=world,
+        )

@@ -72,10 +72,18 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
         )
         self.bridge = StateBridge(self.encoder.output_size, hidden_size, decoder_layers, cell)  # type: ignore[arg-type]
         self.decoder = AttentionDecoder(
-            tgt_vocab_size, embedding_dim, hidden_size, self.encoder.output_size, num_layers=decoder_layers,
-            cell=cell, attention=attention, dropout=dropout, input_feeding=input_feeding,  # type: ignore[arg-type]
-            tie_embeddings=tie_embeddings, padding_idx=pad_id,
-        )  # fmt: skip
+            tgt_vocab_size,
+            embedding_dim,
+            hidden_size,
+            self.encoder.output_size,
+            num_layers=decoder_layers,
+            cell=cell,
+            attention=attention,
+            dropout=dropout,
+            input_feeding=input_feeding,  # type: ignore[arg-type]
+            tie_embeddings=tie_embeddings,
+            padding_idx=pad_id,
+        )
         self.dropout = nn.Dropout(dropout)
         self.label_smoothing = label_smoothing
         self.val_beam_size, self.test_beam_size = val_beam_size, test_beam_size
@@ -118,26 +126,46 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
 
     def _loss(self, logits: torch.Tensor, targets: torch.Tensor, smoothing: float) -> torch.Tensor:
         return F.cross_entropy(
-            logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1),
-            ignore_index=self.pad_id, label_smoothing=smoothing,
-        )  # fmt: skip
+            logits.reshape(-1, logits.size(-1)).float(),
+            targets.reshape(-1),
+            ignore_index=self.pad_id,
+            label_smoothing=smoothing,
+        )
 
     # -- decoding -------------------------------------------------------------------------------
     @torch.no_grad()
     def decode(
-        self, src: torch.Tensor, src_lengths: torch.Tensor, beam_size: int = 1, n_best: int = 1,
-        alpha: float | None = None, max_len: int | None = None,
-    ) -> list[list[Hypothesis]]:  # fmt: skip
+        self,
+        src: torch.Tensor,
+        src_lengths: torch.Tensor,
+        beam_size: int = 1,
+        n_best: int = 1,
+        alpha: float | None = None,
+        max_len: int | None = None,
+    ) -> list[list[Hypothesis]]:
         """Best ``n_best`` hypotheses per source sentence (greedy when ``beam_size`` is 1)."""
         memory, mask, state = self.encode(src, src_lengths)
         limit = max_len or int(self.max_len_a * int(src_lengths.max()) + self.max_len_b)
         return self.decoder.search(
-            memory, mask, state, self.bos_id, self.eos_id, limit, beam_size=beam_size, n_best=n_best,
+            memory,
+            mask,
+            state,
+            self.bos_id,
+            self.eos_id,
+            limit,
+            beam_size=beam_size,
+            n_best=n_best,
             alpha=self.length_penalty if alpha is None else alpha,
-        )  # fmt: skip
+        )
 
-    def source_batches(self, sources: list[str], batch_size: int = 64, beam_size: int = 5, n_best: int = 1,
-                       alpha: float | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    def source_batches(
+        self,
+        sources: list[str],
+        batch_size: int = 64,
+        beam_size: int = 5,
+        n_best: int = 1,
+        alpha: float | None = None,
+    ) -> list[dict[str, Any]]:
         """Raw source strings as ``predict_step`` batches, sorted by length: ``src``,
         ``src_lengths``, ``index`` (position in ``sources``) and the ``search`` settings."""
         if self.src_tokenizer is None:
@@ -160,11 +188,19 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
         """``(index, n-best (text, score))`` for every source of a ``source_batches`` batch."""
         assert self.tgt_tokenizer is not None, "bind_fitted_state() first"
         found = self.decode(batch["src"], batch["src_lengths"], **batch["search"])
-        return [(int(i), [(self.tgt_tokenizer.decode(h.tokens), h.score) for h in hyps])
-                for i, hyps in zip(batch["index"].tolist(), found, strict=True)]  # fmt: skip
+        return [
+            (int(i), [(self.tgt_tokenizer.decode(h.tokens), h.score) for h in hyps])
+            for i, hyps in zip(batch["index"].tolist(), found, strict=True)
+        ]
 
-    def translate(self, sources: list[str], beam_size: int = 5, n_best: int = 1, batch_size: int = 64,
-                  alpha: float | None = None) -> list[list[tuple[str, float]]]:  # fmt: skip
+    def translate(
+        self,
+        sources: list[str],
+        beam_size: int = 5,
+        n_best: int = 1,
+        batch_size: int = 64,
+        alpha: float | None = None,
+    ) -> list[list[tuple[str, float]]]:
         """Translate raw strings in this process (no trainer); ``(text, score)`` n-best per input."""
         results: list[list[tuple[str, float]]] = [[] for _ in sources]
         with self.evaluating():
@@ -200,14 +236,18 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
             index = int(batch["index"][row])
             source_ids = batch["src"][row, : int(batch["src_lengths"][row])].tolist()
             hyp = found[row][0]
-            self._examples.append({
-                "source": data.example_input("val", index),
-                "reference": data.references("val")[index],
-                "hypothesis": texts[row],
-                "source_tokens": [self.src_tokenizer.decode([t]) for t in source_ids],
-                "target_tokens": [self.tgt_tokenizer.decode([t]) for t in hyp.tokens],
-                "attention": hyp.attention[:, : len(source_ids)].cpu() if hyp.attention is not None else None,
-            })  # fmt: skip
+            self._examples.append(
+                {
+                    "source": data.example_input("val", index),
+                    "reference": data.references("val")[index],
+                    "hypothesis": texts[row],
+                    "source_tokens": [self.src_tokenizer.decode([t]) for t in source_ids],
+                    "target_tokens": [self.tgt_tokenizer.decode([t]) for t in hyp.tokens],
+                    "attention": hyp.attention[:, : len(source_ids)].cpu()
+                    if hyp.attention is not None
+                    else None,
+                }
+            )
 
     def _finish_epoch(self, split: str) -> None:
         nll = self.nll[f"{split}_nll"].compute()
@@ -244,8 +284,17 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
         vocab = self.src_embedding.num_embeddings
         axes = {"source_ids": {0: "batch", 1: "source"}, "memory": {0: "batch", 1: "source"}}
         axes.update({name: {1: "batch"} for name in cells})
-        encoder = ExportGraph("encoder", GraphOf(self, encoder_outputs), lambda n: (torch.randint(0, vocab, (n, 3 + n)),),
-                              ["source_ids"], ["memory", *cells], axes)  # fmt: skip
-        step = decoder_step_graph(self.decoder, self.encoder.output_size,
-                                  {"bos_id": self.bos_id, "eos_id": self.eos_id, "pad_id": self.pad_id})  # fmt: skip
+        encoder = ExportGraph(
+            "encoder",
+            GraphOf(self, encoder_outputs),
+            lambda n: (torch.randint(0, vocab, (n, 3 + n)),),
+            ["source_ids"],
+            ["memory", *cells],
+            axes,
+        )
+        step = decoder_step_graph(
+            self.decoder,
+            self.encoder.output_size,
+            {"bos_id": self.bos_id, "eos_id": self.eos_id, "pad_id": self.pad_id},
+        )
         return [encoder, step]

@@ -246,8 +246,13 @@ class TaggerModel(DecodedEvaluation, AppModule):
             slots = torch.arange(word_ids.numel(), device=word_ids.device).view_as(word_ids)
             word_chars = char_ids.flatten(0, 1)
             lengths = (word_chars != 0).sum(1).clamp(min=1)
-            batch = {"words": word_ids, "word_chars": word_chars, "word_char_lengths": lengths,
-                     "char_slots": slots, "lengths": None}  # fmt: skip
+            batch = {
+                "words": word_ids,
+                "word_chars": word_chars,
+                "word_char_lengths": lengths,
+                "char_slots": slots,
+                "lengths": None,
+            }
             return (self(batch),)
 
         def make_inputs(n: int) -> tuple[torch.Tensor, ...]:
@@ -257,10 +262,22 @@ class TaggerModel(DecodedEvaluation, AppModule):
         if self.crf is not None:
             transitions, start, end = (t.tolist() for t in self.crf._scores())
             extras.update(transitions=transitions, start=start, end=end)
-        axes = {"word_ids": {0: "batch", 1: "words"}, "char_ids": {0: "batch", 1: "words", 2: "chars"},
-                "emissions": {0: "batch", 1: "words"}}  # fmt: skip
-        return [ExportGraph("emissions", GraphOf(self, emissions), make_inputs, ["word_ids", "char_ids"],
-                            ["emissions"], axes, extras)]  # fmt: skip
+        axes = {
+            "word_ids": {0: "batch", 1: "words"},
+            "char_ids": {0: "batch", 1: "words", 2: "chars"},
+            "emissions": {0: "batch", 1: "words"},
+        }
+        return [
+            ExportGraph(
+                "emissions",
+                GraphOf(self, emissions),
+                make_inputs,
+                ["word_ids", "char_ids"],
+                ["emissions"],
+                axes,
+                extras,
+            )
+        ]
 
 
 def _frozen_constraints(num_tags: int, constraints: tuple[torch.Tensor | None, ...]) -> CRF:
