@@ -26,6 +26,12 @@ class DecoderState:
     recurrent: RecurrentState | None
     feed: torch.Tensor | None  # previous attentional vector [N, H] (input feeding only)
 
+    def recurrent_state(self) -> RecurrentState:
+        """``recurrent`` where it must be set, as in every state an encoder or a step makes."""
+        if self.recurrent is None:
+            raise ValueError("this decoder state has no recurrent state (None starts from zeros)")
+        return self.recurrent
+
     def select(self, index: torch.Tensor) -> DecoderState:
         return DecoderState(
             select_state(self.recurrent, index) if self.recurrent is not None else None,

@@ -4,11 +4,13 @@ every app built on ``AttentionDecoder`` (seq2seq, captioner)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import nn
 
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState
-from lstm_apps.pipeline.export import ExportGraph, state_names
+from lstm_apps.pipeline.export import ExportGraph, flat_state, state_names
 
 
 class DecoderStep(nn.Module):
@@ -26,14 +28,14 @@ class DecoderStep(nn.Module):
         feed = state[-1] if self.decoder.input_feeding else None
         logits, weights, after = self.decoder.step(tokens, memory, mask, DecoderState(recurrent, feed))
         outputs = [logits.float().log_softmax(-1), weights]
-        outputs += list(after.recurrent) if self.lstm else [after.recurrent]
-        if self.decoder.input_feeding:
+        outputs += flat_state(after.recurrent_state())
+        if after.feed is not None:
             outputs.append(after.feed)
         return tuple(outputs)
 
 
 def decoder_step_graph(
-    decoder: AttentionDecoder, memory_size: int, extras: dict[str, object] | None = None
+    decoder: AttentionDecoder, memory_size: int, extras: Mapping[str, object] | None = None
 ) -> ExportGraph:
     """The ``decoder_step`` graph of an app built on ``AttentionDecoder`` (``memory_size``: the
     width of the memory it attends over; ``extras``: e.g. the special token ids, for a runtime)."""

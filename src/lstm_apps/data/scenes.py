@@ -122,7 +122,7 @@ def write_dataset(directory: Path, sizes: dict[str, int], seed: int = 0) -> Path
     """Write ``images/*.png`` and a Karpathy-format ``dataset.json``; return the JSON path."""
     rng = random.Random(seed)
     (directory / "images").mkdir(parents=True, exist_ok=True)
-    images = []
+    images: list[dict[str, object]] = []
     for split, count in sizes.items():
         for _ in range(count):
             shapes = random_scene(rng)

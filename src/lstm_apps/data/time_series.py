@@ -42,7 +42,8 @@ class TimeStep:
 
     def advance(self, time: datetime | float, steps: int) -> datetime | float:
         if self.kind == "number":
-            return float(time) + steps * self.size  # type: ignore[arg-type]
+            assert not isinstance(time, datetime), "a number step advances numbers"
+            return float(time) + steps * self.size
         assert isinstance(time, datetime)
         if self.kind == "duration":
             return time + timedelta(seconds=steps * self.size)
@@ -121,12 +122,12 @@ def _parse_time(text: str, where: str) -> datetime | float:
 def _step_between(first: datetime | float, second: datetime | float, where: str) -> TimeStep:
     if isinstance(first, datetime) != isinstance(second, datetime):
         raise UserError(f"{where}: times mix dates and numbers")
-    if not isinstance(first, datetime):
-        size = float(second) - float(first)  # type: ignore[arg-type]
+    if not isinstance(first, datetime) and not isinstance(second, datetime):
+        size = float(second) - float(first)
         if size <= 0:
             raise UserError(f"{where}: times must increase ({first:g} then {second:g})")
         return TimeStep("number", size)
-    assert isinstance(second, datetime)
+    assert isinstance(first, datetime) and isinstance(second, datetime)
     same_day = first.day == second.day or (_month_end(first) and _month_end(second))
     if (
         same_day

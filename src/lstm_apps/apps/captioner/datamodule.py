@@ -14,7 +14,7 @@ from lstm_apps.data.captions import CaptionedImages
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule
 from lstm_apps.text.batching import pad_sequences
-from lstm_apps.text.tokenizer import BOS, EOS, PAD, Tokenizer, tokenizer_from_json, train_tokenizer
+from lstm_apps.text.tokenizer import BOS, EOS, PAD, Tokenizer, fitted, tokenizer_from_json, train_tokenizer
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -128,13 +128,14 @@ class CaptionDataModule(AppDataModule):
                 "word", texts, self.vocab_size, self.min_frequency, lowercase=True
             )
 
+    def _tokenizer(self) -> Tokenizer:
+        return fitted(self.tokenizer, "setup()")
+
     def fitted_state(self) -> dict[str, str]:
-        assert self.tokenizer is not None, "setup() first"
-        return {"tokenizer": self.tokenizer.to_json()}
+        return {"tokenizer": self._tokenizer().to_json()}
 
     def handoff(self) -> dict[str, Any]:
-        assert self.tokenizer is not None, "setup() first"
-        tok = self.tokenizer
+        tok = self._tokenizer()
         return {
             "vocab_size": tok.vocab_size,
             "pad_id": tok.token_id(PAD),
@@ -173,7 +174,8 @@ class CaptionDataModule(AppDataModule):
 
     def train_dataloader(self) -> DataLoader:
         images = self.splits["train"]
-        encoded = [self.tokenizer.encode_batch(refs) for _, refs in images]
+        tokenizer = self._tokenizer()
+        encoded = [tokenizer.encode_batch(refs) for _, refs in images]
         return self._loader(TrainPairs(images, encoded, self.images), self.batch_size, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -21,13 +21,13 @@ from torchmetrics.classification import (
 
 from lstm_apps.apps.classifier.encoding import ClassifierVocab, LabelledBatches
 from lstm_apps.core.pooling import SequencePooling
-from lstm_apps.core.recurrent import RecurrentBlock
+from lstm_apps.core.recurrent import CellType, RecurrentBlock
 from lstm_apps.data.labelled_text import LabelledText
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import move_batch
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.export import ExportGraph, GraphOf
-from lstm_apps.pipeline.running_mean import running_mean
+from lstm_apps.pipeline.running_mean import mean_at, running_mean
 from lstm_apps.plots import confusion_matrix_image, highlighted_text_image
 
 
@@ -36,6 +36,7 @@ class ClassifierModel(AppModule):
     loss per class. Multi-label predictions are the labels whose probability reaches ``threshold``."""
 
     app_name = "classifier"
+    class_weights: torch.Tensor | None  # a buffer (registered in __init__)
 
     def __init__(
         self,
@@ -47,7 +48,7 @@ class ClassifierModel(AppModule):
         embedding_dim: int = 128,
         hidden_size: int = 128,
         num_layers: int = 1,
-        cell: str = "lstm",
+        cell: CellType = "lstm",
         bidirectional: bool = True,
         pooling: str = "attention",
         attention_size: int = 64,
@@ -61,7 +62,7 @@ class ClassifierModel(AppModule):
         self.labels, self.multi_label, self.pad_id = list(labels), multi_label, pad_id
         self.threshold, self.log_examples = threshold, log_examples
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
-        self.encoder = RecurrentBlock(embedding_dim, hidden_size, num_layers, cell, bidirectional, dropout)  # type: ignore[arg-type]
+        self.encoder = RecurrentBlock(embedding_dim, hidden_size, num_layers, cell, bidirectional, dropout)
         try:
             self.pooling = SequencePooling(
                 pooling, self.encoder.output_size, self.encoder.num_directions, attention_size
@@ -77,6 +78,9 @@ class ClassifierModel(AppModule):
         self._examples: list[tuple[str, str, str, list[str], list[float]]] = []
         self._confusion: torch.Tensor | None = None
         self._report = ""
+
+    def _scores(self, split: str) -> MetricCollection:
+        return cast(MetricCollection, self.scores[split])
 
     def _make_scores(self) -> MetricCollection:
         n = len(self.labels)
@@ -127,9 +131,9 @@ class ClassifierModel(AppModule):
     def _evaluate(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:
         logits, weights = self(batch["tokens"], batch["lengths"])
         labels = batch["labels"]
-        self.eval_loss[split].update(self.loss(logits, labels), labels.size(0))
+        mean_at(self.eval_loss, split).update(self.loss(logits, labels), labels.size(0))
         probabilities = self.probabilities(logits)
-        self.scores[split].update(probabilities, labels.long())
+        self._scores(split).update(probabilities, labels.long())
         if split == "val" and batch_idx == 0 and self.log_examples:
             self._examples = self._describe(batch, probabilities, weights)
 
@@ -171,11 +175,11 @@ class ClassifierModel(AppModule):
         return [tokenizer.decode([i]).strip() or "·" for i in ids]
 
     def _finish(self, split: str) -> None:
-        loss = self.eval_loss[split].compute()
-        self.eval_loss[split].reset()
+        loss = mean_at(self.eval_loss, split).compute()
+        mean_at(self.eval_loss, split).reset()
         # torchmetrics sums the states of every process in compute(): the values already agree.
-        scores = self.scores[split].compute()
-        self.scores[split].reset()
+        scores = self._scores(split).compute()
+        self._scores(split).reset()
         self.log(f"{split}/loss", loss, sync_dist=True)
         self.log(f"{split}/acc", scores["acc"], prog_bar=True)
         self.log(f"{split}/macro_f1", scores["macro_f1"], prog_bar=True)

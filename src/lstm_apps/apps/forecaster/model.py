@@ -12,7 +12,7 @@ from torch import nn
 
 from lstm_apps.apps.forecaster.scores import forecast_scores
 from lstm_apps.apps.forecaster.windows import Scaler
-from lstm_apps.core.recurrent import RecurrentBlock
+from lstm_apps.core.recurrent import CellType, RecurrentBlock
 from lstm_apps.data.time_series import calendar_features
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
@@ -23,7 +23,7 @@ from lstm_apps.plots import forecast_image
 HEADS = ("direct", "seq2seq")
 
 
-class ForecasterModel(DecodedEvaluation, AppModule):
+class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
     """``head``: ``direct`` (one linear map from the encoder's last state to all ``horizon`` steps)
     or ``seq2seq`` (a decoder RNN started from the encoder's state, unrolled over the horizon with
     each step's calendar features and a learned step embedding as input: no feedback of its own
@@ -33,6 +33,9 @@ class ForecasterModel(DecodedEvaluation, AppModule):
     input value, so a trend that takes the series beyond the training range stays learnable."""
 
     app_name = "forecaster"
+    # Buffers (registered in __init__).
+    scale_mean: torch.Tensor
+    scale_std: torch.Tensor
 
     def __init__(
         self,
@@ -46,7 +49,7 @@ class ForecasterModel(DecodedEvaluation, AppModule):
         head: str = "direct",
         hidden_size: int = 64,
         num_layers: int = 2,
-        cell: str = "lstm",
+        cell: CellType = "lstm",
         dropout: float = 0.1,
         quantiles: list[float] | None = None,
         relative: bool = True,
@@ -70,14 +73,14 @@ class ForecasterModel(DecodedEvaluation, AppModule):
         self.register_buffer("scale_std", torch.tensor(scale_std, dtype=torch.float32))
         self.encoder = RecurrentBlock(
             self.variables + calendar_size, hidden_size, num_layers, cell, dropout=dropout
-        )  # type: ignore[arg-type]
+        )
         if head == "direct":
             self.project = nn.Linear(hidden_size, horizon * self.variables * self.outputs)
         else:
             self.step_embedding = nn.Embedding(horizon, step_embedding_dim)
             self.decoder = RecurrentBlock(
                 step_embedding_dim + calendar_size, hidden_size, num_layers, cell, dropout=dropout
-            )  # type: ignore[arg-type]
+            )
             self.project = nn.Linear(hidden_size, self.variables * self.outputs)
         self.dropout = nn.Dropout(dropout)
         self._report = ""
