@@ -12,7 +12,7 @@ PORT ?= 6006
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
 .DEFAULT_GOAL := help
-.PHONY: help install train sweep eval predict test test-fast bench tensorboard lint format clean
+.PHONY: help install train sweep eval predict test test-fast bench tensorboard lint typecheck format clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ tensorboard: $(STAMP) ## serve runs/ on http://localhost:$(PORT)
 lint: $(STAMP) ## ruff checks
 	$(BIN)/ruff check src tests bench apps
 	$(BIN)/ruff format --check src tests bench apps
+
+typecheck: $(STAMP) ## mypy over src (settings in pyproject.toml)
+	$(BIN)/mypy
 
 format: $(STAMP) ## ruff autofix and format
 	$(BIN)/ruff check --fix src tests bench apps

@@ -98,8 +98,14 @@ def build(app: str, overrides: list[str]):
     return cfg, model, datamodule
 
 
-UNITS = {"textgen": "target tokens", "seq2seq": "target tokens", "captioner": "images", "tagger": "sentences",
-         "classifier": "texts", "forecaster": "windows"}  # fmt: skip
+UNITS = {
+    "textgen": "target tokens",
+    "seq2seq": "target tokens",
+    "captioner": "images",
+    "tagger": "sentences",
+    "classifier": "texts",
+    "forecaster": "windows",
+}
 # Decoders compared per app: (column name, argument of _decode).
 DECODERS = {
     "seq2seq": (("greedy", 1), ("beam 5", 5)),
@@ -415,8 +421,20 @@ def measure_operator_calls(lengths: tuple[int, ...], batch_size: int = 32, warmu
 
 
 def run_child(app: str, mode: str, args: argparse.Namespace, extra: list[str] | None = None) -> dict:
-    command = [sys.executable, __file__, "--app", app, "--child", mode, "--steps", str(args.steps),
-               "--warmup", str(args.warmup), "--sentences", str(args.sentences)]  # fmt: skip
+    command = [
+        sys.executable,
+        __file__,
+        "--app",
+        app,
+        "--child",
+        mode,
+        "--steps",
+        str(args.steps),
+        "--warmup",
+        str(args.warmup),
+        "--sentences",
+        str(args.sentences),
+    ]
     out = subprocess.run(
         command + args.overrides + (extra or []), capture_output=True, text=True, check=False
     )
@@ -442,16 +460,26 @@ def training_table(
             f"| path | {UNITS[app]}/s | ms/step | peak GPU memory (MB) | GPU busy |",
             "|---|---:|---:|---:|---:|",
         ]
-        rows += [f"| {name} | {r['tokens_per_s']:,.0f} | {r['ms_per_step']:.2f} | {r['peak_mb']:,.0f} | "
-                 f"{100 * r['gpu_busy']:.0f} % |" for name, r in (("plain PyTorch loop", plain),
-                                                               ("Lightning Trainer", lightning))]  # fmt: skip
+        rows += [
+            f"| {name} | {r['tokens_per_s']:,.0f} | {r['ms_per_step']:.2f} | {r['peak_mb']:,.0f} | "
+            f"{100 * r['gpu_busy']:.0f} % |"
+            for name, r in (("plain PyTorch loop", plain), ("Lightning Trainer", lightning))
+        ]
     else:
         rows = [f"| path | {UNITS[app]}/s | ms/step | peak memory (MB) |", "|---|---:|---:|---:|"]
-        rows += [f"| {name} | {r['tokens_per_s']:,.0f} | {r['ms_per_step']:.1f} | {r['peak_mb']:,.0f} |"
-                 for name, r in (("plain PyTorch loop", plain), ("Lightning Trainer", lightning))]  # fmt: skip
+        rows += [
+            f"| {name} | {r['tokens_per_s']:,.0f} | {r['ms_per_step']:.1f} | {r['peak_mb']:,.0f} |"
+            for name, r in (("plain PyTorch loop", plain), ("Lightning Trainer", lightning))
+        ]
     where = " on GPU" if on_gpu else ""
-    busy = (f" GPU busy: device time / wall time over {PROFILED_STEPS} further steps under torch.profiler "
-            "(which slows the host a little, so it reads low).") if on_gpu else ""  # fmt: skip
+    busy = (
+        (
+            f" GPU busy: device time / wall time over {PROFILED_STEPS} further steps under torch.profiler "
+            "(which slows the host a little, so it reads low)."
+        )
+        if on_gpu
+        else ""
+    )
     header = (
         f"## {app}{' (' + case + ')' if case else ''}: training throughput{where}\n\n"
         f"Model: {plain['params']:,} parameters, first batch {' x '.join(map(str, plain['batch']))}, "
@@ -470,8 +498,10 @@ def precision_table(app: str, args: argparse.Namespace, fp32: dict) -> str:
     """GPU only: the Lightning path in bf16-mixed against the float32 (TF32) row just measured."""
     bf16 = run_child(app, "lightning", args, ["trainer.precision=bf16-mixed"])
     rows = [f"| precision | {UNITS[app]}/s | ms/step | peak GPU memory (MB) |", "|---|---:|---:|---:|"]
-    rows += [f"| {name} | {r['tokens_per_s']:,.0f} | {r['ms_per_step']:.2f} | {r['peak_mb']:,.0f} |"
-             for name, r in (("32-true (TF32 matmuls)", fp32), ("bf16-mixed", bf16))]  # fmt: skip
+    rows += [
+        f"| {name} | {r['tokens_per_s']:,.0f} | {r['ms_per_step']:.2f} | {r['peak_mb']:,.0f} |"
+        for name, r in (("32-true (TF32 matmuls)", fp32), ("bf16-mixed", bf16))
+    ]
     return (
         f"\n## {app}: precision on GPU\n\nLightning Trainer as above; one run of bf16-mixed.\n\n"
         + "\n".join(rows)
@@ -527,13 +557,31 @@ def scaling_run(app: str, extra: list[str], overrides: list[str], folder: Path) 
     from lstm_apps.paths import config_dir
 
     steps = SCALING_STEPS[app]
-    args = [f"app={app}", "callbacks=minimal", "callbacks.model_checkpoint=null", "callbacks.last_checkpoint=null",
-            "callbacks.early_stopping=null", "scheduler=none", "logger=csv", "test_after_fit=false",
-            "trainer.max_epochs=2", f"trainer.limit_train_batches={steps}", "trainer.limit_val_batches=0",
-            f"paths.data_dir={HERE / '.bench_run' / 'data'}", f"hydra.run.dir={folder}", *extra, *overrides]  # fmt: skip
+    args = [
+        f"app={app}",
+        "callbacks=minimal",
+        "callbacks.model_checkpoint=null",
+        "callbacks.last_checkpoint=null",
+        "callbacks.early_stopping=null",
+        "scheduler=none",
+        "logger=csv",
+        "test_after_fit=false",
+        "trainer.max_epochs=2",
+        f"trainer.limit_train_batches={steps}",
+        "trainer.limit_val_batches=0",
+        f"paths.data_dir={HERE / '.bench_run' / 'data'}",
+        f"hydra.run.dir={folder}",
+        *extra,
+        *overrides,
+    ]
     folder.mkdir(parents=True, exist_ok=True)
-    out = subprocess.run([sys.executable, "-m", "lstm_apps.cli.main", "train", *args], cwd=folder,
-                         capture_output=True, text=True, check=False)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "lstm_apps.cli.main", "train", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise SystemExit(f"scaling run '{app} {' '.join(extra)}' failed:\n{out.stderr[-3000:]}")
     found = re.findall(r"epoch 1 \(([0-9.]+)s", (folder / "train.log").read_text())

@@ -58,8 +58,18 @@ def test_trains_evaluates_predicts_and_exports(
     monkeypatch.chdir(tmp_path)  # the commands' own run directories go here
     capsys.readouterr()
     evaluated = tmp_path / "eval"
-    assert run_main(["eval", f"ckpt_path={ckpt}", f"hydra.run.dir={evaluated}", "trainer.enable_progress_bar=false",
-                     "trainer.limit_test_batches=1"]) == 0  # fmt: skip
+    assert (
+        run_main(
+            [
+                "eval",
+                f"ckpt_path={ckpt}",
+                f"hydra.run.dir={evaluated}",
+                "trainer.enable_progress_bar=false",
+                "trainer.limit_test_batches=1",
+            ]
+        )
+        == 0
+    )
     summary = json.loads((evaluated / "metrics.json").read_text())
     assert summary["app"] == app and finite(summary["metrics"], "test/"), summary
 

@@ -54,8 +54,10 @@ def test_karpathy_reader_rejects_broken_files(tmp_path: Path) -> None:
 
 def test_coco_reader(tmp_path: Path) -> None:
     Image.new("RGB", (8, 8)).save(tmp_path / "img1.jpg")
-    notes = {"images": [{"id": 1, "file_name": "img1.jpg"}],
-             "annotations": [{"image_id": 1, "caption": "A Dog  runs."}, {"image_id": 1, "caption": "a dog"}]}  # fmt: skip
+    notes = {
+        "images": [{"id": 1, "file_name": "img1.jpg"}],
+        "annotations": [{"image_id": 1, "caption": "A Dog  runs."}, {"image_id": 1, "caption": "a dog"}],
+    }
     path = tmp_path / "captions_val2014.json"
     path.write_text(json.dumps(notes))
     assert read_coco(path, tmp_path) == [(tmp_path / "img1.jpg", ["a dog runs.", "a dog"])]

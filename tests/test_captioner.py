@@ -88,13 +88,25 @@ def test_scenes_dataset_is_written_once(tmp_path: Path) -> None:
 def test_train_predict_end_to_end(tmp_path: Path) -> None:
     dataset = handful(tmp_path / "data")
     overrides = [
-        "app=captioner", "data/dataset=karpathy", f"data.dataset.json_path={dataset}",
-        f"data.dataset.image_root={dataset.parent}", "data.batch_size=4", "model.encoder.channels=32",
-        "model.encoder.grid_size=2", "model.hidden_size=64", "model.embedding_dim=16", "model.dropout=0.0",
-        "optimizer.lr=0.01", "scheduler=none", "callbacks=minimal", "trainer.max_epochs=150",
-        "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0", "trainer.check_val_every_n_epoch=50",
+        "app=captioner",
+        "data/dataset=karpathy",
+        f"data.dataset.json_path={dataset}",
+        f"data.dataset.image_root={dataset.parent}",
+        "data.batch_size=4",
+        "model.encoder.channels=32",
+        "model.encoder.grid_size=2",
+        "model.hidden_size=64",
+        "model.embedding_dim=16",
+        "model.dropout=0.0",
+        "optimizer.lr=0.01",
+        "scheduler=none",
+        "callbacks=minimal",
+        "trainer.max_epochs=150",
+        "trainer.enable_progress_bar=false",
+        "trainer.num_sanity_val_steps=0",
+        "trainer.check_val_every_n_epoch=50",
         "callbacks.early_stopping=null",
-    ]  # fmt: skip
+    ]
     metrics = train(compose_config("train", overrides, tmp_path / "run"))
     assert metrics["test/bleu1"] == pytest.approx(100.0)
     events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))

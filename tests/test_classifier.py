@@ -38,7 +38,9 @@ def test_reader_splits_multi_labels_and_reads_json_lists(tmp_path: Path) -> None
     csv_file = tmp_path / "m.csv"
     csv_file.write_text('text,tags\n"a, b",x|y\nc,z\n')
     assert [e.labels for e in read_labelled_texts(csv_file, "d", "text", "tags", label_separator="|")] == [
-        ["x", "y"], ["z"]]  # fmt: skip
+        ["x", "y"],
+        ["z"],
+    ]
     jsonl = tmp_path / "m.jsonl"
     jsonl.write_text('{"text": "a", "label": ["x", "y"]}\n{"text": "b", "label": 3}\n')
     assert [e.labels for e in read_labelled_texts(jsonl, "d")] == [["x", "y"], ["3"]]
@@ -71,8 +73,9 @@ def test_reader_splits_multi_labels_and_reads_json_lists(tmp_path: Path) -> None
         ("a.txt", "text,label\n", ("text", "label"), "cannot tell the format"),
     ],
 )
-def test_reader_names_file_line_and_column(tmp_path: Path, name: str, content: str, columns: tuple[str, str],
-                                           message: str) -> None:  # fmt: skip
+def test_reader_names_file_line_and_column(
+    tmp_path: Path, name: str, content: str, columns: tuple[str, str], message: str
+) -> None:
     path = tmp_path / name
     path.write_text(content)
     with pytest.raises(UserError, match=None) as caught:
@@ -84,8 +87,9 @@ def test_unknown_label_at_test_time_names_the_line(tmp_path: Path) -> None:
     train_file = write_labelled(tmp_path, 1)
     test_file = tmp_path / "test.csv"
     test_file.write_text("text,label\nfine words,sports\nodd words,weather\n")
-    data = TextClassificationDataModule(LabelledTextFiles(str(train_file), str(train_file), str(test_file)),
-                                        min_frequency=1)  # fmt: skip
+    data = TextClassificationDataModule(
+        LabelledTextFiles(str(train_file), str(train_file), str(test_file)), min_frequency=1
+    )
     with pytest.raises(UserError, match=r"test\.csv:3: label 'weather' does not occur in the training data"):
         data.setup()
 
@@ -158,8 +162,11 @@ def test_stdlib_docstrings_are_split_by_package_without_overlap(tmp_path: Path) 
 # mean and max are covered by the padding tests above; these two are the extremes (no parameters, most).
 @pytest.mark.parametrize("pooling", ["last", "attention"])
 def test_overfits_a_tiny_set_with_two_poolings(tmp_path: Path, pooling: str) -> None:
-    overrides = [*tiny_classifier_overrides(write_labelled(tmp_path)), f"model.pooling={pooling}",
-                 "trainer.max_epochs=12"]  # fmt: skip
+    overrides = [
+        *tiny_classifier_overrides(write_labelled(tmp_path)),
+        f"model.pooling={pooling}",
+        "trainer.max_epochs=12",
+    ]
     metrics = train(compose_config("train", overrides, tmp_path / "run"))
     assert metrics["test/acc"] == 1.0 and metrics["test/macro_f1"] == 1.0, metrics
 
@@ -183,12 +190,15 @@ def test_multi_label_overfits_and_predict_lists_the_labels(tmp_path: Path) -> No
 @pytest.mark.slow
 def test_train_eval_predict_through_the_cli(tmp_path: Path) -> None:
     path = write_labelled(tmp_path / "data")
-    result = run_cli(["train", *tiny_classifier_overrides(path), "trainer.max_epochs=12", "hydra.run.dir=run"],
-                     cwd=tmp_path)  # fmt: skip
+    result = run_cli(
+        ["train", *tiny_classifier_overrides(path), "trainer.max_epochs=12", "hydra.run.dir=run"],
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    result = run_cli(["predict", f"ckpt_path={ckpt}", "text=the goalkeeper saved a penalty in the final"],
-                     cwd=tmp_path)  # fmt: skip
+    result = run_cli(
+        ["predict", f"ckpt_path={ckpt}", "text=the goalkeeper saved a penalty in the final"], cwd=tmp_path
+    )
     rows = [line.split("\t") for line in result.stdout.strip().splitlines()]
     assert [r[0] for r in rows][0] == "sports" and len(rows) == 3, result.stdout
     assert sum(float(r[1]) for r in rows) == pytest.approx(1.0, abs=1e-3)

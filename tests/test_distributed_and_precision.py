@@ -20,8 +20,16 @@ from helpers.tiny import tiny_overrides
 def test_torchrun_launches_one_run_with_two_processes(tmp_path: Path) -> None:
     overrides = tiny_overrides("tagger", tmp_path) + ["trainer=ddp_cpu", "trainer.max_epochs=2"]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               "-m", "lstm_apps.cli.train", *overrides]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "lstm_apps.cli.train",
+        *overrides,
+    ]
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     runs = list((tmp_path / "runs" / "tagger").iterdir())
@@ -59,14 +67,20 @@ def test_model_compile_flag_compiles_the_forward_and_keeps_checkpoint_names(tmp_
 def test_ddp_run_resumes_through_the_shared_pipeline(tmp_path: Path) -> None:
     """No app code knows about processes or resuming: the shared pipeline does both (each DDP run
     costs ~15 s, so one app stands for all)."""
-    command = ["train", *tiny_overrides("forecaster", tmp_path), "trainer=ddp_cpu", "callbacks.early_stopping=null",
-               "test_after_fit=false"]  # fmt: skip
+    command = [
+        "train",
+        *tiny_overrides("forecaster", tmp_path),
+        "trainer=ddp_cpu",
+        "callbacks.early_stopping=null",
+        "test_after_fit=false",
+    ]
     first = run_cli([*command, "trainer.max_epochs=1", "hydra.run.dir=first"], cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
     checkpoint = tmp_path / "first" / "checkpoints" / "last.ckpt"
     one = torch.load(checkpoint, map_location="cpu", weights_only=True)["global_step"]
-    second = run_cli([*command, "trainer.max_epochs=2", f"ckpt_path={checkpoint}", "hydra.run.dir=second"],
-                     cwd=tmp_path)  # fmt: skip
+    second = run_cli(
+        [*command, "trainer.max_epochs=2", f"ckpt_path={checkpoint}", "hydra.run.dir=second"], cwd=tmp_path
+    )
     assert second.returncode == 0, second.stderr[-3000:]
     two = torch.load(tmp_path / "second" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert one > 0 and (two["global_step"], two["epoch"]) == (2 * one, 1), "continued with epoch 1 only"

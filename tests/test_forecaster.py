@@ -83,8 +83,14 @@ def test_embedded_series_are_written_once_and_read_back(tmp_path: Path) -> None:
 
 # -- no look-ahead ------------------------------------------------------------------------------
 def _datamodule(path: Path) -> ForecastDataModule:
-    data = ForecastDataModule(SeriesFile(str(path), "time"), context=20, horizon=4, val_fraction=0.2,
-                              test_fraction=0.2, batch_size=8)  # fmt: skip
+    data = ForecastDataModule(
+        SeriesFile(str(path), "time"),
+        context=20,
+        horizon=4,
+        val_fraction=0.2,
+        test_fraction=0.2,
+        batch_size=8,
+    )
     data.setup()
     return data
 
@@ -129,8 +135,11 @@ def fancy_indexed_windows(
     at = torch.tensor(origins)
     past = at.unsqueeze(1) + torch.arange(-context, 0).unsqueeze(0)
     ahead = at.unsqueeze(1) + torch.arange(horizon).unsqueeze(0)
-    return {"inputs": torch.cat([values[past], days[past]], dim=-1), "future": days[ahead],
-            "targets": values[ahead]}  # fmt: skip
+    return {
+        "inputs": torch.cat([values[past], days[past]], dim=-1),
+        "future": days[ahead],
+        "targets": values[ahead],
+    }
 
 
 @pytest.mark.parametrize("calendar_size", [2, 0])
@@ -139,8 +148,9 @@ def test_window_batches_gather_what_fancy_indexing_builds(calendar_size: int) ->
     scaled = rng.normal(size=(300, 3)).astype(np.float32)
     calendar = rng.normal(size=(300, calendar_size))  # float64, as calendar_features returns it
     origins = list(range(30, 290, 3))
-    batches = WindowBatches(window_frame(scaled, calendar), 3, origins, context=30, horizon=10,
-                            batch_size=7, shuffle=True, seed=3)  # fmt: skip
+    batches = WindowBatches(
+        window_frame(scaled, calendar), 3, origins, context=30, horizon=10, batch_size=7, shuffle=True, seed=3
+    )
     seen = []
     for batch in batches:
         chosen = batch["index"].tolist()
@@ -172,14 +182,16 @@ def test_ets_forecasts_from_each_origin_match_statsmodels_at_the_train_end() -> 
     mine = ets_forecasts(values, split, [split.train_end], 8, 52)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fitted = ExponentialSmoothing(values[: split.train_end, 0], trend="add", seasonal="add",
-                                      seasonal_periods=52).fit()  # fmt: skip
+        fitted = ExponentialSmoothing(
+            values[: split.train_end, 0], trend="add", seasonal="add", seasonal_periods=52
+        ).fit()
     assert np.allclose(mine[0, :, 0], fitted.forecast(8), atol=1e-8)
 
 
 def test_forecast_scores() -> None:
-    scores = forecast_scores(np.array([[[1.0], [3.0]]]), np.array([[[2.0], [3.0]]]), (np.zeros((1, 2, 1)),
-                             np.full((1, 2, 1), 2.5)))  # fmt: skip
+    scores = forecast_scores(
+        np.array([[[1.0], [3.0]]]), np.array([[[2.0], [3.0]]]), (np.zeros((1, 2, 1)), np.full((1, 2, 1), 2.5))
+    )
     assert scores.mae == 0.5 and scores.rmse == pytest.approx(math.sqrt(0.5)) and scores.coverage == 50.0
     assert scores.smape == pytest.approx(100 * (2 / 3) / 2)
 
@@ -208,8 +220,14 @@ def test_learns_the_series_better_than_seasonal_naive(tmp_path: Path, head: str)
 @pytest.mark.slow
 def test_train_predict_with_quantiles_through_the_cli(tmp_path: Path) -> None:
     path = write_series(tmp_path / "data", 260)
-    args = ["train", *tiny_forecaster_overrides(path), "model.quantiles=[0.1,0.5,0.9]", "model.head=seq2seq",
-            "trainer.max_epochs=3", "hydra.run.dir=run"]  # fmt: skip
+    args = [
+        "train",
+        *tiny_forecaster_overrides(path),
+        "model.quantiles=[0.1,0.5,0.9]",
+        "model.head=seq2seq",
+        "trainer.max_epochs=3",
+        "hydra.run.dir=run",
+    ]
     result = run_cli(args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
@@ -239,8 +257,13 @@ def test_forecast_images_are_drawn_only_every_n_epochs(tmp_path: Path, monkeypat
     draw = forecaster_model.forecast_image
     monkeypatch.setattr(forecaster_model, "forecast_image", lambda *a, **k: drawn.append(1) or draw(*a, **k))
     path = write_series(tmp_path, 200)
-    overrides = [*tiny_forecaster_overrides(path), "trainer.max_epochs=3", "model.log_examples=2",
-                 "callbacks.early_stopping=null", "callbacks.samples.images_every_n_epochs=2"]  # fmt: skip
+    overrides = [
+        *tiny_forecaster_overrides(path),
+        "trainer.max_epochs=3",
+        "model.log_examples=2",
+        "callbacks.early_stopping=null",
+        "callbacks.samples.images_every_n_epochs=2",
+    ]
     train(compose_config("train", overrides, tmp_path / "run"))
     events = EventAccumulator(str(next((tmp_path / "run").rglob("events.out.tfevents.*")).parent)).Reload()
     validations = [event.step for event in events.Scalars("val/mae")]
@@ -259,8 +282,10 @@ def test_several_variables_are_read_forecast_and_printed(tmp_path: Path) -> None
     values = weekly_values(200)
     start = date(2000, 1, 1)
     path = tmp_path / "two.csv"
-    path.write_text("time,load,temperature\n" + "".join(
-        f"{start + timedelta(weeks=i)},{v:.5f},{20 - 3 * v:.5f}\n" for i, v in enumerate(values)))  # fmt: skip
+    path.write_text(
+        "time,load,temperature\n"
+        + "".join(f"{start + timedelta(weeks=i)},{v:.5f},{20 - 3 * v:.5f}\n" for i, v in enumerate(values))
+    )
     overrides = [*tiny_forecaster_overrides(path), "trainer.max_epochs=2", "model.head=seq2seq"]
     metrics = train(compose_config("train", overrides, tmp_path / "run"))
     assert np.isfinite(metrics["test/mae"])
@@ -277,8 +302,17 @@ def test_baseline_command_scores_both_baselines_on_the_test_windows(
 
     monkeypatch.chdir(tmp_path)
     path = write_series(tmp_path, 200)
-    main(["data/series=csv_file", f"data.series.path={path}", "data.series.season_length=52", "data.context=20",
-          "data.horizon=4", "data.val_fraction=0.2", "data.test_fraction=0.2"])  # fmt: skip
+    main(
+        [
+            "data/series=csv_file",
+            f"data.series.path={path}",
+            "data.series.season_length=52",
+            "data.context=20",
+            "data.horizon=4",
+            "data.val_fraction=0.2",
+            "data.test_fraction=0.2",
+        ]
+    )
     printed = capsys.readouterr().out
     assert "baselines on the test windows (37 forecasts of 4 steps)" in printed
     assert "| seasonal naive (season 52) |" in printed and "| ETS (Holt-Winters) |" in printed

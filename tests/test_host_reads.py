@@ -18,10 +18,18 @@ from lstm_apps.pipeline.train import train
 APPS = ["textgen", "seq2seq", "captioner", "tagger", "classifier", "forecaster"]
 # The default callbacks and logger (progress bar, checkpoints, early stopping, samples, LR
 # monitor …), as a user runs them; steps 4-7 are not logging steps (those are 9, 19, …).
-STEADY = ["callbacks=default", "logger=tensorboard", "trainer.enable_progress_bar=true",
-          "trainer.log_every_n_steps=10", "trainer.max_epochs=1", "trainer.limit_train_batches=10",
-          "trainer.limit_val_batches=1", "trainer.num_sanity_val_steps=0", "test_after_fit=false",
-          "data.batch_size=2"]  # fmt: skip
+STEADY = [
+    "callbacks=default",
+    "logger=tensorboard",
+    "trainer.enable_progress_bar=true",
+    "trainer.log_every_n_steps=10",
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=10",
+    "trainer.limit_val_batches=1",
+    "trainer.num_sanity_val_steps=0",
+    "test_after_fit=false",
+    "data.batch_size=2",
+]
 
 
 def steady_config(app: str, folder: Path, extra: list[str] | None = None) -> DictConfig:

@@ -31,8 +31,13 @@ def test_every_app_has_a_search_over_keys_of_its_config(tmp_path: Path, app: str
 def test_search_survives_a_failing_trial_and_resumes_its_study(tmp_path: Path) -> None:
     data = write_conll(tmp_path / "data", repeat=2)
     storage = f"sqlite:///{tmp_path / 'study.db'}"
-    overrides = [*tiny_tagger_overrides(data), "hparams_search=tagger_optuna", "trainer.max_epochs=2",
-                 f"search.storage={storage}", "search.params.model.char_features.choices=[cnn,bogus]"]  # fmt: skip
+    overrides = [
+        *tiny_tagger_overrides(data),
+        "hparams_search=tagger_optuna",
+        "trainer.max_epochs=2",
+        f"search.storage={storage}",
+        "search.params.model.char_features.choices=[cnn,bogus]",
+    ]
     first = train(compose_config("train", [*overrides, "search.n_trials=2"], tmp_path / "first"))
     study = optuna.load_study(study_name="tagger", storage=storage)
     assert len(study.trials) == 2

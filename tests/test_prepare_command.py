@@ -98,7 +98,14 @@ def test_default_out_dir_is_where_the_recipes_read(tmp_path: Path, monkeypatch: 
 
 
 def test_a_failed_download_is_one_line(tmp_path: Path) -> None:
-    done = run("prepare", "seq2seq", "multi30k", "--base-url", (tmp_path / "none").as_uri(),
-               "--out-dir", str(tmp_path / "out"))  # fmt: skip
+    done = run(
+        "prepare",
+        "seq2seq",
+        "multi30k",
+        "--base-url",
+        (tmp_path / "none").as_uri(),
+        "--out-dir",
+        str(tmp_path / "out"),
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and done.stderr.startswith("lstm-apps: error: could not download")

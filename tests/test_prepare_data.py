@@ -72,12 +72,26 @@ def test_each_checkout_script_offers_its_apps_data_sets(app: str) -> None:
 def test_checkout_script_prepares_from_a_mirror_and_fails_in_one_line(tmp_path: Path) -> None:
     script = REPO / "apps" / "textgen" / "prepare_data.py"
     mirror = (FIXTURES / "tinyshakespeare").as_uri()
-    done = subprocess.run([sys.executable, str(script), "tinyshakespeare", "--out", str(tmp_path),
-                           "--base-url", mirror], capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(script), "tinyshakespeare", "--out", str(tmp_path), "--base-url", mirror],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "tinyshakespeare" / "train.txt").is_file()
-    failed = subprocess.run([sys.executable, str(script), "tinyshakespeare", "--out", str(tmp_path),
-                             "--base-url", "file:///nope"], capture_output=True, text=True)  # fmt: skip
+    failed = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "tinyshakespeare",
+            "--out",
+            str(tmp_path),
+            "--base-url",
+            "file:///nope",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert failed.returncode == 2
     assert failed.stderr.strip().count("\n") == 0 and "could not download" in failed.stderr
 
@@ -91,8 +105,14 @@ def test_multi30k_lands_in_the_aligned_layout_the_reader_takes(tmp_path: Path) -
         f"{s}.{lang}" for s in ("train", "val", "test_2016_flickr") for lang in ("de", "en")
     }
     root = tmp_path / "multi30k"
-    splits = ParallelFiles(str(root / "train"), str(root / "val"), str(root / "test_2016_flickr"),
-                           format="aligned", src_lang="de", tgt_lang="en").load()  # fmt: skip
+    splits = ParallelFiles(
+        str(root / "train"),
+        str(root / "val"),
+        str(root / "test_2016_flickr"),
+        format="aligned",
+        src_lang="de",
+        tgt_lang="en",
+    ).load()
     assert len(splits["train"]) == 12
     assert splits["val"][1] == ("Ein Hund läuft durch den Schnee.", "A dog runs through the snow.")
 

@@ -49,8 +49,14 @@ def test_sigkill_then_same_command_resumes_and_ends_like_an_uninterrupted_run(tm
     assert done.returncode == 0, done.stderr[-2000:]
 
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    process = subprocess.Popen([sys.executable, "-m", "lstm_apps.cli.main", *_command(data)], cwd=killed,
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lstm_apps.cli.main", *_command(data)],
+        cwd=killed,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     deadline = time.time() + 240
     log = None
     while time.time() < deadline and process.poll() is None:

@@ -84,7 +84,15 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
 def test_malformed_parallel_file_stops_the_cli_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.tsv"
     bad.write_text("a\tb\nno tab here\n")
-    result = run_cli(["train", "app=seq2seq", "data/corpus=parallel_files", f"data.corpus.train={bad}",
-                      f"data.corpus.val={bad}"], cwd=tmp_path)  # fmt: skip
+    result = run_cli(
+        [
+            "train",
+            "app=seq2seq",
+            "data/corpus=parallel_files",
+            f"data.corpus.train={bad}",
+            f"data.corpus.val={bad}",
+        ],
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     assert f"lstm-apps: error: {bad}:2: expected 2 tab-separated columns" in result.stderr

@@ -31,9 +31,14 @@ def test_logged_value_is_the_mean_since_the_last_logging_step() -> None:
 
 def test_training_loss_reaches_the_logger_at_logging_steps(tmp_path: Path) -> None:
     overrides = tiny_overrides("tagger", tmp_path) + [
-        "logger=csv", "trainer.log_every_n_steps=3", "trainer.max_epochs=1", "trainer.limit_train_batches=9",
-        "trainer.limit_val_batches=1", "test_after_fit=false", "data.batch_size=2",
-    ]  # fmt: skip
+        "logger=csv",
+        "trainer.log_every_n_steps=3",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=9",
+        "trainer.limit_val_batches=1",
+        "test_after_fit=false",
+        "data.batch_size=2",
+    ]
     train(compose_config("train", overrides, tmp_path / "run"))
     rows = list(csv.DictReader(next((tmp_path / "run").rglob("metrics.csv")).open()))
     steps = [int(row["step"]) for row in rows if row.get("train/loss")]
@@ -61,8 +66,13 @@ def test_progress_bar_reads_the_loss_only_at_logging_steps(monkeypatch: Any) -> 
             reads.append(trainer.global_step)
             return 0.5
 
-    trainer = SimpleNamespace(log_every_n_steps=4, global_step=0, callback_metrics={"train/loss": Loss()},
-                              should_stop=False, fast_dev_run=False)  # fmt: skip
+    trainer = SimpleNamespace(
+        log_every_n_steps=4,
+        global_step=0,
+        callback_metrics={"train/loss": Loss()},
+        should_stop=False,
+        fast_dev_run=False,
+    )
     for batch_idx in range(10):
         trainer.global_step = batch_idx + 1  # after the optimizer step
         bar.on_train_batch_end(trainer, None, None, None, batch_idx)  # type: ignore[arg-type]

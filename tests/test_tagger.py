@@ -58,8 +58,17 @@ def _datamodule(tmp_path: Path, scheme: str = "bioes") -> TaggingDataModule:
 def test_overfits_a_tiny_corpus_to_exact_tags(tmp_path: Path, output: str, char_features: str) -> None:
     torch.manual_seed(0)
     dm = _datamodule(tmp_path)
-    model = TaggerModel(**dm.handoff(), word_dim=16, char_dim=8, char_size=16, char_features=char_features,
-                        hidden_size=32, dropout=0.0, word_dropout=0.0, output=output)  # fmt: skip
+    model = TaggerModel(
+        **dm.handoff(),
+        word_dim=16,
+        char_dim=8,
+        char_size=16,
+        char_features=char_features,
+        hidden_size=32,
+        dropout=0.0,
+        word_dropout=0.0,
+        output=output,
+    )
     model.bind_fitted_state(dm.fitted_state())
     optimizer = torch.optim.Adam(model.parameters(), lr=0.03)
     batch = next(iter(dm.train_dataloader()))
@@ -147,7 +156,15 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
 def test_malformed_conll_stops_the_cli_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_text("John B-PER\nlives O extra\n")
-    result = run_cli(["train", "app=tagger", "data/corpus=conll_files", f"data.corpus.train={bad}",
-                      f"data.corpus.val={bad}"], cwd=tmp_path)  # fmt: skip
+    result = run_cli(
+        [
+            "train",
+            "app=tagger",
+            "data/corpus=conll_files",
+            f"data.corpus.train={bad}",
+            f"data.corpus.val={bad}",
+        ],
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     assert f"lstm-apps: error: {bad}:2: expected 2 columns" in result.stderr

@@ -167,6 +167,19 @@ def test_word_vectors_fill_known_rows_exactly_or_by_lowercase(tmp_path: Path) ->
 def test_split_words_keeps_abbreviations_and_offsets() -> None:
     text = "Mr. Smith visited the U.S. and Rio-Grande on Monday, didn't he?"
     words = split_words(text)
-    assert [w for w, _, _ in words] == ["Mr.", "Smith", "visited", "the", "U.S.", "and", "Rio-Grande", "on",
-                                        "Monday", ",", "didn't", "he", "?"]  # fmt: skip
+    assert [w for w, _, _ in words] == [
+        "Mr.",
+        "Smith",
+        "visited",
+        "the",
+        "U.S.",
+        "and",
+        "Rio-Grande",
+        "on",
+        "Monday",
+        ",",
+        "didn't",
+        "he",
+        "?",
+    ]
     assert all(text[start:end] == word for word, start, end in words)

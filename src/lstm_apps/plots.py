@@ -69,15 +69,21 @@ def highlighted_text_image(rows: Sequence[tuple[str, Sequence[str], Sequence[flo
             lines.append(("", current))
     fig = _figure(11, 0.22 * len(lines) + 0.3)
     renderer_step = 1.0 / max(len(lines), 1)
-    for i, (caption, tokens) in enumerate(lines):
+    for i, (caption, pieces) in enumerate(lines):
         y = 1 - (i + 0.8) * renderer_step
         if caption:
             fig.text(0.01, y, caption, fontsize=8, weight="bold", family="monospace")
             continue
         x = 0.02
-        for token, strength in tokens:
-            fig.text(x, y, token, fontsize=8, family="monospace",
-                     bbox={"facecolor": (1.0, 0.55, 0.0, float(strength) * 0.9), "edgecolor": "none", "pad": 0.5})  # fmt: skip
+        for token, strength in pieces:
+            fig.text(
+                x,
+                y,
+                token,
+                fontsize=8,
+                family="monospace",
+                bbox={"facecolor": (1.0, 0.55, 0.0, float(strength) * 0.9), "edgecolor": "none", "pad": 0.5},
+            )
             x += (len(token) + 1) / width_chars * 0.96
     return figure_image(fig)
 

@@ -15,8 +15,14 @@ TINY_TEXT = (
     "def add(a, b):\n    return a + b\n\n"
 )
 
-PAIRS = [("one two", "1 2"), ("two three", "2 3"), ("three one", "3 1"), ("one one", "1 1"),
-         ("two two three", "2 2 3"), ("three two one", "3 2 1")]  # fmt: skip
+PAIRS = [
+    ("one two", "1 2"),
+    ("two three", "2 3"),
+    ("three one", "3 1"),
+    ("one one", "1 1"),
+    ("two two three", "2 2 3"),
+    ("three two one", "3 2 1"),
+]
 
 SENTENCES = [
     ("John lives in Berlin .", "B-PER O O B-LOC O"),
@@ -60,8 +66,12 @@ def handful(folder: Path) -> Path:
     from lstm_apps.data.scenes import Shape, draw
 
     folder.mkdir(parents=True, exist_ok=True)
-    scenes = [Shape("circle", "red", True, 1, 1), Shape("square", "blue", True, 1, 1),
-              Shape("triangle", "green", True, 1, 1), Shape("circle", "yellow", True, 1, 1)]  # fmt: skip
+    scenes = [
+        Shape("circle", "red", True, 1, 1),
+        Shape("square", "blue", True, 1, 1),
+        Shape("triangle", "green", True, 1, 1),
+        Shape("circle", "yellow", True, 1, 1),
+    ]
     images = []
     for i, shape in enumerate(scenes):
         draw([shape]).save(folder / f"{i}.png")

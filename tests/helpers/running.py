@@ -12,8 +12,12 @@ from pathlib import Path
 from hydra.core.global_hydra import GlobalHydra
 
 # Train a couple of batches and validate/test on one: enough to write a checkpoint.
-FEW = ["trainer.max_epochs=1", "trainer.limit_train_batches=2", "trainer.limit_val_batches=1",
-       "trainer.limit_test_batches=1"]  # fmt: skip
+FEW = [
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=2",
+    "trainer.limit_val_batches=1",
+    "trainer.limit_test_batches=1",
+]
 
 
 def run_cli(args: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:

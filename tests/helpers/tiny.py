@@ -34,56 +34,127 @@ class Tiny:
 
 def tiny_textgen_overrides(corpus: dict[str, Path]) -> list[str]:
     return [
-        "app=textgen", "data/corpus=text_files", f"data.corpus.train={corpus['train']}",
-        f"data.corpus.val={corpus['val']}", f"data.corpus.test={corpus['test']}", "data.batch_size=4",
-        "data.eval_batch_size=2", "data.bptt=16", "model.embedding_dim=16", "model.hidden_size=16",
-        "model.num_layers=1", "model.sample_tokens=8", "callbacks=minimal", "trainer.max_epochs=1",
-        "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0", "trainer.log_every_n_steps=1",
-    ]  # fmt: skip
+        "app=textgen",
+        "data/corpus=text_files",
+        f"data.corpus.train={corpus['train']}",
+        f"data.corpus.val={corpus['val']}",
+        f"data.corpus.test={corpus['test']}",
+        "data.batch_size=4",
+        "data.eval_batch_size=2",
+        "data.bptt=16",
+        "model.embedding_dim=16",
+        "model.hidden_size=16",
+        "model.num_layers=1",
+        "model.sample_tokens=8",
+        "callbacks=minimal",
+        "trainer.max_epochs=1",
+        "trainer.enable_progress_bar=false",
+        "trainer.num_sanity_val_steps=0",
+        "trainer.log_every_n_steps=1",
+    ]
 
 
 def tiny_seq2seq_overrides(tsv: Path) -> list[str]:
     return [
-        "app=seq2seq", "data/corpus=parallel_files", f"data.corpus.train={tsv}", f"data.corpus.val={tsv}",
-        "data.tokenizer=word", "data.batch_size=12", "data.eval_batch_size=32", "model.embedding_dim=16",
-        "model.hidden_size=32", "model.label_smoothing=0.0", "model.dropout=0.0", "model.test_beam_size=3",
-        "optimizer.lr=0.01", "scheduler=none", "callbacks=minimal", "trainer.enable_progress_bar=false",
-        "trainer.num_sanity_val_steps=0", "trainer.log_every_n_steps=1",
-    ]  # fmt: skip
+        "app=seq2seq",
+        "data/corpus=parallel_files",
+        f"data.corpus.train={tsv}",
+        f"data.corpus.val={tsv}",
+        "data.tokenizer=word",
+        "data.batch_size=12",
+        "data.eval_batch_size=32",
+        "model.embedding_dim=16",
+        "model.hidden_size=32",
+        "model.label_smoothing=0.0",
+        "model.dropout=0.0",
+        "model.test_beam_size=3",
+        "optimizer.lr=0.01",
+        "scheduler=none",
+        "callbacks=minimal",
+        "trainer.enable_progress_bar=false",
+        "trainer.num_sanity_val_steps=0",
+        "trainer.log_every_n_steps=1",
+    ]
 
 
 def tiny_captioner_overrides(dataset: Path) -> list[str]:
-    return ["app=captioner", "data/dataset=karpathy", f"data.dataset.json_path={dataset}",
-            f"data.dataset.image_root={dataset.parent}", "data.batch_size=4", "model.encoder.channels=16",
-            "model.encoder.grid_size=2", "model.hidden_size=16", "model.embedding_dim=8", *QUIET]  # fmt: skip
+    return [
+        "app=captioner",
+        "data/dataset=karpathy",
+        f"data.dataset.json_path={dataset}",
+        f"data.dataset.image_root={dataset.parent}",
+        "data.batch_size=4",
+        "model.encoder.channels=16",
+        "model.encoder.grid_size=2",
+        "model.hidden_size=16",
+        "model.embedding_dim=8",
+        *QUIET,
+    ]
 
 
 def tiny_tagger_overrides(path: Path) -> list[str]:
     return [
-        "app=tagger", "data/corpus=conll_files", f"data.corpus.train={path}", f"data.corpus.val={path}",
-        "data.batch_size=5", "model.word_dim=16", "model.char_dim=8", "model.char_size=16",
-        "model.hidden_size=32", "model.dropout=0.0", "model.word_dropout=0.0", "optimizer.lr=0.02",
-        "scheduler=none", "callbacks=minimal",
-        "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0", "trainer.log_every_n_steps=1",
-    ]  # fmt: skip
+        "app=tagger",
+        "data/corpus=conll_files",
+        f"data.corpus.train={path}",
+        f"data.corpus.val={path}",
+        "data.batch_size=5",
+        "model.word_dim=16",
+        "model.char_dim=8",
+        "model.char_size=16",
+        "model.hidden_size=32",
+        "model.dropout=0.0",
+        "model.word_dropout=0.0",
+        "optimizer.lr=0.02",
+        "scheduler=none",
+        "callbacks=minimal",
+        "trainer.enable_progress_bar=false",
+        "trainer.num_sanity_val_steps=0",
+        "trainer.log_every_n_steps=1",
+    ]
 
 
 def tiny_classifier_overrides(path: Path) -> list[str]:
     return [
-        "app=classifier", "data/corpus=labelled_files", f"data.corpus.train={path}", f"data.corpus.val={path}",
-        "data.batch_size=6", "data.min_frequency=1", "model.embedding_dim=16", "model.hidden_size=16",
-        "model.attention_size=8", "model.dropout=0.0", "optimizer.lr=0.02", "scheduler=none", "callbacks=minimal",
-        "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0", "trainer.log_every_n_steps=1",
-    ]  # fmt: skip
+        "app=classifier",
+        "data/corpus=labelled_files",
+        f"data.corpus.train={path}",
+        f"data.corpus.val={path}",
+        "data.batch_size=6",
+        "data.min_frequency=1",
+        "model.embedding_dim=16",
+        "model.hidden_size=16",
+        "model.attention_size=8",
+        "model.dropout=0.0",
+        "optimizer.lr=0.02",
+        "scheduler=none",
+        "callbacks=minimal",
+        "trainer.enable_progress_bar=false",
+        "trainer.num_sanity_val_steps=0",
+        "trainer.log_every_n_steps=1",
+    ]
 
 
 def tiny_forecaster_overrides(path: Path) -> list[str]:
     return [
-        "app=forecaster", "data/series=csv_file", f"data.series.path={path}", "data.context=20", "data.horizon=4",
-        "data.val_fraction=0.2", "data.test_fraction=0.2", "data.batch_size=16", "model.hidden_size=16",
-        "model.num_layers=1", "model.dropout=0.0", "optimizer.lr=0.01", "scheduler=none", "callbacks=minimal",
-        "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0", "trainer.log_every_n_steps=1",
-    ]  # fmt: skip
+        "app=forecaster",
+        "data/series=csv_file",
+        f"data.series.path={path}",
+        "data.context=20",
+        "data.horizon=4",
+        "data.val_fraction=0.2",
+        "data.test_fraction=0.2",
+        "data.batch_size=16",
+        "model.hidden_size=16",
+        "model.num_layers=1",
+        "model.dropout=0.0",
+        "optimizer.lr=0.01",
+        "scheduler=none",
+        "callbacks=minimal",
+        "trainer.enable_progress_bar=false",
+        "trainer.num_sanity_val_steps=0",
+        "trainer.log_every_n_steps=1",
+    ]
 
 
 def _textgen(folder: Path) -> Tiny:

@@ -9,11 +9,15 @@ A handler someone else installed first (Lightning's own SLURM requeue, submitit'
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 import lightning as L
 
 FORWARDED = tuple(getattr(signal, name) for name in ("SIGUSR1", "SIGUSR2") if hasattr(signal, name))
+# What signal.signal() returns: None for a handler that was not installed from Python.
+Handler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
 def _as_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -24,7 +28,7 @@ class PreemptionSignals(L.Callback):
     """Forwards SIGUSR1/SIGUSR2 to SIGTERM while training, where nothing else handles them."""
 
     def __init__(self) -> None:
-        self._installed: dict[int, object] = {}
+        self._installed: dict[int, Handler] = {}
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         for signum in FORWARDED:
@@ -33,5 +37,7 @@ class PreemptionSignals(L.Callback):
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         for signum, previous in self._installed.items():
-            signal.signal(signum, previous)  # type: ignore[arg-type]
+            # A handler not installed from Python (None) cannot be put back, and signal.signal()
+            # refuses None: the default takes its place.
+            signal.signal(signum, signal.SIG_DFL if previous is None else previous)
         self._installed.clear()

@@ -14,14 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
+from lightning.pytorch.callbacks import ProgressBar, RichProgressBar, TQDMProgressBar
 
 from lstm_apps.pipeline.app_module import is_logging_step
 
 
-class _MetricsAtLogSteps:
-    """Mixin for a Lightning progress bar: see the module docstring. ``step_metrics``: callback
-    metrics logged per step that the bar shows (read at logging steps)."""
+class _MetricsAtLogSteps(ProgressBar):
+    """Mixin for a Lightning progress bar (listed before it): see the module docstring.
+    ``step_metrics``: callback metrics logged per step that the bar shows (read at logging steps)."""
 
     def __init__(self, *args: Any, step_metrics: tuple[str, ...] = ("train/loss",), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -29,19 +29,20 @@ class _MetricsAtLogSteps:
         self._between_log_steps = False
         self._shown: dict[str, Any] | None = None
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
-                           batch_idx: int) -> None:  # fmt: skip
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         # After the optimizer step: global_step - 1 is the step just run.
         self._between_log_steps = batch_idx > 0 and not is_logging_step(trainer, trainer.global_step - 1)
         try:
-            super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)  # type: ignore[misc]
+            super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
         finally:
             self._between_log_steps = False
 
     def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, Any]:
         if self._between_log_steps and self._shown is not None:
             return self._shown
-        shown = dict(super().get_metrics(trainer, pl_module))  # type: ignore[misc]
+        shown: dict[str, Any] = dict(super().get_metrics(trainer, pl_module))
         logged = trainer.callback_metrics
         for name in self.step_metrics:
             value = logged.get(name)

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     # both at the subcommand's own module so that workers run the same command.
     sys.argv = [module.__file__ or command, *args[1:]]
     main_module = sys.modules.get("__main__")
-    if getattr(main_module, "__spec__", None) is not None:
+    if main_module is not None and getattr(main_module, "__spec__", None) is not None:
         main_module.__spec__ = importlib.util.find_spec(module_name)
     module.main()
 

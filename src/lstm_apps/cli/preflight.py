@@ -121,11 +121,11 @@ def _missing_keys(node: DictConfig, prefix: str = "") -> list[str]:
     """``???`` values, found without resolving interpolations (``${hydra:…}`` is not set yet)."""
     found: list[str] = []
     for key in node.keys():
-        path = f"{prefix}{key}"
+        path = f"{prefix}{key!s}"  # !s: OmegaConf also admits bytes keys
         if OmegaConf.is_missing(node, key):
             found.append(path)
             continue
         child = node._get_node(key)
-        if isinstance(child, DictConfig) and not OmegaConf.is_interpolation(node, key):
+        if isinstance(child, DictConfig) and not OmegaConf.is_interpolation(child):
             found += _missing_keys(child, f"{path}.")
     return found

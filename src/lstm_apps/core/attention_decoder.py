@@ -26,6 +26,12 @@ class DecoderState:
     recurrent: RecurrentState | None
     feed: torch.Tensor | None  # previous attentional vector [N, H] (input feeding only)
 
+    def recurrent_state(self) -> RecurrentState:
+        """``recurrent`` where it must be set, as in every state an encoder or a step makes."""
+        if self.recurrent is None:
+            raise ValueError("this decoder state has no recurrent state (None starts from zeros)")
+        return self.recurrent
+
     def select(self, index: torch.Tensor) -> DecoderState:
         return DecoderState(
             select_state(self.recurrent, index) if self.recurrent is not None else None,
@@ -185,9 +191,18 @@ class AttentionDecoder(nn.Module):
             return self._log_probs(tokens, st, memory_k, mask_k, keys_k)
 
         return beam_search(
-            beam_step, DecoderState.select, state.select(rows), batch, beam_size, bos, eos, max_len,
-            alpha=alpha, n_best=n_best, device=memory.device,
-        )  # fmt: skip
+            beam_step,
+            DecoderState.select,
+            state.select(rows),
+            batch,
+            beam_size,
+            bos,
+            eos,
+            max_len,
+            alpha=alpha,
+            n_best=n_best,
+            device=memory.device,
+        )
 
     def _log_probs(
         self,

@@ -4,11 +4,13 @@ every app built on ``AttentionDecoder`` (seq2seq, captioner)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import nn
 
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState
-from lstm_apps.core.export_graph import ExportGraph, state_names
+from lstm_apps.core.export_graph import ExportGraph, flat_state, state_names
 
 
 class DecoderStep(nn.Module):
@@ -26,14 +28,14 @@ class DecoderStep(nn.Module):
         feed = state[-1] if self.decoder.input_feeding else None
         logits, weights, after = self.decoder.step(tokens, memory, mask, DecoderState(recurrent, feed))
         outputs = [logits.float().log_softmax(-1), weights]
-        outputs += list(after.recurrent) if self.lstm else [after.recurrent]
-        if self.decoder.input_feeding:
+        outputs += flat_state(after.recurrent_state())
+        if after.feed is not None:
             outputs.append(after.feed)
         return tuple(outputs)
 
 
 def decoder_step_graph(
-    decoder: AttentionDecoder, memory_size: int, extras: dict[str, object] | None = None
+    decoder: AttentionDecoder, memory_size: int, extras: Mapping[str, object] | None = None
 ) -> ExportGraph:
     """The ``decoder_step`` graph of an app built on ``AttentionDecoder`` (``memory_size``: the
     width of the memory it attends over; ``extras``: e.g. the special token ids, for a runtime)."""
@@ -46,13 +48,22 @@ def decoder_step_graph(
         source = 4 + n
         state = [torch.randn(rnn.num_layers, n, rnn.hidden_size) for _ in cell_names]
         state += [torch.randn(n, rnn.hidden_size) for _ in feed]
-        return (torch.randint(0, vocab_size, (n,)), torch.randn(n, source, memory_size),
-                torch.ones(n, source, dtype=torch.bool), *state)  # fmt: skip
+        return (
+            torch.randint(0, vocab_size, (n,)),
+            torch.randn(n, source, memory_size),
+            torch.ones(n, source, dtype=torch.bool),
+            *state,
+        )
 
     inputs = ["token", "memory", "memory_mask", *cell_names, *feed]
     outputs = ["log_probs", "attention", *[f"next_{s}" for s in cell_names], *[f"next_{f}" for f in feed]]
-    axes = {"token": {0: "batch"}, "memory": {0: "batch", 1: "source"}, "memory_mask": {0: "batch", 1: "source"},
-            "log_probs": {0: "batch"}, "attention": {0: "batch", 1: "source"}}  # fmt: skip
+    axes = {
+        "token": {0: "batch"},
+        "memory": {0: "batch", 1: "source"},
+        "memory_mask": {0: "batch", 1: "source"},
+        "log_probs": {0: "batch"},
+        "attention": {0: "batch", 1: "source"},
+    }
     for name in cell_names:
         axes[name] = axes[f"next_{name}"] = {1: "batch"}
     for name in feed:

@@ -3,7 +3,8 @@ sentence or per beam. Shared by every app that decodes token sequences (seq2seq,
 
 A decoder is given to the search as two functions:
 
-- ``step(tokens [N], state) -> (log_probs [N, V], state, attention [N, S] | None)``
+- ``step(tokens [N], state) -> (log_probs [N, V], state, attention [N, S] | None)``, the attention
+  None at every step for a decoder without attention
 - ``select(state, index [N']) -> state``: pick/reorder rows (beam search only)
 
 ``state`` is anything ``select`` understands (the decoder state; memory that never changes
@@ -56,7 +57,8 @@ def greedy_search(
     tokens = torch.full((batch_size,), bos, dtype=torch.long, device=device)
     done = torch.zeros(batch_size, dtype=torch.bool, device=device)
     log_prob = torch.zeros(batch_size, device=device)
-    produced, attentions = [], []
+    produced: list[torch.Tensor] = []
+    attentions: list[torch.Tensor] = []  # empty when the decoder has no attention
     for t in range(max_len):
         log_probs, state, attention = step(tokens, state)
         log_probs = log_probs.float()
@@ -66,13 +68,14 @@ def greedy_search(
         best = torch.where(done, torch.full_like(best, eos), best)
         log_prob += torch.where(done, torch.zeros_like(best_score), best_score)
         produced.append(best)
-        attentions.append(attention)
+        if attention is not None:
+            attentions.append(attention)
         done |= best == eos
         tokens = best
         if bool(done.all()):
             break
     sequences = torch.stack(produced, dim=1).tolist()
-    attention_all = torch.stack(attentions, dim=1) if attentions and attentions[0] is not None else None
+    attention_all = torch.stack(attentions, dim=1) if attentions else None
     hypotheses = []
     for b, sequence in enumerate(sequences):
         length = sequence.index(eos) if eos in sequence else len(sequence)
@@ -112,7 +115,7 @@ def beam_search(
     offsets = (torch.arange(batch_size, device=device) * k).unsqueeze(1)
     history: list[torch.Tensor] = []
     backpointers: list[torch.Tensor] = []
-    attentions: list[torch.Tensor | None] = []
+    attentions: list[torch.Tensor] = []  # empty when the decoder has no attention
     for t in range(max_len):
         log_probs, state, attention = step(tokens, state)
         vocab = log_probs.size(-1)
@@ -139,7 +142,8 @@ def beam_search(
         tokens = token.view(-1)
         history.append(token)
         backpointers.append(beam)
-        attentions.append(attention.view(batch_size, k, -1) if attention is not None else None)
+        if attention is not None:
+            attentions.append(attention.view(batch_size, k, -1))
         if bool(finished.all()):
             break
     return _collect(history, backpointers, attentions, scores, lengths, alpha, n_best, eos)
@@ -148,7 +152,7 @@ def beam_search(
 def _collect(
     history: list[torch.Tensor],
     backpointers: list[torch.Tensor],
-    attentions: list[torch.Tensor | None],
+    attentions: list[torch.Tensor],
     scores: torch.Tensor,
     lengths: torch.Tensor,
     alpha: float,
@@ -160,9 +164,8 @@ def _collect(
     steps = len(history)
     beam = torch.arange(k, device=scores.device).expand(batch_size, k)
     tokens = torch.empty(batch_size, k, steps, dtype=torch.long, device=scores.device)
-    has_attention = attentions and attentions[0] is not None
     attention = None
-    if has_attention:
+    if attentions:
         attention = torch.empty(batch_size, k, steps, attentions[0].size(-1), device=scores.device)
     for t in range(steps - 1, -1, -1):
         tokens[:, :, t] = history[t].gather(1, beam)

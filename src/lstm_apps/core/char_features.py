@@ -73,6 +73,6 @@ def distinct_word_chars(
     distinct = list(rows) or [(padding_idx,)]
     lengths = torch.tensor([len(chars) for chars in distinct], dtype=torch.long)
     chars = torch.full((len(distinct), int(lengths.max())), padding_idx, dtype=torch.long)
-    for row, ids in enumerate(distinct):
-        chars[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    for row, word in enumerate(distinct):
+        chars[row, : len(word)] = torch.tensor(word, dtype=torch.long)
     return chars, lengths, slots

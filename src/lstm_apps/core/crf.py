@@ -30,6 +30,8 @@ FORBIDDEN = -10_000.0
 _NEVER = -1e9
 
 Scores = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # transitions [K, K], start [K], end [K]
+# allowed [K, K], allowed_start [K], allowed_end [K]; None allows everything.
+Constraints = tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]
 
 
 ALGORITHMS = ("auto", "tree", "sequential")
@@ -44,6 +46,12 @@ class CRF(nn.Module):
     Shapes: ``emissions [B, L, num_tags]``, ``mask [B, L]`` (True on real tokens, each row a
     prefix of at least one token), ``tags [B, L]``.
     """
+
+    # Buffers (registered in __init__).
+    transition_penalty: torch.Tensor
+    start_penalty: torch.Tensor
+    end_penalty: torch.Tensor
+    identity: torch.Tensor
 
     def __init__(
         self,

@@ -18,8 +18,12 @@ def _small_cnn(channels: int) -> tuple[nn.Module, int]:
     layers: list[nn.Module] = []
     width_in = 3
     for width in (channels // 4, channels // 2, channels, channels):
-        layers += [nn.Conv2d(width_in, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-                   nn.MaxPool2d(2)]  # fmt: skip
+        layers += [
+            nn.Conv2d(width_in, width, 3, padding=1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+        ]
         width_in = width
     return nn.Sequential(*layers), channels
 
@@ -34,9 +38,13 @@ class ImageEncoder(nn.Module):
     """
 
     def __init__(
-        self, backbone: str = "small", weights: str | None = None, grid_size: int = 4,
-        trainable_blocks: int = -1, channels: int = 128,
-    ) -> None:  # fmt: skip
+        self,
+        backbone: str = "small",
+        weights: str | None = None,
+        grid_size: int = 4,
+        trainable_blocks: int = -1,
+        channels: int = 128,
+    ) -> None:
         super().__init__()
         self.grid_size = grid_size
         if backbone == "small":

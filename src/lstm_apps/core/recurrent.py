@@ -6,6 +6,7 @@ initialisation live in one place and every app gets them for free.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -16,7 +17,8 @@ CellType = Literal["lstm", "gru", "rnn"]
 # LSTM state is (h, c); GRU/RNN state is h alone.
 RecurrentState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
-_CELLS: dict[str, type[nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+# Constructors that take nn.RNNBase's arguments less its leading ``mode`` (which each cell sets).
+_CELLS: dict[str, Callable[..., nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 _GATES: dict[str, int] = {"lstm": 4, "gru": 3, "rnn": 1}
 
 
@@ -143,12 +145,14 @@ def detach_state(state: RecurrentState | None) -> RecurrentState | None:
     if state is None:
         return None
     if isinstance(state, tuple):
-        return tuple(s.detach() for s in state)  # type: ignore[return-value]
+        h, c = state
+        return h.detach(), c.detach()
     return state.detach()
 
 
 def select_state(state: RecurrentState, index: torch.Tensor) -> RecurrentState:
     """Reorder/select the batch dimension of a state (used by beam search and sampling)."""
     if isinstance(state, tuple):
-        return tuple(s.index_select(1, index) for s in state)  # type: ignore[return-value]
+        h, c = state
+        return h.index_select(1, index), c.index_select(1, index)
     return state.index_select(1, index)

@@ -11,8 +11,9 @@ from lstm_apps.data.scenes import write_dataset
 class ScenesDataset:
     """The embedded default: generated once into ``directory``, then read as Karpathy JSON."""
 
-    def __init__(self, directory: str, train_size: int = 4000, val_size: int = 200, test_size: int = 200,
-                 seed: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self, directory: str, train_size: int = 4000, val_size: int = 200, test_size: int = 200, seed: int = 0
+    ) -> None:
         tag = f"seed{seed}-{train_size}-{val_size}-{test_size}"
         self.directory = Path(directory) / tag
         self.sizes = {"train": train_size, "val": val_size, "test": test_size}
@@ -40,8 +41,15 @@ class KarpathyDataset:
 class CocoDataset:
     """COCO caption annotation files, one per split (``test`` defaults to ``val``)."""
 
-    def __init__(self, train_annotations: str, train_images: str, val_annotations: str, val_images: str,
-                 test_annotations: str | None = None, test_images: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        train_annotations: str,
+        train_images: str,
+        val_annotations: str,
+        val_images: str,
+        test_annotations: str | None = None,
+        test_images: str | None = None,
+    ) -> None:
         self.files = {
             "train": (train_annotations, train_images),
             "val": (val_annotations, val_images),

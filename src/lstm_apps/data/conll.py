@@ -101,8 +101,16 @@ class ConllFiles:
     """User data in CoNLL column format. ``tag_column``/``word_column`` index the whitespace
     columns (negative counts from the end); ``scheme`` is the scheme the files are written in."""
 
-    def __init__(self, train: str, val: str, test: str | None = None, word_column: int = 0,
-                 tag_column: int = -1, scheme: str = "iob2", key: str = "data.corpus") -> None:  # fmt: skip
+    def __init__(
+        self,
+        train: str,
+        val: str,
+        test: str | None = None,
+        word_column: int = 0,
+        tag_column: int = -1,
+        scheme: str = "iob2",
+        key: str = "data.corpus",
+    ) -> None:
         self.paths = {"train": train, "val": val, "test": test or val}
         self.word_column, self.tag_column, self.scheme, self.key = word_column, tag_column, scheme, key
 

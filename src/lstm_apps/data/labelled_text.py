@@ -74,13 +74,16 @@ def read_labelled_texts(
 def _table_rows(text: str, path: str | Path, kind: str) -> list[tuple[int, dict[str, object]]]:
     delimiter = "\t" if kind == "tsv" else ","
     # TSV files of NLP corpora (SST-2, …) contain bare quotes inside sentences: no quoting there.
-    quoting = csv.QUOTE_NONE if kind == "tsv" else csv.QUOTE_MINIMAL
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, quoting=quoting)
+    reader = csv.reader(
+        io.StringIO(text),
+        delimiter=delimiter,
+        quoting=csv.QUOTE_NONE if kind == "tsv" else csv.QUOTE_MINIMAL,
+    )
     try:
         header = next(reader)
     except StopIteration:
         raise UserError(f"{path}:1: no header row") from None
-    rows = []
+    rows: list[tuple[int, dict[str, object]]] = []
     try:
         for cells in reader:
             if not any(c.strip() for c in cells):
@@ -156,7 +159,7 @@ class LabelledTextFiles:
         return {
             split: read_labelled_texts(
                 path, f"{self.key}.{split}", text_column, label_column, self.format, self.label_separator
-            )  # fmt: skip
+            )
             for split, path in self.paths.items()
         }
 

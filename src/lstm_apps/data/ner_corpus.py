@@ -27,17 +27,70 @@ Nguyen Popescu Adeyemi Keller Vargas Mikkelsen Yilmaz Brandt Ferreira Olsen Krug
 CITIES = """Berlin Oslo Nairobi Lima Hanoi Quito Tunis Riga Perth Lyon Porto Dakar Bergen Kyoto Gdansk
 Malmo Turin Accra Osaka Leeds Graz Basel Cork Split Tartu Lund Izmir Recife Medan Mombasa Tampere
 Krakow Seville Bremen Utrecht Geneva Vilnius Tbilisi Montreal Auckland""".split()
-COUNTRIES = ["Norway", "Peru", "Kenya", "Vietnam", "Chile", "Poland", "Ghana", "Portugal", "Japan", "Austria",
-             "Finland", "Morocco", "Ireland", "Estonia", "Brazil", "Senegal", "New Zealand", "South Africa",
-             "Sri Lanka", "Costa Rica", "Czech Republic", "El Salvador"]  # fmt: skip
-COMPANIES = ["Globex", "Initech", "Northwind", "Vandelay", "Hooli", "Soylent", "Cyberdyne", "Wonka", "Tyrell",
-             "Stark Industries", "Wayne Enterprises", "Acme Corp", "Umbrella Group", "Oscorp", "Gringotts",
-             "Blue Harbor Capital", "Pied Piper", "Massive Dynamic", "Aperture Labs", "Vehement Capital",
-             "Sirius Cybernetics", "Monarch Solutions", "Zorin Industries", "Nakatomi Trading"]  # fmt: skip
+COUNTRIES = [
+    "Norway",
+    "Peru",
+    "Kenya",
+    "Vietnam",
+    "Chile",
+    "Poland",
+    "Ghana",
+    "Portugal",
+    "Japan",
+    "Austria",
+    "Finland",
+    "Morocco",
+    "Ireland",
+    "Estonia",
+    "Brazil",
+    "Senegal",
+    "New Zealand",
+    "South Africa",
+    "Sri Lanka",
+    "Costa Rica",
+    "Czech Republic",
+    "El Salvador",
+]
+COMPANIES = [
+    "Globex",
+    "Initech",
+    "Northwind",
+    "Vandelay",
+    "Hooli",
+    "Soylent",
+    "Cyberdyne",
+    "Wonka",
+    "Tyrell",
+    "Stark Industries",
+    "Wayne Enterprises",
+    "Acme Corp",
+    "Umbrella Group",
+    "Oscorp",
+    "Gringotts",
+    "Blue Harbor Capital",
+    "Pied Piper",
+    "Massive Dynamic",
+    "Aperture Labs",
+    "Vehement Capital",
+    "Sirius Cybernetics",
+    "Monarch Solutions",
+    "Zorin Industries",
+    "Nakatomi Trading",
+]
 NATIONALITIES = """German French Japanese Kenyan Peruvian Polish Brazilian Irish Finnish Moroccan Chilean
 Austrian Ghanaian Estonian Portuguese Norwegian Vietnamese Senegalese Dutch Swedish Italian Turkish""".split()
-EVENTS = ["Olympics", "World Cup", "Nobel Prize", "Champions League", "Tour de France", "Grand Prix",
-          "Paralympics", "Book Fair", "Film Festival", "Davis Cup"]  # fmt: skip
+EVENTS = [
+    "Olympics",
+    "World Cup",
+    "Nobel Prize",
+    "Champions League",
+    "Tour de France",
+    "Grand Prix",
+    "Paralympics",
+    "Book Fair",
+    "Film Festival",
+    "Davis Cup",
+]
 LANGUAGES = ["Esperanto", "Swahili", "Basque", "Icelandic", "Tagalog", "Welsh", "Python", "Java"]
 
 # Words that carry different types in different sentences; context must decide, sometimes
@@ -116,10 +169,16 @@ class EntityFactory:
         self.lists = {
             name: split(words)
             for name, words in {
-                "first": FIRST_NAMES, "surname": SURNAMES, "city": CITIES, "country": COUNTRIES,
-                "company": COMPANIES, "nationality": NATIONALITIES, "event": EVENTS, "language": LANGUAGES,
+                "first": FIRST_NAMES,
+                "surname": SURNAMES,
+                "city": CITIES,
+                "country": COUNTRIES,
+                "company": COMPANIES,
+                "nationality": NATIONALITIES,
+                "event": EVENTS,
+                "language": LANGUAGES,
             }.items()
-        }  # fmt: skip
+        }
         self.unseen = False
 
     def names(self, kind: str) -> list[str]:
@@ -196,10 +255,16 @@ class EntityFactory:
 def _fill(template: str, factory: EntityFactory, rng: random.Random) -> tuple[list[str], list[str]]:
     """Expand one template into tokens and IOB2 tags."""
     makers = {
-        "PER": ("PER", factory.person), "LOC": ("LOC", factory.place), "ORG": ("ORG", factory.company),
-        "DATE": ("DATE", factory.day), "PERIOD": ("DATE", factory.period), "MISC": ("MISC", factory.misc), "EVENT": ("MISC", factory.event),
-        "LANG": ("MISC", factory.language), "SURNAME": ("PER", factory.surname),
-    }  # fmt: skip
+        "PER": ("PER", factory.person),
+        "LOC": ("LOC", factory.place),
+        "ORG": ("ORG", factory.company),
+        "DATE": ("DATE", factory.day),
+        "PERIOD": ("DATE", factory.period),
+        "MISC": ("MISC", factory.misc),
+        "EVENT": ("MISC", factory.event),
+        "LANG": ("MISC", factory.language),
+        "SURNAME": ("PER", factory.surname),
+    }
     tokens: list[str] = []
     tags: list[str] = []
     for part in re.findall(r"\{[^}]*\}|\S+", template):
@@ -268,8 +333,15 @@ def generate_splits(
 class GeneratedNerCorpus:
     """The embedded default: generated once into ``directory`` as CoNLL files, then read back."""
 
-    def __init__(self, directory: str, train_size: int = 6000, val_size: int = 1000, test_size: int = 1000,
-                 holdout: float = 0.2, seed: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        directory: str,
+        train_size: int = 6000,
+        val_size: int = 1000,
+        test_size: int = 1000,
+        holdout: float = 0.2,
+        seed: int = 0,
+    ) -> None:
         self.directory = Path(directory)
         self.sizes = {"train": train_size, "val": val_size, "test": test_size}
         self.holdout, self.seed = holdout, seed

@@ -58,8 +58,16 @@ class ParallelFiles:
     """User data: ``format=tsv`` (``train=path.tsv``) or ``format=aligned`` (``train=data/train``
     with ``src_lang``/``tgt_lang`` suffixes). ``test`` defaults to ``val``."""
 
-    def __init__(self, train: str, val: str, test: str | None = None, format: str = "tsv",
-                 src_lang: str = "src", tgt_lang: str = "tgt", key: str = "data.corpus") -> None:  # fmt: skip
+    def __init__(
+        self,
+        train: str,
+        val: str,
+        test: str | None = None,
+        format: str = "tsv",
+        src_lang: str = "src",
+        tgt_lang: str = "tgt",
+        key: str = "data.corpus",
+    ) -> None:
         if format not in ("tsv", "aligned"):
             raise UserError(f"{key}.format: must be tsv or aligned, got {format!r}")
         self.paths = {"train": train, "val": val, "test": test or val}
@@ -79,8 +87,14 @@ class ParallelFiles:
 class DateCorpus:
     """The embedded default: generated once into ``directory`` as TSV, then read like user data."""
 
-    def __init__(self, directory: str, train_size: int = 30000, val_size: int = 1000,
-                 test_size: int = 1000, seed: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        directory: str,
+        train_size: int = 30000,
+        val_size: int = 1000,
+        test_size: int = 1000,
+        seed: int = 0,
+    ) -> None:
         self.directory = Path(directory)
         self.sizes = {"train": train_size, "val": val_size, "test": test_size}
         self.seed = seed

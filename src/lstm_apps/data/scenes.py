@@ -18,8 +18,14 @@ from PIL import Image, ImageDraw
 
 from lstm_apps.data.corpus import write_text_atomically
 
-COLOURS = {"red": (220, 30, 30), "green": (30, 160, 50), "blue": (30, 70, 220), "yellow": (235, 200, 20),
-           "purple": (140, 40, 170), "orange": (245, 130, 20)}  # fmt: skip
+COLOURS = {
+    "red": (220, 30, 30),
+    "green": (30, 160, 50),
+    "blue": (30, 70, 220),
+    "yellow": (235, 200, 20),
+    "purple": (140, 40, 170),
+    "orange": (245, 130, 20),
+}
 SHAPES = ("circle", "square", "triangle")
 SIZE = 64
 CELL = SIZE // 3
@@ -75,24 +81,33 @@ def captions(shapes: list[Shape], rng: random.Random, count: int = 5) -> list[st
             break
         if len(shapes) == 1:
             s = shapes[0]
-            text = rng.choice([
-                f"{s.phrase(rng)}", f"there is {s.phrase(rng)}", f"{s.phrase(rng)} on a white background",
-                f"a picture of {s.phrase(rng)}", f"{s.phrase(rng)} alone",
-            ])  # fmt: skip
+            text = rng.choice(
+                [
+                    f"{s.phrase(rng)}",
+                    f"there is {s.phrase(rng)}",
+                    f"{s.phrase(rng)} on a white background",
+                    f"a picture of {s.phrase(rng)}",
+                    f"{s.phrase(rng)} alone",
+                ]
+            )
         elif len(shapes) == 2:
             a, b = rng.sample(shapes, 2)
-            text = rng.choice([
-                f"{a.phrase(rng)} {relation(a, b)} {b.phrase(rng)}",
-                f"there is {a.phrase(rng)} {relation(a, b)} {b.phrase(rng)}",
-                f"{a.phrase(rng)} and {b.phrase(rng)}",
-            ])  # fmt: skip
+            text = rng.choice(
+                [
+                    f"{a.phrase(rng)} {relation(a, b)} {b.phrase(rng)}",
+                    f"there is {a.phrase(rng)} {relation(a, b)} {b.phrase(rng)}",
+                    f"{a.phrase(rng)} and {b.phrase(rng)}",
+                ]
+            )
         else:
             a, b, c = rng.sample(shapes, 3)
-            text = rng.choice([
-                f"{a.phrase(rng)} , {b.phrase(rng)} and {c.phrase(rng)}",
-                f"{a.phrase(rng)} {relation(a, b)} {b.phrase(rng)} and {c.phrase(rng)}",
-                f"three shapes : {a.phrase(rng)} , {b.phrase(rng)} and {c.phrase(rng)}",
-            ])  # fmt: skip
+            text = rng.choice(
+                [
+                    f"{a.phrase(rng)} , {b.phrase(rng)} and {c.phrase(rng)}",
+                    f"{a.phrase(rng)} {relation(a, b)} {b.phrase(rng)} and {c.phrase(rng)}",
+                    f"three shapes : {a.phrase(rng)} , {b.phrase(rng)} and {c.phrase(rng)}",
+                ]
+            )
         if text not in found:
             found.append(text)
     return found
@@ -107,15 +122,22 @@ def write_dataset(directory: Path, sizes: dict[str, int], seed: int = 0) -> Path
     """Write ``images/*.png`` and a Karpathy-format ``dataset.json``; return the JSON path."""
     rng = random.Random(seed)
     (directory / "images").mkdir(parents=True, exist_ok=True)
-    images = []
+    images: list[dict[str, object]] = []
     for split, count in sizes.items():
         for _ in range(count):
             shapes = random_scene(rng)
             name = f"{len(images):06d}.png"
             draw(shapes).save(directory / "images" / name)
             sentences = [{"raw": t, "tokens": t.split()} for t in captions(shapes, rng)]
-            images.append({"imgid": len(images), "filepath": "images", "filename": name, "split": split,
-                           "sentences": sentences})  # fmt: skip
+            images.append(
+                {
+                    "imgid": len(images),
+                    "filepath": "images",
+                    "filename": name,
+                    "split": split,
+                    "sentences": sentences,
+                }
+            )
     target = directory / "dataset.json"
     write_text_atomically(target, json.dumps({"dataset": "scenes", "images": images}))
     return target

@@ -67,8 +67,15 @@ def unique_examples(found: dict[str, list[tuple[str, str]]]) -> dict[str, list[s
 class StdlibDocstrings:
     """Written once into ``directory`` as ``{train,val,test}.jsonl``, then read back."""
 
-    def __init__(self, directory: str, min_examples: int = 40, min_chars: int = 30, val_fraction: float = 0.15,
-                 test_fraction: float = 0.15, seed: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        directory: str,
+        min_examples: int = 40,
+        min_chars: int = 30,
+        val_fraction: float = 0.15,
+        test_fraction: float = 0.15,
+        seed: int = 0,
+    ) -> None:
         self.directory = Path(directory)
         self.min_examples, self.min_chars = min_examples, min_chars
         self.fractions = {"val": val_fraction, "test": test_fraction}
@@ -76,8 +83,10 @@ class StdlibDocstrings:
 
     def files(self) -> dict[str, Path]:
         python = f"py{sys.version_info.major}{sys.version_info.minor}"
-        tag = (f"v{GENERATOR_VERSION}-{python}-min{self.min_examples}-chars{self.min_chars}-"
-               f"val{self.fractions['val']}-test{self.fractions['test']}-seed{self.seed}")  # fmt: skip
+        tag = (
+            f"v{GENERATOR_VERSION}-{python}-min{self.min_examples}-chars{self.min_chars}-"
+            f"val{self.fractions['val']}-test{self.fractions['test']}-seed{self.seed}"
+        )
         return {split: self.directory / tag / f"{split}.jsonl" for split in ("train", "val", "test")}
 
     def splits(self) -> dict[str, list[LabelledText]]:

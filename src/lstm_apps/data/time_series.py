@@ -42,7 +42,8 @@ class TimeStep:
 
     def advance(self, time: datetime | float, steps: int) -> datetime | float:
         if self.kind == "number":
-            return float(time) + steps * self.size  # type: ignore[arg-type]
+            assert not isinstance(time, datetime), "a number step advances numbers"
+            return float(time) + steps * self.size
         assert isinstance(time, datetime)
         if self.kind == "duration":
             return time + timedelta(seconds=steps * self.size)
@@ -121,12 +122,12 @@ def _parse_time(text: str, where: str) -> datetime | float:
 def _step_between(first: datetime | float, second: datetime | float, where: str) -> TimeStep:
     if isinstance(first, datetime) != isinstance(second, datetime):
         raise UserError(f"{where}: times mix dates and numbers")
-    if not isinstance(first, datetime):
-        size = float(second) - float(first)  # type: ignore[arg-type]
+    if not isinstance(first, datetime) and not isinstance(second, datetime):
+        size = float(second) - float(first)
         if size <= 0:
             raise UserError(f"{where}: times must increase ({first:g} then {second:g})")
         return TimeStep("number", size)
-    assert isinstance(second, datetime)
+    assert isinstance(first, datetime) and isinstance(second, datetime)
     same_day = first.day == second.day or (_month_end(first) and _month_end(second))
     if (
         same_day
@@ -203,8 +204,14 @@ def read_series_csv(
 class SeriesFile:
     """The user's own CSV (``season_length`` is used by the seasonal-naive/ETS baselines)."""
 
-    def __init__(self, path: str, time_column: str = "time", value_columns: list[str] | None = None,
-                 season_length: int = 1, key: str = "data.series") -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: str,
+        time_column: str = "time",
+        value_columns: list[str] | None = None,
+        season_length: int = 1,
+        key: str = "data.series",
+    ) -> None:
         self.path, self.time_column = path, time_column
         self.value_columns = list(value_columns) if value_columns else None
         self.season_length = season_length
@@ -249,8 +256,13 @@ class StatsmodelsSeries:
             from statsmodels.datasets import sunspots
 
             frame = sunspots.load_pandas().data
-            series = TimeSeries([float(y) for y in frame["YEAR"]], frame[["SUNACTIVITY"]].to_numpy(),
-                                ["sunactivity"], TimeStep("number", 1.0), "year")  # fmt: skip
+            series = TimeSeries(
+                [float(y) for y in frame["YEAR"]],
+                frame[["SUNACTIVITY"]].to_numpy(),
+                ["sunactivity"],
+                TimeStep("number", 1.0),
+                "year",
+            )
         write_text_atomically(self.file, series.to_csv())
 
     def load(self) -> TimeSeries:

@@ -94,8 +94,9 @@ class StepWindow(L.Callback):
         self.steps = 0
         self._open = False
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
-                             batch_idx: int) -> None:  # fmt: skip
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         if trainer.current_epoch == 0 and batch_idx == self.first and not self._open:
             self._open = True
             self.opened()
@@ -120,14 +121,19 @@ class StepWindow(L.Callback):
 
 def counting_window(counter: HostReadCounter, first: int = 4, last: int = 7) -> StepWindow:
     """A ``StepWindow`` that counts host reads during training steps ``first``..``last``."""
-    return StepWindow(first, last, lambda: setattr(counter, "active", True),
-                      lambda: setattr(counter, "active", False))  # fmt: skip
+    return StepWindow(
+        first, last, lambda: setattr(counter, "active", True), lambda: setattr(counter, "active", False)
+    )
 
 
 def cuda_sync_error_window(first: int = 4, last: int = 7) -> StepWindow:
     """A ``StepWindow`` in which any host-device synchronisation raises (CUDA only)."""
-    return StepWindow(first, last, lambda: torch.cuda.set_sync_debug_mode("error"),
-                      lambda: torch.cuda.set_sync_debug_mode("default"))  # fmt: skip
+    return StepWindow(
+        first,
+        last,
+        lambda: torch.cuda.set_sync_debug_mode("error"),
+        lambda: torch.cuda.set_sync_debug_mode("default"),
+    )
 
 
 def main() -> None:  # pragma: no cover - a command for people
@@ -140,14 +146,24 @@ def main() -> None:  # pragma: no cover - a command for people
 
     register()
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
-        cfg = compose("train", overrides=["trainer.max_epochs=1", "trainer.limit_train_batches=9",
-                                          "trainer.limit_val_batches=2", "test_after_fit=false",
-                                          "paths.output_dir=${paths.log_dir}/host_reads", *sys.argv[1:]])  # fmt: skip
+        cfg = compose(
+            "train",
+            overrides=[
+                "trainer.max_epochs=1",
+                "trainer.limit_train_batches=9",
+                "trainer.limit_val_batches=2",
+                "test_after_fit=false",
+                "paths.output_dir=${paths.log_dir}/host_reads",
+                *sys.argv[1:],
+            ],
+        )
     with counting_host_reads() as counter:
         window = counting_window(counter)
         train(cfg, extra_callbacks=[window])
-    print(f"{counter.total() / max(window.steps, 1):.2f} host reads per training step "
-          f"(steps 4-7, outside torch and the data pipeline)")  # fmt: skip
+    print(
+        f"{counter.total() / max(window.steps, 1):.2f} host reads per training step "
+        f"(steps 4-7, outside torch and the data pipeline)"
+    )
     print(counter.report())
 
 

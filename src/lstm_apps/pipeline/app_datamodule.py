@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import lightning as L
 import torch
@@ -111,7 +111,7 @@ class BucketedDataModule(AppDataModule):
                 batches.epoch_source = lambda: trainer.current_epoch
             self._datasets[split] = batches
         trainer = getattr(self, "trainer", None)
-        if shuffle and trainer is not None and hasattr(self._datasets[split], "resume_at"):
+        if shuffle and trainer is not None and isinstance(self._datasets[split], ResumableBatches):
             return ResumableBatchLoader(self._datasets[split], trainer, self.pin_memory())
         return DataLoader(self._datasets[split], batch_size=None, pin_memory=self.pin_memory())
 
@@ -125,6 +125,13 @@ class BucketedDataModule(AppDataModule):
         return self._loader("test", self.eval_batch_size, shuffle=False)
 
 
+@runtime_checkable
+class ResumableBatches(Protocol):
+    """Batches that can skip, in epoch ``epoch``, the ``batches_done`` a checkpoint trained on."""
+
+    def resume_at(self, epoch: int, batches_done: int) -> None: ...
+
+
 class ResumableBatchLoader(DataLoader):
     """The training loader of bucketed batches, resumable mid-epoch.
 
@@ -134,12 +141,15 @@ class ResumableBatchLoader(DataLoader):
     """
 
     def __init__(self, batches: IterableDataset, trainer: L.Trainer, pin_memory: bool = False) -> None:
+        if not isinstance(batches, ResumableBatches):
+            raise TypeError(f"{type(batches).__name__} has no resume_at(epoch, batches_done)")
         super().__init__(batches, batch_size=None, pin_memory=pin_memory)
         self._trainer = trainer
+        self._batches: ResumableBatches = batches
 
     def state_dict(self) -> dict[str, int]:
         progress = self._trainer.fit_loop.epoch_loop.batch_progress.current
         return {"epoch": self._trainer.current_epoch, "batches_done": progress.completed}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
-        self.dataset.resume_at(int(state["epoch"]), int(state["batches_done"]))  # type: ignore[attr-defined]
+        self._batches.resume_at(int(state["epoch"]), int(state["batches_done"]))

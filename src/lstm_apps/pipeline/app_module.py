@@ -9,9 +9,10 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from lstm_apps.pipeline.app_datamodule import AppDataModule
+from lstm_apps.pipeline.build import plain_dict
 
 CHECKPOINT_KEY = "lstm_apps"
 CHECKPOINT_FORMAT = 1
@@ -20,15 +21,17 @@ CHECKPOINT_FORMAT = 1
 def is_logging_step(trainer: L.Trainer, step: int) -> bool:
     """Whether Lightning writes step metrics to the loggers after optimizer step ``step``
     (0-based): every ``log_every_n_steps``-th step, the last one, and every step of a fast dev run."""
-    every = trainer.log_every_n_steps
-    return bool(every) and ((step + 1) % every == 0 or trainer.should_stop or bool(trainer.fast_dev_run))
+    # Both attributes are set on the Trainer by Lightning's connectors, not declared on its class.
+    every: int = trainer.log_every_n_steps  # type: ignore[attr-defined]
+    fast_dev_run: int | bool = trainer.fast_dev_run  # type: ignore[attr-defined]
+    return bool(every) and ((step + 1) % every == 0 or trainer.should_stop or bool(fast_dev_run))
 
 
 def _plain(node: Mapping[str, Any] | DictConfig | None) -> dict[str, Any] | None:
     if node is None:
         return None
     if isinstance(node, DictConfig):
-        return OmegaConf.to_container(node, resolve=True)  # type: ignore[return-value]
+        return plain_dict(node)
     return dict(node)
 
 

@@ -11,7 +11,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import CHECKPOINT_FORMAT, CHECKPOINT_KEY, AppModule
-from lstm_apps.pipeline.build import instantiate_model
+from lstm_apps.pipeline.build import instantiate_model, plain_dict
 from lstm_apps.pipeline.checkpoint_file import foreign_payload_reason, unreadable_reason
 
 
@@ -39,7 +39,7 @@ def read_checkpoint(
     try:
         # Everything we store is tensors and plain containers: the safe loader suffices.
         payload = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - any failure to unpickle means "not a checkpoint"; say what it is
+    except Exception:  # any failure to unpickle means "not a checkpoint"; say what it is
         raise UserError(f"{key}: {file} is not a readable checkpoint: {unreadable_reason(file)}") from None
     meta = payload.get(CHECKPOINT_KEY) if isinstance(payload, dict) else None
     if not isinstance(meta, dict) or "app" not in meta or "state_dict" not in payload:
@@ -57,10 +57,13 @@ def read_checkpoint(
         raise UserError(f"{key}: {file} was trained by app '{app}', not '{expected_app}'")
     if meta.get("config") is None:
         raise UserError(f"{key}: {file} carries no run config; it was not written by 'lstm-apps train'")
+    config = OmegaConf.create(meta["config"])
+    if not isinstance(config, DictConfig):
+        raise UserError(f"{key}: {file} carries a run config that is not a mapping")
     return CheckpointInfo(
         path=file,
         app=app,
-        config=OmegaConf.create(meta["config"]),
+        config=config,
         handoff=dict(_handoff(meta)),
         fitted_state=dict(_fitted_state(meta)),
         payload=payload,
@@ -80,7 +83,7 @@ def _fitted_state(meta: dict[str, Any]) -> dict[str, str]:
 def model_from_checkpoint(info: CheckpointInfo) -> AppModule:
     """Rebuild the trained model from the checkpoint alone and load its weights."""
     model = instantiate_model(info.config.model, info.handoff)
-    model.run_config = OmegaConf.to_container(info.config, resolve=True)  # type: ignore[assignment]
+    model.run_config = plain_dict(info.config)
     model.handoff = info.handoff
     model.bind_fitted_state(info.fitted_state)
     model.load_state_dict(info.payload["state_dict"])

@@ -5,20 +5,23 @@ references."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import torch
 
 from lstm_apps.pipeline.distributed import gather_lists
 
+Decoded = TypeVar("Decoded")  # what the app decodes one example into (a text, a tag sequence, …)
 
-class DecodedEvaluation:
+
+class DecodedEvaluation(Generic[Decoded]):
     """Mixin for an ``AppModule``. The app implements ``_evaluate_batch(batch, batch_idx, split)``
     (decode, then ``self._decoded += [(dataset index, output), …]``) and ``_finish_epoch(split)``
     (score ``self.decoded_with_references(split)`` and log). Apps that search set
     ``val_beam_size`` / ``test_beam_size``; ``beam_size_for(split)`` reads them."""
 
     app_data: Callable[[], Any]  # AppModule.app_data
+    _decoded: list[tuple[int, Decoded]]
 
     def beam_size_for(self, split: str) -> int:
         return int(getattr(self, f"{split}_beam_size", 1))
@@ -29,7 +32,7 @@ class DecodedEvaluation:
     def _finish_epoch(self, split: str) -> None:
         raise NotImplementedError
 
-    def decoded_with_references(self, split: str) -> tuple[list[str], list[Any]]:
+    def decoded_with_references(self, split: str) -> tuple[list[Decoded], list[Any]]:
         """Hypotheses from all processes in dataset order, with the datamodule's references."""
         decoded = dict(gather_lists(self._decoded))
         self._decoded = []
@@ -38,7 +41,7 @@ class DecodedEvaluation:
         return [decoded[i] for i in ordered], [references[i] for i in ordered]
 
     def on_validation_epoch_start(self) -> None:
-        self._decoded: list[tuple[int, str]] = []
+        self._decoded = []
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._evaluate_batch(batch, batch_idx, "val")

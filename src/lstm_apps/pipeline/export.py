@@ -56,9 +56,15 @@ def export_graph(graph: ExportGraph, folder: Path, fmt: str) -> tuple[Path, floa
 
             path = folder / f"{graph.name}.onnx"
             torch.onnx.export(
-                module, example, str(path), input_names=graph.input_names, output_names=graph.output_names,
-                dynamic_axes=graph.dynamic_axes, dynamo=False, opset_version=17,
-            )  # fmt: skip
+                module,
+                example,
+                str(path),
+                input_names=graph.input_names,
+                output_names=graph.output_names,
+                dynamic_axes=graph.dynamic_axes,
+                dynamo=False,
+                opset_version=17,
+            )
             session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
             feed = {name: tensor.numpy() for name, tensor in zip(graph.input_names, check, strict=True)}
             found = session.run(graph.output_names, feed)

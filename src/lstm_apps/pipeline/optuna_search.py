@@ -103,9 +103,12 @@ def run_search(cfg: DictConfig, train: TrainFunction) -> dict[str, float]:
         n_startup_trials=int(spec.pruner.startup_trials), n_warmup_steps=int(spec.pruner.warmup_epochs)
     )
     study = optuna.create_study(
-        study_name=str(spec.study_name), storage=storage, load_if_exists=True, pruner=pruner,
+        study_name=str(spec.study_name),
+        storage=storage,
+        load_if_exists=True,
+        pruner=pruner,
         direction="maximize" if cfg.monitor_mode == "max" else "minimize",
-    )  # fmt: skip
+    )
     # Seeded by the run seed and the trials already made: reproducible, yet a resumed study
     # does not draw its first trials again.
     seed = None if cfg.get("seed") is None else int(cfg.seed) + len(study.trials)
@@ -128,8 +131,12 @@ def run_search(cfg: DictConfig, train: TrainFunction) -> dict[str, float]:
         # A failed trial (bad value, crash) is recorded as FAIL; the search continues.
         study.optimize(objective, n_trials=remaining, catch=(Exception,), gc_after_trial=True)
     states = [t.state.name for t in study.trials]
-    summary: dict[str, Any] = {"study": study.study_name, "storage": storage, "monitor": monitor,
-                               "trials": {s: states.count(s) for s in sorted(set(states))}}  # fmt: skip
+    summary: dict[str, Any] = {
+        "study": study.study_name,
+        "storage": storage,
+        "monitor": monitor,
+        "trials": {s: states.count(s) for s in sorted(set(states))},
+    }
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if completed:
         summary.update(

@@ -8,8 +8,9 @@ options (``configs/predict/<app>.yaml``, read by ``lstm_apps.apps.<app>.predicto
 from __future__ import annotations
 
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from lstm_apps.pipeline.build import plain_dict
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.numerics import apply_matmul_precision
 from lstm_apps.pipeline.predictor import deliver, predictor_for, read_options
@@ -19,8 +20,7 @@ def predict(cfg: DictConfig) -> str:
     """Load ``cfg.ckpt_path``, run its app's predictor on the remaining options, print the answer."""
     apply_matmul_precision(cfg)
     info = read_checkpoint(cfg.ckpt_path, expected_app=cfg.get("expected_app"))
-    values = OmegaConf.to_container(cfg, resolve=True)
-    options = read_options(info.app, values)  # type: ignore[arg-type]
+    options = read_options(info.app, plain_dict(cfg))
     device = cfg.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
     model = model_from_checkpoint(info).to(device)
     prediction = predictor_for(info.app)(model, options, device).predict()

@@ -16,11 +16,11 @@ import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 import lightning as L
 import torch
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from torch.utils.data import DataLoader
 
@@ -101,7 +101,10 @@ def read_options(app: str, values: Mapping[str, Any]) -> Any:
     hints = typing.get_type_hints(predictor.options_type)
     for key, value in own.items():
         try:
-            checked = OmegaConf.merge(OmegaConf.structured(predictor.options_type), {key: value})
+            # Merged into the dataclass's structured config: a DictConfig, never a ListConfig.
+            checked = cast(
+                DictConfig, OmegaConf.merge(OmegaConf.structured(predictor.options_type), {key: value})
+            )
         except OmegaConfBaseException:
             raise UserError(
                 f"predict option {key}: expected {_type_name(hints[key])}, got {value!r}"
@@ -133,9 +136,13 @@ def predict_batches(model: L.LightningModule, batches: Iterable[Any], device: st
     """``trainer.predict`` with a quiet trainer (no logger, checkpoints, progress bar or summary)."""
     accelerator, devices = trainer_device(device)
     trainer = L.Trainer(
-        accelerator=accelerator, devices=devices, logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False,
-    )  # fmt: skip
+        accelerator=accelerator,
+        devices=devices,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     return trainer.predict(model, datamodule=_PredictData(batches)) or []
 
 
@@ -174,8 +181,10 @@ def deliver(prediction: Prediction, output_file: str | None) -> str:
     return prediction.text.rstrip("\n")
 
 
-def existing_file(path: str, key: str) -> Path:
-    """``path`` as a file that exists, or one line naming ``key``."""
+def existing_file(path: str | None, key: str) -> Path:
+    """``path`` as a file that exists, or one line naming ``key`` (also when ``path`` is None)."""
+    if path is None:
+        raise UserError(f"{key}: no file given")
     file = Path(str(path)).expanduser()
     if not file.is_file():
         raise UserError(f"{key}: file not found: {file}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from torch import nn
 from torchmetrics import MeanMetric
 
 
@@ -12,3 +15,8 @@ def running_mean() -> MeanMetric:
     host wait for the device on every step. A NaN loss then shows in the logged mean instead.
     """
     return MeanMetric(nan_strategy="disable")
+
+
+def mean_at(means: nn.ModuleDict, key: str) -> MeanMetric:
+    """``means[key]`` typed as the running mean it is (``nn.ModuleDict`` items type as ``Module``)."""
+    return cast(MeanMetric, means[key])

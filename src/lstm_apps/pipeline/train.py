@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from lstm_apps.pipeline.build import (
     instantiate_collection,
     instantiate_model,
     instantiate_node,
+    plain_dict,
 )
 from lstm_apps.pipeline.checkpoint import newest_checkpoint, read_checkpoint
 from lstm_apps.pipeline.checkpoint_io import AtomicCheckpointIO
@@ -46,7 +48,7 @@ def build_model(cfg: DictConfig, datamodule: AppDataModule) -> AppModule:
     if not isinstance(model, AppModule):
         raise UserError(f"model._target_: {type(model).__name__} is not an AppModule")
     model.handoff = handoff
-    model.run_config = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    model.run_config = plain_dict(cfg)
     model.bind_fitted_state(datamodule.fitted_state())
     if cfg.model.get("compile"):
         # nn.Module.compile compiles this module's forward in place: training_step, validation
@@ -63,7 +65,7 @@ def build_trainer(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = No
     )
 
 
-def _scalar_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+def _scalar_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if isinstance(v, torch.Tensor | float | int)}
 
 
@@ -114,7 +116,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         )
         metrics.update(_scalar_metrics(test_results[0] if test_results else {}))
 
-    log_final_hparams(trainer, OmegaConf.to_container(cfg, resolve=True), _final_metric_columns(metrics))
+    log_final_hparams(trainer, plain_dict(cfg), _final_metric_columns(metrics))
     if trainer.is_global_zero:
         _announce(trainer, output_dir, done=True)
     return metrics

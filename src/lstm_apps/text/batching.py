@@ -134,5 +134,10 @@ class BucketedPairBatches(LengthBucketedBatches):
         src, src_lengths = pad_sequences(sources, self.pad_id)
         tgt_in, _ = pad_sequences([[self.bos_id, *t] for t in targets], self.pad_id)
         tgt_out, _ = pad_sequences([[*t, self.eos_id] for t in targets], self.pad_id)
-        return {"src": src, "src_lengths": src_lengths, "tgt_in": tgt_in, "tgt_out": tgt_out,
-                "index": torch.tensor(indices)}  # fmt: skip
+        return {
+            "src": src,
+            "src_lengths": src_lengths,
+            "tgt_in": tgt_in,
+            "tgt_out": tgt_out,
+            "index": torch.tensor(indices),
+        }

@@ -61,9 +61,13 @@ def tagging_scores(
     if scheme == "none":
         return TaggingScores(accuracy, accuracy, accuracy, accuracy)
     report = classification_report(
-        [list(g) for g in gold], [list(p) for p in predicted], mode="strict",
-        scheme=_SEQEVAL_SCHEMES[scheme], output_dict=True, zero_division=0,
-    )  # fmt: skip
+        [list(g) for g in gold],
+        [list(p) for p in predicted],
+        mode="strict",
+        scheme=_SEQEVAL_SCHEMES[scheme],
+        output_dict=True,
+        zero_division=0,
+    )
     per_type = {
         kind: TypeScores(float(v["precision"]), float(v["recall"]), float(v["f1-score"]), int(v["support"]))
         for kind, v in report.items()

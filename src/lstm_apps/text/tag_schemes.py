@@ -9,7 +9,7 @@ counts only if it is well formed in the scheme.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -78,7 +78,12 @@ def convert(tags: Sequence[str], source: str, target: str) -> list[str]:
     """Convert one sentence's tags between schemes (``none`` passes through unchanged)."""
     if source == target or "none" in (source, target):
         return list(tags)
-    iob2 = {"iob1": iob1_to_iob2, "iob2": list, "bioes": bioes_to_iob2}[source](tags)
+    to_iob2: dict[str, Callable[[Sequence[str]], list[str]]] = {
+        "iob1": iob1_to_iob2,
+        "iob2": list,
+        "bioes": bioes_to_iob2,
+    }
+    iob2 = to_iob2[source](tags)
     return iob2_to_bioes(iob2) if target == "bioes" else iob2
 
 

@@ -181,6 +181,13 @@ def train_tokenizer(
     raise UserError(f"tokenizer kind must be one of char, bpe, word; got {kind!r}")
 
 
+def fitted(tokenizer: Tokenizer | None, first: str) -> Tokenizer:
+    """``tokenizer`` where it must be set; unset, a ``RuntimeError`` naming the call that sets it."""
+    if tokenizer is None:
+        raise RuntimeError(f"no tokenizer yet; {first} first")
+    return tokenizer
+
+
 def tokenizer_from_json(text: str) -> Tokenizer:
     """Rebuild any tokenizer from the JSON its ``to_json`` wrote."""
     payload = json.loads(text)

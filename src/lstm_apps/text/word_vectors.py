@@ -7,18 +7,24 @@ skipped. Only the vocabulary's words are kept, so a multi-gigabyte file costs on
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import torch
 
 from lstm_apps.errors import UserError
 
 
+def _open_text(path: Path) -> TextIO:
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return open(path, encoding="utf-8")
+
+
 def _lines(path: Path) -> Iterator[str]:
-    opener: Callable[..., object] = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+        with _open_text(path) as handle:
             yield from handle
     except UnicodeDecodeError as err:
         raise UserError(f"{path} is not UTF-8 text (byte {err.start})") from None

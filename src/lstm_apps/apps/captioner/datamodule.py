@@ -14,7 +14,7 @@ from lstm_apps.data.captions import CaptionedImages
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule
 from lstm_apps.text.batching import pad_sequences
-from lstm_apps.text.tokenizer import BOS, EOS, PAD, Tokenizer, tokenizer_from_json, train_tokenizer
+from lstm_apps.text.tokenizer import BOS, EOS, PAD, Tokenizer, fitted, tokenizer_from_json, train_tokenizer
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -27,10 +27,15 @@ class CaptionSource(Protocol):
 def image_transform(image_size: int) -> v2.Compose:
     """Resize, centre-crop, scale to [0, 1] and normalise with the ImageNet statistics the
     torchvision backbones were trained with (used for the small CNN too, for one code path)."""
-    return v2.Compose([
-        v2.ToImage(), v2.Resize(image_size, antialias=True), v2.CenterCrop(image_size),
-        v2.ToDtype(torch.float32, scale=True), v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
-    ])  # fmt: skip
+    return v2.Compose(
+        [
+            v2.ToImage(),
+            v2.Resize(image_size, antialias=True),
+            v2.CenterCrop(image_size),
+            v2.ToDtype(torch.float32, scale=True),
+            v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )
 
 
 class ImageCache:
@@ -88,9 +93,18 @@ class EvalImages(Dataset):
 class CaptionDataModule(AppDataModule):
     """``batch_size`` counts (image, caption) pairs per device for training, images for evaluation."""
 
-    def __init__(self, dataset: CaptionSource, image_size: int = 64, vocab_size: int = 10000, min_frequency: int = 1,
-                 max_caption_len: int = 30, batch_size: int = 64, eval_batch_size: int = 128,
-                 num_workers: int = 0, cache_images: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        dataset: CaptionSource,
+        image_size: int = 64,
+        vocab_size: int = 10000,
+        min_frequency: int = 1,
+        max_caption_len: int = 30,
+        batch_size: int = 64,
+        eval_batch_size: int = 128,
+        num_workers: int = 0,
+        cache_images: bool = False,
+    ) -> None:
         super().__init__(source=dataset)
         self.dataset = dataset
         self.image_size = image_size
@@ -114,15 +128,20 @@ class CaptionDataModule(AppDataModule):
                 "word", texts, self.vocab_size, self.min_frequency, lowercase=True
             )
 
+    def _tokenizer(self) -> Tokenizer:
+        return fitted(self.tokenizer, "setup()")
+
     def fitted_state(self) -> dict[str, str]:
-        assert self.tokenizer is not None, "setup() first"
-        return {"tokenizer": self.tokenizer.to_json()}
+        return {"tokenizer": self._tokenizer().to_json()}
 
     def handoff(self) -> dict[str, Any]:
-        assert self.tokenizer is not None, "setup() first"
-        tok = self.tokenizer
-        return {"vocab_size": tok.vocab_size, "pad_id": tok.token_id(PAD), "bos_id": tok.token_id(BOS),
-                "eos_id": tok.token_id(EOS)}  # fmt: skip
+        tok = self._tokenizer()
+        return {
+            "vocab_size": tok.vocab_size,
+            "pad_id": tok.token_id(PAD),
+            "bos_id": tok.token_id(BOS),
+            "eos_id": tok.token_id(EOS),
+        }
 
     def references(self, split: str) -> list[list[str]]:
         return [refs for _, refs in self.splits[split]]
@@ -133,21 +152,30 @@ class CaptionDataModule(AppDataModule):
     def _collate(self, items: list[tuple[torch.Tensor, list[int], int]]) -> dict[str, torch.Tensor]:
         ids = self.handoff()
         captions = [c[: self.max_caption_len] for _, c, _ in items]
-        batch = {"images": torch.stack([image for image, _, _ in items]),
-                 "index": torch.tensor([i for _, _, i in items])}  # fmt: skip
+        batch = {
+            "images": torch.stack([image for image, _, _ in items]),
+            "index": torch.tensor([i for _, _, i in items]),
+        }
         if captions[0]:
             batch["tgt_in"], _ = pad_sequences([[ids["bos_id"], *c] for c in captions], ids["pad_id"])
             batch["tgt_out"], _ = pad_sequences([[*c, ids["eos_id"]] for c in captions], ids["pad_id"])
         return batch
 
     def _loader(self, dataset: Dataset, batch_size: int, shuffle: bool) -> DataLoader:
-        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=self._collate,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
-                          pin_memory=self.pin_memory())  # fmt: skip
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            collate_fn=self._collate,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=self.pin_memory(),
+        )
 
     def train_dataloader(self) -> DataLoader:
         images = self.splits["train"]
-        encoded = [self.tokenizer.encode_batch(refs) for _, refs in images]
+        tokenizer = self._tokenizer()
+        encoded = [tokenizer.encode_batch(refs) for _, refs in images]
         return self._loader(TrainPairs(images, encoded, self.images), self.batch_size, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:

@@ -9,19 +9,21 @@ import torch
 import torch.nn.functional as F
 
 from lstm_apps.apps.captioner.datamodule import IMAGENET_MEAN, IMAGENET_STD
+from lstm_apps.core.attention import AttentionType
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
 from lstm_apps.core.attention_decoder_export import decoder_step_graph
 from lstm_apps.core.beam_search import Hypothesis
 from lstm_apps.core.export_graph import ExportGraph, GraphOf, flat_state, state_names
 from lstm_apps.core.image_encoder import ImageEncoder
+from lstm_apps.core.recurrent import CellType
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.plots import attention_overlay
 from lstm_apps.text.scores import caption_scores
-from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
+from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
 
 
-class CaptionModel(DecodedEvaluation, AppModule):
+class CaptionModel(DecodedEvaluation[str], AppModule):
     """CNN feature grid -> soft attention LSTM decoder with a gating scalar, initial state from
     the mean feature, and the doubly stochastic attention penalty
     ``lambda * sum_regions (1 - sum_t alpha_t,region)^2`` that asks every region to be looked at
@@ -40,8 +42,8 @@ class CaptionModel(DecodedEvaluation, AppModule):
         embedding_dim: int = 64,
         hidden_size: int = 256,
         num_layers: int = 1,
-        cell: str = "lstm",
-        attention: str = "additive",
+        cell: CellType = "lstm",
+        attention: AttentionType = "additive",
         context_gate: bool = True,
         attention_penalty: float = 1.0,
         dropout: float = 0.3,
@@ -58,22 +60,33 @@ class CaptionModel(DecodedEvaluation, AppModule):
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
         self.encoder = ImageEncoder(**dict(encoder or {}))
         features = self.encoder.output_size
-        self.bridge = StateBridge(features, hidden_size, num_layers, cell)  # type: ignore[arg-type]
+        self.bridge = StateBridge(features, hidden_size, num_layers, cell)
         self.decoder = AttentionDecoder(
-            vocab_size, embedding_dim, hidden_size, features, num_layers=num_layers, cell=cell,  # type: ignore[arg-type]
-            attention=attention, dropout=dropout, padding_idx=pad_id, context_gate=context_gate,  # type: ignore[arg-type]
-        )  # fmt: skip
+            vocab_size,
+            embedding_dim,
+            hidden_size,
+            features,
+            num_layers=num_layers,
+            cell=cell,
+            attention=attention,
+            dropout=dropout,
+            padding_idx=pad_id,
+            context_gate=context_gate,
+        )
         self.image_size = image_size
         self.attention_penalty = attention_penalty
         self.label_smoothing = label_smoothing
         self.val_beam_size, self.test_beam_size = val_beam_size, test_beam_size
         self.length_penalty, self.max_len, self.log_examples = length_penalty, max_len, log_examples
         self.tokenizer: Tokenizer | None = None
-        self._decoded: list[tuple[int, str]] = []
+        self._decoded = []
         self._examples: list[dict[str, Any]] = []
 
     def on_fitted_state(self, state: dict[str, str]) -> None:
         self.tokenizer = tokenizer_from_json(state["tokenizer"])
+
+    def _tokenizer(self) -> Tokenizer:
+        return fitted(self.tokenizer, "bind_fitted_state()")
 
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, DecoderState]:
         memory = self.encoder(images)
@@ -87,8 +100,12 @@ class CaptionModel(DecodedEvaluation, AppModule):
     def _loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         logits, attention = self(batch)
         targets = batch["tgt_out"]
-        nll = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1),
-                              ignore_index=self.pad_id, label_smoothing=self.label_smoothing)  # fmt: skip
+        nll = F.cross_entropy(
+            logits.reshape(-1, logits.size(-1)).float(),
+            targets.reshape(-1),
+            ignore_index=self.pad_id,
+            label_smoothing=self.label_smoothing,
+        )
         real = (targets != self.pad_id).unsqueeze(-1).to(attention.dtype)
         coverage = (attention * real).sum(dim=1)  # [B, regions]: attention each region got over the caption
         penalty = ((1.0 - coverage) ** 2).sum(dim=1).mean()
@@ -97,16 +114,25 @@ class CaptionModel(DecodedEvaluation, AppModule):
     @torch.no_grad()
     def decode(self, images: torch.Tensor, beam_size: int = 1, n_best: int = 1) -> list[list[Hypothesis]]:
         memory, state = self.encode(images)
-        return self.decoder.search(memory, None, state, self.bos_id, self.eos_id, self.max_len,
-                                   beam_size=beam_size, n_best=n_best, alpha=self.length_penalty)  # fmt: skip
+        return self.decoder.search(
+            memory,
+            None,
+            state,
+            self.bos_id,
+            self.eos_id,
+            self.max_len,
+            beam_size=beam_size,
+            n_best=n_best,
+            alpha=self.length_penalty,
+        )
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int = 0) -> list[tuple[int, str]]:
         """``(index, caption)`` for a batch of normalised ``images`` ``[B, 3, H, W]`` with their
         ``index`` and the ``beam_size`` to search with."""
-        assert self.tokenizer is not None, "bind_fitted_state() first"
+        tokenizer = self._tokenizer()
         found = self.decode(batch["images"], beam_size=int(batch["beam_size"]))
         return [
-            (int(i), self.tokenizer.decode(h[0].tokens))
+            (int(i), tokenizer.decode(h[0].tokens))
             for i, h in zip(batch["index"].tolist(), found, strict=True)
         ]
 
@@ -119,15 +145,20 @@ class CaptionModel(DecodedEvaluation, AppModule):
         return loss
 
     def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:
+        tokenizer = self._tokenizer()
         found = self.decode(batch["images"], beam_size=self.beam_size_for(split))
-        texts = [self.tokenizer.decode(h[0].tokens) for h in found]
+        texts = [tokenizer.decode(h[0].tokens) for h in found]
         self._decoded += list(zip(batch["index"].tolist(), texts, strict=True))
         if split == "val" and batch_idx == 0:
             self._examples = [
-                {"image": batch["images"][i].cpu(), "caption": texts[i], "words": [self.tokenizer.decode([t]) for t in h[0].tokens],
-                 "attention": h[0].attention.cpu() if h[0].attention is not None else None}
+                {
+                    "image": batch["images"][i].cpu(),
+                    "caption": texts[i],
+                    "words": [tokenizer.decode([t]) for t in h[0].tokens],
+                    "attention": h[0].attention.cpu() if h[0].attention is not None else None,
+                }
                 for i, h in enumerate(found[: self.log_examples])
-            ]  # fmt: skip
+            ]
 
     def _finish_epoch(self, split: str) -> None:
         hypotheses, references = self.decoded_with_references(split)
@@ -141,8 +172,11 @@ class CaptionModel(DecodedEvaluation, AppModule):
         return {"samples/captions": "\n\n".join(lines)} if lines else {}
 
     def validation_images(self) -> dict[str, torch.Tensor]:
-        return {f"attention/image_{i}": attention_overlay(e["image"], e["attention"], IMAGENET_MEAN, IMAGENET_STD)
-                for i, e in enumerate(self._examples) if e["attention"] is not None}  # fmt: skip
+        return {
+            f"attention/image_{i}": attention_overlay(e["image"], e["attention"], IMAGENET_MEAN, IMAGENET_STD)
+            for i, e in enumerate(self._examples)
+            if e["attention"] is not None
+        }
 
     def export_graphs(self) -> list[ExportGraph]:
         """``encoder``: images ``[B, 3, H, W]`` (normalised) -> region features and the decoder's
@@ -151,12 +185,18 @@ class CaptionModel(DecodedEvaluation, AppModule):
 
         def encoder_outputs(images: torch.Tensor) -> tuple[torch.Tensor, ...]:
             memory, state = self.encode(images)
-            return (memory, *flat_state(state.recurrent))
+            return (memory, *flat_state(state.recurrent_state()))
 
         size = self.image_size
         axes = {"images": {0: "batch"}, "memory": {0: "batch"}, **{name: {1: "batch"} for name in cells}}
-        encoder = ExportGraph("encoder", GraphOf(self, encoder_outputs), lambda n: (torch.randn(n, 3, size, size),),
-                              ["images"], ["memory", *cells], axes)  # fmt: skip
+        encoder = ExportGraph(
+            "encoder",
+            GraphOf(self, encoder_outputs),
+            lambda n: (torch.randn(n, 3, size, size),),
+            ["images"],
+            ["memory", *cells],
+            axes,
+        )
         with torch.no_grad():
             memory_size = self.encoder(torch.zeros(1, 3, size, size)).size(-1)
         extras = {"bos_id": self.bos_id, "eos_id": self.eos_id, "pad_id": self.pad_id, "image_size": size}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import TypedDict
 
 from lstm_apps.data.captions import read_karpathy
 from lstm_apps.data.download import fetch
@@ -23,7 +24,15 @@ DATASETS = {
     "flickr8k": "Flickr8k images with Karpathy's split (~1 GB)",
     "coco": "COCO train2014 + val2014 with Karpathy's split (~19 GB)",
 }
-SOURCES = {
+
+
+class Source(TypedDict):
+    archives: dict[str, str]  # archive name -> the base URL it is fetched from
+    json: str
+    image_root: str
+
+
+SOURCES: dict[str, Source] = {
     "flickr8k": {
         "archives": {
             "caption_datasets.zip": KARPATHY_SPLITS,

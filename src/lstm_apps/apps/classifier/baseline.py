@@ -44,16 +44,20 @@ def main(argv: list[str] | None = None) -> None:
     from lstm_apps.data.stdlib_docstrings import StdlibDocstrings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default="data/classifier/stdlib_docstrings",
-                        help="where the embedded corpus lives (written if missing)")  # fmt: skip
+    parser.add_argument(
+        "--data-dir",
+        default="data/classifier/stdlib_docstrings",
+        help="where the embedded corpus lives (written if missing)",
+    )
     parser.add_argument("--train", help="your train file (CSV/TSV/JSONL) instead of the embedded corpus")
     parser.add_argument("--test", help="your test file")
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--label-column", default="label")
     args = parser.parse_args(argv)
     if args.train:
-        splits = LabelledTextFiles(args.train, args.test or args.train, args.test, args.text_column,
-                                   args.label_column).load()  # fmt: skip
+        splits = LabelledTextFiles(
+            args.train, args.test or args.train, args.test, args.text_column, args.label_column
+        ).load()
     else:
         splits = StdlibDocstrings(args.data_dir).load()
     accuracy, macro_f1, table = bag_of_words_baseline(splits["train"], splits["test"])

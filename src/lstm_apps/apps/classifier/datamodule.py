@@ -59,9 +59,15 @@ class TextClassificationDataModule(BucketedDataModule):
         if self._fitted_state is not None:
             self.vocab = ClassifierVocab.from_state(self._fitted_state)
         else:
-            self.vocab = ClassifierVocab.train(self.examples["train"], self.tokenizer_kind, self.vocab_size,
-                                               self.min_frequency, self.lowercase, self.multi_label,
-                                               self.max_tokens)  # fmt: skip
+            self.vocab = ClassifierVocab.train(
+                self.examples["train"],
+                self.tokenizer_kind,
+                self.vocab_size,
+                self.min_frequency,
+                self.lowercase,
+                self.multi_label,
+                self.max_tokens,
+            )
         for split, examples in self.examples.items():
             self.encoded[split] = self.vocab.encode(examples)
 
@@ -71,9 +77,13 @@ class TextClassificationDataModule(BucketedDataModule):
 
     def handoff(self) -> dict[str, Any]:
         assert self.vocab is not None, "setup() first"
-        return {"vocab_size": self.vocab.tokenizer.vocab_size, "labels": list(self.vocab.labels),
-                "multi_label": self.vocab.multi_label, "pad_id": self.vocab.pad_id,
-                "class_weights": self._weights()}  # fmt: skip
+        return {
+            "vocab_size": self.vocab.tokenizer.vocab_size,
+            "labels": list(self.vocab.labels),
+            "multi_label": self.vocab.multi_label,
+            "pad_id": self.vocab.pad_id,
+            "class_weights": self._weights(),
+        }
 
     def _weights(self) -> list[float] | None:
         if self.class_weights == "none" or "train" not in self.encoded:
@@ -91,5 +101,14 @@ class TextClassificationDataModule(BucketedDataModule):
         self, split: str, batch_size: int, shuffle: bool, rank: int, world: int
     ) -> LabelledBatches:
         assert self.vocab is not None, "setup() first"
-        return LabelledBatches(self.encoded[split], batch_size, self.vocab.pad_id, len(self.vocab.labels),
-                               self.vocab.multi_label, shuffle, self.seed, rank, world)  # fmt: skip
+        return LabelledBatches(
+            self.encoded[split],
+            batch_size,
+            self.vocab.pad_id,
+            len(self.vocab.labels),
+            self.vocab.multi_label,
+            shuffle,
+            self.seed,
+            rank,
+            world,
+        )

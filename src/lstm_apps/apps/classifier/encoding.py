@@ -26,10 +26,19 @@ class ClassifierVocab:
     max_tokens: int
 
     @classmethod
-    def train(cls, train: Sequence[LabelledText], kind: str, vocab_size: int, min_frequency: int,
-              lowercase: bool, multi_label: bool, max_tokens: int) -> ClassifierVocab:  # fmt: skip
-        tokenizer = train_tokenizer(kind, [e.text for e in train], vocab_size, min_frequency, lowercase,
-                                    split_punctuation=True)  # fmt: skip
+    def train(
+        cls,
+        train: Sequence[LabelledText],
+        kind: str,
+        vocab_size: int,
+        min_frequency: int,
+        lowercase: bool,
+        multi_label: bool,
+        max_tokens: int,
+    ) -> ClassifierVocab:
+        tokenizer = train_tokenizer(
+            kind, [e.text for e in train], vocab_size, min_frequency, lowercase, split_punctuation=True
+        )
         labels = sorted({label for e in train for label in e.labels})
         if len(labels) < 2:
             raise UserError(f"data.corpus.train: needs at least two labels, found {labels}")
@@ -46,8 +55,12 @@ class ClassifierVocab:
     @classmethod
     def from_state(cls, state: dict[str, str]) -> ClassifierVocab:
         labels = json.loads(state["labels"])
-        return cls(tokenizer_from_json(state["tokenizer"]), labels["labels"], labels["multi_label"],
-                   labels["max_tokens"])  # fmt: skip
+        return cls(
+            tokenizer_from_json(state["tokenizer"]),
+            labels["labels"],
+            labels["multi_label"],
+            labels["max_tokens"],
+        )
 
     @property
     def pad_id(self) -> int:
@@ -79,8 +92,18 @@ class LabelledBatches(LengthBucketedBatches):
     """Length-bucketed texts. Each batch: ``tokens [B, L]``, ``lengths [B]``, ``index [B]`` and,
     when the texts carry labels, ``labels``: class ids ``[B]`` or multi-hot ``[B, C]`` floats."""
 
-    def __init__(self, texts: Sequence[EncodedText], batch_size: int, pad_id: int, num_labels: int,
-                 multi_label: bool, shuffle: bool, seed: int = 0, rank: int = 0, world: int = 1) -> None:  # fmt: skip
+    def __init__(
+        self,
+        texts: Sequence[EncodedText],
+        batch_size: int,
+        pad_id: int,
+        num_labels: int,
+        multi_label: bool,
+        shuffle: bool,
+        seed: int = 0,
+        rank: int = 0,
+        world: int = 1,
+    ) -> None:
         super().__init__([len(t[0]) for t in texts], batch_size, shuffle, seed, rank, world)
         self.texts = texts
         self.pad_id, self.num_labels, self.multi_label = pad_id, num_labels, multi_label

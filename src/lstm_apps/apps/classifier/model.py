@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -22,12 +22,12 @@ from torchmetrics.classification import (
 from lstm_apps.apps.classifier.encoding import ClassifierVocab, LabelledBatches
 from lstm_apps.core.export_graph import ExportGraph, GraphOf
 from lstm_apps.core.pooling import SequencePooling
-from lstm_apps.core.recurrent import RecurrentBlock
+from lstm_apps.core.recurrent import CellType, RecurrentBlock
 from lstm_apps.data.labelled_text import LabelledText
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import move_batch
 from lstm_apps.pipeline.app_module import AppModule
-from lstm_apps.pipeline.running_mean import running_mean
+from lstm_apps.pipeline.running_mean import mean_at, running_mean
 from lstm_apps.plots import confusion_matrix_image, highlighted_text_image
 
 
@@ -36,6 +36,7 @@ class ClassifierModel(AppModule):
     loss per class. Multi-label predictions are the labels whose probability reaches ``threshold``."""
 
     app_name = "classifier"
+    class_weights: torch.Tensor | None  # a buffer (registered in __init__)
 
     def __init__(
         self,
@@ -47,7 +48,7 @@ class ClassifierModel(AppModule):
         embedding_dim: int = 128,
         hidden_size: int = 128,
         num_layers: int = 1,
-        cell: str = "lstm",
+        cell: CellType = "lstm",
         bidirectional: bool = True,
         pooling: str = "attention",
         attention_size: int = 64,
@@ -61,10 +62,11 @@ class ClassifierModel(AppModule):
         self.labels, self.multi_label, self.pad_id = list(labels), multi_label, pad_id
         self.threshold, self.log_examples = threshold, log_examples
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
-        self.encoder = RecurrentBlock(embedding_dim, hidden_size, num_layers, cell, bidirectional, dropout)  # type: ignore[arg-type]
+        self.encoder = RecurrentBlock(embedding_dim, hidden_size, num_layers, cell, bidirectional, dropout)
         try:
-            self.pooling = SequencePooling(pooling, self.encoder.output_size, self.encoder.num_directions,
-                                           attention_size)  # fmt: skip
+            self.pooling = SequencePooling(
+                pooling, self.encoder.output_size, self.encoder.num_directions, attention_size
+            )
         except ValueError as err:
             raise UserError(f"model.pooling: {err}") from None
         self.dropout = nn.Dropout(dropout)
@@ -77,19 +79,26 @@ class ClassifierModel(AppModule):
         self._confusion: torch.Tensor | None = None
         self._report = ""
 
+    def _scores(self, split: str) -> MetricCollection:
+        return cast(MetricCollection, self.scores[split])
+
     def _make_scores(self) -> MetricCollection:
         n = len(self.labels)
         if self.multi_label:
-            return MetricCollection({
-                "acc": MultilabelExactMatch(n, threshold=self.threshold),
-                "macro_f1": MultilabelF1Score(n, threshold=self.threshold, average="macro"),
-                "confusion": MultilabelConfusionMatrix(n, threshold=self.threshold),
-            })  # fmt: skip
-        return MetricCollection({
-            "acc": MulticlassAccuracy(n, average="micro"),
-            "macro_f1": MulticlassF1Score(n, average="macro"),
-            "confusion": MulticlassConfusionMatrix(n),
-        })  # fmt: skip
+            return MetricCollection(
+                {
+                    "acc": MultilabelExactMatch(n, threshold=self.threshold),
+                    "macro_f1": MultilabelF1Score(n, threshold=self.threshold, average="macro"),
+                    "confusion": MultilabelConfusionMatrix(n, threshold=self.threshold),
+                }
+            )
+        return MetricCollection(
+            {
+                "acc": MulticlassAccuracy(n, average="micro"),
+                "macro_f1": MulticlassF1Score(n, average="macro"),
+                "confusion": MulticlassConfusionMatrix(n),
+            }
+        )
 
     def on_fitted_state(self, state: dict[str, str]) -> None:
         self.vocab_tables = ClassifierVocab.from_state(state)
@@ -122,14 +131,15 @@ class ClassifierModel(AppModule):
     def _evaluate(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:
         logits, weights = self(batch["tokens"], batch["lengths"])
         labels = batch["labels"]
-        self.eval_loss[split].update(self.loss(logits, labels), labels.size(0))
+        mean_at(self.eval_loss, split).update(self.loss(logits, labels), labels.size(0))
         probabilities = self.probabilities(logits)
-        self.scores[split].update(probabilities, labels.long())
+        self._scores(split).update(probabilities, labels.long())
         if split == "val" and batch_idx == 0 and self.log_examples:
             self._examples = self._describe(batch, probabilities, weights)
 
-    def _describe(self, batch: dict[str, torch.Tensor], probabilities: torch.Tensor,
-                  weights: torch.Tensor | None) -> list[tuple[str, str, str, list[str], list[float]]]:  # fmt: skip
+    def _describe(
+        self, batch: dict[str, torch.Tensor], probabilities: torch.Tensor, weights: torch.Tensor | None
+    ) -> list[tuple[str, str, str, list[str], list[float]]]:
         examples = []
         for row in range(min(self.log_examples, batch["tokens"].size(0))):
             length = int(batch["lengths"][row])
@@ -165,11 +175,11 @@ class ClassifierModel(AppModule):
         return [tokenizer.decode([i]).strip() or "·" for i in ids]
 
     def _finish(self, split: str) -> None:
-        loss = self.eval_loss[split].compute()
-        self.eval_loss[split].reset()
+        loss = mean_at(self.eval_loss, split).compute()
+        mean_at(self.eval_loss, split).reset()
         # torchmetrics sums the states of every process in compute(): the values already agree.
-        scores = self.scores[split].compute()
-        self.scores[split].reset()
+        scores = self._scores(split).compute()
+        self._scores(split).reset()
         self.log(f"{split}/loss", loss, sync_dist=True)
         self.log(f"{split}/acc", scores["acc"], prog_bar=True)
         self.log(f"{split}/macro_f1", scores["macro_f1"], prog_bar=True)
@@ -208,8 +218,11 @@ class ClassifierModel(AppModule):
         images = {}
         if self._confusion is not None and not self.multi_label:
             images["val/confusion_matrix"] = confusion_matrix_image(self._confusion, self.labels)
-        attended = [(f"gold: {gold} | predicted: {predicted}", tokens[:160], attention[:160])
-                    for _, gold, predicted, tokens, attention in self._examples if attention]  # fmt: skip
+        attended = [
+            (f"gold: {gold} | predicted: {predicted}", tokens[:160], attention[:160])
+            for _, gold, predicted, tokens, attention in self._examples
+            if attention
+        ]
         if attended:
             images["samples/attention"] = highlighted_text_image(attended)
         return images
@@ -252,8 +265,17 @@ class ClassifierModel(AppModule):
 
         axes = {"tokens": {0: "batch", 1: "tokens"}, "probabilities": {0: "batch"}}
         extras = {"labels": self.labels, "multi_label": self.multi_label, "threshold": self.threshold}
-        return [ExportGraph("probabilities", GraphOf(self, probabilities), make_inputs, ["tokens"],
-                            ["probabilities"], axes, extras)]  # fmt: skip
+        return [
+            ExportGraph(
+                "probabilities",
+                GraphOf(self, probabilities),
+                make_inputs,
+                ["tokens"],
+                ["probabilities"],
+                axes,
+                extras,
+            )
+        ]
 
 
 def per_label_scores(confusion: torch.Tensor, multi_label: bool) -> dict[str, torch.Tensor]:
@@ -277,8 +299,12 @@ def per_label_table(confusion: torch.Tensor, labels: list[str], multi_label: boo
     precision, recall, f1, support = (scores[k] for k in ("precision", "recall", "f1", "support"))
     rows = ["| label | precision | recall | F1 | support |", "|---|---:|---:|---:|---:|"]
     for i, label in enumerate(labels):
-        rows.append(f"| {label} | {100 * precision[i]:.2f} | {100 * recall[i]:.2f} | {100 * f1[i]:.2f} | "
-                    f"{int(support[i])} |")  # fmt: skip
-    rows.append(f"| macro | {100 * precision.mean():.2f} | {100 * recall.mean():.2f} | {100 * f1.mean():.2f} | "
-                f"{int(support.sum())} |")  # fmt: skip
+        rows.append(
+            f"| {label} | {100 * precision[i]:.2f} | {100 * recall[i]:.2f} | {100 * f1[i]:.2f} | "
+            f"{int(support[i])} |"
+        )
+    rows.append(
+        f"| macro | {100 * precision.mean():.2f} | {100 * recall.mean():.2f} | {100 * f1.mean():.2f} | "
+        f"{int(support.sum())} |"
+    )
     return "\n".join(rows)

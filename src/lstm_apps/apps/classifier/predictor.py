@@ -40,7 +40,7 @@ class ClassifierPredictor(Predictor[ClassifierModel, ClassifierOptions]):
             probabilities = self.classify([str(options.text)])[0]
             order = probabilities.argsort(descending=True)[: options.top_labels or len(labels)].tolist()
             return Prediction("\n".join(f"{labels[i]}\t{probabilities[i]:.4f}" for i in order))
-        texts = read_texts(existing_file(options.input_file, "input_file"), options.text_column or "text")  # type: ignore[arg-type]
+        texts = read_texts(existing_file(options.input_file, "input_file"), options.text_column or "text")
         rows = [f"{self.row(p)}\t{t}" for p, t in zip(self.classify(texts), texts, strict=True)]
         return Prediction("\n".join(rows) + "\n", f"classified {len(texts)} texts")
 

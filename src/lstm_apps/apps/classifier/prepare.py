@@ -82,7 +82,10 @@ def _imdb(archive: Path) -> dict[str, list[LabelledText]]:
                     or pieces[2] not in ("pos", "neg")
                 ):
                     continue
-                text = bundle.extractfile(member).read().decode("utf-8")  # type: ignore[union-attr]
+                handle = bundle.extractfile(member)
+                if handle is None:  # only files have contents, and isfile() held
+                    continue
+                text = handle.read().decode("utf-8")
                 parts[pieces[1]].append(
                     LabelledText(text.replace("<br />", "\n").strip(), [SENTIMENT[pieces[2]]])
                 )

@@ -33,8 +33,9 @@ def seasonal_naive(values: np.ndarray, origins: list[int], horizon: int, season:
     return values[index]
 
 
-def ets_forecasts(values: np.ndarray, split: TimeSplit, origins: list[int], horizon: int,
-                  season: int) -> np.ndarray:  # fmt: skip
+def ets_forecasts(
+    values: np.ndarray, split: TimeSplit, origins: list[int], horizon: int, season: int
+) -> np.ndarray:
     """Holt-Winters forecasts ``[windows, horizon, V]``, one model per variable."""
     require_extra("forecast", "the Holt-Winters baseline")
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
@@ -46,16 +47,26 @@ def ets_forecasts(values: np.ndarray, split: TimeSplit, origins: list[int], hori
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for v in range(values.shape[1]):
-            fitted = ExponentialSmoothing(values[: split.train_end, v], trend="add", seasonal=seasonal,
-                                          seasonal_periods=periods).fit()  # fmt: skip
+            fitted = ExponentialSmoothing(
+                values[: split.train_end, v], trend="add", seasonal=seasonal, seasonal_periods=periods
+            ).fit()
             p = fitted.params
             known = {"initial_level": p["initial_level"], "initial_trend": p["initial_trend"]}
             if seasonal:
                 known["initial_seasonal"] = p["initial_seasons"]
-            filtered = ExponentialSmoothing(values[:, v], trend="add", seasonal=seasonal, seasonal_periods=periods,
-                                            initialization_method="known", **known).fit(
-                smoothing_level=p["smoothing_level"], smoothing_trend=p["smoothing_trend"],
-                smoothing_seasonal=p["smoothing_seasonal"] if seasonal else None, optimized=False)  # fmt: skip
+            filtered = ExponentialSmoothing(
+                values[:, v],
+                trend="add",
+                seasonal=seasonal,
+                seasonal_periods=periods,
+                initialization_method="known",
+                **known,
+            ).fit(
+                smoothing_level=p["smoothing_level"],
+                smoothing_trend=p["smoothing_trend"],
+                smoothing_seasonal=p["smoothing_seasonal"] if seasonal else None,
+                optimized=False,
+            )
             last = np.asarray(origins) - 1  # the last observed step of each window
             level, trend = filtered.level[last], filtered.trend[last]
             forecast = level[:, None] + steps[None, :] * trend[:, None]
@@ -66,8 +77,9 @@ def ets_forecasts(values: np.ndarray, split: TimeSplit, origins: list[int], hori
     return forecasts
 
 
-def baseline_scores(values: np.ndarray, split: TimeSplit, origins: list[int], horizon: int,
-                    season: int) -> dict[str, ForecastScores]:  # fmt: skip
+def baseline_scores(
+    values: np.ndarray, split: TimeSplit, origins: list[int], horizon: int, season: int
+) -> dict[str, ForecastScores]:
     actual = np.stack([values[o : o + horizon] for o in origins])
     return {
         f"seasonal naive (season {season})": forecast_scores(
@@ -91,8 +103,13 @@ def main(argv: list[str] | None = None) -> None:
     datamodule = instantiate(cfg.data)
     datamodule.setup("test")
     values = datamodule.series.values
-    scores = baseline_scores(values, datamodule.split, datamodule.origins["test"], datamodule.horizon,
-                             int(datamodule.series_source.season_length))  # fmt: skip
+    scores = baseline_scores(
+        values,
+        datamodule.split,
+        datamodule.origins["test"],
+        datamodule.horizon,
+        int(datamodule.series_source.season_length),
+    )
     print(
         f"baselines on the test windows ({len(datamodule.origins['test'])} forecasts of {datamodule.horizon} steps):"
     )

@@ -77,9 +77,15 @@ class ForecastDataModule(BucketedDataModule):
 
     def handoff(self) -> dict[str, Any]:
         assert self.series is not None and self.scaler is not None, "setup() first"
-        return {"columns": list(self.series.columns), "time_column": self.series.time_column,
-                "calendar_size": self.calendar_size, "context": self.context, "horizon": self.horizon,
-                "scale_mean": self.scaler.mean.tolist(), "scale_std": self.scaler.std.tolist()}  # fmt: skip
+        return {
+            "columns": list(self.series.columns),
+            "time_column": self.series.time_column,
+            "calendar_size": self.calendar_size,
+            "context": self.context,
+            "horizon": self.horizon,
+            "scale_mean": self.scaler.mean.tolist(),
+            "scale_std": self.scaler.std.tolist(),
+        }
 
     def references(self, split: str) -> list[np.ndarray]:
         """Actual values ``[horizon, V]`` (original units) of every window of ``split``."""
@@ -96,5 +102,15 @@ class ForecastDataModule(BucketedDataModule):
         self, split: str, batch_size: int, shuffle: bool, rank: int, world: int
     ) -> WindowBatches:
         assert self.frame is not None and self.series is not None, "setup() first"
-        return WindowBatches(self.frame, len(self.series.columns), self.origins[split], self.context,
-                             self.horizon, batch_size, shuffle, self.seed, rank, world)  # fmt: skip
+        return WindowBatches(
+            self.frame,
+            len(self.series.columns),
+            self.origins[split],
+            self.context,
+            self.horizon,
+            batch_size,
+            shuffle,
+            self.seed,
+            rank,
+            world,
+        )

@@ -13,7 +13,7 @@ from torch import nn
 from lstm_apps.apps.forecaster.scores import forecast_scores
 from lstm_apps.apps.forecaster.windows import Scaler
 from lstm_apps.core.export_graph import ExportGraph, GraphOf
-from lstm_apps.core.recurrent import RecurrentBlock
+from lstm_apps.core.recurrent import CellType, RecurrentBlock
 from lstm_apps.data.time_series import calendar_features
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
@@ -23,7 +23,7 @@ from lstm_apps.plots import forecast_image
 HEADS = ("direct", "seq2seq")
 
 
-class ForecasterModel(DecodedEvaluation, AppModule):
+class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
     """``head``: ``direct`` (one linear map from the encoder's last state to all ``horizon`` steps)
     or ``seq2seq`` (a decoder RNN started from the encoder's state, unrolled over the horizon with
     each step's calendar features and a learned step embedding as input: no feedback of its own
@@ -33,6 +33,9 @@ class ForecasterModel(DecodedEvaluation, AppModule):
     input value, so a trend that takes the series beyond the training range stays learnable."""
 
     app_name = "forecaster"
+    # Buffers (registered in __init__).
+    scale_mean: torch.Tensor
+    scale_std: torch.Tensor
 
     def __init__(
         self,
@@ -46,7 +49,7 @@ class ForecasterModel(DecodedEvaluation, AppModule):
         head: str = "direct",
         hidden_size: int = 64,
         num_layers: int = 2,
-        cell: str = "lstm",
+        cell: CellType = "lstm",
         dropout: float = 0.1,
         quantiles: list[float] | None = None,
         relative: bool = True,
@@ -68,14 +71,16 @@ class ForecasterModel(DecodedEvaluation, AppModule):
         self.outputs = max(1, len(self.quantiles))
         self.register_buffer("scale_mean", torch.tensor(scale_mean, dtype=torch.float32))
         self.register_buffer("scale_std", torch.tensor(scale_std, dtype=torch.float32))
-        self.encoder = RecurrentBlock(self.variables + calendar_size, hidden_size, num_layers, cell,
-                                      dropout=dropout)  # type: ignore[arg-type]  # fmt: skip
+        self.encoder = RecurrentBlock(
+            self.variables + calendar_size, hidden_size, num_layers, cell, dropout=dropout
+        )
         if head == "direct":
             self.project = nn.Linear(hidden_size, horizon * self.variables * self.outputs)
         else:
             self.step_embedding = nn.Embedding(horizon, step_embedding_dim)
-            self.decoder = RecurrentBlock(step_embedding_dim + calendar_size, hidden_size, num_layers, cell,
-                                          dropout=dropout)  # type: ignore[arg-type]  # fmt: skip
+            self.decoder = RecurrentBlock(
+                step_embedding_dim + calendar_size, hidden_size, num_layers, cell, dropout=dropout
+            )
             self.project = nn.Linear(hidden_size, self.variables * self.outputs)
         self.dropout = nn.Dropout(dropout)
         self._report = ""
@@ -163,8 +168,12 @@ class ForecasterModel(DecodedEvaluation, AppModule):
                     (interval[0][:, v].numpy(), interval[1][:, v].numpy()) if interval is not None else None
                 )
                 images[f"forecasts/val_window_{index}/{column}"] = forecast_image(
-                    data.example_input("val", index)[:, v], actual[index][:, v], point[:, v].numpy(), band,
-                    f"{column}: validation window {index}")  # fmt: skip
+                    data.example_input("val", index)[:, v],
+                    actual[index][:, v],
+                    point[:, v].numpy(),
+                    band,
+                    f"{column}: validation window {index}",
+                )
         return images
 
     # -- inference ------------------------------------------------------------------------------
@@ -199,9 +208,15 @@ class ForecasterModel(DecodedEvaluation, AppModule):
 
         names = ["inputs", "future"] if uses_future else ["inputs"]
         axes = {name: {0: "batch"} for name in [*names, "forecast"]}
-        extras = {"columns": self.columns, "context": self.context, "horizon": self.horizon,
-                  "calendar_size": self.calendar_size, "quantiles": self.quantiles,
-                  "scale_mean": self.scale_mean.tolist(), "scale_std": self.scale_std.tolist()}  # fmt: skip
+        extras = {
+            "columns": self.columns,
+            "context": self.context,
+            "horizon": self.horizon,
+            "calendar_size": self.calendar_size,
+            "quantiles": self.quantiles,
+            "scale_mean": self.scale_mean.tolist(),
+            "scale_std": self.scale_std.tolist(),
+        }
         return [
             ExportGraph("forecast", GraphOf(self, forecast), make_inputs, names, ["forecast"], axes, extras)
         ]

@@ -45,5 +45,10 @@ def forecast_scores(
     if interval is not None:
         inside = (actual >= interval[0]) & (actual <= interval[1])
         coverage = float(100 * inside.mean())
-    return ForecastScores(float(np.abs(error).mean()), float(np.sqrt((error**2).mean())),
-                          float(100 * smape.mean()), np.abs(error).mean(axis=(0, 2)), coverage)  # fmt: skip
+    return ForecastScores(
+        float(np.abs(error).mean()),
+        float(np.sqrt((error**2).mean())),
+        float(100 * smape.mean()),
+        np.abs(error).mean(axis=(0, 2)),
+        coverage,
+    )

@@ -46,8 +46,11 @@ class TimeSplit:
         return split
 
     def bounds(self, part: str) -> tuple[int, int]:
-        return {"train": (0, self.train_end), "val": (self.train_end, self.val_end),
-                "test": (self.val_end, self.length)}[part]  # fmt: skip
+        return {
+            "train": (0, self.train_end),
+            "val": (self.train_end, self.val_end),
+            "test": (self.val_end, self.length),
+        }[part]
 
     def origins(self, part: str, context: int, horizon: int, stride: int = 1) -> list[int]:
         """First forecast step of every window whose targets lie in ``part``."""
@@ -101,9 +104,19 @@ class WindowBatches(LengthBucketedBatches):
     and a batch is three ``index_select`` gathers: assembling it in the main process costs no
     Python loop per window and stays off the training step's path."""
 
-    def __init__(self, frame: torch.Tensor, variables: int, origins: Sequence[int], context: int,
-                 horizon: int, batch_size: int, shuffle: bool, seed: int = 0, rank: int = 0,
-                 world: int = 1) -> None:  # fmt: skip
+    def __init__(
+        self,
+        frame: torch.Tensor,
+        variables: int,
+        origins: Sequence[int],
+        context: int,
+        horizon: int,
+        batch_size: int,
+        shuffle: bool,
+        seed: int = 0,
+        rank: int = 0,
+        world: int = 1,
+    ) -> None:
         super().__init__([context] * len(origins), batch_size, shuffle, seed, rank, world)
         self.origins = torch.tensor(list(origins), dtype=torch.long)
         self.context, self.horizon = context, horizon
@@ -114,6 +127,9 @@ class WindowBatches(LengthBucketedBatches):
     def collate(self, indices: list[int]) -> dict[str, torch.Tensor]:
         index = torch.tensor(indices, dtype=torch.long)
         origins = self.origins.index_select(0, index)
-        return {"inputs": self.past.index_select(0, origins - self.context),
-                "future": self.future_calendar.index_select(0, origins),
-                "targets": self.future_values.index_select(0, origins), "index": index}  # fmt: skip
+        return {
+            "inputs": self.past.index_select(0, origins - self.context),
+            "future": self.future_calendar.index_select(0, origins),
+            "targets": self.future_values.index_select(0, origins),
+            "index": index,
+        }

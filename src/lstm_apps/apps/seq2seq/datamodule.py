@@ -6,7 +6,7 @@ from typing import Any, Protocol
 
 from lstm_apps.pipeline.app_datamodule import BucketedDataModule
 from lstm_apps.text.batching import BucketedPairBatches
-from lstm_apps.text.tokenizer import BOS, EOS, PAD, Tokenizer, tokenizer_from_json, train_tokenizer
+from lstm_apps.text.tokenizer import BOS, EOS, PAD, Tokenizer, fitted, tokenizer_from_json, train_tokenizer
 
 Pairs = list[tuple[str, str]]
 
@@ -73,25 +73,32 @@ class ParallelDataModule(BucketedDataModule):
             else:
                 self.src_tokenizer, self.tgt_tokenizer = self._train(sources), self._train(targets)
         for split, pairs in self.texts.items():
-            sources = self.src_tokenizer.encode_batch([s for s, _ in pairs])
-            targets = self.tgt_tokenizer.encode_batch([t for _, t in pairs])
-            encoded = list(zip(sources, targets, strict=True))
+            source_ids = self.src_tokenizer.encode_batch([s for s, _ in pairs])
+            target_ids = self.tgt_tokenizer.encode_batch([t for _, t in pairs])
+            encoded = list(zip(source_ids, target_ids, strict=True))
             if split == "train":
-                keep = [i for i, (s, t) in enumerate(encoded)
-                        if 0 < len(s) <= self.max_source_len and 0 < len(t) <= self.max_target_len]  # fmt: skip
+                keep = [
+                    i
+                    for i, (s, t) in enumerate(encoded)
+                    if 0 < len(s) <= self.max_source_len and 0 < len(t) <= self.max_target_len
+                ]
                 encoded = [encoded[i] for i in keep]
                 self.texts[split] = [pairs[i] for i in keep]
             self.encoded[split] = encoded
 
+    def _source_tokenizer(self) -> Tokenizer:
+        return fitted(self.src_tokenizer, "setup()")
+
+    def _target_tokenizer(self) -> Tokenizer:
+        return fitted(self.tgt_tokenizer, "setup()")
+
     def fitted_state(self) -> dict[str, str]:
-        assert self.src_tokenizer is not None and self.tgt_tokenizer is not None, "setup() first"
-        return {"source": self.src_tokenizer.to_json(), "target": self.tgt_tokenizer.to_json()}
+        return {"source": self._source_tokenizer().to_json(), "target": self._target_tokenizer().to_json()}
 
     def handoff(self) -> dict[str, Any]:
-        assert self.src_tokenizer is not None and self.tgt_tokenizer is not None, "setup() first"
-        tgt = self.tgt_tokenizer
+        tgt = self._target_tokenizer()
         return {
-            "src_vocab_size": self.src_tokenizer.vocab_size,
+            "src_vocab_size": self._source_tokenizer().vocab_size,
             "tgt_vocab_size": tgt.vocab_size,
             "pad_id": tgt.token_id(PAD),
             "bos_id": tgt.token_id(BOS),
@@ -111,6 +118,13 @@ class ParallelDataModule(BucketedDataModule):
     ) -> BucketedPairBatches:
         ids = self.handoff()
         return BucketedPairBatches(
-            self.encoded[split], batch_size, ids["pad_id"], ids["bos_id"], ids["eos_id"],
-            shuffle=shuffle, seed=self.seed, rank=rank, world=world,
-        )  # fmt: skip
+            self.encoded[split],
+            batch_size,
+            ids["pad_id"],
+            ids["bos_id"],
+            ids["eos_id"],
+            shuffle=shuffle,
+            seed=self.seed,
+            rank=rank,
+            world=world,
+        )

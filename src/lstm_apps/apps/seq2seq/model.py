@@ -9,21 +9,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lstm_apps.core.attention import AttentionType
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
 from lstm_apps.core.attention_decoder_export import decoder_step_graph
 from lstm_apps.core.beam_search import Hypothesis
 from lstm_apps.core.export_graph import ExportGraph, GraphOf, flat_state, state_names
-from lstm_apps.core.recurrent import RecurrentBlock
+from lstm_apps.core.recurrent import CellType, RecurrentBlock
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
-from lstm_apps.pipeline.running_mean import running_mean
+from lstm_apps.pipeline.running_mean import mean_at, running_mean
 from lstm_apps.plots import attention_heatmap
 from lstm_apps.text.batching import pad_sequences
 from lstm_apps.text.scores import translation_scores
-from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
+from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
 
 
-class Seq2SeqModel(DecodedEvaluation, AppModule):
+class Seq2SeqModel(DecodedEvaluation[str], AppModule):
     """Bidirectional stacked encoder -> bridge -> attention decoder; greedy/beam decoding.
 
     Validation decodes with ``val_beam_size`` (greedy by default) and test with
@@ -44,8 +45,8 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
         encoder_layers: int = 2,
         decoder_layers: int = 1,
         bidirectional: bool = True,
-        cell: str = "lstm",
-        attention: str = "general",
+        cell: CellType = "lstm",
+        attention: AttentionType = "general",
         input_feeding: bool = False,
         tie_embeddings: bool = False,
         dropout: float = 0.2,
@@ -68,14 +69,22 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
             num_layers=encoder_layers,
             cell=cell,
             bidirectional=bidirectional,
-            dropout=dropout,  # type: ignore[arg-type]
+            dropout=dropout,
         )
-        self.bridge = StateBridge(self.encoder.output_size, hidden_size, decoder_layers, cell)  # type: ignore[arg-type]
+        self.bridge = StateBridge(self.encoder.output_size, hidden_size, decoder_layers, cell)
         self.decoder = AttentionDecoder(
-            tgt_vocab_size, embedding_dim, hidden_size, self.encoder.output_size, num_layers=decoder_layers,
-            cell=cell, attention=attention, dropout=dropout, input_feeding=input_feeding,  # type: ignore[arg-type]
-            tie_embeddings=tie_embeddings, padding_idx=pad_id,
-        )  # fmt: skip
+            tgt_vocab_size,
+            embedding_dim,
+            hidden_size,
+            self.encoder.output_size,
+            num_layers=decoder_layers,
+            cell=cell,
+            attention=attention,
+            dropout=dropout,
+            input_feeding=input_feeding,
+            tie_embeddings=tie_embeddings,
+            padding_idx=pad_id,
+        )
         self.dropout = nn.Dropout(dropout)
         self.label_smoothing = label_smoothing
         self.val_beam_size, self.test_beam_size = val_beam_size, test_beam_size
@@ -85,12 +94,18 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
         self.src_tokenizer: Tokenizer | None = None
         self.tgt_tokenizer: Tokenizer | None = None
         self.nll = nn.ModuleDict({"val_nll": running_mean(), "test_nll": running_mean()})
-        self._decoded: list[tuple[int, str]] = []
+        self._decoded = []
         self._examples: list[dict[str, Any]] = []
 
     def on_fitted_state(self, state: dict[str, str]) -> None:
         self.src_tokenizer = tokenizer_from_json(state["source"])
         self.tgt_tokenizer = tokenizer_from_json(state["target"])
+
+    def _source_tokenizer(self) -> Tokenizer:
+        return fitted(self.src_tokenizer, "bind_fitted_state()")
+
+    def _target_tokenizer(self) -> Tokenizer:
+        return fitted(self.tgt_tokenizer, "bind_fitted_state()")
 
     # -- model ----------------------------------------------------------------------------------
     def encode(
@@ -118,31 +133,49 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
 
     def _loss(self, logits: torch.Tensor, targets: torch.Tensor, smoothing: float) -> torch.Tensor:
         return F.cross_entropy(
-            logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1),
-            ignore_index=self.pad_id, label_smoothing=smoothing,
-        )  # fmt: skip
+            logits.reshape(-1, logits.size(-1)).float(),
+            targets.reshape(-1),
+            ignore_index=self.pad_id,
+            label_smoothing=smoothing,
+        )
 
     # -- decoding -------------------------------------------------------------------------------
     @torch.no_grad()
     def decode(
-        self, src: torch.Tensor, src_lengths: torch.Tensor, beam_size: int = 1, n_best: int = 1,
-        alpha: float | None = None, max_len: int | None = None,
-    ) -> list[list[Hypothesis]]:  # fmt: skip
+        self,
+        src: torch.Tensor,
+        src_lengths: torch.Tensor,
+        beam_size: int = 1,
+        n_best: int = 1,
+        alpha: float | None = None,
+        max_len: int | None = None,
+    ) -> list[list[Hypothesis]]:
         """Best ``n_best`` hypotheses per source sentence (greedy when ``beam_size`` is 1)."""
         memory, mask, state = self.encode(src, src_lengths)
         limit = max_len or int(self.max_len_a * int(src_lengths.max()) + self.max_len_b)
         return self.decoder.search(
-            memory, mask, state, self.bos_id, self.eos_id, limit, beam_size=beam_size, n_best=n_best,
+            memory,
+            mask,
+            state,
+            self.bos_id,
+            self.eos_id,
+            limit,
+            beam_size=beam_size,
+            n_best=n_best,
             alpha=self.length_penalty if alpha is None else alpha,
-        )  # fmt: skip
+        )
 
-    def source_batches(self, sources: list[str], batch_size: int = 64, beam_size: int = 5, n_best: int = 1,
-                       alpha: float | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    def source_batches(
+        self,
+        sources: list[str],
+        batch_size: int = 64,
+        beam_size: int = 5,
+        n_best: int = 1,
+        alpha: float | None = None,
+    ) -> list[dict[str, Any]]:
         """Raw source strings as ``predict_step`` batches, sorted by length: ``src``,
         ``src_lengths``, ``index`` (position in ``sources``) and the ``search`` settings."""
-        if self.src_tokenizer is None:
-            raise RuntimeError("the model has no tokenizers; bind_fitted_state() first")
-        encoded = self.src_tokenizer.encode_batch(sources)
+        encoded = self._source_tokenizer().encode_batch(sources)
         order = sorted(range(len(sources)), key=lambda i: len(encoded[i]))
         search = {"beam_size": beam_size, "n_best": n_best, "alpha": alpha}
         batches = []
@@ -158,13 +191,21 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
         self, batch: dict[str, Any], batch_idx: int = 0
     ) -> list[tuple[int, list[tuple[str, float]]]]:
         """``(index, n-best (text, score))`` for every source of a ``source_batches`` batch."""
-        assert self.tgt_tokenizer is not None, "bind_fitted_state() first"
+        tokenizer = self._target_tokenizer()
         found = self.decode(batch["src"], batch["src_lengths"], **batch["search"])
-        return [(int(i), [(self.tgt_tokenizer.decode(h.tokens), h.score) for h in hyps])
-                for i, hyps in zip(batch["index"].tolist(), found, strict=True)]  # fmt: skip
+        return [
+            (int(i), [(tokenizer.decode(h.tokens), h.score) for h in hyps])
+            for i, hyps in zip(batch["index"].tolist(), found, strict=True)
+        ]
 
-    def translate(self, sources: list[str], beam_size: int = 5, n_best: int = 1, batch_size: int = 64,
-                  alpha: float | None = None) -> list[list[tuple[str, float]]]:  # fmt: skip
+    def translate(
+        self,
+        sources: list[str],
+        beam_size: int = 5,
+        n_best: int = 1,
+        batch_size: int = 64,
+        alpha: float | None = None,
+    ) -> list[list[tuple[str, float]]]:
         """Translate raw strings in this process (no trainer); ``(text, score)`` n-best per input."""
         results: list[list[tuple[str, float]]] = [[] for _ in sources]
         with self.evaluating():
@@ -184,9 +225,10 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
     def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:
         logits, _ = self(batch)
         tokens = int((batch["tgt_out"] != self.pad_id).sum())
-        self.nll[f"{split}_nll"].update(self._loss(logits, batch["tgt_out"], 0.0), tokens)
+        mean_at(self.nll, f"{split}_nll").update(self._loss(logits, batch["tgt_out"], 0.0), tokens)
         found = self.decode(batch["src"], batch["src_lengths"], beam_size=self.beam_size_for(split))
-        texts = [self.tgt_tokenizer.decode(h[0].tokens) for h in found]
+        tokenizer = self._target_tokenizer()
+        texts = [tokenizer.decode(h[0].tokens) for h in found]
         self._decoded += list(zip(batch["index"].tolist(), texts, strict=True))
         if split == "val" and batch_idx == 0:
             self._keep_examples(batch, found, texts)
@@ -195,23 +237,28 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
         self, batch: dict[str, torch.Tensor], found: list[list[Hypothesis]], texts: list[str]
     ) -> None:
         data = self.app_data()
+        source_tokenizer, target_tokenizer = self._source_tokenizer(), self._target_tokenizer()
         self._examples = []
         for row in range(min(self.log_examples, len(found))):
             index = int(batch["index"][row])
             source_ids = batch["src"][row, : int(batch["src_lengths"][row])].tolist()
             hyp = found[row][0]
-            self._examples.append({
-                "source": data.example_input("val", index),
-                "reference": data.references("val")[index],
-                "hypothesis": texts[row],
-                "source_tokens": [self.src_tokenizer.decode([t]) for t in source_ids],
-                "target_tokens": [self.tgt_tokenizer.decode([t]) for t in hyp.tokens],
-                "attention": hyp.attention[:, : len(source_ids)].cpu() if hyp.attention is not None else None,
-            })  # fmt: skip
+            self._examples.append(
+                {
+                    "source": data.example_input("val", index),
+                    "reference": data.references("val")[index],
+                    "hypothesis": texts[row],
+                    "source_tokens": [source_tokenizer.decode([t]) for t in source_ids],
+                    "target_tokens": [target_tokenizer.decode([t]) for t in hyp.tokens],
+                    "attention": hyp.attention[:, : len(source_ids)].cpu()
+                    if hyp.attention is not None
+                    else None,
+                }
+            )
 
     def _finish_epoch(self, split: str) -> None:
-        nll = self.nll[f"{split}_nll"].compute()
-        self.nll[f"{split}_nll"].reset()
+        nll = mean_at(self.nll, f"{split}_nll").compute()
+        mean_at(self.nll, f"{split}_nll").reset()
         hypotheses, references = self.decoded_with_references(split)
         scores = translation_scores(hypotheses, references)
         self.log(f"{split}/loss", nll, sync_dist=True)
@@ -239,13 +286,22 @@ class Seq2SeqModel(DecodedEvaluation, AppModule):
 
         def encoder_outputs(src: torch.Tensor) -> tuple[torch.Tensor, ...]:
             memory, _, state = self.encode(src, None)
-            return (memory, *flat_state(state.recurrent))
+            return (memory, *flat_state(state.recurrent_state()))
 
         vocab = self.src_embedding.num_embeddings
         axes = {"source_ids": {0: "batch", 1: "source"}, "memory": {0: "batch", 1: "source"}}
         axes.update({name: {1: "batch"} for name in cells})
-        encoder = ExportGraph("encoder", GraphOf(self, encoder_outputs), lambda n: (torch.randint(0, vocab, (n, 3 + n)),),
-                              ["source_ids"], ["memory", *cells], axes)  # fmt: skip
-        step = decoder_step_graph(self.decoder, self.encoder.output_size,
-                                  {"bos_id": self.bos_id, "eos_id": self.eos_id, "pad_id": self.pad_id})  # fmt: skip
+        encoder = ExportGraph(
+            "encoder",
+            GraphOf(self, encoder_outputs),
+            lambda n: (torch.randint(0, vocab, (n, 3 + n)),),
+            ["source_ids"],
+            ["memory", *cells],
+            axes,
+        )
+        step = decoder_step_graph(
+            self.decoder,
+            self.encoder.output_size,
+            {"bos_id": self.bos_id, "eos_id": self.eos_id, "pad_id": self.pad_id},
+        )
         return [encoder, step]

@@ -40,8 +40,9 @@ class Seq2SeqPredictor(Predictor[Seq2SeqModel, Seq2SeqOptions]):
         results = dict(item for found in self.run_batches(batches) for item in found)
         if options.n_best == 1:
             return Prediction("\n".join(results[i][0][0] for i in range(len(sources))))
-        return Prediction("\n".join(f"{i}\t{score:.4f}\t{hyp}" for i in range(len(sources))
-                                    for hyp, score in results[i]))  # fmt: skip
+        return Prediction(
+            "\n".join(f"{i}\t{score:.4f}\t{hyp}" for i in range(len(sources)) for hyp, score in results[i])
+        )
 
 
 PREDICTOR = Seq2SeqPredictor

@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
+from typing import TypedDict
 
 from lstm_apps.data.download import fetch
 from lstm_apps.errors import UserError
 
 DATASETS = {"multi30k": "Multi30k task 1, German-English, as aligned .de/.en files"}
-SOURCES = {
+
+
+class Source(TypedDict):
+    base_url: str
+    splits: tuple[str, ...]
+    languages: tuple[str, ...]
+
+
+SOURCES: dict[str, Source] = {
     "multi30k": {
         "base_url": "https://raw.githubusercontent.com/multi30k/dataset/master/data/task1/raw",
         "splits": ("train", "val", "test_2016_flickr"),

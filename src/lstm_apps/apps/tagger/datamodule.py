@@ -61,8 +61,13 @@ class TaggingDataModule(BucketedDataModule):
                     f"data.scheme: the checkpoint's model tags in {self.vocab.scheme}, not {self.scheme}"
                 )
         else:
-            self.vocab = TaggerVocab.train(self.sentences["train"], self.scheme, self.min_frequency,
-                                           self.lowercase, max_word_chars=self.max_word_chars)  # fmt: skip
+            self.vocab = TaggerVocab.train(
+                self.sentences["train"],
+                self.scheme,
+                self.min_frequency,
+                self.lowercase,
+                max_word_chars=self.max_word_chars,
+            )
         for split, sentences in self.sentences.items():
             self.encoded[split] = self.vocab.encode(sentences, source=f"data.corpus.{split}")
 
@@ -93,5 +98,12 @@ class TaggingDataModule(BucketedDataModule):
         self, split: str, batch_size: int, shuffle: bool, rank: int, world: int
     ) -> TaggedBatches:
         assert self.vocab is not None, "setup() first"
-        return TaggedBatches(self.encoded[split], batch_size, self.vocab.pad_id, shuffle=shuffle, seed=self.seed,
-                             rank=rank, world=world)  # fmt: skip
+        return TaggedBatches(
+            self.encoded[split],
+            batch_size,
+            self.vocab.pad_id,
+            shuffle=shuffle,
+            seed=self.seed,
+            rank=rank,
+            world=world,
+        )

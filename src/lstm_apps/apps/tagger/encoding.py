@@ -28,8 +28,15 @@ class TaggerVocab:
     max_word_chars: int = 30
 
     @classmethod
-    def train(cls, sentences: Sequence[TaggedSentence], scheme: str, min_frequency: int = 1,
-              lowercase: bool = False, max_vocab: int = 100_000, max_word_chars: int = 30) -> TaggerVocab:  # fmt: skip
+    def train(
+        cls,
+        sentences: Sequence[TaggedSentence],
+        scheme: str,
+        min_frequency: int = 1,
+        lowercase: bool = False,
+        max_vocab: int = 100_000,
+        max_word_chars: int = 30,
+    ) -> TaggerVocab:
         texts = [" ".join(s.tokens) for s in sentences]
         words = HFWrappedTokenizer.train_word(
             texts, max_vocab, min_frequency=min_frequency, lowercase=lowercase
@@ -69,8 +76,12 @@ class TaggerVocab:
 
     def encode(self, sentences: Sequence[TaggedSentence], source: str = "data") -> list[EncodedSentence]:
         """Ids for every sentence; tags must belong to the tag set (``source`` names the data in errors)."""
-        word_ids = [e.ids for e in self.words.hf.encode_batch(
-            [s.tokens for s in sentences], is_pretokenized=True, add_special_tokens=False)]  # fmt: skip
+        word_ids = [
+            e.ids
+            for e in self.words.hf.encode_batch(
+                [s.tokens for s in sentences], is_pretokenized=True, add_special_tokens=False
+            )
+        ]
         tag_index = {t: i for i, t in enumerate(self.tags)}
         encoded = []
         for sentence, ids in zip(sentences, word_ids, strict=True):
@@ -92,8 +103,16 @@ class TaggedBatches(LengthBucketedBatches):
     ``char_slots [B, L]``: each word slot's row; see ``core/char_features.py``), ``tags [B, L]``
     (0 on padding; when the sentences carry tags) and ``index [B]``."""
 
-    def __init__(self, sentences: Sequence[EncodedSentence], batch_size: int, pad_id: int, shuffle: bool,
-                 seed: int = 0, rank: int = 0, world: int = 1) -> None:  # fmt: skip
+    def __init__(
+        self,
+        sentences: Sequence[EncodedSentence],
+        batch_size: int,
+        pad_id: int,
+        shuffle: bool,
+        seed: int = 0,
+        rank: int = 0,
+        world: int = 1,
+    ) -> None:
         super().__init__([len(s[0]) for s in sentences], batch_size, shuffle, seed, rank, world)
         self.sentences = sentences
         self.pad_id = pad_id
@@ -102,8 +121,14 @@ class TaggedBatches(LengthBucketedBatches):
         chosen = [self.sentences[i] for i in indices]
         words, lengths = pad_sequences([s[0] for s in chosen], self.pad_id)
         word_chars, char_lengths, slots = distinct_word_chars([s[1] for s in chosen], words.size(1))
-        batch = {"words": words, "lengths": lengths, "word_chars": word_chars, "word_char_lengths": char_lengths,
-                 "char_slots": slots, "index": torch.tensor(indices)}  # fmt: skip
+        batch = {
+            "words": words,
+            "lengths": lengths,
+            "word_chars": word_chars,
+            "word_char_lengths": char_lengths,
+            "char_slots": slots,
+            "index": torch.tensor(indices),
+        }
         if all(len(s[2]) == len(s[0]) for s in chosen):
             batch["tags"] = pad_sequences([s[2] for s in chosen], 0)[0]
         return batch

@@ -5,23 +5,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from lstm_apps.apps.tagger.encoding import TaggedBatches, TaggerVocab
-from lstm_apps.core.char_features import CharFeatures
-from lstm_apps.core.crf import ALGORITHMS, CRF
+from lstm_apps.core.char_features import CharFeatureKind, CharFeatures
+from lstm_apps.core.crf import ALGORITHMS, CRF, Constraints
 from lstm_apps.core.export_graph import ExportGraph, GraphOf
-from lstm_apps.core.recurrent import RecurrentBlock
+from lstm_apps.core.recurrent import CellType, RecurrentBlock
 from lstm_apps.data.conll import TaggedSentence
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import move_batch
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
-from lstm_apps.pipeline.running_mean import running_mean
+from lstm_apps.pipeline.running_mean import mean_at, running_mean
 from lstm_apps.text.span_scores import tagging_scores
 from lstm_apps.text.tag_schemes import allowed_transitions, spans
 from lstm_apps.text.word_vectors import load_word_vectors
@@ -29,7 +29,7 @@ from lstm_apps.text.word_vectors import load_word_vectors
 log = logging.getLogger("lstm_apps")
 
 
-class TaggerModel(DecodedEvaluation, AppModule):
+class TaggerModel(DecodedEvaluation[list[str]], AppModule):
     """``output``: ``crf`` (trained transitions, Viterbi) or ``softmax`` (per-token). With
     ``constrained`` the scheme's illegal transitions can never be decoded, in both outputs.
     ``char_features``: ``cnn`` | ``lstm`` | ``none``. ``word_dropout`` replaces training words by
@@ -51,13 +51,13 @@ class TaggerModel(DecodedEvaluation, AppModule):
         unk_id: int,
         word_dim: int = 100,
         word_vectors: str | None = None,
-        char_features: str = "cnn",
+        char_features: CharFeatureKind | Literal["none"] = "cnn",
         char_dim: int = 30,
         char_size: int = 50,
         char_kernel: int = 3,
         hidden_size: int = 128,
         num_layers: int = 1,
-        cell: str = "lstm",
+        cell: CellType = "lstm",
         dropout: float = 0.5,
         word_dropout: float = 0.05,
         output: str = "crf",
@@ -79,17 +79,19 @@ class TaggerModel(DecodedEvaluation, AppModule):
         self.log_examples = log_examples
         self.word_embedding = nn.Embedding(word_vocab_size, word_dim, padding_idx=pad_id)
         self.char_features = (
-            CharFeatures(char_vocab_size, char_dim, char_size, char_features, char_kernel)  # type: ignore[arg-type]
+            CharFeatures(char_vocab_size, char_dim, char_size, char_features, char_kernel)
             if char_features != "none"
             else None
         )
         features = word_dim + (char_size if self.char_features is not None else 0)
         self.encoder = RecurrentBlock(
             features, hidden_size, num_layers, cell, bidirectional=True, dropout=dropout
-        )  # type: ignore[arg-type]
+        )
         self.dropout = nn.Dropout(dropout)
         self.emission = nn.Linear(self.encoder.output_size, len(self.tags))
-        constraints = allowed_transitions(self.tags, scheme) if constrained else (None, None, None)
+        constraints: Constraints = (
+            allowed_transitions(self.tags, scheme) if constrained else (None, None, None)
+        )
         if crf_algorithm not in ALGORITHMS:
             raise UserError(
                 f"model.crf_algorithm: must be one of {', '.join(ALGORITHMS)}, got {crf_algorithm!r}"
@@ -101,7 +103,7 @@ class TaggerModel(DecodedEvaluation, AppModule):
         )
         self.eval_loss = nn.ModuleDict({"val": running_mean(), "test": running_mean()})
         self.vocab_tables: TaggerVocab | None = None
-        self._decoded: list[tuple[int, list[str]]] = []
+        self._decoded = []
         self._examples: list[tuple[list[str], list[str], list[str]]] = []
         self._report = ""
 
@@ -192,7 +194,9 @@ class TaggerModel(DecodedEvaluation, AppModule):
 
     def _evaluate_batch(self, batch: dict[str, torch.Tensor], batch_idx: int, split: str) -> None:
         emissions, mask = self(batch), self.mask(batch)
-        self.eval_loss[split].update(self.loss(emissions, batch["tags"], mask), batch["words"].size(0))
+        mean_at(self.eval_loss, split).update(
+            self.loss(emissions, batch["tags"], mask), batch["words"].size(0)
+        )
         predicted = self._tag_names(self.decode(emissions, mask), batch["lengths"])
         indices = batch["index"].tolist()
         self._decoded += list(zip(indices, predicted, strict=True))
@@ -204,8 +208,8 @@ class TaggerModel(DecodedEvaluation, AppModule):
             ]
 
     def _finish_epoch(self, split: str) -> None:
-        loss = self.eval_loss[split].compute()
-        self.eval_loss[split].reset()
+        loss = mean_at(self.eval_loss, split).compute()
+        mean_at(self.eval_loss, split).reset()
         predicted, gold = self.decoded_with_references(split)
         scores = tagging_scores(predicted, gold, self.scheme)
         self.log(f"{split}/loss", loss, sync_dist=True)
@@ -246,8 +250,13 @@ class TaggerModel(DecodedEvaluation, AppModule):
             slots = torch.arange(word_ids.numel(), device=word_ids.device).view_as(word_ids)
             word_chars = char_ids.flatten(0, 1)
             lengths = (word_chars != 0).sum(1).clamp(min=1)
-            batch = {"words": word_ids, "word_chars": word_chars, "word_char_lengths": lengths,
-                     "char_slots": slots, "lengths": None}  # fmt: skip
+            batch = {
+                "words": word_ids,
+                "word_chars": word_chars,
+                "word_char_lengths": lengths,
+                "char_slots": slots,
+                "lengths": None,
+            }
             return (self(batch),)
 
         def make_inputs(n: int) -> tuple[torch.Tensor, ...]:
@@ -257,13 +266,25 @@ class TaggerModel(DecodedEvaluation, AppModule):
         if self.crf is not None:
             transitions, start, end = (t.tolist() for t in self.crf._scores())
             extras.update(transitions=transitions, start=start, end=end)
-        axes = {"word_ids": {0: "batch", 1: "words"}, "char_ids": {0: "batch", 1: "words", 2: "chars"},
-                "emissions": {0: "batch", 1: "words"}}  # fmt: skip
-        return [ExportGraph("emissions", GraphOf(self, emissions), make_inputs, ["word_ids", "char_ids"],
-                            ["emissions"], axes, extras)]  # fmt: skip
+        axes = {
+            "word_ids": {0: "batch", 1: "words"},
+            "char_ids": {0: "batch", 1: "words", 2: "chars"},
+            "emissions": {0: "batch", 1: "words"},
+        }
+        return [
+            ExportGraph(
+                "emissions",
+                GraphOf(self, emissions),
+                make_inputs,
+                ["word_ids", "char_ids"],
+                ["emissions"],
+                axes,
+                extras,
+            )
+        ]
 
 
-def _frozen_constraints(num_tags: int, constraints: tuple[torch.Tensor | None, ...]) -> CRF:
+def _frozen_constraints(num_tags: int, constraints: Constraints) -> CRF:
     decoder = CRF(num_tags, *constraints)
     for param in decoder.parameters():
         nn.init.zeros_(param)

@@ -32,7 +32,7 @@ class TaggerPredictor(Predictor[TaggerModel, TaggerOptions]):
         exactly_one(options, "text", "input_file", 'text="..." or input_file=path')
         if options.text is not None:
             return Prediction(format_tagged_text(str(options.text), self.tag, self.model.scheme))
-        file = existing_file(options.input_file, "input_file")  # type: ignore[arg-type]
+        file = existing_file(options.input_file, "input_file")
         sentences = read_prediction_input(file, options.input_format)
         predicted = self.tag([s.tokens for s in sentences])
         output = format_conll(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import TypedDict
 
 from lstm_apps.data.conll import read_conll
 from lstm_apps.data.corpus import write_text_atomically
@@ -30,7 +31,19 @@ DATASETS = {
     "conll2002_nl": "CoNLL-2002 Dutch NER from the NLTK data collection",
 }
 SPLITS = ("train", "val", "test")
-SOURCES = {
+
+
+class _Source(TypedDict):
+    base_url: str
+    files: tuple[str, str, str]  # train, val, test
+    scheme: str
+
+
+class Source(_Source, total=False):
+    archive: str  # the files are members of this zip archive
+
+
+SOURCES: dict[str, Source] = {
     "conll2003": {
         "base_url": "https://raw.githubusercontent.com/synalp/NER/master/corpus/CoNLL-2003",
         "files": ("eng.train", "eng.testa", "eng.testb"),

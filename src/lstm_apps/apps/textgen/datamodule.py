@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule
 from lstm_apps.text.stream import BPTTWindows, stream_rows
-from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json, train_tokenizer
+from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json, train_tokenizer
 
 
 class CorpusSource(Protocol):
@@ -60,13 +60,14 @@ class TextStreamDataModule(AppDataModule):
         for split, text in texts.items():
             self.ids[split] = torch.tensor(self.tokenizer.encode(text), dtype=torch.long)
 
+    def _tokenizer(self) -> Tokenizer:
+        return fitted(self.tokenizer, "setup()")
+
     def fitted_state(self) -> dict[str, str]:
-        assert self.tokenizer is not None, "setup() first"
-        return {"tokenizer": self.tokenizer.to_json()}
+        return {"tokenizer": self._tokenizer().to_json()}
 
     def handoff(self) -> dict[str, Any]:
-        assert self.tokenizer is not None, "setup() first"
-        return {"vocab_size": self.tokenizer.vocab_size}
+        return {"vocab_size": self._tokenizer().vocab_size}
 
     def _windows(self, split: str, batch_size: int) -> DataLoader:
         rank, world = self.distributed_position()

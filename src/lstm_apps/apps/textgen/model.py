@@ -10,11 +10,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from lstm_apps.core.export_graph import ExportGraph, GraphOf, flat_state, state_names
-from lstm_apps.core.recurrent import RecurrentBlock, RecurrentState, detach_state
+from lstm_apps.core.recurrent import CellType, RecurrentBlock, RecurrentState, detach_state
 from lstm_apps.core.sampling import select_next_token
 from lstm_apps.pipeline.app_module import AppModule
-from lstm_apps.pipeline.running_mean import running_mean
-from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
+from lstm_apps.pipeline.running_mean import mean_at, running_mean
+from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
 
 SPLITS = ("train", "val", "test")
 # The corpora separate documents with a blank line, so it is the natural "start of text".
@@ -38,7 +38,7 @@ class LanguageModel(AppModule):
         embedding_dim: int = 256,
         hidden_size: int = 512,
         num_layers: int = 2,
-        cell: str = "lstm",
+        cell: CellType = "lstm",
         proj_size: int = 0,
         dropout: float = 0.2,
         embedding_dropout: float = 0.1,
@@ -60,7 +60,7 @@ class LanguageModel(AppModule):
             num_layers=num_layers,
             cell=cell,
             dropout=dropout,
-            proj_size=proj_size,  # type: ignore[arg-type]
+            proj_size=proj_size,
         )
         self.output_dropout = nn.Dropout(output_dropout)
         features = self.rnn.output_size
@@ -128,19 +128,19 @@ class LanguageModel(AppModule):
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
         # The weight made on the device (a fill), not from a Python int: that would be a blocking copy.
         value = loss.detach()
-        self.mean_loss[f"{split}_loss"].update(value, torch.full_like(value, targets.numel()))
+        mean_at(self.mean_loss, f"{split}_loss").update(value, torch.full_like(value, targets.numel()))
         return loss
 
     def _reset(self, split: str) -> None:
         self._carried[split] = None
-        self.mean_loss[f"{split}_loss"].reset()
+        mean_at(self.mean_loss, f"{split}_loss").reset()
 
     def _log_epoch(self, split: str) -> None:
         # compute() already reduced over processes; sync_dist only tells Lightning so (cheap, once).
-        loss = self.mean_loss[f"{split}_loss"].compute()
+        loss = mean_at(self.mean_loss, f"{split}_loss").compute()
         self.log(f"{split}/loss_epoch" if split == "train" else f"{split}/loss", loss, sync_dist=True)
         self.log(f"{split}/ppl", torch.exp(loss), prog_bar=split == "val", sync_dist=True)
-        self.mean_loss[f"{split}_loss"].reset()
+        mean_at(self.mean_loss, f"{split}_loss").reset()
 
     def on_train_epoch_start(self) -> None:
         super().on_train_epoch_start()
@@ -187,10 +187,9 @@ class LanguageModel(AppModule):
         num_samples: int = 1,
     ) -> list[str]:
         """Continue ``prompt`` ``num_samples`` times at once (one batched step per token)."""
-        if self.tokenizer is None:
-            raise RuntimeError("the model has no tokenizer; bind_fitted_state() first")
+        tokenizer = fitted(self.tokenizer, "bind_fitted_state()")
         with self.evaluating():
-            prompt_ids = self.tokenizer.encode(prompt) or self.tokenizer.encode(DOCUMENT_START)
+            prompt_ids = tokenizer.encode(prompt) or tokenizer.encode(DOCUMENT_START)
             tokens = torch.tensor([prompt_ids], device=self.device).repeat(num_samples, 1)
             generator = None
             if seed is not None:
@@ -211,7 +210,7 @@ class LanguageModel(AppModule):
         if not produced:
             return [""] * num_samples
         new_ids = torch.stack(produced, dim=1).tolist()
-        return [self.tokenizer.decode(ids) for ids in new_ids]
+        return [tokenizer.decode(ids) for ids in new_ids]
 
     def validation_samples(self) -> dict[str, str]:
         text = self.generate(

@@ -32,9 +32,15 @@ class TextgenPredictor(Predictor[LanguageModel, TextgenOptions]):
         options = self.options
         prompt = options.prompt or ""
         samples = self.model.generate(
-            prompt, options.max_new_tokens, greedy=options.greedy, temperature=options.temperature,
-            top_k=options.top_k, top_p=options.top_p, seed=options.seed, num_samples=options.num_samples,
-        )  # fmt: skip
+            prompt,
+            options.max_new_tokens,
+            greedy=options.greedy,
+            temperature=options.temperature,
+            top_k=options.top_k,
+            top_p=options.top_p,
+            seed=options.seed,
+            num_samples=options.num_samples,
+        )
         return Prediction("\n\n".join(prompt + sample for sample in samples))
 
 

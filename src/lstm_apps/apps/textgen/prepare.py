@@ -10,6 +10,7 @@ Then train with the matching recipe, e.g. ``lstm-apps train experiment=textgen_s
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypedDict
 
 from lstm_apps.data.download import fetch, split_lines
 from lstm_apps.errors import UserError
@@ -18,7 +19,14 @@ DATASETS = {
     "tinyshakespeare": "Karpathy's char-rnn corpus (1.1 MB), split 90/5/5 on line boundaries",
     "wikitext2": "WikiText-2 train/valid/test as in pytorch/examples",
 }
-SOURCES = {
+
+
+class Source(TypedDict):
+    base_url: str
+    files: dict[str, str | None]  # file name -> the split it is; None: split it here
+
+
+SOURCES: dict[str, Source] = {
     "tinyshakespeare": {
         "base_url": "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare",
         "files": {"input.txt": None},  # one file, split here 90/5/5 on line boundaries
