@@ -70,9 +70,7 @@ def tiny_seq2seq_overrides(tsv: Path) -> list[str]:
         "model.test_beam_size=3",
         "optimizer.lr=0.01",
         "scheduler=none",
-        "callbacks=minimal",
-        "trainer.enable_progress_bar=false",
-        "trainer.num_sanity_val_steps=0",
+        *QUIET,
         "trainer.log_every_n_steps=1",
     ]
 
@@ -107,9 +105,7 @@ def tiny_tagger_overrides(path: Path) -> list[str]:
         "model.word_dropout=0.0",
         "optimizer.lr=0.02",
         "scheduler=none",
-        "callbacks=minimal",
-        "trainer.enable_progress_bar=false",
-        "trainer.num_sanity_val_steps=0",
+        *QUIET,
         "trainer.log_every_n_steps=1",
     ]
 
@@ -128,9 +124,7 @@ def tiny_classifier_overrides(path: Path) -> list[str]:
         "model.dropout=0.0",
         "optimizer.lr=0.02",
         "scheduler=none",
-        "callbacks=minimal",
-        "trainer.enable_progress_bar=false",
-        "trainer.num_sanity_val_steps=0",
+        *QUIET,
         "trainer.log_every_n_steps=1",
     ]
 
@@ -150,9 +144,7 @@ def tiny_forecaster_overrides(path: Path) -> list[str]:
         "model.dropout=0.0",
         "optimizer.lr=0.01",
         "scheduler=none",
-        "callbacks=minimal",
-        "trainer.enable_progress_bar=false",
-        "trainer.num_sanity_val_steps=0",
+        *QUIET,
         "trainer.log_every_n_steps=1",
     ]
 
