@@ -148,6 +148,8 @@ class ResumableBatchLoader(DataLoader):
         self._batches: ResumableBatches = batches
 
     def state_dict(self) -> dict[str, int]:
+        # The Trainer has no property for "batches done in this epoch"; the loop's progress counter
+        # is what Lightning restores on resume and what its own ModelCheckpoint reads.
         progress = self._trainer.fit_loop.epoch_loop.batch_progress.current
         return {"epoch": self._trainer.current_epoch, "batches_done": progress.completed}
 
