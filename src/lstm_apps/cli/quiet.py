@@ -9,6 +9,8 @@ _HARMLESS_WARNINGS = (
     r".*isinstance\(treespec, LeafSpec\).*",  # Lightning's own use of a deprecated torch API
     r".*`IterableDataset` has `__len__` defined.*",  # our BPTT windows are never split over workers
     r".*does not have many workers.*",  # in-memory tensors: workers would only add overhead
+    # scheduler.interval=validation: offered every step, it has no metric before the first validation
+    r".*ReduceLROnPlateau conditioned on metric .* strict is set to `False`.*",
 )
 
 

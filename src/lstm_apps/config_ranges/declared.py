@@ -58,10 +58,12 @@ RUN: Table = {
     "optimizer.weight_decay": key(reals(0), doc="L2 penalty (decoupled for AdamW)"),
     "optimizer.momentum": key(reals(0, 1, high_open=True), doc="SGD momentum"),
     # scheduler=plateau|cosine|onecycle|none
-    "scheduler.interval": key(one_of("step", "epoch"), doc="when the scheduler steps"),
+    "scheduler.interval": key(
+        one_of("step", "epoch", "validation"), doc="when the scheduler steps; validation: after each one"
+    ),
     "scheduler.factory.mode": key(one_of("min", "max"), doc="plateau: direction of the monitor"),
     "scheduler.factory.factor": key(FRACTION, doc="plateau: lr multiplier on a plateau"),
-    "scheduler.factory.patience": key(COUNT, doc="plateau: epochs without improvement first"),
+    "scheduler.factory.patience": key(COUNT, doc="plateau: validations without improvement first"),
     "scheduler.factory.eta_min": key(reals(0), doc="cosine: the final learning rate"),
     "scheduler.factory.max_lr": key(reals(0, low_open=True), doc="onecycle: the peak learning rate"),
     "scheduler.factory.pct_start": key(FRACTION, doc="onecycle: share of steps spent warming up"),
@@ -108,6 +110,9 @@ RUN: Table = {
     "callbacks.early_stopping.patience": key(COUNT, doc="validations without improvement before stopping"),
     "callbacks.early_stopping.min_delta": key(reals(0), doc="smallest change that counts as improvement"),
     "callbacks.early_stopping.mode": key(one_of("min", "max"), doc="whether smaller is better"),
+    "callbacks.early_stopping.check_on_train_epoch_end": key(
+        FLAG, NULL, doc="also decide at epoch ends without a validation"
+    ),
     "callbacks.lr_monitor.logging_interval": key(one_of("step", "epoch"), NULL, doc="when the lr is logged"),
     "callbacks.progress_bar.refresh_rate": key(COUNT, doc="bar refresh in steps; 0: off"),
     "callbacks.model_summary.max_depth": key(ints(-1), doc="module depth of the summary; -1: all"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -11,6 +12,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule
 from lstm_apps.pipeline.build import plain_dict
 
@@ -39,10 +41,11 @@ class AppModule(L.LightningModule):
     """Base class of the app models.
 
     ``optimizer`` is a ``_partial_`` Hydra config (``torch.optim.AdamW`` …) called with the
-    parameters. ``scheduler`` holds ``factory`` (a ``_partial_`` scheduler config), ``interval``,
+    parameters. ``scheduler`` holds ``factory`` (a ``_partial_`` scheduler config), ``interval``
+    (``step``, ``epoch``, or ``validation``: after each validation, for plateau schedulers),
     optionally ``monitor`` and ``steps_arg``: the name of the scheduler argument that must receive
     the run's total number of scheduler steps (``T_max`` of cosine, ``total_steps`` of one-cycle),
-    which only the trainer knows.
+    which only the trainer knows (``max_steps`` when that ends the run first).
 
     Checkpoints carry, under ``lstm_apps``: the app name, the resolved run config, the sizes the
     datamodule handed over and its fitted state (tokenizers, vocabularies, scaler) as JSON; see ``pipeline/checkpoint.py``.
@@ -64,6 +67,7 @@ class AppModule(L.LightningModule):
         self.fitted_state: dict[str, str] = {}
         self._training_sums: dict[str, torch.Tensor] = {}
         self._training_steps = 0
+        self._validated_since_scheduler_step = False
 
     # -- the hand-off -------------------------------------------------------------------------
     def bind_fitted_state(self, state: dict[str, str]) -> None:
@@ -137,18 +141,59 @@ class AppModule(L.LightningModule):
         if not spec or spec.get("factory") is None:
             return optimizer
         interval = spec.get("interval", "epoch")
+        if interval == "validation" and not spec.get("monitor"):
+            raise UserError("scheduler.interval: validation is for schedulers with a monitor (plateau)")
         extra: dict[str, Any] = {}
         steps_arg = spec.get("steps_arg")
         if steps_arg:
             if interval == "step":
-                extra[steps_arg] = int(self.trainer.estimated_stepping_batches)
+                extra[steps_arg] = self._total_optimizer_steps()
             else:
                 extra[steps_arg] = int(self.trainer.max_epochs or 1)
         scheduler = instantiate(spec["factory"], _partial_=False, optimizer=optimizer, **extra)
         config: dict[str, Any] = {"scheduler": scheduler, "interval": interval, "frequency": 1}
+        if interval == "validation":
+            # Offered to the scheduler after every optimiser step; ``lr_scheduler_step`` steps it only
+            # when a validation has run since, so it follows validations whether they come at epoch
+            # ends or every ``trainer.val_check_interval`` batches. Before the first one there is no
+            # metric yet: not strict (a metric missing after a validation fails in on_validation_end).
+            config.update(interval="step", strict=False)
         if spec.get("monitor"):
             config["monitor"] = spec["monitor"]
         return {"optimizer": optimizer, "lr_scheduler": config}
+
+    def _total_optimizer_steps(self) -> int:
+        """The run's optimiser steps: ``max_steps`` when it comes first, else epochs x batches."""
+        total = self.trainer.estimated_stepping_batches
+        if not math.isfinite(total) or total <= 0:
+            raise UserError(
+                f"scheduler.steps_arg: the run's total number of steps is unknown ({total}): "
+                "set trainer.max_steps"
+            )
+        return int(total)
+
+    def _steps_after_validation(self) -> bool:
+        spec = self.scheduler_config or {}
+        return spec.get("factory") is not None and spec.get("interval") == "validation"
+
+    def on_validation_end(self) -> None:
+        trainer = self._trainer
+        if trainer is None or trainer.sanity_checking or not self._steps_after_validation():
+            return
+        monitor = (self.scheduler_config or {})["monitor"]
+        if monitor not in trainer.callback_metrics:
+            raise UserError(
+                f"scheduler.monitor: {monitor} was not logged by validation; "
+                f"logged: {', '.join(sorted(trainer.callback_metrics)) or 'nothing'}"
+            )
+        self._validated_since_scheduler_step = True
+
+    def lr_scheduler_step(self, scheduler: Any, metric: Any) -> None:
+        if self._steps_after_validation():
+            if not self._validated_since_scheduler_step:
+                return
+            self._validated_since_scheduler_step = False
+        super().lr_scheduler_step(scheduler, metric)
 
     # -- self-contained checkpoints -------------------------------------------------------------
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

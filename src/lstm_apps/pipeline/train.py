@@ -103,7 +103,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
         _announce(trainer, output_dir)
 
-    trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
+    _fit(trainer, model, datamodule, resume_from)
     metrics = _scalar_metrics(trainer.callback_metrics)
     best_score = getattr(trainer.checkpoint_callback, "best_model_score", None)
     if best_score is not None:
@@ -122,6 +122,16 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     return metrics
 
 
+def _fit(trainer: L.Trainer, model: AppModule, datamodule: AppDataModule, ckpt_path: str | None) -> None:
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    except ValueError as err:
+        # Lightning checks an integer interval against the epoch's batches only once it knows them.
+        if "val_check_interval" in str(err):
+            raise UserError(f"trainer.val_check_interval: {err}") from None
+        raise
+
+
 def _auto_resume_checkpoint(cfg: DictConfig) -> str | None:
     """``resume=auto``: the newest complete checkpoint of this run directory, if any."""
     mode = cfg.get("resume")
@@ -137,10 +147,19 @@ def _auto_resume_checkpoint(cfg: DictConfig) -> str | None:
 
 
 def _best_checkpoint(trainer: L.Trainer) -> str | None:
+    """The monitored callback's best checkpoint; without one (no validation ran, e.g. ``max_steps``
+    before the first), the newest checkpoint any callback wrote in this run, e.g. ``last.ckpt``."""
     callback = trainer.checkpoint_callback
     if isinstance(callback, ModelCheckpoint) and callback.best_model_path:
         return callback.best_model_path
-    return None
+    written = [
+        Path(path)
+        for cb in trainer.checkpoint_callbacks
+        if isinstance(cb, ModelCheckpoint)
+        for path in (cb.last_model_path, cb.best_model_path)
+        if path and Path(path).is_file()
+    ]
+    return str(max(written, key=lambda p: p.stat().st_mtime_ns)) if written else None
 
 
 def _final_metric_columns(metrics: dict[str, float]) -> dict[str, float]:
