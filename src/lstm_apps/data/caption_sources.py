@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lstm_apps.data.captions import CaptionedImages, read_coco, read_karpathy
+from lstm_apps.data.publish import publish_directory
 from lstm_apps.data.scenes import write_dataset
 
 
@@ -20,11 +21,15 @@ class ScenesDataset:
         self.seed = seed
 
     def prepare(self) -> None:
-        if not (self.directory / "dataset.json").exists():
-            write_dataset(self.directory, self.sizes, self.seed)
+        """Draw the images unless present (``prepare_data()``; safe in several processes at once)."""
+        publish_directory(
+            self.directory,
+            lambda folder: write_dataset(folder, self.sizes, self.seed),
+            [self.directory / "dataset.json"],
+        )
 
     def load(self) -> dict[str, CaptionedImages]:
-        self.prepare()
+        self.prepare()  # reads only, once prepare_data() has run
         return read_karpathy(self.directory / "dataset.json", self.directory)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from lstm_apps.data.conll import TaggedSentence, format_conll, read_conll
 from lstm_apps.data.corpus import write_text_atomically
+from lstm_apps.data.publish import publish_directory
 
 FIRST_NAMES = """Anna Peter Maria Tomas Elena Ivan Laura Omar Yuki Carlos Nadia Ravi Lars Greta Hugo Ingrid
 Mateo Amara Kenji Leila Felix Olga Pablo Sana Viktor Zara Dmitri Ines Kofi Mei Nils Priya Rafael Tara
@@ -352,13 +353,15 @@ class GeneratedNerCorpus:
         return {split: self.directory / tag / f"{split}.txt" for split in self.sizes}
 
     def prepare(self) -> None:
+        """Generate the files unless present (``prepare_data()``; safe in several processes at once)."""
         files = self.files()
-        if all(f.exists() for f in files.values()):
-            return
+        publish_directory(next(iter(files.values())).parent, self._write, files.values())
+
+    def _write(self, folder: Path) -> None:
         for split, sentences in generate_splits(self.sizes, self.seed, self.holdout).items():
             body = format_conll([[t, g] for t, g in zip(s.tokens, s.tags, strict=True)] for s in sentences)
-            write_text_atomically(files[split], "-DOCSTART- O\n\n" + body)
+            write_text_atomically(folder / f"{split}.txt", "-DOCSTART- O\n\n" + body)
 
     def load(self) -> dict[str, list[TaggedSentence]]:
-        self.prepare()
+        self.prepare()  # reads only, once prepare_data() has run
         return {split: read_conll(path, f"data.corpus.{split}") for split, path in self.files().items()}

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lstm_apps.data.corpus import read_text_file, write_text_atomically
+from lstm_apps.data.publish import publish_directory
 from lstm_apps.data.dates import generate_splits
 from lstm_apps.errors import UserError
 
@@ -104,13 +105,15 @@ class DateCorpus:
         return {split: self.directory / tag / f"{split}.tsv" for split in self.sizes}
 
     def prepare(self) -> None:
+        """Generate the files unless present (``prepare_data()``; safe in several processes at once)."""
         files = self.files()
-        if all(f.exists() for f in files.values()):
-            return
+        publish_directory(files["train"].parent, self._write, files.values())
+
+    def _write(self, folder: Path) -> None:
         splits = generate_splits(self.sizes["train"], self.sizes["val"], self.sizes["test"], self.seed)
         for split, pairs in splits.items():
-            write_text_atomically(files[split], "".join(f"{s}\t{t}\n" for s, t in pairs))
+            write_text_atomically(folder / f"{split}.tsv", "".join(f"{s}\t{t}\n" for s, t in pairs))
 
     def load(self) -> dict[str, Pairs]:
-        self.prepare()
+        self.prepare()  # reads only, once prepare_data() has run
         return {split: read_tsv(path, f"data.corpus.{split}") for split, path in self.files().items()}

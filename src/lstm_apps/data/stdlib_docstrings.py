@@ -20,6 +20,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from lstm_apps.data.corpus import write_text_atomically
+from lstm_apps.data.publish import publish_directory
 from lstm_apps.data.labelled_text import LabelledText, format_jsonl, read_labelled_texts
 
 GENERATOR_VERSION = 1
@@ -111,14 +112,16 @@ class StdlibDocstrings:
         return splits
 
     def prepare(self) -> None:
+        """Generate the files unless present (``prepare_data()``; safe in several processes at once)."""
         files = self.files()
-        if all(f.exists() for f in files.values()):
-            return
+        publish_directory(files["train"].parent, self._write, files.values())
+
+    def _write(self, folder: Path) -> None:
         for split, examples in self.splits().items():
-            write_text_atomically(files[split], format_jsonl(examples))
+            write_text_atomically(folder / f"{split}.jsonl", format_jsonl(examples))
 
     def load(self) -> dict[str, list[LabelledText]]:
-        self.prepare()
+        self.prepare()  # reads only, once prepare_data() has run
         return {
             split: read_labelled_texts(path, f"data.corpus.{split}", "text", "label")
             for split, path in self.files().items()

@@ -42,7 +42,12 @@ class AppDataModule(L.LightningDataModule):
         self._fitted_state: dict[str, str] | None = None
 
     def prepare_data(self) -> None:
-        """Generate the embedded data once (Lightning calls this on one process) if the source can."""
+        """Generate or fetch the source's data if it can: the only place data is written.
+
+        Lightning calls this once per node before ``setup()`` (the other ranks wait); ``train()``
+        also calls it in every process, before the model exists. Sources publish their files
+        atomically (``data/publish.py``), so processes generating at once leave one whole copy, and
+        ``setup()`` afterwards only reads."""
         prepare = getattr(self.source, "prepare", None)
         if prepare is not None:
             prepare()
