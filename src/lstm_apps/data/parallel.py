@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from lstm_apps.data.corpus import read_text_file, write_text_atomically
-from lstm_apps.data.publish import publish_directory
 from lstm_apps.data.dates import generate_splits
+from lstm_apps.data.publish import publish_directory
 from lstm_apps.errors import UserError
 
 Pairs = list[tuple[str, str]]

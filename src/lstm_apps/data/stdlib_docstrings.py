@@ -20,8 +20,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from lstm_apps.data.corpus import write_text_atomically
-from lstm_apps.data.publish import publish_directory
 from lstm_apps.data.labelled_text import LabelledText, format_jsonl, read_labelled_texts
+from lstm_apps.data.publish import publish_directory
 
 GENERATOR_VERSION = 1
 EXCLUDED = {"test", "tests", "idlelib", "lib2to3", "site-packages", "turtledemo", "pydoc_data"}
