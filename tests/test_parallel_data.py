@@ -11,7 +11,17 @@ import torch
 from lstm_apps.data.dates import FORMATS, generate_splits, ordinal
 from lstm_apps.data.parallel import DateCorpus, ParallelFiles, read_aligned, read_tsv
 from lstm_apps.errors import UserError
-from lstm_apps.text.batching import BucketedPairBatches
+from lstm_apps.text import batching
+from lstm_apps.text.sequence_arrays import SequenceArrays
+
+
+# Stands in for the class: built from (source, target) lists.
+def BucketedPairBatches(
+    pairs: list[tuple[list[int], list[int]]], *args: object, **kwargs: object
+) -> batching.BucketedPairBatches:
+    sources = SequenceArrays.from_lists([s for s, _ in pairs], 100)
+    targets = SequenceArrays.from_lists([t for _, t in pairs], 100)
+    return batching.BucketedPairBatches(sources, targets, *args, **kwargs)  # type: ignore[arg-type]
 
 
 def test_dates_are_deterministic_correct_and_held_out() -> None:

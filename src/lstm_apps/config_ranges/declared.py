@@ -189,6 +189,10 @@ _TRAINING = {
     "model.dropout": key(DROPOUT, doc="dropout probability"),
     "model.compile": key(FLAG, doc="torch.compile the forward pass"),
 }
+# Token-based training batches (seq2seq, tagger, classifier).
+_TOKEN_BATCHES = {
+    "data.max_tokens": key(POSITIVE, NULL, doc="padded tokens per training batch; null: batch_size sentences")
+}
 _DATA_SEED = {"data.seed": key(SEED, NULL, doc="seeds the data order and splits")}
 _EXAMPLES = {"model.log_examples": key(COUNT, doc="validation examples shown in TensorBoard")}
 _VOCAB = {
@@ -217,6 +221,7 @@ APP: dict[str, Table] = {
     "seq2seq": {
         **_TRAINING,
         **_DATA_SEED,
+        **_TOKEN_BATCHES,
         **_EXAMPLES,
         **_LOWERCASE,
         **_VOCAB,
@@ -272,6 +277,7 @@ APP: dict[str, Table] = {
     "tagger": {
         **_TRAINING,
         **_DATA_SEED,
+        **_TOKEN_BATCHES,
         **_EXAMPLES,
         "data.scheme": key(one_of("iob2", "bioes", "none"), doc="the tag scheme the model learns"),
         "data.min_frequency": key(POSITIVE, doc="rarer training words become <unk>"),
@@ -293,11 +299,12 @@ APP: dict[str, Table] = {
     "classifier": {
         **_TRAINING,
         **_DATA_SEED,
+        **_TOKEN_BATCHES,
         **_EXAMPLES,
         **_LOWERCASE,
         **_VOCAB,
         "data.tokenizer": key(one_of("word", "bpe", "char"), doc="how text becomes tokens"),
-        "data.max_tokens": key(POSITIVE, doc="longer texts are cut"),
+        "data.max_text_len": key(POSITIVE, doc="longer texts are cut"),
         "data.multi_label": key(FLAG, doc="several labels per example"),
         "data.class_weights": key(one_of("none", "balanced"), doc="loss weights per class"),
         "model.embedding_dim": key(POSITIVE, doc="token embedding size"),

@@ -93,10 +93,12 @@ class AppDataModule(L.LightningDataModule):
 class BucketedDataModule(AppDataModule):
     """An app whose batches come ready-made from a length-bucketed ``IterableDataset`` per split
     (``text/batching.py``): the app builds it in ``make_batches``; this class caches it per split
-    and wraps it for Lightning. ``batch_size`` is used for training, ``eval_batch_size`` else."""
+    and wraps it for Lightning. ``batch_size`` is used for training, ``eval_batch_size`` else;
+    ``max_tokens``, where an app offers it, makes training batches token-based."""
 
     batch_size: int
     eval_batch_size: int
+    max_tokens: int | None = None
 
     def __init__(self, source: Any = None) -> None:
         super().__init__(source)
@@ -106,6 +108,11 @@ class BucketedDataModule(AppDataModule):
         self, split: str, batch_size: int, shuffle: bool, rank: int, world: int
     ) -> IterableDataset:
         raise NotImplementedError
+
+    def token_budget(self, shuffle: bool) -> int | None:
+        """Padded tokens per batch for training batches (``shuffle``), else None: evaluation
+        keeps ``eval_batch_size`` sentences, since it holds no activations for a backward pass."""
+        return self.max_tokens if shuffle else None
 
     def _loader(self, split: str, batch_size: int, shuffle: bool) -> DataLoader:
         if split not in self._datasets:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import random
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 
+import numpy as np
 import torch
 from torch.utils.data import IterableDataset
+
+from lstm_apps.text.sequence_arrays import SequenceArrays
 
 
 def pad_sequences(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -20,34 +24,59 @@ def pad_sequences(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torc
     return padded, lengths
 
 
+def _padded_tokens(sizes: list[int], before: int, rows: int) -> int:
+    """Padded tokens of the ``rows`` items after position ``before`` in ascending ``sizes``."""
+    return rows * sizes[before + rows]
+
+
 class LengthBucketedBatches(IterableDataset):
     """Batches of dataset indices with similar lengths, turned into tensors by ``collate``.
 
-    Training: every epoch shuffles, sorts pools of ``pool_batches`` batches by length, cuts them
-    into batches and shuffles the batches (little padding, random order). Evaluation: sorted by
-    length once, in a fixed order. Training: the ranks of ``world`` processes take, step by step,
-    batches of neighbouring lengths, the count kept equal across ranks; evaluation: every
-    ``world``-th item. An ``IterableDataset``, so that no sampler is
-    injected around it by distributed wrappers.
+    ``lengths``: ``[N]`` or ``[N, k]`` (e.g. source and target length); items are ordered by
+    them, lexicographically. A batch holds ``batch_size`` items or, with ``max_tokens``, as many
+    length-sorted items as fit in ``max_tokens`` padded tokens (rows x the longest item, an
+    item's size being its largest length, as fairseq counts), ``batch_size`` still capping the
+    rows; a single item longer than ``max_tokens`` gets a batch of its own (never skipped).
+
+    Training: every epoch shuffles, sorts pools of ``pool_batches x batch_size`` items by length,
+    cuts them into batches and shuffles the batches (little padding, random order). Evaluation:
+    sorted by length once, in a fixed order. Training: the ranks of ``world`` processes take,
+    step by step, batches of neighbouring lengths, the count kept equal across ranks; evaluation:
+    every ``world``-th item. An ``IterableDataset``, so that no sampler is injected around it by
+    distributed wrappers.
     """
 
     def __init__(
         self,
-        lengths: Sequence[int | tuple[int, ...]],
+        lengths: Sequence[int | tuple[int, ...]] | np.ndarray,
         batch_size: int,
         shuffle: bool,
         seed: int = 0,
         rank: int = 0,
         world: int = 1,
         pool_batches: int = 50,
+        max_tokens: int | None = None,
     ) -> None:
         super().__init__()
-        self.lengths = lengths
+        table = np.asarray(lengths, dtype=np.int64).reshape(len(lengths), -1)
+        self.lengths = table
+        # Ordering keys for np.lexsort (last key first): with a token budget the size comes
+        # first, so that sizes ascend within a pool and a batch's longest item is its last.
+        self._keys = [table[:, j] for j in reversed(range(table.shape[1]))]
+        self.sizes = table.max(axis=1) if table.shape[1] else np.zeros(len(table), dtype=np.int64)
+        if max_tokens is not None:
+            self._keys.append(self.sizes)
         self.batch_size = batch_size
+        self.max_tokens = max_tokens
         self.shuffle = shuffle
         self.seed = seed
         self.rank, self.world = rank, world
-        self.pool = pool_batches * batch_size
+        # A pool holds about ``pool_batches`` batches: with a token budget, of the rows an
+        # average item leaves room for.
+        rows = batch_size
+        if max_tokens is not None and len(table):
+            rows = max(1, min(batch_size, max_tokens // max(1, round(float(self.sizes.mean())))))
+        self.pool = pool_batches * rows
         self.epoch = 0
         # Where the epoch number comes from when a trainer drives the loop: a resumed run then
         # shuffles epoch k exactly as an uninterrupted one would.
@@ -59,31 +88,54 @@ class LengthBucketedBatches(IterableDataset):
         checkpoint written mid-epoch had already trained on."""
         self._resume = (epoch, batches_done)
 
-    def _batches(self) -> list[list[int]]:
-        order = list(range(len(self.lengths)))
-        length = self.lengths.__getitem__
+    def _sorted(self, order: np.ndarray, group: np.ndarray | None = None) -> np.ndarray:
+        """``order`` sorted by length (within each ``group`` value, groups kept in order); the
+        sort is stable, so equal lengths keep the order they came in."""
+        keys = [key[order] for key in self._keys]
+        if group is not None:
+            keys.append(group)
+        return order[np.lexsort(keys)] if len(order) else order
+
+    def _cut(self, ordered: np.ndarray) -> list[np.ndarray]:
+        """Consecutive batches of length-``ordered`` items: ``batch_size`` each, or as many as
+        fit in ``max_tokens`` padded tokens (sizes ascend, so the last row is the longest)."""
+        if self.max_tokens is None:
+            return [ordered[i : i + self.batch_size] for i in range(0, len(ordered), self.batch_size)]
+        sizes = self.sizes[ordered].tolist()
+        budget, cap, n = self.max_tokens, self.batch_size, len(ordered)
+        batches, start = [], 0
+        while start < n:
+            # Rows x the last row's size grows with the rows: the largest count within budget.
+            first = start - 1
+            padded = partial(_padded_tokens, sizes, first)
+            rows = bisect_right(range(1, min(cap, n - start) + 1), budget, key=padded)
+            end = start + max(rows, 1)
+            batches.append(ordered[start:end])
+            start = end
+        return batches
+
+    def _batches(self) -> list[np.ndarray]:
+        everything = np.arange(len(self.lengths))
         if not self.shuffle:
             # Items, not batches, are dealt to the ranks: a split smaller than one batch per rank
             # still gives every rank work, and each rank's share stays sorted by length.
-            order.sort(key=length)
-            mine = order[self.rank :: self.world]
-            return [mine[i : i + self.batch_size] for i in range(0, len(mine), self.batch_size)]
-        rng = random.Random(self.seed * 100_003 + self.epoch)
-        rng.shuffle(order)
-        batches = []
-        for start in range(0, len(order), self.pool):
-            pool = sorted(order[start : start + self.pool], key=length)
-            batches += [pool[i : i + self.batch_size] for i in range(0, len(pool), self.batch_size)]
+            return self._cut(self._sorted(everything)[self.rank :: self.world])
+        rng = np.random.default_rng(self.seed * 100_003 + self.epoch)
+        order = rng.permutation(len(self.lengths))
+        pools = np.arange(len(order)) // max(self.pool, 1)
+        ordered = self._sorted(order, pools)
+        bounds = np.flatnonzero(np.diff(pools)) + 1
+        batches = [batch for pool in np.split(ordered, bounds) for batch in self._cut(pool)]
         if len(batches) < self.world:  # a tiny training set: one batch per rank, items dealt out
             return [order[self.rank :: self.world]]
-        for _ in range(len(batches) % self.world):  # equal counts per rank: drop a few at random
-            batches.pop(rng.randrange(len(batches)))
+        # Equal counts per rank: drop a few at random.
+        drop = set(rng.choice(len(batches), len(batches) % self.world, replace=False).tolist())
+        batches = [batch for i, batch in enumerate(batches) if i not in drop]
         # DDP waits for the slowest rank at every step, so the ranks' batches of one step are
         # neighbours in length order (a long batch is never paired with a short one); the
         # groups, not the batches, are shuffled.
-        groups = [batches[i : i + self.world] for i in range(0, len(batches), self.world)]
-        rng.shuffle(groups)
-        return [group[self.rank] for group in groups]
+        steps = rng.permutation(len(batches) // self.world)
+        return [batches[step * self.world + self.rank] for step in steps]
 
     def __len__(self) -> int:
         return len(self._batches())
@@ -97,7 +149,7 @@ class LengthBucketedBatches(IterableDataset):
         self._resume = None
         self.epoch += 1
         for indices in batches:
-            yield self.collate(indices)
+            yield self.collate(indices.tolist())
 
     def collate(self, indices: list[int]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
@@ -107,12 +159,14 @@ class BucketedPairBatches(LengthBucketedBatches):
     """Length-bucketed (source, target) id sequences, padded, ready for an encoder-decoder.
 
     Each batch: ``src [B, S]``, ``src_lengths [B]``, ``tgt_in [B, T]`` (BOS + target),
-    ``tgt_out [B, T]`` (target + EOS), ``index [B]`` (position in ``pairs``).
+    ``tgt_out [B, T]`` (target + EOS), ``index [B]`` (position in the pairs). A pair's size for
+    ``max_tokens`` is the longer of source and target + EOS.
     """
 
     def __init__(
         self,
-        pairs: Sequence[tuple[Sequence[int], Sequence[int]]],
+        sources: SequenceArrays,
+        targets: SequenceArrays,
         batch_size: int,
         pad_id: int,
         bos_id: int,
@@ -122,22 +176,23 @@ class BucketedPairBatches(LengthBucketedBatches):
         rank: int = 0,
         world: int = 1,
         pool_batches: int = 50,
+        max_tokens: int | None = None,
     ) -> None:
-        lengths = [(len(s), len(t)) for s, t in pairs]
-        super().__init__(lengths, batch_size, shuffle, seed, rank, world, pool_batches)
-        self.pairs = pairs
+        lengths = np.stack([sources.lengths, targets.lengths + 1], axis=1)
+        super().__init__(lengths, batch_size, shuffle, seed, rank, world, pool_batches, max_tokens)
+        self.sources, self.targets = sources, targets
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
 
     def collate(self, indices: list[int]) -> dict[str, torch.Tensor]:
-        sources = [self.pairs[i][0] for i in indices]
-        targets = [self.pairs[i][1] for i in indices]
-        src, src_lengths = pad_sequences(sources, self.pad_id)
-        tgt_in, _ = pad_sequences([[self.bos_id, *t] for t in targets], self.pad_id)
-        tgt_out, _ = pad_sequences([[*t, self.eos_id] for t in targets], self.pad_id)
+        src, src_lengths = self.sources.padded(indices, self.pad_id)
+        tgt_in, tgt_lengths = self.targets.padded(indices, self.pad_id, extra=1, shift=1)
+        tgt_in[:, 0] = self.bos_id
+        tgt_out, _ = self.targets.padded(indices, self.pad_id, extra=1)
+        tgt_out[torch.arange(len(indices)), tgt_lengths] = self.eos_id
         return {
             "src": src,
             "src_lengths": src_lengths,
             "tgt_in": tgt_in,
             "tgt_out": tgt_out,
-            "index": torch.tensor(indices),
+            "index": torch.tensor(indices, dtype=torch.long),
         }

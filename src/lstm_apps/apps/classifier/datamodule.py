@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 
-from lstm_apps.apps.classifier.encoding import ClassifierVocab, EncodedText, LabelledBatches
+from lstm_apps.apps.classifier.encoding import ClassifierVocab, EncodedTexts, LabelledBatches
 from lstm_apps.data.labelled_text import LabelledText
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import BucketedDataModule
@@ -22,7 +23,10 @@ class TextClassificationDataModule(BucketedDataModule):
     """``tokenizer``: word | bpe | char (trained on train texts, stored in checkpoints).
     ``multi_label``: examples may carry several labels (sigmoid outputs). ``class_weights``:
     ``balanced`` weighs each class's loss by ``N / (C * count)`` of the train split (multi-label:
-    the positive weight ``negatives / positives`` per label), so rare classes are not ignored."""
+    the positive weight ``negatives / positives`` per label), so rare classes are not ignored.
+    Texts are cut at ``max_text_len`` tokens. ``batch_size`` counts texts per device;
+    ``max_tokens`` (optional) fills training batches up to that many padded tokens instead,
+    ``batch_size`` still capping the rows. Ids are held as flat arrays (``EncodedTexts``)."""
 
     def __init__(
         self,
@@ -31,26 +35,28 @@ class TextClassificationDataModule(BucketedDataModule):
         vocab_size: int = 20000,
         min_frequency: int = 2,
         lowercase: bool = True,
-        max_tokens: int = 256,
+        max_text_len: int = 256,
         multi_label: bool = False,
         class_weights: str = "none",
         batch_size: int = 32,
         eval_batch_size: int = 256,
         seed: int = 0,
+        max_tokens: int | None = None,
     ) -> None:
         super().__init__(source=corpus)
         if class_weights not in CLASS_WEIGHTS:
             raise UserError(f"data.class_weights: must be none or balanced, got {class_weights!r}")
         self.corpus = corpus
         self.tokenizer_kind, self.vocab_size = tokenizer, vocab_size
-        self.min_frequency, self.lowercase, self.max_tokens = min_frequency, lowercase, max_tokens
+        self.min_frequency, self.lowercase, self.max_text_len = min_frequency, lowercase, max_text_len
         self.multi_label = multi_label
         self.class_weights = class_weights
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        self.max_tokens = max_tokens
         self.seed = seed
         self.vocab: ClassifierVocab | None = None
         self.examples: dict[str, list[LabelledText]] = {}
-        self.encoded: dict[str, list[EncodedText]] = {}
+        self.encoded: dict[str, EncodedTexts] = {}
 
     def setup(self, stage: str | None = None) -> None:
         if self.encoded:
@@ -66,7 +72,7 @@ class TextClassificationDataModule(BucketedDataModule):
                 self.min_frequency,
                 self.lowercase,
                 self.multi_label,
-                self.max_tokens,
+                self.max_text_len,
             )
         for split, examples in self.examples.items():
             self.encoded[split] = self.vocab.encode(examples)
@@ -89,10 +95,13 @@ class TextClassificationDataModule(BucketedDataModule):
         if self.class_weights == "none" or "train" not in self.encoded:
             return None
         assert self.vocab is not None
-        counts = torch.zeros(len(self.vocab.labels))
-        for _, ids in self.encoded["train"]:
-            counts[ids] += 1
-        total = len(self.encoded["train"])
+        train = self.encoded["train"]
+        counts = torch.from_numpy(
+            np.bincount(train.labels.ids.astype(np.int64), minlength=len(self.vocab.labels)).astype(
+                np.float32
+            )
+        )
+        total = len(train)
         if self.vocab.multi_label:
             return ((total - counts) / counts.clamp(min=1)).tolist()
         return (total / (len(counts) * counts.clamp(min=1))).tolist()
@@ -111,4 +120,5 @@ class TextClassificationDataModule(BucketedDataModule):
             self.seed,
             rank,
             world,
+            max_tokens=self.token_budget(shuffle),
         )

@@ -10,20 +10,32 @@ import torch
 
 from lstm_apps.data.labelled_text import LabelledText
 from lstm_apps.errors import UserError
-from lstm_apps.text.batching import LengthBucketedBatches, pad_sequences
+from lstm_apps.text.batching import LengthBucketedBatches
+from lstm_apps.text.sequence_arrays import SequenceArrays
 from lstm_apps.text.tokenizer import PAD, UNK, Tokenizer, tokenizer_from_json, train_tokenizer
 
-EncodedText = tuple[list[int], list[int]]  # token ids, label ids
+
+@dataclass
+class EncodedTexts:
+    """Texts as flat arrays: ``tokens`` (token ids per text) and ``labels`` (label ids per text,
+    none when unlabelled)."""
+
+    tokens: SequenceArrays
+    labels: SequenceArrays
+
+    def __len__(self) -> int:
+        return len(self.tokens)
 
 
 @dataclass
 class ClassifierVocab:
-    """The tokenizer trained on the train split, the label set and how texts are cut."""
+    """The tokenizer trained on the train split, the label set and how texts are cut
+    (``max_text_len`` tokens; stored as ``max_tokens`` in checkpoints)."""
 
     tokenizer: Tokenizer
     labels: list[str]
     multi_label: bool
-    max_tokens: int
+    max_text_len: int
 
     @classmethod
     def train(
@@ -34,7 +46,7 @@ class ClassifierVocab:
         min_frequency: int,
         lowercase: bool,
         multi_label: bool,
-        max_tokens: int,
+        max_text_len: int,
     ) -> ClassifierVocab:
         tokenizer = train_tokenizer(
             kind, [e.text for e in train], vocab_size, min_frequency, lowercase, split_punctuation=True
@@ -46,10 +58,10 @@ class ClassifierVocab:
             several = next((e for e in train if len(e.labels) > 1), None)
             if several is not None:
                 raise UserError(f"{several.where}: {len(several.labels)} labels; set data.multi_label=true")
-        return cls(tokenizer, labels, multi_label, max_tokens)
+        return cls(tokenizer, labels, multi_label, max_text_len)
 
     def to_state(self) -> dict[str, str]:
-        labels = {"labels": self.labels, "multi_label": self.multi_label, "max_tokens": self.max_tokens}
+        labels = {"labels": self.labels, "multi_label": self.multi_label, "max_tokens": self.max_text_len}
         return {"tokenizer": self.tokenizer.to_json(), "labels": json.dumps(labels)}
 
     @classmethod
@@ -67,25 +79,32 @@ class ClassifierVocab:
         return self.tokenizer.token_id(PAD)
 
     def token_ids(self, texts: list[str]) -> list[list[int]]:
-        """At most ``max_tokens`` ids per text, never none (an empty text reads as ``<unk>``)."""
+        """At most ``max_text_len`` ids per text, never none (an empty text reads as ``<unk>``)."""
         unk = self.tokenizer.token_id(UNK)
-        return [ids[: self.max_tokens] or [unk] for ids in self.tokenizer.encode_batch(texts)]
+        return [ids[: self.max_text_len] or [unk] for ids in self.tokenizer.encode_batch(texts)]
 
-    def encode(self, examples: Sequence[LabelledText], with_labels: bool = True) -> list[EncodedText]:
-        """Ids for every example; a label outside the training label set is an error naming its line."""
+    def encode(
+        self, examples: Sequence[LabelledText], with_labels: bool = True, chunk: int = 10_000
+    ) -> EncodedTexts:
+        """Ids for every example, packed ``chunk`` examples at a time; a label outside the
+        training label set is an error naming its line."""
         index = {label: i for i, label in enumerate(self.labels)}
-        encoded = []
-        for example, ids in zip(examples, self.token_ids([e.text for e in examples]), strict=True):
-            label_ids = []
-            for label in example.labels if with_labels else []:
-                if label not in index:
+        tokens, labels = [], []
+        for start in range(0, len(examples), chunk):
+            part = examples[start : start + chunk]
+            tokens.append(self.token_ids([e.text for e in part]))
+            for example in part if with_labels else []:
+                unknown = next((label for label in example.labels if label not in index), None)
+                if unknown is not None:
                     raise UserError(
-                        f"{example.where}: label {label!r} does not occur in the training data "
+                        f"{example.where}: label {unknown!r} does not occur in the training data "
                         f"(known: {' '.join(self.labels)})"
                     )
-                label_ids.append(index[label])
-            encoded.append((ids, label_ids))
-        return encoded
+            labels.append([[index[label] for label in e.labels] if with_labels else [] for e in part])
+        return EncodedTexts(
+            SequenceArrays.from_chunks(tokens, self.tokenizer.vocab_size),
+            SequenceArrays.from_chunks(labels, len(self.labels)),
+        )
 
 
 class LabelledBatches(LengthBucketedBatches):
@@ -94,7 +113,7 @@ class LabelledBatches(LengthBucketedBatches):
 
     def __init__(
         self,
-        texts: Sequence[EncodedText],
+        texts: EncodedTexts,
         batch_size: int,
         pad_id: int,
         num_labels: int,
@@ -103,21 +122,21 @@ class LabelledBatches(LengthBucketedBatches):
         seed: int = 0,
         rank: int = 0,
         world: int = 1,
+        max_tokens: int | None = None,
     ) -> None:
-        super().__init__([len(t[0]) for t in texts], batch_size, shuffle, seed, rank, world)
+        super().__init__(texts.tokens.lengths, batch_size, shuffle, seed, rank, world, max_tokens=max_tokens)
         self.texts = texts
         self.pad_id, self.num_labels, self.multi_label = pad_id, num_labels, multi_label
 
     def collate(self, indices: list[int]) -> dict[str, torch.Tensor]:
-        chosen = [self.texts[i] for i in indices]
-        tokens, lengths = pad_sequences([t[0] for t in chosen], self.pad_id)
-        batch = {"tokens": tokens, "lengths": lengths, "index": torch.tensor(indices)}
-        if all(t[1] for t in chosen):
+        tokens, lengths = self.texts.tokens.padded(indices, self.pad_id)
+        batch = {"tokens": tokens, "lengths": lengths, "index": torch.tensor(indices, dtype=torch.long)}
+        label_ids, counts = self.texts.labels.padded(indices, -1)
+        if bool((counts > 0).all()):
             if self.multi_label:
-                labels = torch.zeros(len(chosen), self.num_labels)
-                for row, (_, ids) in enumerate(chosen):
-                    labels[row, ids] = 1.0
-                batch["labels"] = labels
+                labels = torch.zeros(len(indices), self.num_labels + 1)
+                labels.scatter_(1, torch.where(label_ids < 0, self.num_labels, label_ids), 1.0)
+                batch["labels"] = labels[:, : self.num_labels]
             else:
-                batch["labels"] = torch.tensor([t[1][0] for t in chosen])
+                batch["labels"] = label_ids[:, 0]
         return batch

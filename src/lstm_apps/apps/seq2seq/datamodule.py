@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import numpy as np
+
 from lstm_apps.pipeline.app_datamodule import BucketedDataModule
 from lstm_apps.text.batching import BucketedPairBatches
+from lstm_apps.text.sequence_arrays import SequenceArrays, encode_packed
 from lstm_apps.text.tokenizer import BOS, EOS, PAD, Tokenizer, fitted, tokenizer_from_json, train_tokenizer
 
 Pairs = list[tuple[str, str]]
@@ -18,8 +21,11 @@ class ParallelSource(Protocol):
 class ParallelDataModule(BucketedDataModule):
     """``tokenizer``: char | word | bpe; ``shared_vocab``: one tokenizer for both sides.
 
-    ``batch_size`` counts sentence pairs per device. Training pairs longer than
+    ``batch_size`` counts sentence pairs per device; ``max_tokens`` (optional) fills training
+    batches up to that many padded tokens instead (the longer side of a pair counts),
+    ``batch_size`` still capping the rows. Training pairs longer than
     ``max_source_len``/``max_target_len`` tokens are dropped (evaluation keeps everything).
+    Token ids are held as flat arrays (``SequenceArrays``), not a list per sentence.
     """
 
     def __init__(
@@ -35,6 +41,7 @@ class ParallelDataModule(BucketedDataModule):
         max_source_len: int = 200,
         max_target_len: int = 200,
         seed: int = 0,
+        max_tokens: int | None = None,
     ) -> None:
         super().__init__(source=corpus)
         self.corpus = corpus
@@ -47,11 +54,12 @@ class ParallelDataModule(BucketedDataModule):
         self.eval_batch_size = eval_batch_size
         self.max_source_len = max_source_len
         self.max_target_len = max_target_len
+        self.max_tokens = max_tokens
         self.seed = seed
         self.src_tokenizer: Tokenizer | None = None
         self.tgt_tokenizer: Tokenizer | None = None
         self.texts: dict[str, Pairs] = {}
-        self.encoded: dict[str, list[tuple[list[int], list[int]]]] = {}
+        self.encoded: dict[str, tuple[SequenceArrays, SequenceArrays]] = {}
 
     def _train(self, texts: list[str]) -> Tokenizer:
         return train_tokenizer(
@@ -73,18 +81,20 @@ class ParallelDataModule(BucketedDataModule):
             else:
                 self.src_tokenizer, self.tgt_tokenizer = self._train(sources), self._train(targets)
         for split, pairs in self.texts.items():
-            source_ids = self.src_tokenizer.encode_batch([s for s, _ in pairs])
-            target_ids = self.tgt_tokenizer.encode_batch([t for _, t in pairs])
-            encoded = list(zip(source_ids, target_ids, strict=True))
-            if split == "train":
-                keep = [
-                    i
-                    for i, (s, t) in enumerate(encoded)
-                    if 0 < len(s) <= self.max_source_len and 0 < len(t) <= self.max_target_len
-                ]
-                encoded = [encoded[i] for i in keep]
-                self.texts[split] = [pairs[i] for i in keep]
-            self.encoded[split] = encoded
+            self.encoded[split] = self._encode(split, pairs)
+
+    def _encode(self, split: str, pairs: Pairs) -> tuple[SequenceArrays, SequenceArrays]:
+        """Both sides of ``pairs`` as packed ids; training pairs too long (or empty) are dropped,
+        from ``texts`` too, so that positions keep matching."""
+        sources = encode_packed(self._source_tokenizer(), [s for s, _ in pairs])
+        targets = encode_packed(self._target_tokenizer(), [t for _, t in pairs])
+        if split == "train":
+            s, t = sources.lengths, targets.lengths
+            keep = np.flatnonzero((s > 0) & (s <= self.max_source_len) & (t > 0) & (t <= self.max_target_len))
+            if len(keep) < len(pairs):
+                sources, targets = sources.select(keep), targets.select(keep)
+                self.texts[split] = [pairs[i] for i in keep.tolist()]
+        return sources, targets
 
     def _source_tokenizer(self) -> Tokenizer:
         return fitted(self.src_tokenizer, "setup()")
@@ -117,8 +127,10 @@ class ParallelDataModule(BucketedDataModule):
         self, split: str, batch_size: int, shuffle: bool, rank: int, world: int
     ) -> BucketedPairBatches:
         ids = self.handoff()
+        sources, targets = self.encoded[split]
         return BucketedPairBatches(
-            self.encoded[split],
+            sources,
+            targets,
             batch_size,
             ids["pad_id"],
             ids["bos_id"],
@@ -127,4 +139,5 @@ class ParallelDataModule(BucketedDataModule):
             seed=self.seed,
             rank=rank,
             world=world,
+            max_tokens=self.token_budget(shuffle),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from lstm_apps.apps.tagger.encoding import EncodedSentence, TaggedBatches, TaggerVocab
+from lstm_apps.apps.tagger.encoding import EncodedSentences, TaggedBatches, TaggerVocab
 from lstm_apps.data.conll import TaggedSentence
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import BucketedDataModule
@@ -17,7 +17,9 @@ class TaggedSource(Protocol):
 
 class TaggingDataModule(BucketedDataModule):
     """``scheme``: the tagging scheme the model learns (iob2 | bioes | none); sources hand over
-    IOB2 (or scheme-free labels) and are converted. ``batch_size`` counts sentences per device.
+    IOB2 (or scheme-free labels) and are converted. ``batch_size`` counts sentences per device;
+    ``max_tokens`` (optional) fills training batches up to that many padded words instead,
+    ``batch_size`` still capping the rows. Ids are held as flat arrays (``EncodedSentences``).
     ``lowercase`` and ``min_frequency`` shape the word vocabulary (characters keep case)."""
 
     def __init__(
@@ -30,6 +32,7 @@ class TaggingDataModule(BucketedDataModule):
         batch_size: int = 32,
         eval_batch_size: int = 256,
         seed: int = 0,
+        max_tokens: int | None = None,
     ) -> None:
         super().__init__(source=corpus)
         if scheme not in MODEL_SCHEMES:
@@ -41,10 +44,11 @@ class TaggingDataModule(BucketedDataModule):
         self.max_word_chars = max_word_chars
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
+        self.max_tokens = max_tokens
         self.seed = seed
         self.vocab: TaggerVocab | None = None
         self.sentences: dict[str, list[TaggedSentence]] = {}
-        self.encoded: dict[str, list[EncodedSentence]] = {}
+        self.encoded: dict[str, EncodedSentences] = {}
 
     def setup(self, stage: str | None = None) -> None:
         if self.encoded:
@@ -106,4 +110,5 @@ class TaggingDataModule(BucketedDataModule):
             seed=self.seed,
             rank=rank,
             world=world,
+            max_tokens=self.token_budget(shuffle),
         )

@@ -6,15 +6,38 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from lstm_apps.core.char_features import distinct_word_chars
 from lstm_apps.data.conll import TaggedSentence
 from lstm_apps.errors import UserError
-from lstm_apps.text.batching import LengthBucketedBatches, pad_sequences
+from lstm_apps.text.batching import LengthBucketedBatches
+from lstm_apps.text.sequence_arrays import SequenceArrays
 from lstm_apps.text.tokenizer import PAD, UNK, CharTokenizer, HFWrappedTokenizer, tokenizer_from_json
 
-EncodedSentence = tuple[list[int], list[list[int]], list[int]]  # word ids, char ids per word, tag ids
+
+@dataclass
+class EncodedSentences:
+    """Sentences as flat arrays: ``words`` (word ids per sentence), ``tags`` (tag ids per sentence,
+    none when unlabelled) and ``chars`` (character ids per token, all sentences' tokens in a row;
+    sentence ``i``'s tokens are ``token_offsets[i] : token_offsets[i + 1]``)."""
+
+    words: SequenceArrays
+    tags: SequenceArrays
+    chars: SequenceArrays
+    token_offsets: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def token_chars(self, sentence: int) -> list[list[int]]:
+        """The character ids of each token of ``sentence``."""
+        first, last = int(self.token_offsets[sentence]), int(self.token_offsets[sentence + 1])
+        bounds = self.chars.offsets[first : last + 1]
+        flat = self.chars.ids[bounds[0] : bounds[-1]].tolist()
+        cuts = (bounds - bounds[0]).tolist()
+        return [flat[a:b] for a, b in zip(cuts, cuts[1:], strict=False)]
 
 
 @dataclass
@@ -74,27 +97,36 @@ class TaggerVocab:
             words[index] = word
         return words
 
-    def encode(self, sentences: Sequence[TaggedSentence], source: str = "data") -> list[EncodedSentence]:
-        """Ids for every sentence; tags must belong to the tag set (``source`` names the data in errors)."""
-        word_ids = [
-            e.ids
-            for e in self.words.hf.encode_batch(
-                [s.tokens for s in sentences], is_pretokenized=True, add_special_tokens=False
-            )
-        ]
+    def encode(
+        self, sentences: Sequence[TaggedSentence], source: str = "data", chunk: int = 10_000
+    ) -> EncodedSentences:
+        """Ids for every sentence, packed ``chunk`` sentences at a time; tags must belong to the
+        tag set (``source`` names the data in errors)."""
         tag_index = {t: i for i, t in enumerate(self.tags)}
-        encoded = []
-        for sentence, ids in zip(sentences, word_ids, strict=True):
-            chars = [self.chars.encode(token[: self.max_word_chars]) for token in sentence.tokens]
-            tags = []
-            for tag in sentence.tags:
-                if tag not in tag_index:
-                    raise UserError(
-                        f"{source}: tag {tag!r} does not occur in the training data (known: {' '.join(self.tags)})"
-                    )
-                tags.append(tag_index[tag])
-            encoded.append((ids, chars, tags))
-        return encoded
+        words, tags, chars = [], [], []
+        for start in range(0, len(sentences), chunk):
+            part = sentences[start : start + chunk]
+            encodings = self.words.hf.encode_batch(
+                [s.tokens for s in part], is_pretokenized=True, add_special_tokens=False
+            )
+            words.append([e.ids for e in encodings])
+            chars.append(
+                [self.chars.encode(token[: self.max_word_chars]) for s in part for token in s.tokens]
+            )
+            unknown = next((t for s in part for t in s.tags if t not in tag_index), None)
+            if unknown is not None:
+                raise UserError(
+                    f"{source}: tag {unknown!r} does not occur in the training data (known: {' '.join(self.tags)})"
+                )
+            tags.append([[tag_index[t] for t in s.tags] for s in part])
+        token_offsets = np.zeros(len(sentences) + 1, dtype=np.int64)
+        np.cumsum([len(s.tokens) for s in sentences], out=token_offsets[1:])
+        return EncodedSentences(
+            SequenceArrays.from_chunks(words, self.words.vocab_size),
+            SequenceArrays.from_chunks(tags, len(self.tags)),
+            SequenceArrays.from_chunks(chars, self.chars.vocab_size),
+            token_offsets,
+        )
 
 
 class TaggedBatches(LengthBucketedBatches):
@@ -105,22 +137,25 @@ class TaggedBatches(LengthBucketedBatches):
 
     def __init__(
         self,
-        sentences: Sequence[EncodedSentence],
+        sentences: EncodedSentences,
         batch_size: int,
         pad_id: int,
         shuffle: bool,
         seed: int = 0,
         rank: int = 0,
         world: int = 1,
+        max_tokens: int | None = None,
     ) -> None:
-        super().__init__([len(s[0]) for s in sentences], batch_size, shuffle, seed, rank, world)
+        super().__init__(
+            sentences.words.lengths, batch_size, shuffle, seed, rank, world, max_tokens=max_tokens
+        )
         self.sentences = sentences
         self.pad_id = pad_id
 
     def collate(self, indices: list[int]) -> dict[str, torch.Tensor]:
-        chosen = [self.sentences[i] for i in indices]
-        words, lengths = pad_sequences([s[0] for s in chosen], self.pad_id)
-        word_chars, char_lengths, slots = distinct_word_chars([s[1] for s in chosen], words.size(1))
+        words, lengths = self.sentences.words.padded(indices, self.pad_id)
+        token_chars = [self.sentences.token_chars(i) for i in indices]
+        word_chars, char_lengths, slots = distinct_word_chars(token_chars, words.size(1))
         batch = {
             "words": words,
             "lengths": lengths,
@@ -129,6 +164,7 @@ class TaggedBatches(LengthBucketedBatches):
             "char_slots": slots,
             "index": torch.tensor(indices),
         }
-        if all(len(s[2]) == len(s[0]) for s in chosen):
-            batch["tags"] = pad_sequences([s[2] for s in chosen], 0)[0]
+        tags, tag_lengths = self.sentences.tags.padded(indices, 0)
+        if torch.equal(tag_lengths, lengths):
+            batch["tags"] = tags
         return batch
