@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import random
+import secrets
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from lstm_apps.errors import UserError
 
@@ -47,6 +52,18 @@ class PydocCorpus:
             for split, names in self.topic_splits().items()
         }
 
+    def identity(self) -> dict[str, Any]:
+        """What the text depends on: the split settings and the interpreter that ships the topics."""
+        return {
+            "corpus": "pydoc",
+            "python": sys.version,
+            "fractions": [self.val_fraction, self.test_fraction],
+            "seed": self.seed,
+        }
+
+    def chunks(self, split: str) -> Iterator[str]:
+        yield self.load()[split]  # a few MB: one chunk
+
 
 class TextFiles:
     """Plain UTF-8 text files, one per split (e.g. WikiText's ``train/valid/test``)."""
@@ -64,6 +81,34 @@ class TextFiles:
         if "test" not in texts:
             texts["test"] = texts["val"]
         return texts
+
+    def _path(self, split: str) -> tuple[str, str]:
+        """The file ``split`` reads (test falls back to val) and the config key naming it."""
+        if split == "test" and self.paths["test"] is None:
+            split = "val"
+        path = self.paths[split]
+        if path is None:
+            raise UserError(f"{self.key}.{split}: no file given")
+        return path, f"{self.key}.{split}"
+
+    def identity(self) -> dict[str, Any]:
+        """Each split's file by path, size and modification time (see ``prepared.file_identity``)."""
+        from lstm_apps.data.prepared import file_identity
+
+        identity: dict[str, Any] = {"corpus": "text_files"}
+        for split in SPLITS:
+            path, key = self._path(split)
+            if not Path(path).expanduser().is_file():
+                read_text_file(path, key)  # the one-line error naming the key and file
+            identity[split] = file_identity(path)
+        return identity
+
+    def chunks(self, split: str) -> Iterator[str]:
+        """The split's file in chunks that end at a line break: never the whole file at once."""
+        from lstm_apps.text.chunked import read_chunks
+
+        path, key = self._path(split)
+        return read_chunks(path, key)
 
 
 def read_text_file(path: str | Path, key: str) -> str:
@@ -83,9 +128,16 @@ def read_text_file(path: str | Path, key: str) -> str:
 
 
 def write_text_atomically(path: str | Path, text: str) -> None:
-    """Write via a temporary name and rename, so a killed run never leaves half a file behind."""
+    """Write via a temporary name and rename, so a killed run never leaves half a file behind.
+
+    The temporary name is unique per process (pid and a random part): ranks or nodes writing the
+    same file at once each rename a complete file of their own into place.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(target)
+    partial = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -58,7 +58,11 @@ class CharTokenizer:
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update(text)
-        chars = sorted(c for c, n in counts.items() if n >= min_frequency)
+        return cls.from_symbols(sorted(c for c, n in counts.items() if n >= min_frequency))
+
+    @classmethod
+    def from_symbols(cls, chars: list[str]) -> CharTokenizer:
+        """The special tokens, then ``chars`` in the order given."""
         return cls(list(SPECIAL_TOKENS) + chars)
 
     @property

@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import os
+from pathlib import Path
+from typing import Any
 
-import torch
+import numpy as np
 from torch.utils.data import DataLoader
 
+from lstm_apps.apps.textgen.prepared_stream import (
+    StreamSource,
+    prepare_stream_store,
+    store_directory,
+    tokenizer_identity,
+)
+from lstm_apps.data.prepared import open_store, problem
 from lstm_apps.errors import UserError
-from lstm_apps.pipeline.app_datamodule import AppDataModule
+from lstm_apps.pipeline.app_datamodule import AppDataModule, ResumableBatchLoader
 from lstm_apps.text.stream import BPTTWindows, stream_rows
-from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json, train_tokenizer
+from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
 
 
-class CorpusSource(Protocol):
-    def load(self) -> dict[str, str]: ...
+def default_prepared_dir() -> Path:
+    """``data/prepared/textgen`` under ``$LSTM_APPS_ROOT`` or the working directory."""
+    return Path(os.environ.get("LSTM_APPS_ROOT") or ".") / "data" / "prepared" / "textgen"
 
 
 class TextStreamDataModule(AppDataModule):
     """Language-model data for stateful truncated BPTT.
+
+    The corpus is tokenized once, in ``prepare_data()`` (one process per node), into a prepared
+    token store under ``prepared_dir`` (``data/prepared.py``); ``setup()`` memory-maps it, so a
+    rank holds no Python object per token and a later run with the same corpus and tokenizer
+    starts without tokenizing.
 
     ``batch_size`` is per device: with N processes the stream is laid out in ``N * batch_size``
     rows and each rank reads its own block of rows, so ranks see disjoint text and each row stays
@@ -27,13 +42,14 @@ class TextStreamDataModule(AppDataModule):
 
     def __init__(
         self,
-        corpus: CorpusSource,
+        corpus: StreamSource,
         tokenizer: str = "char",
         vocab_size: int = 8000,
         min_frequency: int = 1,
         batch_size: int = 32,
         eval_batch_size: int = 16,
         bptt: int = 128,
+        prepared_dir: str | None = None,
     ) -> None:
         super().__init__(source=corpus)
         self.corpus = corpus
@@ -43,22 +59,43 @@ class TextStreamDataModule(AppDataModule):
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.bptt = bptt
+        self.prepared_dir = Path(prepared_dir).expanduser() if prepared_dir else default_prepared_dir()
         self.tokenizer: Tokenizer | None = None
-        self.ids: dict[str, torch.Tensor] = {}
+        self.ids: dict[str, np.ndarray] = {}
+
+    def _fitted_json(self) -> str | None:
+        return self._fitted_state["tokenizer"] if self._fitted_state is not None else None
+
+    def store_directory(self) -> Path:
+        """Where this corpus, tokenized with this tokenizer, is (or will be) prepared."""
+        settings = tokenizer_identity(
+            self.tokenizer_kind, self.vocab_size, self.min_frequency, self._fitted_json()
+        )
+        return store_directory(self.prepared_dir, self.corpus, settings)
+
+    def prepare_data(self) -> None:
+        """Tokenize the corpus into the store unless an intact one is there already."""
+        directory = self.store_directory()
+        if problem(directory) is None:
+            return
+        prepare_stream_store(
+            directory,
+            self.corpus,
+            self.tokenizer_kind,
+            self.vocab_size,
+            self.min_frequency,
+            self._fitted_json(),
+        )
 
     def setup(self, stage: str | None = None) -> None:
         if self.ids:
             return
-        texts = self.corpus.load()
-        if self._fitted_state is not None:
-            self.tokenizer = tokenizer_from_json(self._fitted_state["tokenizer"])
-        else:
-            # Paragraph chunks keep HF trainers fast and memory-flat on big corpora.
-            self.tokenizer = train_tokenizer(
-                self.tokenizer_kind, texts["train"].split("\n\n"), self.vocab_size, self.min_frequency
-            )
-        for split, text in texts.items():
-            self.ids[split] = torch.tensor(self.tokenizer.encode(text), dtype=torch.long)
+        directory = self.store_directory()
+        if problem(directory) is not None and self.distributed_position()[1] == 1:
+            self.prepare_data()  # a single process (eval on a new corpus) may prepare here
+        store = open_store(directory)
+        self.tokenizer = tokenizer_from_json(store.tokenizer_json)
+        self.ids = {split: prepared.ids for split, prepared in store.splits.items()}
 
     def _tokenizer(self) -> Tokenizer:
         return fitted(self.tokenizer, "setup()")
@@ -69,23 +106,31 @@ class TextStreamDataModule(AppDataModule):
     def handoff(self) -> dict[str, Any]:
         return {"vocab_size": self._tokenizer().vocab_size}
 
-    def _windows(self, split: str, batch_size: int) -> DataLoader:
+    def _windows(self, split: str, batch_size: int) -> BPTTWindows:
         rank, world = self.distributed_position()
         try:
             rows = stream_rows(self.ids[split], batch_size * world)
         except ValueError:
             raise UserError(
-                f"data: the {split} split has {self.ids[split].numel()} tokens, too few for "
+                f"data: the {split} split has {len(self.ids[split])} tokens, too few for "
                 f"{batch_size} rows x {world} process(es); lower data.batch_size/data.eval_batch_size"
             ) from None
-        mine = rows[rank * batch_size : (rank + 1) * batch_size]
-        return DataLoader(BPTTWindows(mine, self.bptt), batch_size=None, pin_memory=self.pin_memory())
+        return BPTTWindows(rows[rank * batch_size : (rank + 1) * batch_size], self.bptt)
 
     def train_dataloader(self) -> DataLoader:
-        return self._windows("train", self.batch_size)
+        windows = self._windows("train", self.batch_size)
+        trainer = getattr(self, "trainer", None)
+        if trainer is None:
+            return DataLoader(windows, batch_size=None, pin_memory=self.pin_memory())
+        windows.epoch_source = lambda: trainer.current_epoch
+        return ResumableBatchLoader(windows, trainer, self.pin_memory())
 
     def val_dataloader(self) -> DataLoader:
-        return self._windows("val", self.eval_batch_size)
+        return DataLoader(
+            self._windows("val", self.eval_batch_size), batch_size=None, pin_memory=self.pin_memory()
+        )
 
     def test_dataloader(self) -> DataLoader:
-        return self._windows("test", self.eval_batch_size)
+        return DataLoader(
+            self._windows("test", self.eval_batch_size), batch_size=None, pin_memory=self.pin_memory()
+        )

@@ -1,0 +1,70 @@
+"""The text generator's corpus as a prepared token store: tokenized once, memory-mapped after.
+
+The store's key hashes the corpus's identity (its files' paths, sizes and modification times, or
+the embedded corpus's settings) and the tokenizer: the settings it is trained with, or the hash of
+a checkpoint's fitted tokenizer. Same inputs and settings reuse the store; any change makes a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+from lstm_apps.data.corpus import SPLITS
+from lstm_apps.data.prepared import FORMAT_VERSION, store_key, write_store
+from lstm_apps.text.chunked import encode_chunks, train_streaming
+from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
+
+
+class StreamSource(Protocol):
+    """A corpus read split by split in chunks, with an identity that changes when its text does."""
+
+    def identity(self) -> dict[str, Any]: ...
+
+    def chunks(self, split: str) -> Iterator[str]: ...
+
+
+def tokenizer_identity(
+    kind: str, vocab_size: int, min_frequency: int, fitted_json: str | None
+) -> dict[str, Any]:
+    """The tokenizer part of a store's key: a fitted tokenizer by its hash, else its settings."""
+    if fitted_json is not None:
+        return {"fitted": hashlib.sha256(fitted_json.encode("utf-8")).hexdigest()}
+    settings: dict[str, Any] = {"kind": kind, "min_frequency": min_frequency}
+    if kind != "char":
+        settings["vocab_size"] = vocab_size
+    return settings
+
+
+def store_directory(root: Path, source: StreamSource, tokenizer: dict[str, Any]) -> Path:
+    """``root/<key>``: where the store for this corpus and tokenizer lives."""
+    identity = {"format": FORMAT_VERSION, "corpus": source.identity(), "tokenizer": tokenizer}
+    return root / store_key(identity)
+
+
+def prepare_stream_store(
+    directory: Path,
+    source: StreamSource,
+    kind: str,
+    vocab_size: int,
+    min_frequency: int,
+    fitted_json: str | None,
+) -> None:
+    """Train (or take) the tokenizer, encode every split chunk by chunk, and write the store."""
+    started = time.perf_counter()
+    tokenizer: Tokenizer
+    if fitted_json is not None:
+        tokenizer = tokenizer_from_json(fitted_json)
+    else:
+        tokenizer = train_streaming(kind, source.chunks("train"), vocab_size, min_frequency)
+    splits = {split: encode_chunks(tokenizer, source.chunks(split)) for split in SPLITS}
+    write_store(directory, splits, tokenizer.vocab_size, tokenizer.to_json(), key=directory.name)
+    print(
+        f"[lstm-apps] prepared {directory} in {time.perf_counter() - started:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )

@@ -1,0 +1,207 @@
+"""A prepared token store: token ids in flat binary files, memory-mapped by every process.
+
+Layout of one store directory (``<data_dir>/prepared/<app>/<key>/``)::
+
+    manifest.json          format version, dtype, counts, byte sizes, tokenizer JSON, key
+    <split>.ids.bin        every token id of the split, back to back (uint16 or uint32)
+    <split>.offsets.bin    optional int64 starts of each sequence, plus the end (n + 1 values)
+
+A corpus is prepared once and opened with ``np.memmap``: pages are read from the file on demand
+and shared by every process on the node, so no rank holds a Python object per token. Each file is
+written under a name unique to the writing process and renamed into place, the manifest last, so
+ranks or nodes preparing at the same time never see half a file; a store whose files do not match
+its manifest is treated as absent (and rebuilt by whoever can).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from lstm_apps.errors import UserError
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+
+
+def ids_dtype(vocab_size: int) -> np.dtype[Any]:
+    """The narrowest unsigned type that holds every id: half the bytes of ``uint32`` when it fits."""
+    return np.dtype(np.uint16) if vocab_size <= 65_535 else np.dtype(np.uint32)
+
+
+def store_key(identity: Mapping[str, Any]) -> str:
+    """A short stable hash of ``identity`` (input files and tokenizer settings, as JSON)."""
+    text = json.dumps(identity, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def file_identity(path: str | Path) -> dict[str, Any]:
+    """A file's identity without reading it: resolved path, size and modification time (ns).
+
+    Hashing the content would cost seconds per GB on every run; any edit changes size or mtime.
+    """
+    file = Path(path).expanduser().resolve()
+    stat = file.stat()
+    return {"path": str(file), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def unique_temp(target: Path) -> Path:
+    """A sibling name no other process (or node) writing ``target`` at the same time will use."""
+    return target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+
+
+def _ids_file(directory: Path, split: str) -> Path:
+    return directory / f"{split}.ids.bin"
+
+
+def _offsets_file(directory: Path, split: str) -> Path:
+    return directory / f"{split}.offsets.bin"
+
+
+def _write_split(
+    directory: Path, split: str, sequences: Iterable[npt.ArrayLike], dtype: np.dtype[Any], offsets: bool
+) -> dict[str, int]:
+    """Append every sequence to the split's ids file (and its start to the offsets); rename both."""
+    ids_target, offsets_target = _ids_file(directory, split), _offsets_file(directory, split)
+    ids_temp, offsets_temp = unique_temp(ids_target), unique_temp(offsets_target)
+    starts = [0]
+    tokens = 0
+    try:
+        with ids_temp.open("wb") as out:
+            for sequence in sequences:
+                array = np.asarray(sequence)
+                if array.size and (array.min() < 0 or array.max() > np.iinfo(dtype).max):
+                    raise ValueError(f"{split}: token ids outside {dtype.name}")
+                out.write(array.astype(dtype, copy=False).tobytes())
+                tokens += int(array.size)
+                starts.append(tokens)
+        info = {"tokens": tokens, "ids_bytes": tokens * dtype.itemsize}
+        if offsets:
+            np.asarray(starts, dtype=np.int64).tofile(offsets_temp)
+            info.update(sequences=len(starts) - 1, offsets_bytes=len(starts) * 8)
+            offsets_temp.replace(offsets_target)
+        ids_temp.replace(ids_target)
+    finally:
+        ids_temp.unlink(missing_ok=True)
+        offsets_temp.unlink(missing_ok=True)
+    return info
+
+
+def write_store(
+    directory: str | Path,
+    splits: Mapping[str, Iterable[npt.ArrayLike]],
+    vocab_size: int,
+    tokenizer_json: str,
+    key: str,
+    offsets: bool = False,
+) -> Path:
+    """Write a store: per split, the id sequences ``splits[split]`` yields (arrays or lists of
+    ints); with ``offsets`` also where each sequence starts. The manifest is written last."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / MANIFEST).unlink(missing_ok=True)  # a store being rebuilt is absent until complete
+    dtype = ids_dtype(vocab_size)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "dtype": dtype.name,
+        "vocab_size": vocab_size,
+        "key": key,
+        "splits": {
+            split: _write_split(folder, split, sequences, dtype, offsets)
+            for split, sequences in splits.items()
+        },
+        "tokenizer": tokenizer_json,
+    }
+    target = folder / MANIFEST
+    temp = unique_temp(target)
+    temp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    temp.replace(target)
+    return folder
+
+
+def problem(directory: str | Path) -> str | None:
+    """Why the store in ``directory`` cannot be used (naming the file at fault), or None if intact."""
+    folder = Path(directory)
+    manifest_file = folder / MANIFEST
+    if not manifest_file.is_file():
+        return f"{manifest_file} is missing"
+    try:
+        manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+        version, splits = manifest["format_version"], manifest["splits"]
+        np.dtype(manifest["dtype"])
+    except (ValueError, KeyError, TypeError):
+        return f"{manifest_file} is not a readable manifest"
+    if version != FORMAT_VERSION:
+        return f"{manifest_file} has format version {version}, this version reads {FORMAT_VERSION}"
+    for split, info in splits.items():
+        expected = [(_ids_file(folder, split), info["ids_bytes"])]
+        if "offsets_bytes" in info:
+            expected.append((_offsets_file(folder, split), info["offsets_bytes"]))
+        for file, size in expected:
+            if not file.is_file():
+                return f"{file} is missing"
+            if file.stat().st_size != size:
+                return f"{file} has {file.stat().st_size:,} bytes, its manifest says {size:,}"
+    return None
+
+
+@dataclass(frozen=True)
+class PreparedSplit:
+    """One split, memory-mapped: ``ids`` is every token; ``offsets`` (if stored) where each
+    sequence starts, so ``sequence(i)`` is ``ids[offsets[i]:offsets[i + 1]]`` without a copy."""
+
+    ids: np.ndarray
+    offsets: np.ndarray | None
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1 if self.offsets is not None else 1
+
+    def sequence(self, index: int) -> np.ndarray:
+        if self.offsets is None:
+            return self.ids
+        return self.ids[self.offsets[index] : self.offsets[index + 1]]
+
+
+@dataclass(frozen=True)
+class PreparedStore:
+    directory: Path
+    manifest: dict[str, Any]
+    splits: dict[str, PreparedSplit]
+
+    @property
+    def tokenizer_json(self) -> str:
+        return str(self.manifest["tokenizer"])
+
+
+def _map(file: Path, dtype: np.dtype[Any], count: int) -> np.ndarray:
+    # np.memmap refuses empty files; an empty split is an empty array.
+    if count == 0:
+        return np.zeros(0, dtype=dtype)
+    return np.memmap(file, dtype=dtype, mode="r", shape=(count,))
+
+
+def open_store(directory: str | Path) -> PreparedStore:
+    """Memory-map the store in ``directory``; a broken one is one ``UserError`` naming the file."""
+    folder = Path(directory)
+    found = problem(folder)
+    if found is not None:
+        raise UserError(f"prepared data: {found}; delete {folder} and run again to prepare it anew")
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    dtype = np.dtype(manifest["dtype"])
+    splits = {}
+    for split, info in manifest["splits"].items():
+        ids = _map(_ids_file(folder, split), dtype, info["tokens"])
+        offsets = None
+        if "offsets_bytes" in info:
+            offsets = _map(_offsets_file(folder, split), np.dtype(np.int64), info["sequences"] + 1)
+        splits[split] = PreparedSplit(ids, offsets)
+    return PreparedStore(folder, manifest, splits)
