@@ -79,3 +79,35 @@ def test_an_incomplete_folder_from_an_older_run_is_named(tmp_path: Path) -> None
     corpus.files()["train"].write_text("-DOCSTART- O\n\n")  # val and test never written
     with pytest.raises(UserError, match="incomplete generated data"):
         corpus.prepare()
+
+
+def _timed_prepare(folder: str, log: str, barrier: multiprocessing.synchronize.Barrier) -> None:
+    import time
+
+    from lstm_apps.pipeline.prepare_lock import prepare_once
+
+    def prepare() -> None:
+        start = time.monotonic()
+        time.sleep(0.3)
+        with open(log, "a") as out:
+            out.write(f"{start} {time.monotonic()}\n")
+
+    barrier.wait()
+    prepare_once(folder, prepare)
+
+
+def test_processes_of_one_job_prepare_one_at_a_time(tmp_path: Path) -> None:
+    """What every rank runs before the Trainer exists: never two preparations at once."""
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(3)
+    log = tmp_path / "log.txt"
+    args = (str(tmp_path / "data"), str(log), barrier)
+    workers = [context.Process(target=_timed_prepare, args=args) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert [w.exitcode for w in workers] == [0, 0, 0]
+    spans = sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines())
+    assert len(spans) == 3
+    assert all(earlier[1] <= later[0] for earlier, later in zip(spans, spans[1:], strict=False))

@@ -27,6 +27,7 @@ from lstm_apps.pipeline.checkpoint import newest_checkpoint, read_checkpoint
 from lstm_apps.pipeline.checkpoint_io import AtomicCheckpointIO
 from lstm_apps.pipeline.hparams import log_final_hparams
 from lstm_apps.pipeline.numerics import apply_matmul_precision
+from lstm_apps.pipeline.prepare_lock import prepare_once
 
 log = logging.getLogger("lstm_apps")
 
@@ -90,7 +91,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         resume_from = str(info.path)
 
     datamodule = build_datamodule(cfg, fitted_state)
-    datamodule.prepare_data()
+    prepare_once(cfg.paths.data_dir, datamodule.prepare_data)
     datamodule.setup("fit")
     model = build_model(cfg, datamodule)
     if not resume_from:
