@@ -15,9 +15,9 @@ import pytest
 import torch
 
 from helpers.config import compose_config
-from helpers.fixture_data import write_conll
+from helpers.fixture_data import write_conll, write_tiny_corpus
 from helpers.running import run_cli
-from helpers.tiny import tiny_tagger_overrides
+from helpers.tiny import tiny_tagger_overrides, tiny_textgen_overrides
 from lstm_apps.pipeline.train import train
 
 EPOCHS = 6
@@ -133,3 +133,41 @@ def test_signal_mid_epoch_writes_a_checkpoint_and_resumes_with_the_remaining_bat
         == (24, 2)
     )
     assert set(resumed) >= {"val/f1"} and set(reference) >= {"val/f1"}
+
+
+@pytest.mark.slow
+def test_textgen_resumes_mid_epoch_on_its_prepared_store(tmp_path: Path) -> None:
+    """Stateful BPTT rows read from the memory-mapped store: a run stopped mid-epoch and started
+    again continues with that epoch's remaining windows and ends where an uninterrupted run does."""
+    corpus = write_tiny_corpus(tmp_path / "corpus")
+    overrides = [
+        *tiny_textgen_overrides(corpus),
+        "resume=auto",
+        "trainer.max_epochs=2",
+        "callbacks.early_stopping=null",
+    ]
+    train(compose_config("train", overrides, tmp_path / "reference"))
+    reference = torch.load(
+        tmp_path / "reference" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True
+    )
+    per_epoch = reference["global_step"] // 2
+    assert per_epoch >= 4, "the tiny corpus must give a few windows per epoch"
+    assert list((tmp_path / "reference" / "data" / "prepared").rglob("manifest.json")), (
+        "trained from the store"
+    )
+
+    with pytest.raises(SystemExit):
+        train(compose_config("train", overrides, tmp_path / "run"), [SignalAt(1, 1, signal.SIGTERM)])
+    saved = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert saved["global_step"] == per_epoch + 2
+
+    trained: list[int] = []
+
+    class Count(L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+            trained.append(trainer.current_epoch)
+
+    train(compose_config("train", overrides, tmp_path / "run"), [Count()])
+    assert trained.count(1) == per_epoch - 2, "epoch 1 continues with its remaining windows"
+    final = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert (final["global_step"], final["epoch"]) == (reference["global_step"], reference["epoch"])
