@@ -108,3 +108,18 @@ def test_detach_and_select_state() -> None:
 def test_bad_settings_are_rejected(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         RecurrentBlock(4, 8, **kwargs)
+
+
+def test_bf16_autocast_on_a_cpu_without_bf16_recurrence_runs_it_in_float32(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("lstm_apps.core.recurrent.cpu_runs_bfloat16_recurrence", lambda: False)
+    torch.manual_seed(0)
+    block = RecurrentBlock(4, 6, num_layers=2, bidirectional=True)
+    x, lengths = torch.randn(3, 5, 4), torch.tensor([5, 2, 4])
+    expected, _ = block(x, lengths)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, (h, c) = block(x.bfloat16(), lengths)
+        unpacked, _ = block(x.bfloat16())
+    assert out.dtype == h.dtype == c.dtype == unpacked.dtype == torch.float32
+    assert torch.allclose(out, expected, atol=0.05), "only the input was rounded to bfloat16"

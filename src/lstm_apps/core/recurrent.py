@@ -7,15 +7,18 @@ initialisation live in one place and every app gets them for free.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from functools import cache
+from typing import Literal, TypeVar
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 CellType = Literal["lstm", "gru", "rnn"]
 # LSTM state is (h, c); GRU/RNN state is h alone.
 RecurrentState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+# What the recurrence runs over: a padded batch or a packed one.
+Steps = TypeVar("Steps", torch.Tensor, PackedSequence)
 
 # Constructors that take nn.RNNBase's arguments less its leading ``mode`` (which each cell sets).
 _CELLS: dict[str, Callable[..., nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
@@ -120,7 +123,7 @@ class RecurrentBlock(nn.Module):
     ) -> tuple[torch.Tensor, RecurrentState]:
         """Run the recurrence; see the class docstring for shapes."""
         if lengths is None:
-            return self.rnn(x, state)
+            return self._recur(x, state)
         # Sorting by length is done here, on the host, rather than by pack_padded_sequence: it
         # copies the order to the device with a blocking copy, and pad_packed_sequence copies the
         # inverse back, each a wait for the device at every step. Non-blocking copies of
@@ -135,9 +138,47 @@ class RecurrentBlock(nn.Module):
         packed = pack_padded_sequence(x.index_select(0, order), sorted_lengths, batch_first=True)
         if state is not None:
             state = select_state(state, order)
-        packed_out, final_state = self.rnn(packed, state)
+        packed_out, final_state = self._recur(packed, state)
         out, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=x.size(1))
         return out.index_select(0, inverse), select_state(final_state, inverse)
+
+
+    def _recur(self, inputs: Steps, state: RecurrentState | None) -> tuple[Steps, RecurrentState]:
+        """``self.rnn`` on ``inputs``; in float32 where CPU autocast asks for bfloat16 but the
+        CPU's oneDNN has no bfloat16 recurrence (e.g. AVX2-only machines), which would fail
+        deep inside torch. The layers around it still run in bfloat16."""
+        if not _needs_float32_recurrence(inputs):
+            return self.rnn(inputs, state)
+        with torch.autocast("cpu", enabled=False):
+            return self.rnn(inputs.float(), None if state is None else _float_state(state))
+
+
+def _needs_float32_recurrence(inputs: torch.Tensor | PackedSequence) -> bool:
+    data = inputs.data if isinstance(inputs, PackedSequence) else inputs
+    return (
+        data.device.type == "cpu"
+        and torch.is_autocast_enabled("cpu")
+        and torch.get_autocast_dtype("cpu") == torch.bfloat16
+        and not cpu_runs_bfloat16_recurrence()
+    )
+
+
+@cache
+def cpu_runs_bfloat16_recurrence() -> bool:
+    """Whether this CPU's LSTM kernels run under bfloat16 autocast (probed once, public API only)."""
+    probe = nn.LSTM(2, 2)
+    try:
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            probe(torch.zeros(1, 1, 2))
+    except RuntimeError:
+        return False
+    return True
+
+
+def _float_state(state: RecurrentState) -> RecurrentState:
+    if isinstance(state, tuple):
+        return state[0].float(), state[1].float()
+    return state.float()
 
 
 def detach_state(state: RecurrentState | None) -> RecurrentState | None:
