@@ -88,7 +88,9 @@ def test_unknown_label_at_test_time_names_the_line(tmp_path: Path) -> None:
     test_file = tmp_path / "test.csv"
     test_file.write_text("text,label\nfine words,sports\nodd words,weather\n")
     data = TextClassificationDataModule(
-        LabelledTextFiles(str(train_file), str(train_file), str(test_file)), min_frequency=1
+        LabelledTextFiles(str(train_file), str(train_file), str(test_file)),
+        min_frequency=1,
+        prepared_dir=str(tmp_path / "prepared"),
     )
     with pytest.raises(UserError, match=r"test\.csv:3: label 'weather' does not occur in the training data"):
         data.setup()
@@ -97,7 +99,9 @@ def test_unknown_label_at_test_time_names_the_line(tmp_path: Path) -> None:
 def test_balanced_class_weights_follow_the_train_counts(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_text("text,label\n" + "a b,x\n" * 6 + "c d,y\n" * 2)
-    data = TextClassificationDataModule(LabelledTextFiles(str(path), str(path)), class_weights="balanced")
+    data = TextClassificationDataModule(
+        LabelledTextFiles(str(path), str(path)), class_weights="balanced", prepared_dir=str(tmp_path / "p")
+    )
     data.setup()
     assert data.handoff()["class_weights"] == pytest.approx([8 / (2 * 6), 8 / (2 * 2)])
 

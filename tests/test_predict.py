@@ -63,7 +63,12 @@ def test_a_file_through_trainer_predict_tags_as_each_text_alone(tmp_path: Path) 
     conll.write_text(
         "John B-PER\nlives O\nin O\nBerlin B-LOC\n. O\n\nMary B-PER\nworks O\nfor O\nAcme B-ORG\n\n"
     )
-    dm = TaggingDataModule(ConllFiles(str(conll), str(conll)), scheme="iob2", batch_size=2)
+    dm = TaggingDataModule(
+        ConllFiles(str(conll), str(conll)),
+        scheme="iob2",
+        batch_size=2,
+        prepared_dir=str(tmp_path / "prepared"),
+    )
     dm.setup("fit")
     model = TaggerModel(**dm.handoff(), word_dim=8, char_dim=4, char_size=8, hidden_size=8).eval()
     model.bind_fitted_state(dm.fitted_state())

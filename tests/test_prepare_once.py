@@ -48,7 +48,7 @@ def test_two_processes_preparing_at_once_both_succeed_and_leave_one_whole_copy(t
 
 
 def test_setup_after_prepare_data_writes_nothing(tmp_path: Path) -> None:
-    data = TaggingDataModule(_ner(tmp_path / "data"), batch_size=4)
+    data = TaggingDataModule(_ner(tmp_path / "data"), batch_size=4, prepared_dir=str(tmp_path / "prepared"))
     data.prepare_data()
     before = _listing(tmp_path)
     assert before, "prepare_data() generated the corpus"

@@ -158,7 +158,7 @@ def test_two_ddp_ranks_read_disjoint_rows_of_one_prepared_corpus(tmp_path: Path)
         os.environ["PYTHONPATH"] = env_path
         os.environ.pop("PROBE_DIR")
     assert done.returncode == 0, done.stderr[-3000:]
-    (store,) = [p for p in (tmp_path / "data" / "prepared" / "textgen").iterdir() if p.is_dir()]
+    (store,) = [p for p in (tmp_path / "data" / "prepared" / "textgen").iterdir() if not p.is_symlink()]
     ids = torch.from_numpy(open_store(store).splits["train"].ids.astype(np.int64))
     rows = ids[: 8 * (len(ids) // 8)].view(8, -1)  # batch_size 4 x 2 ranks
     first, second = torch.load(tmp_path / "rank0.pt"), torch.load(tmp_path / "rank1.pt")

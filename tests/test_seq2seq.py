@@ -24,7 +24,9 @@ from lstm_apps.pipeline.train import train
 def test_overfits_a_tiny_parallel_set_to_exact_outputs(tmp_path: Path) -> None:
     torch.manual_seed(0)
     dm = ParallelDataModule(
-        ParallelFiles(str(write_pairs(tmp_path, 1)), str(write_pairs(tmp_path, 1))), tokenizer="word"
+        ParallelFiles(str(write_pairs(tmp_path, 1)), str(write_pairs(tmp_path, 1))),
+        tokenizer="word",
+        prepared_dir=str(tmp_path / "prepared"),
     )
     dm.setup("fit")
     model = Seq2SeqModel(**dm.handoff(), embedding_dim=16, hidden_size=32, dropout=0.0, label_smoothing=0.0)

@@ -49,7 +49,9 @@ def test_each_distinct_word_of_a_batch_is_encoded_once() -> None:
 
 def _datamodule(tmp_path: Path, scheme: str = "bioes") -> TaggingDataModule:
     path = write_conll(tmp_path)
-    dm = TaggingDataModule(ConllFiles(str(path), str(path)), scheme=scheme, batch_size=5)
+    dm = TaggingDataModule(
+        ConllFiles(str(path), str(path)), scheme=scheme, batch_size=5, prepared_dir=str(tmp_path / "prepared")
+    )
     dm.setup("fit")
     return dm
 
@@ -78,7 +80,7 @@ def test_overfits_a_tiny_corpus_to_exact_tags(tmp_path: Path, output: str, char_
         loss.backward()
         optimizer.step()
     tagged = model.tag_sentences([s.split() for s, _ in SENTENCES])
-    assert tagged == [s.tags for s in dm.sentences["train"]]
+    assert tagged == list(dm.references("train"))
     assert "S-PER" in tagged[0] and "E-ORG" in tagged[1], "trained in the BIOES scheme"
 
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lstm_apps.data.corpus import read_text_file
+from lstm_apps.data.prepared import files_identity
 from lstm_apps.errors import UserError
 from lstm_apps.text.tag_schemes import SCHEMES, convert, invalid_tag
 
@@ -113,6 +115,12 @@ class ConllFiles:
     ) -> None:
         self.paths = {"train": train, "val": val, "test": test or val}
         self.word_column, self.tag_column, self.scheme, self.key = word_column, tag_column, scheme, key
+
+    def identity(self) -> dict[str, Any]:
+        """The files by path, size and modification time, and which columns are read how."""
+        return files_identity(
+            "conll_files", self.paths, word=self.word_column, tag=self.tag_column, scheme=self.scheme
+        )
 
     def load(self) -> dict[str, list[TaggedSentence]]:
         return {

@@ -13,8 +13,10 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lstm_apps.data.corpus import read_text_file
+from lstm_apps.data.prepared import files_identity
 from lstm_apps.errors import UserError
 
 FORMATS = ("csv", "tsv", "jsonl")
@@ -153,6 +155,16 @@ class LabelledTextFiles:
         self.format = format
         self.label_separator = label_separator
         self.key = key
+
+    def identity(self) -> dict[str, Any]:
+        """The files by path, size and modification time, and how they are read."""
+        return files_identity(
+            "labelled_files",
+            self.paths,
+            columns=list(self.columns),
+            format=self.format,
+            label_separator=self.label_separator,
+        )
 
     def load(self) -> dict[str, list[LabelledText]]:
         text_column, label_column = self.columns

@@ -14,9 +14,11 @@ from __future__ import annotations
 import random
 import re
 from pathlib import Path
+from typing import Any
 
 from lstm_apps.data.conll import TaggedSentence, format_conll, read_conll
 from lstm_apps.data.corpus import write_text_atomically
+from lstm_apps.data.prepared import files_identity
 from lstm_apps.data.publish import publish_directory
 
 FIRST_NAMES = """Anna Peter Maria Tomas Elena Ivan Laura Omar Yuki Carlos Nadia Ravi Lars Greta Hugo Ingrid
@@ -361,6 +363,9 @@ class GeneratedNerCorpus:
         for split, sentences in generate_splits(self.sizes, self.seed, self.holdout).items():
             body = format_conll([[t, g] for t, g in zip(s.tokens, s.tags, strict=True)] for s in sentences)
             write_text_atomically(folder / f"{split}.txt", "-DOCSTART- O\n\n" + body)
+
+    def identity(self) -> dict[str, Any]:
+        return files_identity("ner", self.files())
 
     def load(self) -> dict[str, list[TaggedSentence]]:
         self.prepare()  # reads only, once prepare_data() has run

@@ -8,9 +8,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from lstm_apps.data.corpus import read_text_file, write_text_atomically
 from lstm_apps.data.dates import generate_splits
+from lstm_apps.data.prepared import files_identity
 from lstm_apps.data.publish import publish_directory
 from lstm_apps.errors import UserError
 
@@ -74,6 +76,18 @@ class ParallelFiles:
         self.paths = {"train": train, "val": val, "test": test or val}
         self.format, self.src_lang, self.tgt_lang, self.key = format, src_lang, tgt_lang, key
 
+    def identity(self) -> dict[str, Any]:
+        """The files by path, size and modification time, and how they are read."""
+        if self.format == "tsv":
+            files = dict(self.paths)
+        else:
+            files = {
+                f"{split}.{lang}": f"{path}.{lang}"
+                for split, path in self.paths.items()
+                for lang in (self.src_lang, self.tgt_lang)
+            }
+        return files_identity("parallel_files", files, format=self.format)
+
     def load(self) -> dict[str, Pairs]:
         splits = {}
         for split, path in self.paths.items():
@@ -113,6 +127,9 @@ class DateCorpus:
         splits = generate_splits(self.sizes["train"], self.sizes["val"], self.sizes["test"], self.seed)
         for split, pairs in splits.items():
             write_text_atomically(folder / f"{split}.tsv", "".join(f"{s}\t{t}\n" for s, t in pairs))
+
+    def identity(self) -> dict[str, Any]:
+        return files_identity("dates", self.files())
 
     def load(self) -> dict[str, Pairs]:
         self.prepare()  # reads only, once prepare_data() has run

@@ -6,6 +6,10 @@ Layout of one store directory (``<data_dir>/prepared/<app>/<key>/``)::
     <split>.ids.bin        every token id of the split, back to back (uint16 or uint32)
     <split>.offsets.bin    optional int64 starts of each sequence, plus the end (n + 1 values)
 
+A "split" is any named column: the text generator stores ``train``/``val``/``test``; the sentence
+apps store several columns per split (``val.source``, ``val.target_text`` …), each with its own
+dtype (token ids, UTF-8 bytes of the original text, int64 positions) recorded in the manifest.
+
 A corpus is prepared once and opened with ``np.memmap``: pages are read from the file on demand
 and shared by every process on the node, so no rank holds a Python object per token. Each file is
 written under a name unique to the writing process and renamed into place, the manifest last, so
@@ -28,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lstm_apps.errors import UserError
+from lstm_apps.text.sequence_arrays import SequenceArrays
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -52,6 +57,36 @@ def file_identity(path: str | Path) -> dict[str, Any]:
     file = Path(path).expanduser().resolve()
     stat = file.stat()
     return {"path": str(file), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+def files_identity(kind: str, files: Mapping[str, str | Path], **settings: Any) -> dict[str, Any]:
+    """A corpus read from ``files`` (name -> path) with ``settings``: what a store's key hashes.
+    A missing file has no identity yet; reading it reports it with its config key."""
+    found = {name: file_identity(path) if Path(path).exists() else str(path) for name, path in files.items()}
+    return {"corpus": kind, "files": found, "settings": settings}
+
+
+def default_prepared_dir(app: str) -> Path:
+    """``data/prepared/<app>`` under ``$LSTM_APPS_ROOT`` or the working directory (what
+    ``paths.data_dir`` is when no config says otherwise)."""
+    return Path(os.environ.get("LSTM_APPS_ROOT") or ".") / "data" / "prepared" / app
+
+
+def link_alias(alias: Path, directory: Path) -> None:
+    """Make ``alias`` another name of the store ``directory`` (a relative symlink beside it,
+    replaced atomically): a store prepared with settings is then found again by the key of
+    the tokenizer it fitted, e.g. when the run is resumed or evaluated from its checkpoint."""
+    if alias == directory or (alias.exists() and problem(alias) is None):
+        return
+    temp = unique_temp(alias)
+    os.symlink(directory.name if alias.parent == directory.parent else directory.resolve(), temp)
+    try:
+        if alias.is_dir() and not alias.is_symlink():
+            return  # a real (broken) store of that key: leave it to be rebuilt
+        temp.replace(alias)
+    finally:
+        if temp.is_symlink():
+            temp.unlink()
 
 
 def unique_temp(target: Path) -> Path:
@@ -106,26 +141,79 @@ def write_store(
 ) -> Path:
     """Write a store: per split, the id sequences ``splits[split]`` yields (arrays or lists of
     ints); with ``offsets`` also where each sequence starts. The manifest is written last."""
+    folder = _begin(directory)
+    dtype = ids_dtype(vocab_size)
+    infos = {
+        split: _write_split(folder, split, sequences, dtype, offsets) for split, sequences in splits.items()
+    }
+    _finish(
+        folder,
+        {
+            "dtype": dtype.name,
+            "vocab_size": vocab_size,
+            "key": key,
+            "splits": infos,
+            "tokenizer": tokenizer_json,
+        },
+    )
+    return folder
+
+
+def write_columns(
+    directory: str | Path,
+    columns: Mapping[str, SequenceArrays | np.ndarray],
+    key: str,
+    fitted: Mapping[str, str],
+    info: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write a store of named columns, each in its own dtype: a ``SequenceArrays`` as ids plus
+    offsets, a plain array as ids alone. ``fitted`` (name -> JSON: tokenizers, vocabularies) and
+    ``info`` go into the manifest, which is written last."""
+    folder = _begin(directory)
+    infos = {name: _write_column(folder, name, column) for name, column in columns.items()}
+    manifest = {
+        "dtype": "uint8",
+        "key": key,
+        "splits": infos,
+        "fitted": dict(fitted),
+        "info": dict(info or {}),
+    }
+    _finish(folder, manifest)
+    return folder
+
+
+def _write_column(directory: Path, name: str, column: SequenceArrays | np.ndarray) -> dict[str, Any]:
+    ids = column.ids if isinstance(column, SequenceArrays) else np.asarray(column)
+    written: dict[str, Any] = {"dtype": ids.dtype.name, "tokens": int(ids.size), "ids_bytes": int(ids.nbytes)}
+    _write_array(_ids_file(directory, name), ids)
+    if isinstance(column, SequenceArrays):
+        offsets = np.ascontiguousarray(column.offsets, dtype=np.int64)
+        _write_array(_offsets_file(directory, name), offsets)
+        written.update(sequences=len(column), offsets_bytes=int(offsets.nbytes))
+    return written
+
+
+def _write_array(target: Path, array: np.ndarray) -> None:
+    temp = unique_temp(target)
+    try:
+        np.ascontiguousarray(array).tofile(temp)
+        temp.replace(target)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _begin(directory: str | Path) -> Path:
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MANIFEST).unlink(missing_ok=True)  # a store being rebuilt is absent until complete
-    dtype = ids_dtype(vocab_size)
-    manifest = {
-        "format_version": FORMAT_VERSION,
-        "dtype": dtype.name,
-        "vocab_size": vocab_size,
-        "key": key,
-        "splits": {
-            split: _write_split(folder, split, sequences, dtype, offsets)
-            for split, sequences in splits.items()
-        },
-        "tokenizer": tokenizer_json,
-    }
+    return folder
+
+
+def _finish(folder: Path, manifest: dict[str, Any]) -> None:
     target = folder / MANIFEST
     temp = unique_temp(target)
-    temp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+    temp.write_text(json.dumps({"format_version": FORMAT_VERSION, **manifest}, indent=1), encoding="utf-8")
     temp.replace(target)
-    return folder
 
 
 def problem(directory: str | Path) -> str | None:
@@ -170,6 +258,12 @@ class PreparedSplit:
             return self.ids
         return self.ids[self.offsets[index] : self.offsets[index + 1]]
 
+    def arrays(self) -> SequenceArrays:
+        """The split as ``SequenceArrays`` over the mapped files (no copy)."""
+        if self.offsets is None:
+            raise ValueError("this split was stored without offsets")
+        return SequenceArrays(self.ids, self.offsets)
+
 
 @dataclass(frozen=True)
 class PreparedStore:
@@ -180,6 +274,15 @@ class PreparedStore:
     @property
     def tokenizer_json(self) -> str:
         return str(self.manifest["tokenizer"])
+
+    @property
+    def fitted(self) -> dict[str, str]:
+        """What was fitted on the training data (name -> JSON), for stores of columns."""
+        return dict(self.manifest.get("fitted", {}))
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return dict(self.manifest.get("info", {}))
 
 
 def _map(file: Path, dtype: np.dtype[Any], count: int) -> np.ndarray:
@@ -196,9 +299,9 @@ def open_store(directory: str | Path) -> PreparedStore:
     if found is not None:
         raise UserError(f"prepared data: {found}; delete {folder} and run again to prepare it anew")
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    dtype = np.dtype(manifest["dtype"])
     splits = {}
     for split, info in manifest["splits"].items():
+        dtype = np.dtype(info.get("dtype", manifest["dtype"]))
         ids = _map(_ids_file(folder, split), dtype, info["tokens"])
         offsets = None
         if "offsets_bytes" in info:

@@ -18,9 +18,11 @@ import sys
 import sysconfig
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from lstm_apps.data.corpus import write_text_atomically
 from lstm_apps.data.labelled_text import LabelledText, format_jsonl, read_labelled_texts
+from lstm_apps.data.prepared import files_identity
 from lstm_apps.data.publish import publish_directory
 
 GENERATOR_VERSION = 1
@@ -119,6 +121,9 @@ class StdlibDocstrings:
     def _write(self, folder: Path) -> None:
         for split, examples in self.splits().items():
             write_text_atomically(folder / f"{split}.jsonl", format_jsonl(examples))
+
+    def identity(self) -> dict[str, Any]:
+        return files_identity("stdlib_docstrings", self.files())
 
     def load(self) -> dict[str, list[LabelledText]]:
         self.prepare()  # reads only, once prepare_data() has run

@@ -99,3 +99,40 @@ def encode_packed(tokenizer: Tokenizer, texts: Sequence[str], chunk: int = 10_00
     exist at once)."""
     chunks = (tokenizer.encode_batch(list(texts[i : i + chunk])) for i in range(0, len(texts), chunk))
     return SequenceArrays.from_chunks(chunks, tokenizer.vocab_size)
+
+
+def utf8_arrays(texts: Iterable[str], chunk: int = 100_000) -> SequenceArrays:
+    """Each text's UTF-8 bytes as one sequence (uint8): what a person reads, kept beside the ids
+    (a reference translation, a sentence's words) at one byte per character or so."""
+    ids: list[np.ndarray] = []
+    lengths: list[np.ndarray] = []
+    batch: list[bytes] = []
+
+    def flush() -> None:
+        lengths.append(np.fromiter((len(b) for b in batch), dtype=np.int64, count=len(batch)))
+        ids.append(np.frombuffer(b"".join(batch), dtype=np.uint8))
+        batch.clear()
+
+    for text in texts:
+        batch.append(text.encode("utf-8"))
+        if len(batch) >= chunk:
+            flush()
+    flush()
+    offsets = np.zeros(sum(len(n) for n in lengths) + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(lengths), out=offsets[1:])
+    return SequenceArrays(np.concatenate(ids), offsets)
+
+
+class TextColumn(Sequence[str]):
+    """Texts stored by ``utf8_arrays``, decoded one at a time on access (nothing held as str)."""
+
+    def __init__(self, arrays: SequenceArrays) -> None:
+        self.arrays = arrays
+
+    def __len__(self) -> int:
+        return len(self.arrays)
+
+    def __getitem__(self, index: int) -> str:  # type: ignore[override]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        return self.arrays[index % len(self)].tobytes().decode("utf-8")

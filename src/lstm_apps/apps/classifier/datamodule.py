@@ -9,8 +9,9 @@ import torch
 
 from lstm_apps.apps.classifier.encoding import ClassifierVocab, EncodedTexts, LabelledBatches
 from lstm_apps.data.labelled_text import LabelledText
+from lstm_apps.data.prepared import PreparedStore
 from lstm_apps.errors import UserError
-from lstm_apps.pipeline.app_datamodule import BucketedDataModule
+from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
 
 CLASS_WEIGHTS = ("none", "balanced")
 
@@ -18,15 +19,20 @@ CLASS_WEIGHTS = ("none", "balanced")
 class LabelledSource(Protocol):
     def load(self) -> dict[str, list[LabelledText]]: ...
 
+    def identity(self) -> dict[str, Any]: ...
 
-class TextClassificationDataModule(BucketedDataModule):
+
+class TextClassificationDataModule(PreparedSentenceDataModule):
     """``tokenizer``: word | bpe | char (trained on train texts, stored in checkpoints).
     ``multi_label``: examples may carry several labels (sigmoid outputs). ``class_weights``:
     ``balanced`` weighs each class's loss by ``N / (C * count)`` of the train split (multi-label:
     the positive weight ``negatives / positives`` per label), so rare classes are not ignored.
     Texts are cut at ``max_text_len`` tokens. ``batch_size`` counts texts per device;
     ``max_tokens`` (optional) fills training batches up to that many padded tokens instead,
-    ``batch_size`` still capping the rows. Ids are held as flat arrays (``EncodedTexts``)."""
+    ``batch_size`` still capping the rows. The corpus is encoded once into a store under
+    ``prepared_dir`` (``pipeline/prepared_sentences.py``): token and label ids, memory-mapped."""
+
+    store_name = "classifier"
 
     def __init__(
         self,
@@ -42,8 +48,9 @@ class TextClassificationDataModule(BucketedDataModule):
         eval_batch_size: int = 256,
         seed: int = 0,
         max_tokens: int | None = None,
+        prepared_dir: str | None = None,
     ) -> None:
-        super().__init__(source=corpus)
+        super().__init__(corpus, prepared_dir)
         if class_weights not in CLASS_WEIGHTS:
             raise UserError(f"data.class_weights: must be none or balanced, got {class_weights!r}")
         self.corpus = corpus
@@ -55,18 +62,29 @@ class TextClassificationDataModule(BucketedDataModule):
         self.max_tokens = max_tokens
         self.seed = seed
         self.vocab: ClassifierVocab | None = None
-        self.examples: dict[str, list[LabelledText]] = {}
         self.encoded: dict[str, EncodedTexts] = {}
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.encoded:
-            return
-        self.examples = self.corpus.load()
+    def store_settings(self, fitted: bool) -> dict[str, Any]:
+        if fitted:
+            return {}  # the fitted state carries the tokenizer, labels and the text cut
+        settings: dict[str, Any] = {
+            "tokenizer": self.tokenizer_kind,
+            "min_frequency": self.min_frequency,
+            "lowercase": self.lowercase,
+            "max_text_len": self.max_text_len,
+            "multi_label": self.multi_label,
+        }
+        if self.tokenizer_kind != "char":
+            settings["vocab_size"] = self.vocab_size
+        return settings
+
+    def encode_corpus(self) -> tuple[dict[str, str], Columns]:
+        examples = self.corpus.load()
         if self._fitted_state is not None:
-            self.vocab = ClassifierVocab.from_state(self._fitted_state)
+            vocab = ClassifierVocab.from_state(self._fitted_state)
         else:
-            self.vocab = ClassifierVocab.train(
-                self.examples["train"],
+            vocab = ClassifierVocab.train(
+                examples["train"],
                 self.tokenizer_kind,
                 self.vocab_size,
                 self.min_frequency,
@@ -74,12 +92,20 @@ class TextClassificationDataModule(BucketedDataModule):
                 self.multi_label,
                 self.max_text_len,
             )
-        for split, examples in self.examples.items():
-            self.encoded[split] = self.vocab.encode(examples)
+        columns: Columns = {}
+        for split, split_examples in examples.items():
+            encoded = vocab.encode(split_examples)
+            columns[f"{split}.tokens"], columns[f"{split}.labels"] = encoded.tokens, encoded.labels
+        return dict(self._fitted_state or vocab.to_state()), columns
+
+    def open_columns(self, store: PreparedStore) -> None:
+        self.vocab = ClassifierVocab.from_state(store.fitted)
+        for split in self.split_names("tokens"):
+            self.encoded[split] = EncodedTexts(self.column(split, "tokens"), self.column(split, "labels"))
 
     def fitted_state(self) -> dict[str, str]:
-        assert self.vocab is not None, "setup() first"
-        return self.vocab.to_state()
+        assert self.store is not None, "setup() first"
+        return self.store.fitted
 
     def handoff(self) -> dict[str, Any]:
         assert self.vocab is not None, "setup() first"

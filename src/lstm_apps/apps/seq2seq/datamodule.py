@@ -1,4 +1,4 @@
-"""Seq2seq data: parallel text, tokenizers trained on the train split, length-bucketed batches."""
+"""Seq2seq data: parallel text, tokenizers trained on the train split, prepared once, bucketed batches."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from lstm_apps.pipeline.app_datamodule import BucketedDataModule
+from lstm_apps.data.prepared import PreparedStore
+from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
 from lstm_apps.text.batching import BucketedPairBatches
-from lstm_apps.text.sequence_arrays import SequenceArrays, encode_packed
+from lstm_apps.text.sequence_arrays import SequenceArrays, TextColumn, encode_packed, utf8_arrays
 from lstm_apps.text.tokenizer import BOS, EOS, PAD, Tokenizer, fitted, tokenizer_from_json, train_tokenizer
 
 Pairs = list[tuple[str, str]]
@@ -17,16 +18,21 @@ Pairs = list[tuple[str, str]]
 class ParallelSource(Protocol):
     def load(self) -> dict[str, Pairs]: ...
 
+    def identity(self) -> dict[str, Any]: ...
 
-class ParallelDataModule(BucketedDataModule):
+
+class ParallelDataModule(PreparedSentenceDataModule):
     """``tokenizer``: char | word | bpe; ``shared_vocab``: one tokenizer for both sides.
 
     ``batch_size`` counts sentence pairs per device; ``max_tokens`` (optional) fills training
     batches up to that many padded tokens instead (the longer side of a pair counts),
     ``batch_size`` still capping the rows. Training pairs longer than
     ``max_source_len``/``max_target_len`` tokens are dropped (evaluation keeps everything).
-    Token ids are held as flat arrays (``SequenceArrays``), not a list per sentence.
+    The corpus is encoded once into a store under ``prepared_dir``
+    (``pipeline/prepared_sentences.py``): both sides' ids and both sides' texts, memory-mapped.
     """
+
+    store_name = "seq2seq"
 
     def __init__(
         self,
@@ -42,8 +48,9 @@ class ParallelDataModule(BucketedDataModule):
         max_target_len: int = 200,
         seed: int = 0,
         max_tokens: int | None = None,
+        prepared_dir: str | None = None,
     ) -> None:
-        super().__init__(source=corpus)
+        super().__init__(corpus, prepared_dir)
         self.corpus = corpus
         self.tokenizer_kind = tokenizer
         self.shared_vocab = shared_vocab
@@ -58,43 +65,75 @@ class ParallelDataModule(BucketedDataModule):
         self.seed = seed
         self.src_tokenizer: Tokenizer | None = None
         self.tgt_tokenizer: Tokenizer | None = None
-        self.texts: dict[str, Pairs] = {}
+        self.source_texts: dict[str, TextColumn] = {}
+        self.target_texts: dict[str, TextColumn] = {}
         self.encoded: dict[str, tuple[SequenceArrays, SequenceArrays]] = {}
+
+    def store_settings(self, fitted: bool) -> dict[str, Any]:
+        lengths = {"max_source_len": self.max_source_len, "max_target_len": self.max_target_len}
+        if fitted:
+            return lengths
+        vocabulary: dict[str, Any] = {
+            "tokenizer": self.tokenizer_kind,
+            "shared_vocab": self.shared_vocab,
+            "min_frequency": self.min_frequency,
+            "lowercase": self.lowercase,
+        }
+        if self.tokenizer_kind != "char":
+            vocabulary["vocab_size"] = self.vocab_size
+        return {**lengths, **vocabulary}
 
     def _train(self, texts: list[str]) -> Tokenizer:
         return train_tokenizer(
             self.tokenizer_kind, texts, self.vocab_size, self.min_frequency, self.lowercase
         )
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.encoded:
-            return
-        self.texts = self.corpus.load()
+    def encode_corpus(self) -> tuple[dict[str, str], Columns]:
+        texts = self.corpus.load()
         if self._fitted_state is not None:
-            self.src_tokenizer = tokenizer_from_json(self._fitted_state["source"])
-            self.tgt_tokenizer = tokenizer_from_json(self._fitted_state["target"])
+            source = tokenizer_from_json(self._fitted_state["source"])
+            target = tokenizer_from_json(self._fitted_state["target"])
         else:
-            sources = [s for s, _ in self.texts["train"]]
-            targets = [t for _, t in self.texts["train"]]
+            sources = [s for s, _ in texts["train"]]
+            targets = [t for _, t in texts["train"]]
             if self.shared_vocab:
-                self.src_tokenizer = self.tgt_tokenizer = self._train(sources + targets)
+                source = target = self._train(sources + targets)
             else:
-                self.src_tokenizer, self.tgt_tokenizer = self._train(sources), self._train(targets)
-        for split, pairs in self.texts.items():
-            self.encoded[split] = self._encode(split, pairs)
+                source, target = self._train(sources), self._train(targets)
+        columns: Columns = {}
+        for split, pairs in texts.items():
+            ids = (encode_packed(source, [s for s, _ in pairs]), encode_packed(target, [t for _, t in pairs]))
+            keep = self._kept(split, *ids)
+            if keep is not None:
+                ids = (ids[0].select(keep), ids[1].select(keep))
+                pairs = [pairs[i] for i in keep.tolist()]
+            columns[f"{split}.source"], columns[f"{split}.target"] = ids
+            columns[f"{split}.source_text"] = utf8_arrays(s for s, _ in pairs)
+            columns[f"{split}.target_text"] = utf8_arrays(t for _, t in pairs)
+        fitted_state = self._fitted_state or {"source": source.to_json(), "target": target.to_json()}
+        return dict(fitted_state), columns
 
-    def _encode(self, split: str, pairs: Pairs) -> tuple[SequenceArrays, SequenceArrays]:
-        """Both sides of ``pairs`` as packed ids; training pairs too long (or empty) are dropped,
-        from ``texts`` too, so that positions keep matching."""
-        sources = encode_packed(self._source_tokenizer(), [s for s, _ in pairs])
-        targets = encode_packed(self._target_tokenizer(), [t for _, t in pairs])
-        if split == "train":
-            s, t = sources.lengths, targets.lengths
-            keep = np.flatnonzero((s > 0) & (s <= self.max_source_len) & (t > 0) & (t <= self.max_target_len))
-            if len(keep) < len(pairs):
-                sources, targets = sources.select(keep), targets.select(keep)
-                self.texts[split] = [pairs[i] for i in keep.tolist()]
-        return sources, targets
+    def _kept(self, split: str, sources: SequenceArrays, targets: SequenceArrays) -> np.ndarray | None:
+        """Positions of the training pairs within the length limits (and not empty); None when
+        every pair is kept or for evaluation splits, which keep everything."""
+        if split != "train":
+            return None
+        s, t = sources.lengths, targets.lengths
+        keep = np.flatnonzero((s > 0) & (s <= self.max_source_len) & (t > 0) & (t <= self.max_target_len))
+        return keep if len(keep) < len(sources) else None
+
+    def open_columns(self, store: PreparedStore) -> None:
+        fitted_state = store.fitted
+        self.src_tokenizer = tokenizer_from_json(fitted_state["source"])
+        self.tgt_tokenizer = (
+            self.src_tokenizer
+            if fitted_state["target"] == fitted_state["source"]
+            else tokenizer_from_json(fitted_state["target"])
+        )
+        for split in self.split_names("source"):
+            self.encoded[split] = (self.column(split, "source"), self.column(split, "target"))
+            self.source_texts[split] = TextColumn(self.column(split, "source_text"))
+            self.target_texts[split] = TextColumn(self.column(split, "target_text"))
 
     def _source_tokenizer(self) -> Tokenizer:
         return fitted(self.src_tokenizer, "setup()")
@@ -103,7 +142,8 @@ class ParallelDataModule(BucketedDataModule):
         return fitted(self.tgt_tokenizer, "setup()")
 
     def fitted_state(self) -> dict[str, str]:
-        return {"source": self._source_tokenizer().to_json(), "target": self._target_tokenizer().to_json()}
+        assert self.store is not None, "setup() first"
+        return self.store.fitted
 
     def handoff(self) -> dict[str, Any]:
         tgt = self._target_tokenizer()
@@ -115,13 +155,13 @@ class ParallelDataModule(BucketedDataModule):
             "eos_id": tgt.token_id(EOS),
         }
 
-    def references(self, split: str) -> list[str]:
+    def references(self, split: str) -> TextColumn:
         """Target strings of ``split`` in dataset order (batches carry their ``index``)."""
-        return [t for _, t in self.texts[split]]
+        return self.target_texts[split]
 
     def example_input(self, split: str, index: int) -> str:
         """The source sentence of pair ``index`` of ``split``."""
-        return self.texts[split][index][0]
+        return self.source_texts[split][index]
 
     def make_batches(
         self, split: str, batch_size: int, shuffle: bool, rank: int, world: int

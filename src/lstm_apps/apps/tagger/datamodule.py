@@ -2,25 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from lstm_apps.apps.tagger.encoding import EncodedSentences, TaggedBatches, TaggerVocab
 from lstm_apps.data.conll import TaggedSentence
+from lstm_apps.data.prepared import PreparedStore
 from lstm_apps.errors import UserError
-from lstm_apps.pipeline.app_datamodule import BucketedDataModule
+from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
+from lstm_apps.text.sequence_arrays import SequenceArrays, TextColumn, utf8_arrays
 from lstm_apps.text.tag_schemes import MODEL_SCHEMES, convert
 
 
 class TaggedSource(Protocol):
     def load(self) -> dict[str, list[TaggedSentence]]: ...
 
+    def identity(self) -> dict[str, Any]: ...
 
-class TaggingDataModule(BucketedDataModule):
+
+class TagColumn(Sequence[list[str]]):
+    """The tag names of each stored sentence, decoded from the tag ids on access."""
+
+    def __init__(self, tags: SequenceArrays, names: Sequence[str]) -> None:
+        self.tags, self.names = tags, list(names)
+
+    def __len__(self) -> int:
+        return len(self.tags)
+
+    def __getitem__(self, index: int) -> list[str]:  # type: ignore[override]
+        return [self.names[i] for i in self.tags[index].tolist()]
+
+
+class TaggingDataModule(PreparedSentenceDataModule):
     """``scheme``: the tagging scheme the model learns (iob2 | bioes | none); sources hand over
     IOB2 (or scheme-free labels) and are converted. ``batch_size`` counts sentences per device;
     ``max_tokens`` (optional) fills training batches up to that many padded words instead,
-    ``batch_size`` still capping the rows. Ids are held as flat arrays (``EncodedSentences``).
-    ``lowercase`` and ``min_frequency`` shape the word vocabulary (characters keep case)."""
+    ``batch_size`` still capping the rows. ``lowercase`` and ``min_frequency`` shape the word
+    vocabulary (characters keep case). The corpus is encoded once into a store under
+    ``prepared_dir`` (``pipeline/prepared_sentences.py``): word, character and tag ids and the
+    sentences' words, memory-mapped."""
+
+    store_name = "tagger"
 
     def __init__(
         self,
@@ -33,8 +56,9 @@ class TaggingDataModule(BucketedDataModule):
         eval_batch_size: int = 256,
         seed: int = 0,
         max_tokens: int | None = None,
+        prepared_dir: str | None = None,
     ) -> None:
-        super().__init__(source=corpus)
+        super().__init__(corpus, prepared_dir)
         if scheme not in MODEL_SCHEMES:
             raise UserError(f"data.scheme: must be one of {', '.join(MODEL_SCHEMES)}, got {scheme!r}")
         self.corpus = corpus
@@ -47,37 +71,67 @@ class TaggingDataModule(BucketedDataModule):
         self.max_tokens = max_tokens
         self.seed = seed
         self.vocab: TaggerVocab | None = None
-        self.sentences: dict[str, list[TaggedSentence]] = {}
+        self.tokens: dict[str, TextColumn] = {}
         self.encoded: dict[str, EncodedSentences] = {}
 
-    def setup(self, stage: str | None = None) -> None:
-        if self.encoded:
-            return
+    def store_settings(self, fitted: bool) -> dict[str, Any]:
+        if fitted:
+            return {"scheme": self.scheme}
+        return {
+            "scheme": self.scheme,
+            "min_frequency": self.min_frequency,
+            "lowercase": self.lowercase,
+            "max_word_chars": self.max_word_chars,
+        }
+
+    def _checkpoint_vocab(self) -> TaggerVocab | None:
+        if self._fitted_state is None:
+            return None
+        vocab = TaggerVocab.from_state(self._fitted_state)
+        if vocab.scheme != self.scheme:
+            raise UserError(f"data.scheme: the checkpoint's model tags in {vocab.scheme}, not {self.scheme}")
+        return vocab
+
+    def store_directory(self) -> Path:
+        self._checkpoint_vocab()  # a scheme the checkpoint does not tag in is one line, first
+        return super().store_directory()
+
+    def encode_corpus(self) -> tuple[dict[str, str], Columns]:
         loaded = self.corpus.load()
-        for split, sentences in loaded.items():
+        for sentences in loaded.values():
             for sentence in sentences:
                 sentence.tags = convert(sentence.tags, "iob2", self.scheme)
-            self.sentences[split] = sentences
-        if self._fitted_state is not None:
-            self.vocab = TaggerVocab.from_state(self._fitted_state)
-            if self.vocab.scheme != self.scheme:
-                raise UserError(
-                    f"data.scheme: the checkpoint's model tags in {self.vocab.scheme}, not {self.scheme}"
-                )
-        else:
-            self.vocab = TaggerVocab.train(
-                self.sentences["train"],
-                self.scheme,
-                self.min_frequency,
-                self.lowercase,
-                max_word_chars=self.max_word_chars,
+        vocab = self._checkpoint_vocab() or TaggerVocab.train(
+            loaded["train"],
+            self.scheme,
+            self.min_frequency,
+            self.lowercase,
+            max_word_chars=self.max_word_chars,
+        )
+        columns: Columns = {}
+        for split, sentences in loaded.items():
+            encoded = vocab.encode(sentences, source=f"data.corpus.{split}")
+            columns[f"{split}.words"] = encoded.words
+            columns[f"{split}.tags"] = encoded.tags
+            columns[f"{split}.chars"] = encoded.chars
+            columns[f"{split}.token_offsets"] = encoded.token_offsets
+            columns[f"{split}.tokens"] = utf8_arrays(" ".join(s.tokens) for s in sentences)
+        return dict(self._fitted_state or vocab.to_state()), columns
+
+    def open_columns(self, store: PreparedStore) -> None:
+        self.vocab = TaggerVocab.from_state(store.fitted)
+        for split in self.split_names("words"):
+            self.encoded[split] = EncodedSentences(
+                self.column(split, "words"),
+                self.column(split, "tags"),
+                self.column(split, "chars"),
+                self.plain_column(split, "token_offsets"),
             )
-        for split, sentences in self.sentences.items():
-            self.encoded[split] = self.vocab.encode(sentences, source=f"data.corpus.{split}")
+            self.tokens[split] = TextColumn(self.column(split, "tokens"))
 
     def fitted_state(self) -> dict[str, str]:
-        assert self.vocab is not None, "setup() first"
-        return self.vocab.to_state()
+        assert self.store is not None, "setup() first"
+        return self.store.fitted
 
     def handoff(self) -> dict[str, Any]:
         assert self.vocab is not None, "setup() first"
@@ -90,13 +144,14 @@ class TaggingDataModule(BucketedDataModule):
             "unk_id": self.vocab.unk_id,
         }
 
-    def references(self, split: str) -> list[list[str]]:
+    def references(self, split: str) -> TagColumn:
         """Gold tag sequences of ``split`` in dataset order (batches carry their ``index``)."""
-        return [s.tags for s in self.sentences[split]]
+        assert self.vocab is not None, "setup() first"
+        return TagColumn(self.encoded[split].tags, self.vocab.tags)
 
     def example_input(self, split: str, index: int) -> list[str]:
         """The tokens of sentence ``index`` of ``split``."""
-        return self.sentences[split][index].tokens
+        return self.tokens[split][index].split(" ")
 
     def make_batches(
         self, split: str, batch_size: int, shuffle: bool, rank: int, world: int

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -15,16 +14,11 @@ from lstm_apps.apps.textgen.prepared_stream import (
     store_directory,
     tokenizer_identity,
 )
-from lstm_apps.data.prepared import open_store, problem
+from lstm_apps.data.prepared import default_prepared_dir, link_alias, open_store, problem
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule, ResumableBatchLoader
 from lstm_apps.text.stream import BPTTWindows, stream_rows
 from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
-
-
-def default_prepared_dir() -> Path:
-    """``data/prepared/textgen`` under ``$LSTM_APPS_ROOT`` or the working directory."""
-    return Path(os.environ.get("LSTM_APPS_ROOT") or ".") / "data" / "prepared" / "textgen"
 
 
 class TextStreamDataModule(AppDataModule):
@@ -59,33 +53,40 @@ class TextStreamDataModule(AppDataModule):
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.bptt = bptt
-        self.prepared_dir = Path(prepared_dir).expanduser() if prepared_dir else default_prepared_dir()
+        self.prepared_dir = (
+            Path(prepared_dir).expanduser() if prepared_dir else default_prepared_dir("textgen")
+        )
         self.tokenizer: Tokenizer | None = None
+        self.tokenizer_json = ""  # as stored: a checkpoint's key then finds the same store
         self.ids: dict[str, np.ndarray] = {}
 
     def _fitted_json(self) -> str | None:
         return self._fitted_state["tokenizer"] if self._fitted_state is not None else None
 
-    def store_directory(self) -> Path:
-        """Where this corpus, tokenized with this tokenizer, is (or will be) prepared."""
+    def store_directory(self, fitted_json: str | None = None) -> Path:
+        """Where this corpus, tokenized with this tokenizer (``fitted_json``, else the
+        checkpoint's or the settings), is (or will be) prepared."""
         settings = tokenizer_identity(
-            self.tokenizer_kind, self.vocab_size, self.min_frequency, self._fitted_json()
+            self.tokenizer_kind, self.vocab_size, self.min_frequency, fitted_json or self._fitted_json()
         )
         return store_directory(self.prepared_dir, self.corpus, settings)
 
     def prepare_data(self) -> None:
-        """Tokenize the corpus into the store unless an intact one is there already."""
+        """Tokenize the corpus into the store unless an intact one is there already. A store
+        prepared with settings is also named by its tokenizer's key, so a resumed or evaluated
+        checkpoint finds it without tokenizing the corpus again."""
         directory = self.store_directory()
-        if problem(directory) is None:
-            return
-        prepare_stream_store(
-            directory,
-            self.corpus,
-            self.tokenizer_kind,
-            self.vocab_size,
-            self.min_frequency,
-            self._fitted_json(),
-        )
+        if problem(directory) is not None:
+            prepare_stream_store(
+                directory,
+                self.corpus,
+                self.tokenizer_kind,
+                self.vocab_size,
+                self.min_frequency,
+                self._fitted_json(),
+            )
+        if self._fitted_json() is None:
+            link_alias(self.store_directory(open_store(directory).tokenizer_json), directory)
 
     def setup(self, stage: str | None = None) -> None:
         if self.ids:
@@ -94,6 +95,7 @@ class TextStreamDataModule(AppDataModule):
         if problem(directory) is not None and self.distributed_position()[1] == 1:
             self.prepare_data()  # a single process (eval on a new corpus) may prepare here
         store = open_store(directory)
+        self.tokenizer_json = store.tokenizer_json
         self.tokenizer = tokenizer_from_json(store.tokenizer_json)
         self.ids = {split: prepared.ids for split, prepared in store.splits.items()}
 
@@ -101,7 +103,8 @@ class TextStreamDataModule(AppDataModule):
         return fitted(self.tokenizer, "setup()")
 
     def fitted_state(self) -> dict[str, str]:
-        return {"tokenizer": self._tokenizer().to_json()}
+        self._tokenizer()
+        return {"tokenizer": self.tokenizer_json}
 
     def handoff(self) -> dict[str, Any]:
         return {"vocab_size": self._tokenizer().vocab_size}

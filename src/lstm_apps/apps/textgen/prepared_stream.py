@@ -62,7 +62,8 @@ def prepare_stream_store(
     else:
         tokenizer = train_streaming(kind, source.chunks("train"), vocab_size, min_frequency)
     splits = {split: encode_chunks(tokenizer, source.chunks(split)) for split in SPLITS}
-    write_store(directory, splits, tokenizer.vocab_size, tokenizer.to_json(), key=directory.name)
+    stored_json = fitted_json or tokenizer.to_json()
+    write_store(directory, splits, tokenizer.vocab_size, stored_json, key=directory.name)
     print(
         f"[lstm-apps] prepared {directory} in {time.perf_counter() - started:.1f} s",
         file=sys.stderr,

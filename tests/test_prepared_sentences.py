@@ -1,0 +1,195 @@
+"""Seq2seq, tagger and classifier data: encoded once into a store of columns, memory-mapped after,
+reused by later runs and by checkpoints, rebuilt when broken, shared by every rank."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from helpers.fixture_data import EXAMPLES, PAIRS, SENTENCES, write_conll, write_labelled, write_pairs
+from helpers.running import run_cli
+from helpers.tiny import tiny_tagger_overrides
+from lstm_apps.apps.classifier.datamodule import TextClassificationDataModule
+from lstm_apps.apps.seq2seq.datamodule import ParallelDataModule
+from lstm_apps.apps.tagger.datamodule import TaggingDataModule
+from lstm_apps.data.conll import ConllFiles
+from lstm_apps.data.labelled_text import LabelledTextFiles
+from lstm_apps.data.parallel import ParallelFiles
+from lstm_apps.data.prepared import open_store, problem
+from lstm_apps.errors import UserError
+from lstm_apps.pipeline.prepared_sentences import PreparedSentenceDataModule
+
+
+def _seq2seq(data: Path, store: Path, **settings) -> ParallelDataModule:
+    path = write_pairs(data, repeat=3) if not (data / "pairs.tsv").exists() else data / "pairs.tsv"
+    return ParallelDataModule(
+        ParallelFiles(str(path), str(path)),
+        batch_size=4,
+        prepared_dir=str(store),
+        **{"tokenizer": "word", **settings},
+    )
+
+
+def _tagger(data: Path, store: Path, **settings) -> TaggingDataModule:
+    path = write_conll(data, repeat=3) if not (data / "train.txt").exists() else data / "train.txt"
+    return TaggingDataModule(
+        ConllFiles(str(path), str(path)), batch_size=4, prepared_dir=str(store), **settings
+    )
+
+
+def _classifier(data: Path, store: Path, **settings) -> TextClassificationDataModule:
+    path = write_labelled(data) if not (data / "train.csv").exists() else data / "train.csv"
+    return TextClassificationDataModule(
+        LabelledTextFiles(str(path), str(path)), batch_size=4, prepared_dir=str(store), **settings
+    )
+
+
+APPS: dict[str, Callable[..., PreparedSentenceDataModule]] = {
+    "seq2seq": _seq2seq,
+    "tagger": _tagger,
+    "classifier": _classifier,
+}
+# A setting of each app that changes its ids (so must change the store's key).
+CHANGED = {"seq2seq": {"tokenizer": "char"}, "tagger": {"scheme": "iob2"}, "classifier": {"lowercase": False}}
+
+
+def _prepared(module: PreparedSentenceDataModule) -> PreparedSentenceDataModule:
+    module.prepare_data()
+    module.setup("fit")
+    return module
+
+
+def _batches(module: PreparedSentenceDataModule) -> list[dict[str, torch.Tensor]]:
+    return list(module.val_dataloader())
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("the corpus was read again")
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_a_prepared_corpus_is_memory_mapped_and_reused_without_reading_it(
+    tmp_path: Path, app: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _prepared(APPS[app](tmp_path / "data", tmp_path / "store"))
+    directory = first.store_directory()
+    assert problem(directory) is None and not directory.is_symlink()
+    mapped = [split.ids for split in open_store(directory).splits.values() if split.ids.size]
+    assert mapped and all(isinstance(ids, np.memmap) for ids in mapped)
+    mtimes = {f.name: f.stat().st_mtime_ns for f in directory.iterdir()}
+
+    again = APPS[app](tmp_path / "data", tmp_path / "store")
+    monkeypatch.setattr(type(again.source), "load", _refuse)
+    _prepared(again)
+    assert again.store_directory() == directory
+    assert {f.name: f.stat().st_mtime_ns for f in directory.iterdir()} == mtimes
+    assert again.fitted_state() == first.fitted_state() and again.handoff() == first.handoff()
+    for old, new in zip(_batches(first), _batches(again), strict=True):
+        assert old.keys() == new.keys() and all(torch.equal(old[k], new[k]) for k in old)
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_changed_settings_or_files_make_a_new_store(tmp_path: Path, app: str) -> None:
+    base = _prepared(APPS[app](tmp_path / "data", tmp_path / "store")).store_directory()
+    changed = _prepared(APPS[app](tmp_path / "data", tmp_path / "store", **CHANGED[app])).store_directory()
+    assert changed != base and problem(changed) is None
+    (file,) = [p for p in (tmp_path / "data").iterdir() if p.is_file()]
+    with file.open("a", encoding="utf-8") as out:
+        out.write(file.read_text().splitlines(keepends=True)[-2] if app != "tagger" else "Extra O\n\n")
+    assert APPS[app](tmp_path / "data", tmp_path / "store").store_directory() != base
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_a_checkpoints_vocabularies_find_the_store_they_were_fitted_with(
+    tmp_path: Path, app: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trained = _prepared(APPS[app](tmp_path / "data", tmp_path / "store"))
+    resumed = APPS[app](tmp_path / "data", tmp_path / "store")
+    resumed.load_fitted_state(trained.fitted_state())
+    assert resumed.store_directory().resolve() == trained.store_directory().resolve()
+    monkeypatch.setattr(type(resumed.source), "load", _refuse)
+    resumed.setup("test")  # eval: no prepare_data, a single process
+    assert resumed.fitted_state() == trained.fitted_state()
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_a_truncated_column_is_rebuilt_or_named(tmp_path: Path, app: str) -> None:
+    module = _prepared(APPS[app](tmp_path / "data", tmp_path / "store"))
+    directory = module.store_directory()
+    expected = _batches(module)
+    victim = max(directory.glob("val.*.ids.bin"), key=lambda f: f.stat().st_size)
+    victim.write_bytes(victim.read_bytes()[:-1])
+    with pytest.raises(UserError, match=rf"{victim.name} has .* bytes, its manifest says"):
+        open_store(directory)
+    rebuilt = _prepared(APPS[app](tmp_path / "data", tmp_path / "store"))
+    assert problem(directory) is None
+    for old, new in zip(expected, _batches(rebuilt), strict=True):
+        assert all(torch.equal(old[k], new[k]) for k in old)
+
+
+def test_texts_people_read_come_back_from_the_store(tmp_path: Path) -> None:
+    seq2seq = _prepared(_seq2seq(tmp_path / "s", tmp_path / "store"))
+    assert list(seq2seq.references("val")) == [t for _, t in PAIRS] * 3
+    assert seq2seq.example_input("test", 1) == PAIRS[1][0]
+    tagger = _prepared(_tagger(tmp_path / "t", tmp_path / "store", scheme="iob2"))
+    assert tagger.example_input("val", 2) == SENTENCES[2][0].split()
+    assert list(tagger.references("val"))[: len(SENTENCES)] == [tags.split() for _, tags in SENTENCES]
+    classifier = _prepared(_classifier(tmp_path / "c", tmp_path / "store"))
+    labels = classifier.encoded["val"].labels.ids.tolist()
+    assert [classifier.handoff()["labels"][i] for i in labels] == [y for _, y in EXAMPLES] * 4
+
+
+def test_training_pairs_over_the_length_limits_are_left_out_of_the_store(tmp_path: Path) -> None:
+    module = _prepared(_seq2seq(tmp_path / "data", tmp_path / "store", max_source_len=2))
+    kept = [s for s, _ in PAIRS if len(s.split()) <= 2]
+    sources, targets = module.encoded["train"]
+    assert len(sources) == len(targets) == 3 * len(kept)
+    assert len(module.encoded["val"][0]) == 3 * len(PAIRS), "evaluation keeps every pair"
+
+
+def test_a_source_without_an_identity_is_one_line(tmp_path: Path) -> None:
+    class Anonymous:
+        def load(self):
+            return {}
+
+    module = TaggingDataModule(Anonymous(), prepared_dir=str(tmp_path))  # type: ignore[arg-type]
+    with pytest.raises(UserError, match=r"data\.corpus: Anonymous has no identity\(\)"):
+        module.prepare_data()
+
+
+@pytest.mark.slow
+def test_two_ddp_ranks_prepare_once_and_read_disjoint_sentences(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import os, lightning as L, torch\n"
+        "class Probe(L.Callback):\n"
+        "    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):\n"
+        "        with open(f'{os.environ[\"PROBE_DIR\"]}/rank{trainer.global_rank}.txt', 'a') as out:\n"
+        "            out.write(' '.join(map(str, batch['index'].tolist())) + '\\n')\n"
+    )
+    overrides = [
+        *tiny_tagger_overrides(write_conll(tmp_path / "conll", repeat=4)),
+        "trainer=ddp_cpu",
+        "trainer.max_epochs=1",
+        "test_after_fit=false",
+        "+callbacks.probe._target_=probe.Probe",
+    ]
+    env_path = os.environ.get("PYTHONPATH", "")
+    os.environ["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{env_path}"
+    os.environ["PROBE_DIR"] = str(tmp_path)
+    try:
+        done = run_cli(["train", *overrides], cwd=tmp_path)
+    finally:
+        os.environ["PYTHONPATH"] = env_path
+        os.environ.pop("PROBE_DIR")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr.count("[lstm-apps] prepared") == 1, "one process encoded, the other waited"
+    stores = [p for p in (tmp_path / "data" / "prepared" / "tagger").iterdir() if not p.is_symlink()]
+    assert len(stores) == 1
+    seen = [{int(i) for i in (tmp_path / f"rank{r}.txt").read_text().split()} for r in (0, 1)]
+    assert seen[0] and seen[1] and not seen[0] & seen[1]
