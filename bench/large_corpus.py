@@ -1,6 +1,7 @@
 """Large-corpus benchmark: the text generator on 10 MB / 100 MB / 1 GB of generated text.
 
     python bench/large_corpus.py 10 100 [1000] [--work DIR]
+    python bench/large_corpus.py --pairs 200 1000 [--src DIR]     # seq2seq, thousands of pairs
 
 Per size, in fresh child processes: the preparation (char tokenizer: count, encode, write the
 store) with its time, MB/s and peak RSS; then a real ``lstm-apps train`` with the store present
@@ -132,11 +133,88 @@ def run_size(megabytes: int, work: Path) -> dict[str, float]:
     }
 
 
+def generate_pairs(path: Path, thousands: int) -> None:
+    """``thousands`` x 1000 TSV pairs of 5-30 random words each side."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    words = np.array(WORDS)
+    with path.open("w", encoding="utf-8") as out:
+        for _ in range(thousands):
+            lengths = rng.integers(5, 31, size=(1000, 2))
+            drawn = rng.choice(words, int(lengths.sum()))
+            cuts = np.cumsum(lengths.ravel())[:-1]
+            sides = [" ".join(part) for part in np.split(drawn, cuts)]
+            out.write("".join(f"{a}\t{b}\n" for a, b in zip(sides[::2], sides[1::2], strict=True)))
+
+
+def run_pairs(thousands: int, work: Path, src: Path) -> dict[str, float]:
+    """Seq2seq on ``thousands`` k pairs: a first run (prepares, if this code has a store) and a
+    second; start -> first step and peak RSS of each. ``src`` picks the code measured."""
+    folder = work / f"{thousands}k-pairs"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    train, val = folder / "train.tsv", folder / "val.tsv"
+    generate_pairs(train, thousands)
+    generate_pairs(val, 1)
+    env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{ROOT / 'bench'}", "PYTHONWARNINGS": "ignore"}
+    command = [
+        sys.executable,
+        "-m",
+        "lstm_apps.cli.main",
+        "train",
+        "app=seq2seq",
+        "data/corpus=parallel_files",
+        f"data.corpus.train={train}",
+        f"data.corpus.val={val}",
+        "data.tokenizer=word",
+        "callbacks=minimal",
+        "callbacks.early_stopping=null",
+        "+callbacks.first_step._target_=large_corpus.FirstStep",
+        "trainer.max_steps=3",
+        "trainer.limit_val_batches=2",
+        "trainer.enable_progress_bar=false",
+        "test_after_fit=false",
+        "logger=csv",
+        f"paths.data_dir={folder}",
+    ]
+    row: dict[str, float] = {"pairs_k": thousands, "tsv_mb": train.stat().st_size / 1e6}
+    for run in ("first", "second"):
+        _, peak, output = timed(command, env, folder)
+        row[f"{run}_step_s"] = float(re.findall(r"BENCH first_step ([\d.]+)", output)[-1])
+        row[f"{run}_peak_mb"] = peak
+        row[f"{run}_anon_mb"] = int(re.findall(r"RssAnon=(\d+)", output)[-1]) / 1024
+    shutil.rmtree(folder)
+    return row
+
+
+def main_pairs(sizes: list[int], work: Path, src: Path) -> None:
+    rows = [run_pairs(size, work, src) for size in sizes]
+    print(f"\nMachine: {os.cpu_count()} CPU cores, {platform.python_version()}, code: {src}")
+    print("seq2seq, word tokenizer, default model, trainer.max_steps=3\n")
+    print(
+        "| pairs | train TSV | 1st run: start -> 1st step | peak RSS | 2nd run: start -> 1st step | peak RSS | anon RSS at end |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['pairs_k']:,}k | {r['tsv_mb']:.0f} MB | {r['first_step_s']:.1f} s | {r['first_peak_mb']:,} MB "
+            f"| {r['second_step_s']:.1f} s | {r['second_peak_mb']:,} MB | {r['second_anon_mb']:,.0f} MB |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sizes", nargs="*", type=int, default=[10, 100], help="corpus sizes in MB")
+    parser.add_argument(
+        "sizes", nargs="*", type=int, default=[10, 100], help="corpus sizes in MB (k pairs with --pairs)"
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/lstm-apps-large-corpus"))
+    parser.add_argument("--pairs", action="store_true", help="seq2seq on generated sentence pairs")
+    parser.add_argument("--src", type=Path, default=ROOT / "src", help="the code to measure (--pairs)")
     args = parser.parse_args()
+    if args.pairs:
+        main_pairs(args.sizes, args.work, args.src)
+        return
     rows = [run_size(size, args.work) for size in args.sizes]
     print(
         "\nPrepare: train + val + test (test is the 1 MB val file) in the preparing process, imports excluded."
