@@ -142,7 +142,6 @@ class RecurrentBlock(nn.Module):
         out, _ = pad_packed_sequence(packed_out, batch_first=True, total_length=x.size(1))
         return out.index_select(0, inverse), select_state(final_state, inverse)
 
-
     def _recur(self, inputs: Steps, state: RecurrentState | None) -> tuple[Steps, RecurrentState]:
         """``self.rnn`` on ``inputs``; in float32 where CPU autocast asks for bfloat16 but the
         CPU's oneDNN has no bfloat16 recurrence (e.g. AVX2-only machines), which would fail
