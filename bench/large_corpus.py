@@ -71,20 +71,26 @@ def timed(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, in
     return float(seconds), int(kilobytes) // 1024, done.stdout + done.stderr
 
 
+# A few steps with the first-step timer, no early stopping, plots or test: what both benchmarks run.
+SHORT_RUN = [
+    "callbacks=minimal",
+    "callbacks.early_stopping=null",
+    "+callbacks.first_step._target_=large_corpus.FirstStep",
+    "trainer.max_steps=3",
+    "trainer.limit_val_batches=2",
+    "trainer.enable_progress_bar=false",
+    "test_after_fit=false",
+    "logger=csv",
+]
+
+
 def overrides(text: Path, val: Path) -> list[str]:
     return [
         "app=textgen",
         "data/corpus=text_files",
         f"data.corpus.train={text}",
         f"data.corpus.val={val}",
-        "callbacks=minimal",
-        "callbacks.early_stopping=null",
-        "+callbacks.first_step._target_=large_corpus.FirstStep",
-        "trainer.max_steps=3",
-        "trainer.limit_val_batches=2",
-        "trainer.enable_progress_bar=false",
-        "test_after_fit=false",
-        "logger=csv",
+        *SHORT_RUN,
     ]
 
 
@@ -168,14 +174,7 @@ def run_pairs(thousands: int, work: Path, src: Path) -> dict[str, float]:
         f"data.corpus.train={train}",
         f"data.corpus.val={val}",
         "data.tokenizer=word",
-        "callbacks=minimal",
-        "callbacks.early_stopping=null",
-        "+callbacks.first_step._target_=large_corpus.FirstStep",
-        "trainer.max_steps=3",
-        "trainer.limit_val_batches=2",
-        "trainer.enable_progress_bar=false",
-        "test_after_fit=false",
-        "logger=csv",
+        *SHORT_RUN,
         f"paths.data_dir={folder}",
     ]
     row: dict[str, float] = {"pairs_k": thousands, "tsv_mb": train.stat().st_size / 1e6}

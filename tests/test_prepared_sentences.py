@@ -3,7 +3,6 @@ reused by later runs and by checkpoints, rebuilt when broken, shared by every ra
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 import torch
 
 from helpers.fixture_data import EXAMPLES, PAIRS, SENTENCES, write_conll, write_labelled, write_pairs
-from helpers.running import run_cli
+from helpers.running import run_cli_with_probe
 from helpers.tiny import tiny_tagger_overrides
 from lstm_apps.apps.classifier.datamodule import TextClassificationDataModule
 from lstm_apps.apps.seq2seq.datamodule import ParallelDataModule
@@ -164,8 +163,7 @@ def test_a_source_without_an_identity_is_one_line(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_two_ddp_ranks_prepare_once_and_read_disjoint_sentences(tmp_path: Path) -> None:
-    probe = tmp_path / "probe.py"
-    probe.write_text(
+    probe = (
         "import os, lightning as L, torch\n"
         "class Probe(L.Callback):\n"
         "    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):\n"
@@ -179,14 +177,7 @@ def test_two_ddp_ranks_prepare_once_and_read_disjoint_sentences(tmp_path: Path) 
         "test_after_fit=false",
         "+callbacks.probe._target_=probe.Probe",
     ]
-    env_path = os.environ.get("PYTHONPATH", "")
-    os.environ["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{env_path}"
-    os.environ["PROBE_DIR"] = str(tmp_path)
-    try:
-        done = run_cli(["train", *overrides], cwd=tmp_path)
-    finally:
-        os.environ["PYTHONPATH"] = env_path
-        os.environ.pop("PROBE_DIR")
+    done = run_cli_with_probe(["train", *overrides], tmp_path, probe)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stderr.count("[lstm-apps] prepared") == 1, "one process encoded, the other waited"
     stores = [p for p in (tmp_path / "data" / "prepared" / "tagger").iterdir() if not p.is_symlink()]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.running import run_cli
+from helpers.running import run_cli_with_probe
 from helpers.tiny import tiny_textgen_overrides
 from lstm_apps.apps.textgen.datamodule import TextStreamDataModule
 from lstm_apps.data.corpus import TextFiles
@@ -131,8 +131,7 @@ def test_two_ddp_ranks_read_disjoint_rows_of_one_prepared_corpus(tmp_path: Path)
     from helpers.fixture_data import write_tiny_corpus
 
     corpus = write_tiny_corpus(tmp_path / "text")
-    probe = tmp_path / "probe.py"
-    probe.write_text(
+    probe = (
         "import os, lightning as L, torch\n"
         "class Probe(L.Callback):\n"
         "    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):\n"
@@ -147,16 +146,7 @@ def test_two_ddp_ranks_read_disjoint_rows_of_one_prepared_corpus(tmp_path: Path)
         "callbacks.early_stopping=null",
         "+callbacks.probe._target_=probe.Probe",
     ]
-    import os
-
-    env_path = os.environ.get("PYTHONPATH", "")
-    os.environ["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{env_path}"
-    os.environ["PROBE_DIR"] = str(tmp_path)
-    try:
-        done = run_cli(["train", *overrides], cwd=tmp_path)
-    finally:
-        os.environ["PYTHONPATH"] = env_path
-        os.environ.pop("PROBE_DIR")
+    done = run_cli_with_probe(["train", *overrides], tmp_path, probe)
     assert done.returncode == 0, done.stderr[-3000:]
     (store,) = [p for p in (tmp_path / "data" / "prepared" / "textgen").iterdir() if not p.is_symlink()]
     ids = torch.from_numpy(open_store(store).splits["train"].ids.astype(np.int64))

@@ -33,6 +33,25 @@ def run_cli(args: list[str], cwd: Path, timeout: int = 300) -> subprocess.Comple
     )
 
 
+def run_cli_with_probe(
+    args: list[str], cwd: Path, probe_source: str, timeout: int = 300
+) -> subprocess.CompletedProcess[str]:
+    """``run_cli`` with ``probe_source`` importable as module ``probe`` (a callback to add with
+    ``+callbacks.probe._target_=probe.Probe``) and ``PROBE_DIR`` = ``cwd`` for what it writes."""
+    (cwd / "probe.py").write_text(probe_source)
+    saved = {key: os.environ.get(key) for key in ("PYTHONPATH", "PROBE_DIR")}
+    os.environ["PYTHONPATH"] = f"{cwd}{os.pathsep}{saved['PYTHONPATH'] or ''}"
+    os.environ["PROBE_DIR"] = str(cwd)
+    try:
+        return run_cli(args, cwd=cwd, timeout=timeout)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 def run_main(args: list[str]) -> int:
     """Run ``lstm-apps ARGS`` in this process through the console script's ``main``; return its exit code.
 
