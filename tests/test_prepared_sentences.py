@@ -184,3 +184,11 @@ def test_two_ddp_ranks_prepare_once_and_read_disjoint_sentences(tmp_path: Path) 
     assert len(stores) == 1
     seen = [{int(i) for i in (tmp_path / f"rank{r}.txt").read_text().split()} for r in (0, 1)]
     assert seen[0] and seen[1] and not seen[0] & seen[1]
+
+
+def test_a_checkpoint_tagging_in_another_scheme_is_one_line_before_reading(tmp_path: Path) -> None:
+    trained = _prepared(_tagger(tmp_path / "data", tmp_path / "store", scheme="bioes"))
+    other = _tagger(tmp_path / "data", tmp_path / "store", scheme="iob2")
+    other.load_fitted_state(trained.fitted_state())
+    with pytest.raises(UserError, match=r"data\.scheme: the checkpoint's model tags in bioes, not iob2"):
+        other.setup("test")

@@ -64,6 +64,8 @@ class PreparedSentenceDataModule(BucketedDataModule):
         raise NotImplementedError
 
     def encode_corpus(self) -> tuple[dict[str, str], Columns]:
+        """The vocabularies used (name -> JSON) and the columns. With a checkpoint's fitted
+        state the store keeps that state's own text, so that its key finds the store again."""
         raise NotImplementedError
 
     def open_columns(self, store: PreparedStore) -> None:
@@ -100,6 +102,8 @@ class PreparedSentenceDataModule(BucketedDataModule):
         if problem(directory) is not None:
             started = time.perf_counter()
             fitted, columns = self.encode_corpus()
+            if self._fitted_state is not None:
+                fitted = dict(self._fitted_state)
             write_columns(directory, columns, key=directory.name, fitted=fitted)
             print(
                 f"[lstm-apps] prepared {directory} in {time.perf_counter() - started:.1f} s",

@@ -96,7 +96,7 @@ class TextClassificationDataModule(PreparedSentenceDataModule):
         for split, split_examples in examples.items():
             encoded = vocab.encode(split_examples)
             columns[f"{split}.tokens"], columns[f"{split}.labels"] = encoded.tokens, encoded.labels
-        return dict(self._fitted_state or vocab.to_state()), columns
+        return vocab.to_state(), columns
 
     def open_columns(self, store: PreparedStore) -> None:
         self.vocab = ClassifierVocab.from_state(store.fitted)

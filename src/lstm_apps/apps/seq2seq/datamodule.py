@@ -110,8 +110,7 @@ class ParallelDataModule(PreparedSentenceDataModule):
             columns[f"{split}.source"], columns[f"{split}.target"] = ids
             columns[f"{split}.source_text"] = utf8_arrays(s for s, _ in pairs)
             columns[f"{split}.target_text"] = utf8_arrays(t for _, t in pairs)
-        fitted_state = self._fitted_state or {"source": source.to_json(), "target": target.to_json()}
-        return dict(fitted_state), columns
+        return {"source": source.to_json(), "target": target.to_json()}, columns
 
     def _kept(self, split: str, sources: SequenceArrays, targets: SequenceArrays) -> np.ndarray | None:
         """Positions of the training pairs within the length limits (and not empty); None when

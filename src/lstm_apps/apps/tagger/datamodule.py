@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Protocol
 
 from lstm_apps.apps.tagger.encoding import EncodedSentences, TaggedBatches, TaggerVocab
@@ -75,6 +75,10 @@ class TaggingDataModule(PreparedSentenceDataModule):
         self.encoded: dict[str, EncodedSentences] = {}
 
     def store_settings(self, fitted: bool) -> dict[str, Any]:
+        if self._fitted_state is not None:
+            learned = json.loads(self._fitted_state["tags"])["scheme"]
+            if learned != self.scheme:  # one line before anything is read or keyed
+                raise UserError(f"data.scheme: the checkpoint's model tags in {learned}, not {self.scheme}")
         if fitted:
             return {"scheme": self.scheme}
         return {
@@ -84,30 +88,21 @@ class TaggingDataModule(PreparedSentenceDataModule):
             "max_word_chars": self.max_word_chars,
         }
 
-    def _checkpoint_vocab(self) -> TaggerVocab | None:
-        if self._fitted_state is None:
-            return None
-        vocab = TaggerVocab.from_state(self._fitted_state)
-        if vocab.scheme != self.scheme:
-            raise UserError(f"data.scheme: the checkpoint's model tags in {vocab.scheme}, not {self.scheme}")
-        return vocab
-
-    def store_directory(self) -> Path:
-        self._checkpoint_vocab()  # a scheme the checkpoint does not tag in is one line, first
-        return super().store_directory()
-
     def encode_corpus(self) -> tuple[dict[str, str], Columns]:
         loaded = self.corpus.load()
         for sentences in loaded.values():
             for sentence in sentences:
                 sentence.tags = convert(sentence.tags, "iob2", self.scheme)
-        vocab = self._checkpoint_vocab() or TaggerVocab.train(
-            loaded["train"],
-            self.scheme,
-            self.min_frequency,
-            self.lowercase,
-            max_word_chars=self.max_word_chars,
-        )
+        if self._fitted_state is not None:
+            vocab = TaggerVocab.from_state(self._fitted_state)
+        else:
+            vocab = TaggerVocab.train(
+                loaded["train"],
+                self.scheme,
+                self.min_frequency,
+                self.lowercase,
+                max_word_chars=self.max_word_chars,
+            )
         columns: Columns = {}
         for split, sentences in loaded.items():
             encoded = vocab.encode(sentences, source=f"data.corpus.{split}")
@@ -116,7 +111,7 @@ class TaggingDataModule(PreparedSentenceDataModule):
             columns[f"{split}.chars"] = encoded.chars
             columns[f"{split}.token_offsets"] = encoded.token_offsets
             columns[f"{split}.tokens"] = utf8_arrays(" ".join(s.tokens) for s in sentences)
-        return dict(self._fitted_state or vocab.to_state()), columns
+        return vocab.to_state(), columns
 
     def open_columns(self, store: PreparedStore) -> None:
         self.vocab = TaggerVocab.from_state(store.fitted)
