@@ -21,6 +21,7 @@ from lstm_apps.data.labelled_text import LabelledTextFiles
 from lstm_apps.data.parallel import ParallelFiles
 from lstm_apps.data.prepared import open_store, problem
 from lstm_apps.errors import UserError
+from lstm_apps.pipeline import prepared_sentences
 from lstm_apps.pipeline.prepared_sentences import PreparedSentenceDataModule
 
 
@@ -71,6 +72,16 @@ def _refuse(*args, **kwargs):
     raise AssertionError("the corpus was read again")
 
 
+def _refuse_reading(monkeypatch: pytest.MonkeyPatch, source: object) -> None:
+    """Make any read of ``source`` (streamed or whole) fail the test."""
+    monkeypatch.setattr(type(source), "load", _refuse)
+    monkeypatch.setattr(type(source), "records", _refuse)
+
+
+def _store_bytes(directory: Path) -> dict[str, bytes]:
+    return {f.name: f.read_bytes() for f in sorted(directory.glob("*.bin"))}
+
+
 @pytest.mark.parametrize("app", APPS)
 def test_a_prepared_corpus_is_memory_mapped_and_reused_without_reading_it(
     tmp_path: Path, app: str, monkeypatch: pytest.MonkeyPatch
@@ -83,7 +94,7 @@ def test_a_prepared_corpus_is_memory_mapped_and_reused_without_reading_it(
     mtimes = {f.name: f.stat().st_mtime_ns for f in directory.iterdir()}
 
     again = APPS[app](tmp_path / "data", tmp_path / "store")
-    monkeypatch.setattr(type(again.source), "load", _refuse)
+    _refuse_reading(monkeypatch, again.source)
     _prepared(again)
     assert again.store_directory() == directory
     assert {f.name: f.stat().st_mtime_ns for f in directory.iterdir()} == mtimes
@@ -111,7 +122,7 @@ def test_a_checkpoints_vocabularies_find_the_store_they_were_fitted_with(
     resumed = APPS[app](tmp_path / "data", tmp_path / "store")
     resumed.load_fitted_state(trained.fitted_state())
     assert resumed.store_directory().resolve() == trained.store_directory().resolve()
-    monkeypatch.setattr(type(resumed.source), "load", _refuse)
+    _refuse_reading(monkeypatch, resumed.source)
     resumed.setup("test")  # eval: no prepare_data, a single process
     assert resumed.fitted_state() == trained.fitted_state()
 
@@ -192,3 +203,66 @@ def test_a_checkpoint_tagging_in_another_scheme_is_one_line_before_reading(tmp_p
     other.load_fitted_state(trained.fitted_state())
     with pytest.raises(UserError, match=r"data\.scheme: the checkpoint's model tags in bioes, not iob2"):
         other.setup("test")
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_preparing_streams_the_source_a_chunk_at_a_time(
+    tmp_path: Path, app: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whole = _prepared(APPS[app](tmp_path / "data", tmp_path / "whole"))
+    module = APPS[app](tmp_path / "data", tmp_path / "chunked")
+    monkeypatch.setattr(prepared_sentences, "CHUNK", 3)
+    monkeypatch.setattr(type(module.source), "load", _refuse)  # never the whole corpus at once
+    sizes: list[int] = []
+    encode = module.encode_records
+    monkeypatch.setattr(
+        module, "encode_records", lambda split, part: sizes.append(len(part)) or encode(split, part)
+    )
+    _prepared(module)
+    assert max(sizes) == 3 and len(sizes) > 3
+    assert _store_bytes(module.store_directory()) == _store_bytes(whole.store_directory())
+    for old, new in zip(_batches(whole), _batches(module), strict=True):
+        assert all(torch.equal(old[k], new[k]) for k in old)
+
+
+def test_a_source_with_only_load_is_prepared_from_memory(tmp_path: Path) -> None:
+    streamed = _prepared(_seq2seq(tmp_path / "data", tmp_path / "streamed"))
+    files = streamed.source
+
+    class Loaded:
+        def identity(self):
+            return files.identity()
+
+        def load(self):
+            return files.load()
+
+    module = ParallelDataModule(
+        Loaded(), tokenizer="word", batch_size=4, prepared_dir=str(tmp_path / "loaded")
+    )  # type: ignore[arg-type]
+    _prepared(module)
+    assert _store_bytes(module.store_directory()) == _store_bytes(streamed.store_directory())
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_a_bad_line_is_named_and_leaves_no_store_or_temp_files(tmp_path: Path, app: str) -> None:
+    module = APPS[app](tmp_path / "data", tmp_path / "store")
+    (file,) = [p for p in (tmp_path / "data").iterdir() if p.is_file()]
+    lines = file.read_text().splitlines(keepends=True)
+    bad = {"seq2seq": "one\ttwo\tthree\n", "tagger": "word extra O\n", "classifier": "a,b,c\n"}[app]
+    file.write_text("".join(lines[:4]) + bad + "".join(lines[4:]))
+    with pytest.raises(UserError, match=rf"{file.name}:5: "):
+        module.prepare_data()
+    leftovers = [p.name for p in (tmp_path / "store").rglob("*") if p.is_file()]
+    assert leftovers == [], leftovers
+
+
+def test_a_bad_line_met_while_writing_removes_the_partial_columns(tmp_path: Path) -> None:
+    train = write_pairs(tmp_path / "data", repeat=3)
+    val = tmp_path / "data" / "val.tsv"
+    val.write_text(train.read_text() + "no tab here\n")
+    module = ParallelDataModule(
+        ParallelFiles(str(train), str(val)), tokenizer="word", prepared_dir=str(tmp_path / "store")
+    )
+    with pytest.raises(UserError, match=rf"val\.tsv:{3 * len(PAIRS) + 1}: expected 2 tab-separated"):
+        module.prepare_data()  # the train split's columns were being written when val failed
+    assert [p.name for p in (tmp_path / "store").rglob("*") if p.is_file()] == []

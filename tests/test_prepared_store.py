@@ -12,9 +12,10 @@ from helpers.running import run_cli_with_probe
 from helpers.tiny import tiny_textgen_overrides
 from lstm_apps.apps.textgen.datamodule import TextStreamDataModule
 from lstm_apps.data.corpus import TextFiles
-from lstm_apps.data.prepared import open_store, problem, write_store
+from lstm_apps.data.prepared import ColumnWriter, Positions, open_store, problem, write_store
 from lstm_apps.errors import UserError
-from lstm_apps.text.chunked import encode_chunks, read_chunks, train_char
+from lstm_apps.text.chunked import encode_chunks, read_chunks, read_lines, train_char
+from lstm_apps.text.sequence_arrays import SequenceArrays
 from lstm_apps.text.tokenizer import CharTokenizer, train_tokenizer
 
 
@@ -40,6 +41,48 @@ def test_sequences_and_offsets_round_trip_in_the_narrowest_dtype(tmp_path: Path)
     assert [split.sequence(i).tolist() for i in range(3)] == sequences
     write_store(tmp_path / "narrow", {"train": [[5, 6]]}, 100, "{}", key="k")
     assert open_store(tmp_path / "narrow").splits["train"].ids.dtype == np.uint16
+
+
+def test_columns_written_in_chunks_read_back_as_if_written_at_once(tmp_path: Path) -> None:
+    chunks = [[[1, 2], [3]], [[], [4, 5, 6]], [[7]]]
+    with ColumnWriter(tmp_path / "store") as writer:
+        for chunk in chunks:
+            lengths = [len(s) for s in chunk]
+            writer.append(
+                {
+                    "train.ids": SequenceArrays.from_lists(chunk, 10),
+                    "train.starts": Positions(np.concatenate([[0], np.cumsum(lengths)])),
+                    "train.count": np.array([len(chunk)], dtype=np.int32),
+                }
+            )
+        writer.finish("k", {"vocab": "{}"})
+    store = open_store(tmp_path / "store")
+    everything = [s for chunk in chunks for s in chunk]
+    ids = store.splits["train.ids"].arrays()
+    assert [ids[i].tolist() for i in range(len(ids))] == everything
+    assert store.splits["train.starts"].ids.tolist() == ids.offsets.tolist()
+    assert store.splits["train.count"].ids.tolist() == [2, 2, 1]
+    assert store.fitted == {"vocab": "{}"}
+
+
+def test_a_writer_left_early_leaves_nothing_and_wrong_chunks_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="outside uint8"), ColumnWriter(tmp_path / "store") as writer:
+        writer.append({"c": np.array([1, 2], dtype=np.uint8)})
+        writer.append({"c": np.array([300])})
+    assert list((tmp_path / "store").iterdir()) == []
+    with (
+        pytest.raises(TypeError, match="a chunk of ndarray after SequenceArrays"),
+        ColumnWriter(tmp_path / "s") as w,
+    ):
+        w.append({"c": SequenceArrays.from_lists([[1]], 10)})
+        w.append({"c": np.array([1])})
+
+
+def test_lines_are_read_one_at_a_time_across_chunks(tmp_path: Path) -> None:
+    file = tmp_path / "t.txt"
+    file.write_bytes("a\r\nbé\n\nlast".encode())
+    assert list(read_lines(file, "k")) == ["a", "bé", "", "last"]
+    assert list(read_lines(file, "k", keepends=True)) == ["a\n", "bé\n", "\n", "last"]
 
 
 def test_chunked_char_path_matches_the_tokenizer(tmp_path: Path) -> None:

@@ -3,14 +3,14 @@ sentences, ``-DOCSTART-`` lines skipped (CoNLL-2000/2002/2003, most NER/POS/chun
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lstm_apps.data.corpus import read_text_file
 from lstm_apps.data.prepared import files_identity
 from lstm_apps.errors import UserError
+from lstm_apps.text.chunked import read_lines
 from lstm_apps.text.tag_schemes import SCHEMES, convert, invalid_tag
 
 
@@ -30,47 +30,41 @@ def _column(columns: list[str], index: int, what: str, where: str) -> str:
         raise UserError(f"{where}: no {what} column {index} (line has {len(columns)} columns)") from None
 
 
-def parse_conll(
-    text: str, source: str, word_column: int = 0, tag_column: int | None = -1, scheme: str = "iob2"
-) -> list[TaggedSentence]:
-    """Parse CoNLL ``text``; every line must have as many columns as the file's first token line.
+def iter_conll(
+    lines: Iterable[str], source: str, word_column: int = 0, tag_column: int | None = -1, scheme: str = "iob2"
+) -> Iterator[TaggedSentence]:
+    """Sentences of CoNLL ``lines``, one at a time; every line must have as many columns as the
+    file's first token line.
 
     ``tag_column=None`` reads tokens only (input to tag). ``scheme`` is the scheme the tags are
     written in; they are checked against it and returned as ``iob2`` (unchanged for ``none``).
     """
     if scheme not in SCHEMES:
         raise UserError(f"scheme: must be one of {', '.join(SCHEMES)}, got {scheme!r}")
-    sentences: list[TaggedSentence] = []
     rows: list[list[str]] = []
-    lines: list[int] = []
+    lines_of_rows: list[int] = []
     width = 0
 
-    def close() -> None:
-        if rows:
-            tokens = [
-                _column(r, word_column, "word", f"{source}:{n}") for r, n in zip(rows, lines, strict=True)
-            ]
-            tags: list[str] = []
-            if tag_column is not None:
-                tags = [
-                    _column(r, tag_column, "tag", f"{source}:{n}") for r, n in zip(rows, lines, strict=True)
-                ]
-                for tag, number in zip(tags, lines, strict=True):
-                    problem = invalid_tag(tag, scheme)
-                    if problem:
-                        raise UserError(f"{source}:{number}: {problem}")
-                tags = convert(tags, scheme, "iob2")
-            sentences.append(TaggedSentence(tokens, tags, list(rows)))
-        rows.clear()
-        lines.clear()
+    def sentence() -> TaggedSentence:
+        where = [f"{source}:{n}" for n in lines_of_rows]
+        tokens = [_column(r, word_column, "word", w) for r, w in zip(rows, where, strict=True)]
+        tags: list[str] = []
+        if tag_column is not None:
+            tags = [_column(r, tag_column, "tag", w) for r, w in zip(rows, where, strict=True)]
+            for tag, at in zip(tags, where, strict=True):
+                problem = invalid_tag(tag, scheme)
+                if problem:
+                    raise UserError(f"{at}: {problem}")
+            tags = convert(tags, scheme, "iob2")
+        return TaggedSentence(tokens, tags, list(rows))
 
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(lines, 1):
         columns = line.split()
-        if not columns:
-            close()
-            continue
-        if columns[0] == "-DOCSTART-":
-            close()
+        if not columns or columns[0] == "-DOCSTART-":
+            if rows:
+                yield sentence()
+                rows.clear()
+                lines_of_rows.clear()
             continue
         if not width:
             width = len(columns)
@@ -79,19 +73,35 @@ def parse_conll(
                 f"{source}:{number}: expected {width} columns like the file's first token line, found {len(columns)}"
             )
         rows.append(columns)
-        lines.append(number)
-    close()
-    return sentences
+        lines_of_rows.append(number)
+    if rows:
+        yield sentence()
+
+
+def parse_conll(
+    text: str, source: str, word_column: int = 0, tag_column: int | None = -1, scheme: str = "iob2"
+) -> list[TaggedSentence]:
+    """Every sentence of CoNLL ``text`` (see ``iter_conll``)."""
+    return list(iter_conll(text.splitlines(), source, word_column, tag_column, scheme))
+
+
+def stream_conll(
+    path: str | Path, key: str, word_column: int = 0, tag_column: int | None = -1, scheme: str = "iob2"
+) -> Iterator[TaggedSentence]:
+    """A CoNLL file's sentences read one line at a time; errors name ``path:line`` or ``key``."""
+    found = 0
+    for sentence in iter_conll(read_lines(path, key), str(path), word_column, tag_column, scheme):
+        found += 1
+        yield sentence
+    if not found:
+        raise UserError(f"{key}: no sentences in {path}")
 
 
 def read_conll(
     path: str | Path, key: str, word_column: int = 0, tag_column: int | None = -1, scheme: str = "iob2"
 ) -> list[TaggedSentence]:
-    """Read and parse a CoNLL file (see ``parse_conll``); errors name ``path:line`` or ``key``."""
-    sentences = parse_conll(read_text_file(path, key), str(path), word_column, tag_column, scheme)
-    if not sentences:
-        raise UserError(f"{key}: no sentences in {path}")
-    return sentences
+    """Every sentence of a CoNLL file (see ``stream_conll``)."""
+    return list(stream_conll(path, key, word_column, tag_column, scheme))
 
 
 def format_conll(sentences: Iterable[list[list[str]]]) -> str:
@@ -122,8 +132,10 @@ class ConllFiles:
             "conll_files", self.paths, word=self.word_column, tag=self.tag_column, scheme=self.scheme
         )
 
+    def records(self, split: str) -> Iterator[TaggedSentence]:
+        """The sentences of ``split``, read one line at a time."""
+        path = self.paths[split]
+        return stream_conll(path, f"{self.key}.{split}", self.word_column, self.tag_column, self.scheme)
+
     def load(self) -> dict[str, list[TaggedSentence]]:
-        return {
-            split: read_conll(path, f"{self.key}.{split}", self.word_column, self.tag_column, self.scheme)
-            for split, path in self.paths.items()
-        }
+        return {split: list(self.records(split)) for split in self.paths}

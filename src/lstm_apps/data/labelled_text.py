@@ -9,15 +9,15 @@ is reported as one line naming the file, line and column.
 from __future__ import annotations
 
 import csv
-import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lstm_apps.data.corpus import read_text_file
 from lstm_apps.data.prepared import files_identity
 from lstm_apps.errors import UserError
+from lstm_apps.text.chunked import read_lines
 
 FORMATS = ("csv", "tsv", "jsonl")
 
@@ -46,19 +46,19 @@ def detect_format(path: str | Path, fmt: str = "auto") -> str:
     raise UserError(f"{path}: cannot tell the format from the suffix; set format=csv|tsv|jsonl")
 
 
-def read_labelled_texts(
+def stream_labelled_texts(
     path: str | Path,
     key: str,
     text_column: str = "text",
     label_column: str | None = "label",
     fmt: str = "auto",
     label_separator: str | None = None,
-) -> list[LabelledText]:
-    """All rows of a file. ``label_column=None`` reads texts only (prediction input)."""
-    text = read_text_file(path, key)
+) -> Iterator[LabelledText]:
+    """The rows of a file one at a time. ``label_column=None`` reads texts only (prediction input)."""
     kind = detect_format(path, fmt)
-    rows = _jsonl_rows(text, path) if kind == "jsonl" else _table_rows(text, path, kind)
-    examples = []
+    lines = read_lines(path, key, keepends=True)
+    rows = _jsonl_rows(lines, path) if kind == "jsonl" else _table_rows(lines, path, kind)
+    found = 0
     for line, row in rows:
         where = f"{path}:{line}"
         value = _cell(row, text_column, where)
@@ -67,17 +67,29 @@ def read_labelled_texts(
         labels: list[str] = []
         if label_column is not None:
             labels = _labels(_cell(row, label_column, where), label_separator, where, label_column)
-        examples.append(LabelledText(value, labels, where))
-    if not examples:
+        found += 1
+        yield LabelledText(value, labels, where)
+    if not found:
         raise UserError(f"{key}: {path} holds no examples")
-    return examples
 
 
-def _table_rows(text: str, path: str | Path, kind: str) -> list[tuple[int, dict[str, object]]]:
+def read_labelled_texts(
+    path: str | Path,
+    key: str,
+    text_column: str = "text",
+    label_column: str | None = "label",
+    fmt: str = "auto",
+    label_separator: str | None = None,
+) -> list[LabelledText]:
+    """All rows of a file (see ``stream_labelled_texts``)."""
+    return list(stream_labelled_texts(path, key, text_column, label_column, fmt, label_separator))
+
+
+def _table_rows(lines: Iterator[str], path: str | Path, kind: str) -> Iterator[tuple[int, dict[str, object]]]:
     delimiter = "\t" if kind == "tsv" else ","
     # TSV files of NLP corpora (SST-2, …) contain bare quotes inside sentences: no quoting there.
     reader = csv.reader(
-        io.StringIO(text),
+        lines,
         delimiter=delimiter,
         quoting=csv.QUOTE_NONE if kind == "tsv" else csv.QUOTE_MINIMAL,
     )
@@ -85,7 +97,6 @@ def _table_rows(text: str, path: str | Path, kind: str) -> list[tuple[int, dict[
         header = next(reader)
     except StopIteration:
         raise UserError(f"{path}:1: no header row") from None
-    rows: list[tuple[int, dict[str, object]]] = []
     try:
         for cells in reader:
             if not any(c.strip() for c in cells):
@@ -95,15 +106,13 @@ def _table_rows(text: str, path: str | Path, kind: str) -> list[tuple[int, dict[
                 raise UserError(
                     f"{path}:{line}: {len(cells)} {kind.upper()} columns, the header has {len(header)}"
                 )
-            rows.append((line, dict(zip(header, cells, strict=True))))
+            yield line, dict(zip(header, cells, strict=True))
     except csv.Error as err:
         raise UserError(f"{path}:{reader.line_num}: malformed {kind.upper()} ({err})") from None
-    return rows
 
 
-def _jsonl_rows(text: str, path: str | Path) -> list[tuple[int, dict[str, object]]]:
-    rows = []
-    for line, raw in enumerate(text.splitlines(), start=1):
+def _jsonl_rows(lines: Iterator[str], path: str | Path) -> Iterator[tuple[int, dict[str, object]]]:
+    for line, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         try:
@@ -112,8 +121,7 @@ def _jsonl_rows(text: str, path: str | Path) -> list[tuple[int, dict[str, object
             raise UserError(f"{path}:{line}: not valid JSON ({err.msg})") from None
         if not isinstance(row, dict):
             raise UserError(f"{path}:{line}: expected a JSON object per line")
-        rows.append((line, row))
-    return rows
+        yield line, row
 
 
 def _cell(row: dict[str, object], column: str, where: str) -> object:
@@ -166,14 +174,16 @@ class LabelledTextFiles:
             label_separator=self.label_separator,
         )
 
-    def load(self) -> dict[str, list[LabelledText]]:
+    def records(self, split: str) -> Iterator[LabelledText]:
+        """The examples of ``split``, read one line at a time."""
         text_column, label_column = self.columns
-        return {
-            split: read_labelled_texts(
-                path, f"{self.key}.{split}", text_column, label_column, self.format, self.label_separator
-            )
-            for split, path in self.paths.items()
-        }
+        path = self.paths[split]
+        return stream_labelled_texts(
+            path, f"{self.key}.{split}", text_column, label_column, self.format, self.label_separator
+        )
+
+    def load(self) -> dict[str, list[LabelledText]]:
+        return {split: list(self.records(split)) for split in self.paths}
 
 
 def format_jsonl(examples: list[LabelledText]) -> str:

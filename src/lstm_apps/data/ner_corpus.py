@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from lstm_apps.data.conll import TaggedSentence, format_conll, read_conll
+from lstm_apps.data.conll import TaggedSentence, format_conll, stream_conll
 from lstm_apps.data.corpus import write_text_atomically
 from lstm_apps.data.prepared import files_identity
 from lstm_apps.data.publish import publish_directory
@@ -367,6 +368,9 @@ class GeneratedNerCorpus:
     def identity(self) -> dict[str, Any]:
         return files_identity("ner", self.files())
 
-    def load(self) -> dict[str, list[TaggedSentence]]:
+    def records(self, split: str) -> Iterator[TaggedSentence]:
         self.prepare()  # reads only, once prepare_data() has run
-        return {split: read_conll(path, f"data.corpus.{split}") for split, path in self.files().items()}
+        return stream_conll(self.files()[split], f"data.corpus.{split}")
+
+    def load(self) -> dict[str, list[TaggedSentence]]:
+        return {split: list(self.records(split)) for split in self.files()}

@@ -7,23 +7,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
-from lstm_apps.data.corpus import read_text_file, write_text_atomically
+from lstm_apps.data.corpus import write_text_atomically
 from lstm_apps.data.dates import generate_splits
 from lstm_apps.data.prepared import files_identity
 from lstm_apps.data.publish import publish_directory
 from lstm_apps.errors import UserError
+from lstm_apps.text.chunked import read_lines
 
 Pairs = list[tuple[str, str]]
 
 
-def read_tsv(path: str | Path, key: str) -> Pairs:
-    """Every non-blank line must hold exactly two tab-separated, non-empty columns."""
-    text = read_text_file(path, key)
-    pairs: Pairs = []
-    for number, line in enumerate(text.splitlines(), 1):
+def iter_tsv(path: str | Path, key: str) -> Iterator[tuple[str, str]]:
+    """Pairs read one line at a time; every non-blank line must hold exactly two
+    tab-separated, non-empty columns."""
+    found = 0
+    for number, line in enumerate(read_lines(path, key), 1):
         if not line.strip():
             continue
         columns = line.split("\t")
@@ -34,27 +37,41 @@ def read_tsv(path: str | Path, key: str) -> Pairs:
         source, target = (c.strip() for c in columns)
         if not source or not target:
             raise UserError(f"{path}:{number}: empty {'source' if not source else 'target'} column")
-        pairs.append((source, target))
-    if not pairs:
+        found += 1
+        yield source, target
+    if not found:
         raise UserError(f"{key}: no sentence pairs in {path}")
-    return pairs
 
 
-def read_aligned(source_path: str | Path, target_path: str | Path, key: str) -> Pairs:
-    """Two line-aligned files; their line counts must match and no line may be blank."""
-    sources = read_text_file(source_path, key).splitlines()
-    targets = read_text_file(target_path, key).splitlines()
-    if len(sources) != len(targets):
-        raise UserError(
-            f"{key}: {source_path} has {len(sources)} lines but {target_path} has {len(targets)} "
-            "(aligned files must have one line per sentence pair)"
-        )
-    for number, (source, target) in enumerate(zip(sources, targets, strict=True), 1):
+def iter_aligned(source_path: str | Path, target_path: str | Path, key: str) -> Iterator[tuple[str, str]]:
+    """Two line-aligned files read side by side; their line counts must match and no line may
+    be blank."""
+    sources, targets = read_lines(source_path, key), read_lines(target_path, key)
+    number = 0
+    for number, pair in enumerate(zip_longest(sources, targets), 1):
+        source, target = pair
+        if source is None or target is None:
+            rest = sum(1 for _ in (targets if source is None else sources))
+            counts = (number - 1, number + rest) if source is None else (number + rest, number - 1)
+            raise UserError(
+                f"{key}: {source_path} has {counts[0]} lines but {target_path} has {counts[1]} "
+                "(aligned files must have one line per sentence pair)"
+            )
         if not source.strip():
             raise UserError(f"{source_path}:{number}: empty line (its pair is '{target[:40]}')")
         if not target.strip():
             raise UserError(f"{target_path}:{number}: empty line (its pair is '{source[:40]}')")
-    return [(s.strip(), t.strip()) for s, t in zip(sources, targets, strict=True)]
+        yield source.strip(), target.strip()
+
+
+def read_tsv(path: str | Path, key: str) -> Pairs:
+    """Every pair of a TSV file (see ``iter_tsv``)."""
+    return list(iter_tsv(path, key))
+
+
+def read_aligned(source_path: str | Path, target_path: str | Path, key: str) -> Pairs:
+    """Every pair of two line-aligned files (see ``iter_aligned``)."""
+    return list(iter_aligned(source_path, target_path, key))
 
 
 class ParallelFiles:
@@ -88,15 +105,15 @@ class ParallelFiles:
             }
         return files_identity("parallel_files", files, format=self.format)
 
+    def records(self, split: str) -> Iterator[tuple[str, str]]:
+        """The pairs of ``split``, read one line at a time."""
+        path, key = self.paths[split], f"{self.key}.{split}"
+        if self.format == "tsv":
+            return iter_tsv(path, key)
+        return iter_aligned(f"{path}.{self.src_lang}", f"{path}.{self.tgt_lang}", key)
+
     def load(self) -> dict[str, Pairs]:
-        splits = {}
-        for split, path in self.paths.items():
-            key = f"{self.key}.{split}"
-            if self.format == "tsv":
-                splits[split] = read_tsv(path, key)
-            else:
-                splits[split] = read_aligned(f"{path}.{self.src_lang}", f"{path}.{self.tgt_lang}", key)
-        return splits
+        return {split: list(self.records(split)) for split in self.paths}
 
 
 class DateCorpus:
@@ -131,6 +148,9 @@ class DateCorpus:
     def identity(self) -> dict[str, Any]:
         return files_identity("dates", self.files())
 
-    def load(self) -> dict[str, Pairs]:
+    def records(self, split: str) -> Iterator[tuple[str, str]]:
         self.prepare()  # reads only, once prepare_data() has run
-        return {split: read_tsv(path, f"data.corpus.{split}") for split, path in self.files().items()}
+        return iter_tsv(self.files()[split], f"data.corpus.{split}")
+
+    def load(self) -> dict[str, Pairs]:
+        return {split: list(self.records(split)) for split in self.sizes}

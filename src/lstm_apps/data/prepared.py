@@ -159,47 +159,139 @@ def write_store(
     return folder
 
 
+@dataclass(frozen=True)
+class Positions:
+    """A column of running positions (``n + 1`` int64 values from 0, e.g. where each sentence's
+    tokens start in another column): chunks of it are joined by shifting each chunk by the end
+    of the previous one, so every chunk can be made on its own."""
+
+    values: np.ndarray
+
+
+Column = SequenceArrays | np.ndarray | Positions
+
+
+class _ColumnFile:
+    """One column being written: its ids (and offsets) appended chunk by chunk to temp files."""
+
+    def __init__(self, directory: Path, name: str, column: Column) -> None:
+        self.name = name
+        self.kind = type(column)
+        first = column.ids if isinstance(column, SequenceArrays) else _plain(column)
+        self.dtype = first.dtype
+        self.targets = [_ids_file(directory, name)]
+        if isinstance(column, SequenceArrays):
+            self.targets.append(_offsets_file(directory, name))
+        self.temps = [unique_temp(t) for t in self.targets]
+        self.handles = [temp.open("wb") for temp in self.temps]
+        self.tokens = 0
+        self.sequences = 0
+        self.last = 0  # a Positions column: the end the next chunk follows on from
+        if isinstance(column, SequenceArrays):
+            self.handles[1].write(np.zeros(1, dtype=np.int64).tobytes())
+
+    def append(self, column: Column) -> None:
+        if type(column) is not self.kind:
+            raise TypeError(f"{self.name}: a chunk of {type(column).__name__} after {self.kind.__name__}")
+        if isinstance(column, SequenceArrays):
+            self._write_ids(column.ids)
+            self.handles[1].write((column.offsets[1:].astype(np.int64) + self.tokens).tobytes())
+            self.tokens += len(column.ids)
+            self.sequences += len(column)
+        elif isinstance(column, Positions):
+            values = column.values.astype(np.int64)
+            shifted = values if self.tokens == 0 else values[1:] + self.last
+            self._write_ids(shifted)
+            self.tokens += len(shifted)
+            self.last = int(shifted[-1]) if len(shifted) else self.last
+        else:
+            self._write_ids(np.asarray(column))
+            self.tokens += int(np.asarray(column).size)
+
+    def _write_ids(self, ids: np.ndarray) -> None:
+        if ids.dtype != self.dtype:
+            if ids.size and np.issubdtype(self.dtype, np.integer):
+                bounds = np.iinfo(self.dtype)
+                if int(ids.min()) < bounds.min or int(ids.max()) > bounds.max:
+                    raise ValueError(f"{self.name}: values outside {self.dtype.name}")
+            ids = ids.astype(self.dtype)
+        self.handles[0].write(np.ascontiguousarray(ids).tobytes())
+
+    def close(self) -> dict[str, Any]:
+        for handle in self.handles:
+            handle.close()
+        for temp, target in zip(self.temps, self.targets, strict=True):
+            temp.replace(target)
+        info: dict[str, Any] = {
+            "dtype": self.dtype.name,
+            "tokens": self.tokens,
+            "ids_bytes": self.tokens * self.dtype.itemsize,
+        }
+        if self.kind is SequenceArrays:
+            info.update(sequences=self.sequences, offsets_bytes=(self.sequences + 1) * 8)
+        return info
+
+    def discard(self) -> None:
+        for handle in self.handles:
+            handle.close()
+        for temp in self.temps:
+            temp.unlink(missing_ok=True)
+
+
+def _plain(column: np.ndarray | Positions) -> np.ndarray:
+    return column.values.astype(np.int64) if isinstance(column, Positions) else np.asarray(column)
+
+
+class ColumnWriter:
+    """Writes a store of named columns chunk by chunk, so a corpus is never held whole: each
+    ``append`` adds a chunk to every column it names (a ``SequenceArrays`` as ids plus offsets,
+    a plain array as ids alone, ``Positions`` shifted to follow on). ``finish`` renames the files
+    into place and writes the manifest last; leaving the ``with`` block early removes the temp
+    files, so a failed preparation leaves no store behind."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.folder = _begin(directory)
+        self.columns: dict[str, _ColumnFile] = {}
+
+    def __enter__(self) -> ColumnWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for column in self.columns.values():
+            column.discard()
+
+    def append(self, columns: Mapping[str, Column]) -> None:
+        for name, column in columns.items():
+            if name not in self.columns:
+                self.columns[name] = _ColumnFile(self.folder, name, column)
+            self.columns[name].append(column)
+
+    def finish(self, key: str, fitted: Mapping[str, str], info: Mapping[str, Any] | None = None) -> Path:
+        infos = {name: column.close() for name, column in self.columns.items()}
+        self.columns = {}
+        manifest = {
+            "dtype": "uint8",
+            "key": key,
+            "splits": infos,
+            "fitted": dict(fitted),
+            "info": dict(info or {}),
+        }
+        _finish(self.folder, manifest)
+        return self.folder
+
+
 def write_columns(
     directory: str | Path,
-    columns: Mapping[str, SequenceArrays | np.ndarray],
+    columns: Mapping[str, Column],
     key: str,
     fitted: Mapping[str, str],
     info: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write a store of named columns, each in its own dtype: a ``SequenceArrays`` as ids plus
-    offsets, a plain array as ids alone. ``fitted`` (name -> JSON: tokenizers, vocabularies) and
-    ``info`` go into the manifest, which is written last."""
-    folder = _begin(directory)
-    infos = {name: _write_column(folder, name, column) for name, column in columns.items()}
-    manifest = {
-        "dtype": "uint8",
-        "key": key,
-        "splits": infos,
-        "fitted": dict(fitted),
-        "info": dict(info or {}),
-    }
-    _finish(folder, manifest)
-    return folder
-
-
-def _write_column(directory: Path, name: str, column: SequenceArrays | np.ndarray) -> dict[str, Any]:
-    ids = column.ids if isinstance(column, SequenceArrays) else np.asarray(column)
-    written: dict[str, Any] = {"dtype": ids.dtype.name, "tokens": int(ids.size), "ids_bytes": int(ids.nbytes)}
-    _write_array(_ids_file(directory, name), ids)
-    if isinstance(column, SequenceArrays):
-        offsets = np.ascontiguousarray(column.offsets, dtype=np.int64)
-        _write_array(_offsets_file(directory, name), offsets)
-        written.update(sequences=len(column), offsets_bytes=int(offsets.nbytes))
-    return written
-
-
-def _write_array(target: Path, array: np.ndarray) -> None:
-    temp = unique_temp(target)
-    try:
-        np.ascontiguousarray(array).tofile(temp)
-        temp.replace(target)
-    finally:
-        temp.unlink(missing_ok=True)
+    """Write a store of named columns held in memory at once (see ``ColumnWriter``); ``fitted``
+    (name -> JSON: tokenizers, vocabularies) and ``info`` go into the manifest, written last."""
+    with ColumnWriter(directory) as writer:
+        writer.append(columns)
+        return writer.finish(key, fitted, info)
 
 
 def _begin(directory: str | Path) -> Path:

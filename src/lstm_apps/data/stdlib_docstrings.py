@@ -17,11 +17,12 @@ import random
 import sys
 import sysconfig
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from lstm_apps.data.corpus import write_text_atomically
-from lstm_apps.data.labelled_text import LabelledText, format_jsonl, read_labelled_texts
+from lstm_apps.data.labelled_text import LabelledText, format_jsonl, stream_labelled_texts
 from lstm_apps.data.prepared import files_identity
 from lstm_apps.data.publish import publish_directory
 
@@ -125,9 +126,9 @@ class StdlibDocstrings:
     def identity(self) -> dict[str, Any]:
         return files_identity("stdlib_docstrings", self.files())
 
-    def load(self) -> dict[str, list[LabelledText]]:
+    def records(self, split: str) -> Iterator[LabelledText]:
         self.prepare()  # reads only, once prepare_data() has run
-        return {
-            split: read_labelled_texts(path, f"data.corpus.{split}", "text", "label")
-            for split, path in self.files().items()
-        }
+        return stream_labelled_texts(self.files()[split], f"data.corpus.{split}", "text", "label")
+
+    def load(self) -> dict[str, list[LabelledText]]:
+        return {split: list(self.records(split)) for split in self.files()}

@@ -1,10 +1,12 @@
 """Sentence corpora (seq2seq, tagger, classifier) prepared once into a store of columns.
 
-``prepare_data()`` reads the source, fits the vocabularies on its train split (or takes a
-checkpoint's), encodes every split and writes the ids, offsets and the texts people read back
-(references, source sentences) as flat files (``data/prepared.py``). ``setup()`` memory-maps them:
-no rank holds a Python object per sentence, and a later run with the same files and settings (or
-the same fitted vocabularies) opens the store without reading the corpus.
+``prepare_data()`` streams the source: one pass over the train split fits the vocabularies (or a
+checkpoint's are taken), then every split is read again ``CHUNK`` records at a time, encoded and
+appended to flat files of ids, offsets and the texts people read back (references, source
+sentences; ``data/prepared.py``). Neither pass holds the corpus, so preparing memory stays flat
+in its size. ``setup()`` memory-maps the store: no rank holds a Python object per sentence, and a
+later run with the same files and settings (or the same fitted vocabularies) opens it without
+reading the corpus.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import hashlib
 import json
 import sys
 import time
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +24,22 @@ import numpy as np
 
 from lstm_apps.data.prepared import (
     FORMAT_VERSION,
+    Column,
+    ColumnWriter,
     PreparedStore,
     default_prepared_dir,
     link_alias,
     open_store,
     problem,
     store_key,
-    write_columns,
 )
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import BucketedDataModule
 from lstm_apps.text.sequence_arrays import SequenceArrays
 
-Columns = dict[str, SequenceArrays | np.ndarray]
+Columns = dict[str, Column]
+SPLITS = ("train", "val", "test")
+CHUNK = 10_000  # records encoded (and held as Python objects) at a time
 
 
 def fitted_hash(fitted: dict[str, str]) -> str:
@@ -43,11 +50,17 @@ def fitted_hash(fitted: dict[str, str]) -> str:
 class PreparedSentenceDataModule(BucketedDataModule):
     """Base of the sentence apps' datamodules: where their store lives and when it is built.
 
-    An app names its store folder (``store_name``) and implements three things:
-    ``store_settings(fitted)`` (the data settings its ids depend on; with ``fitted`` the
-    tokenizer settings are left out, as the fitted state replaces them), ``encode_corpus()``
-    (read the source, fit or take the vocabularies, return them with the columns to store) and
-    ``open_columns(store)`` (take the mapped columns and the vocabularies back).
+    An app names its store folder (``store_name``) and implements: ``store_settings(fitted)``
+    (the data settings its ids depend on; with ``fitted`` the tokenizer settings are left out, as
+    the fitted state replaces them), ``fit_vocabularies()`` (passes over ``records("train")``,
+    returning the fitted state as name -> JSON), ``use_vocabularies(fitted)`` (take a fitted state,
+    a checkpoint's or just fitted), ``encode_records(split, records)`` (the columns of one chunk:
+    ``{"source": …, "target_text": …}``) and ``open_columns(store)`` (take the mapped columns and
+    the vocabularies back).
+
+    The source gives each split's records by ``records(split)`` (an iterator, read as it goes);
+    a source with only ``load()`` (every split as a list) works too, held in memory while
+    preparing.
     """
 
     store_name = ""
@@ -58,15 +71,56 @@ class PreparedSentenceDataModule(BucketedDataModule):
             Path(prepared_dir).expanduser() if prepared_dir else default_prepared_dir(self.store_name)
         )
         self.store: PreparedStore | None = None
+        self._loaded_splits: dict[str, list[Any]] | None = None  # a source without records()
 
     # What each app provides.
     def store_settings(self, fitted: bool) -> dict[str, Any]:
         raise NotImplementedError
 
-    def encode_corpus(self) -> tuple[dict[str, str], Columns]:
-        """The vocabularies used (name -> JSON) and the columns. With a checkpoint's fitted
-        state the store keeps that state's own text, so that its key finds the store again."""
+    def fit_vocabularies(self) -> dict[str, str]:
         raise NotImplementedError
+
+    def use_vocabularies(self, fitted: dict[str, str]) -> None:
+        raise NotImplementedError
+
+    def encode_records(self, split: str, records: list[Any]) -> Columns:
+        raise NotImplementedError
+
+    # Reading the source.
+    def records(self, split: str) -> Iterator[Any]:
+        """``split``'s records from the source, streamed where it can."""
+        stream = getattr(self.source, "records", None)
+        if stream is not None:
+            return iter(stream(split))
+        return iter(self._loaded()[split])
+
+    def split_names_of_source(self) -> list[str]:
+        if getattr(self.source, "records", None) is not None:
+            return list(SPLITS)
+        return list(self._loaded())
+
+    def _loaded(self) -> dict[str, list[Any]]:
+        if self._loaded_splits is None:
+            self._loaded_splits = self.source.load()
+        return self._loaded_splits
+
+    def encode_corpus(self, directory: Path) -> None:
+        """Fit (or take) the vocabularies, then encode every split chunk by chunk into the store
+        at ``directory``. With a checkpoint's fitted state the store keeps that state's own
+        text, so that its key finds the store again."""
+        if self._fitted_state is not None:
+            fitted = dict(self._fitted_state)
+        else:
+            fitted = self.fit_vocabularies()
+        self.use_vocabularies(fitted)
+        with ColumnWriter(directory) as writer:
+            for split in self.split_names_of_source():
+                records = self.records(split)
+                while part := list(islice(records, CHUNK)):
+                    encoded = self.encode_records(split, part)
+                    writer.append({f"{split}.{name}": column for name, column in encoded.items()})
+            writer.finish(directory.name, fitted)
+        self._loaded_splits = None
 
     def open_columns(self, store: PreparedStore) -> None:
         raise NotImplementedError
@@ -101,10 +155,7 @@ class PreparedSentenceDataModule(BucketedDataModule):
         directory = self.store_directory()
         if problem(directory) is not None:
             started = time.perf_counter()
-            fitted, columns = self.encode_corpus()
-            if self._fitted_state is not None:
-                fitted = dict(self._fitted_state)
-            write_columns(directory, columns, key=directory.name, fitted=fitted)
+            self.encode_corpus(directory)
             print(
                 f"[lstm-apps] prepared {directory} in {time.perf_counter() - started:.1f} s",
                 file=sys.stderr,

@@ -63,6 +63,20 @@ def read_chunks(path: str | Path, key: str, size: int = CHUNK_CHARS) -> Iterator
         report.done()
 
 
+def read_lines(path: str | Path, key: str, keepends: bool = False) -> Iterator[str]:
+    """The file's lines one at a time (``\n``-separated, ``\r\n`` read as ``\n``), from
+    ``read_chunks``: the same one-line errors and progress, never the whole file in memory."""
+    for chunk in read_chunks(path, key):
+        lines = chunk.split("\n")
+        last = lines.pop()  # "" after a final line break; else a last line without one
+        if keepends:
+            yield from (line + "\n" for line in lines)
+        else:
+            yield from lines
+        if last:
+            yield last
+
+
 class _Progress:
     """One stderr line every few seconds: how far a large file's pass has got, and how fast."""
 

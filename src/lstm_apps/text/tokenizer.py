@@ -163,7 +163,7 @@ class HFWrappedTokenizer:
 
 def train_tokenizer(
     kind: str,
-    texts: list[str],
+    texts: Iterable[str],
     vocab_size: int = 8000,
     min_frequency: int = 1,
     lowercase: bool = False,

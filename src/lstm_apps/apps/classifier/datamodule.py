@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import numpy as np
@@ -17,7 +18,7 @@ CLASS_WEIGHTS = ("none", "balanced")
 
 
 class LabelledSource(Protocol):
-    def load(self) -> dict[str, list[LabelledText]]: ...
+    def records(self, split: str) -> Iterator[LabelledText]: ...
 
     def identity(self) -> dict[str, Any]: ...
 
@@ -78,28 +79,28 @@ class TextClassificationDataModule(PreparedSentenceDataModule):
             settings["vocab_size"] = self.vocab_size
         return settings
 
-    def encode_corpus(self) -> tuple[dict[str, str], Columns]:
-        examples = self.corpus.load()
-        if self._fitted_state is not None:
-            vocab = ClassifierVocab.from_state(self._fitted_state)
-        else:
-            vocab = ClassifierVocab.train(
-                examples["train"],
-                self.tokenizer_kind,
-                self.vocab_size,
-                self.min_frequency,
-                self.lowercase,
-                self.multi_label,
-                self.max_text_len,
-            )
-        columns: Columns = {}
-        for split, split_examples in examples.items():
-            encoded = vocab.encode(split_examples)
-            columns[f"{split}.tokens"], columns[f"{split}.labels"] = encoded.tokens, encoded.labels
-        return vocab.to_state(), columns
+    def fit_vocabularies(self) -> dict[str, str]:
+        vocab = ClassifierVocab.train(
+            self.records("train"),
+            self.tokenizer_kind,
+            self.vocab_size,
+            self.min_frequency,
+            self.lowercase,
+            self.multi_label,
+            self.max_text_len,
+        )
+        return vocab.to_state()
+
+    def use_vocabularies(self, fitted: dict[str, str]) -> None:
+        self.vocab = ClassifierVocab.from_state(fitted)
+
+    def encode_records(self, split: str, records: list[LabelledText]) -> Columns:
+        assert self.vocab is not None, "use_vocabularies() first"
+        encoded = self.vocab.encode(records)
+        return {"tokens": encoded.tokens, "labels": encoded.labels}
 
     def open_columns(self, store: PreparedStore) -> None:
-        self.vocab = ClassifierVocab.from_state(store.fitted)
+        self.use_vocabularies(store.fitted)
         for split in self.split_names("tokens"):
             self.encoded[split] = EncodedTexts(self.column(split, "tokens"), self.column(split, "labels"))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -40,7 +40,7 @@ class ClassifierVocab:
     @classmethod
     def train(
         cls,
-        train: Sequence[LabelledText],
+        train: Iterable[LabelledText],
         kind: str,
         vocab_size: int,
         min_frequency: int,
@@ -48,16 +48,25 @@ class ClassifierVocab:
         multi_label: bool,
         max_text_len: int,
     ) -> ClassifierVocab:
+        """The tokenizer and label set from one pass over ``train`` (which may be streamed): the
+        tokenizer pulls the texts while the labels are collected and checked on the way."""
+        found: set[str] = set()
+
+        def texts() -> Iterator[str]:
+            for example in train:
+                if not multi_label and len(example.labels) > 1:
+                    raise UserError(
+                        f"{example.where}: {len(example.labels)} labels; set data.multi_label=true"
+                    )
+                found.update(example.labels)
+                yield example.text
+
         tokenizer = train_tokenizer(
-            kind, [e.text for e in train], vocab_size, min_frequency, lowercase, split_punctuation=True
+            kind, texts(), vocab_size, min_frequency, lowercase, split_punctuation=True
         )
-        labels = sorted({label for e in train for label in e.labels})
+        labels = sorted(found)
         if len(labels) < 2:
             raise UserError(f"data.corpus.train: needs at least two labels, found {labels}")
-        if not multi_label:
-            several = next((e for e in train if len(e.labels) > 1), None)
-            if several is not None:
-                raise UserError(f"{several.where}: {len(several.labels)} labels; set data.multi_label=true")
         return cls(tokenizer, labels, multi_label, max_text_len)
 
     def to_state(self) -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any, Protocol
 
 import numpy as np
@@ -16,7 +18,7 @@ Pairs = list[tuple[str, str]]
 
 
 class ParallelSource(Protocol):
-    def load(self) -> dict[str, Pairs]: ...
+    def records(self, split: str) -> Iterator[tuple[str, str]]: ...
 
     def identity(self) -> dict[str, Any]: ...
 
@@ -83,34 +85,45 @@ class ParallelDataModule(PreparedSentenceDataModule):
             vocabulary["vocab_size"] = self.vocab_size
         return {**lengths, **vocabulary}
 
-    def _train(self, texts: list[str]) -> Tokenizer:
+    def _train(self, texts: Iterable[str]) -> Tokenizer:
         return train_tokenizer(
             self.tokenizer_kind, texts, self.vocab_size, self.min_frequency, self.lowercase
         )
 
-    def encode_corpus(self) -> tuple[dict[str, str], Columns]:
-        texts = self.corpus.load()
-        if self._fitted_state is not None:
-            source = tokenizer_from_json(self._fitted_state["source"])
-            target = tokenizer_from_json(self._fitted_state["target"])
+    def fit_vocabularies(self) -> dict[str, str]:
+        """Tokenizers trained on the train split, streamed (one pass per side)."""
+        sources = (s for s, _ in self.records("train"))
+        targets = (t for _, t in self.records("train"))
+        if self.shared_vocab:
+            source = target = self._train(chain(sources, targets))
         else:
-            sources = [s for s, _ in texts["train"]]
-            targets = [t for _, t in texts["train"]]
-            if self.shared_vocab:
-                source = target = self._train(sources + targets)
-            else:
-                source, target = self._train(sources), self._train(targets)
-        columns: Columns = {}
-        for split, pairs in texts.items():
-            ids = (encode_packed(source, [s for s, _ in pairs]), encode_packed(target, [t for _, t in pairs]))
-            keep = self._kept(split, *ids)
-            if keep is not None:
-                ids = (ids[0].select(keep), ids[1].select(keep))
-                pairs = [pairs[i] for i in keep.tolist()]
-            columns[f"{split}.source"], columns[f"{split}.target"] = ids
-            columns[f"{split}.source_text"] = utf8_arrays(s for s, _ in pairs)
-            columns[f"{split}.target_text"] = utf8_arrays(t for _, t in pairs)
-        return {"source": source.to_json(), "target": target.to_json()}, columns
+            source, target = self._train(sources), self._train(targets)
+        return {"source": source.to_json(), "target": target.to_json()}
+
+    def use_vocabularies(self, fitted: dict[str, str]) -> None:
+        self.src_tokenizer = tokenizer_from_json(fitted["source"])
+        self.tgt_tokenizer = (
+            self.src_tokenizer
+            if fitted["target"] == fitted["source"]
+            else tokenizer_from_json(fitted["target"])
+        )
+
+    def encode_records(self, split: str, records: list[tuple[str, str]]) -> Columns:
+        pairs = records
+        ids = (
+            encode_packed(self._source_tokenizer(), [s for s, _ in pairs]),
+            encode_packed(self._target_tokenizer(), [t for _, t in pairs]),
+        )
+        keep = self._kept(split, *ids)
+        if keep is not None:
+            ids = (ids[0].select(keep), ids[1].select(keep))
+            pairs = [pairs[i] for i in keep.tolist()]
+        return {
+            "source": ids[0],
+            "target": ids[1],
+            "source_text": utf8_arrays(s for s, _ in pairs),
+            "target_text": utf8_arrays(t for _, t in pairs),
+        }
 
     def _kept(self, split: str, sources: SequenceArrays, targets: SequenceArrays) -> np.ndarray | None:
         """Positions of the training pairs within the length limits (and not empty); None when
@@ -122,13 +135,7 @@ class ParallelDataModule(PreparedSentenceDataModule):
         return keep if len(keep) < len(sources) else None
 
     def open_columns(self, store: PreparedStore) -> None:
-        fitted_state = store.fitted
-        self.src_tokenizer = tokenizer_from_json(fitted_state["source"])
-        self.tgt_tokenizer = (
-            self.src_tokenizer
-            if fitted_state["target"] == fitted_state["source"]
-            else tokenizer_from_json(fitted_state["target"])
-        )
+        self.use_vocabularies(store.fitted)
         for split in self.split_names("source"):
             self.encoded[split] = (self.column(split, "source"), self.column(split, "target"))
             self.source_texts[split] = TextColumn(self.column(split, "source_text"))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from lstm_apps.apps.tagger.encoding import EncodedSentences, TaggedBatches, TaggerVocab
 from lstm_apps.data.conll import TaggedSentence
-from lstm_apps.data.prepared import PreparedStore
+from lstm_apps.data.prepared import Positions, PreparedStore
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
 from lstm_apps.text.sequence_arrays import SequenceArrays, TextColumn, utf8_arrays
@@ -16,7 +17,7 @@ from lstm_apps.text.tag_schemes import MODEL_SCHEMES, convert
 
 
 class TaggedSource(Protocol):
-    def load(self) -> dict[str, list[TaggedSentence]]: ...
+    def records(self, split: str) -> Iterator[TaggedSentence]: ...
 
     def identity(self) -> dict[str, Any]: ...
 
@@ -88,33 +89,38 @@ class TaggingDataModule(PreparedSentenceDataModule):
             "max_word_chars": self.max_word_chars,
         }
 
-    def encode_corpus(self) -> tuple[dict[str, str], Columns]:
-        loaded = self.corpus.load()
-        for sentences in loaded.values():
-            for sentence in sentences:
-                sentence.tags = convert(sentence.tags, "iob2", self.scheme)
-        if self._fitted_state is not None:
-            vocab = TaggerVocab.from_state(self._fitted_state)
-        else:
-            vocab = TaggerVocab.train(
-                loaded["train"],
-                self.scheme,
-                self.min_frequency,
-                self.lowercase,
-                max_word_chars=self.max_word_chars,
-            )
-        columns: Columns = {}
-        for split, sentences in loaded.items():
-            encoded = vocab.encode(sentences, source=f"data.corpus.{split}")
-            columns[f"{split}.words"] = encoded.words
-            columns[f"{split}.tags"] = encoded.tags
-            columns[f"{split}.chars"] = encoded.chars
-            columns[f"{split}.token_offsets"] = encoded.token_offsets
-            columns[f"{split}.tokens"] = utf8_arrays(" ".join(s.tokens) for s in sentences)
-        return vocab.to_state(), columns
+    def _in_scheme(self, split: str) -> Iterator[TaggedSentence]:
+        """``split``'s sentences with their tags in the model's scheme (the readers give iob2)."""
+        for sentence in self.records(split):
+            yield replace(sentence, tags=convert(sentence.tags, "iob2", self.scheme))
+
+    def fit_vocabularies(self) -> dict[str, str]:
+        vocab = TaggerVocab.train(
+            self._in_scheme("train"),
+            self.scheme,
+            self.min_frequency,
+            self.lowercase,
+            max_word_chars=self.max_word_chars,
+        )
+        return vocab.to_state()
+
+    def use_vocabularies(self, fitted: dict[str, str]) -> None:
+        self.vocab = TaggerVocab.from_state(fitted)
+
+    def encode_records(self, split: str, records: list[TaggedSentence]) -> Columns:
+        assert self.vocab is not None, "use_vocabularies() first"
+        sentences = [replace(s, tags=convert(s.tags, "iob2", self.scheme)) for s in records]
+        encoded = self.vocab.encode(sentences, source=f"data.corpus.{split}")
+        return {
+            "words": encoded.words,
+            "tags": encoded.tags,
+            "chars": encoded.chars,
+            "token_offsets": Positions(encoded.token_offsets),
+            "tokens": utf8_arrays(" ".join(s.tokens) for s in sentences),
+        }
 
     def open_columns(self, store: PreparedStore) -> None:
-        self.vocab = TaggerVocab.from_state(store.fitted)
+        self.use_vocabularies(store.fitted)
         for split in self.split_names("words"):
             self.encoded[split] = EncodedSentences(
                 self.column(split, "words"),

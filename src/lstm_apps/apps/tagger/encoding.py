@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,19 +54,29 @@ class TaggerVocab:
     @classmethod
     def train(
         cls,
-        sentences: Sequence[TaggedSentence],
+        sentences: Iterable[TaggedSentence],
         scheme: str,
         min_frequency: int = 1,
         lowercase: bool = False,
         max_vocab: int = 100_000,
         max_word_chars: int = 30,
     ) -> TaggerVocab:
-        texts = [" ".join(s.tokens) for s in sentences]
+        """All three vocabularies from one pass over ``sentences`` (which may be streamed): the
+        word tokenizer pulls the texts while their characters and tags are counted on the way."""
+        char_counts: Counter[str] = Counter()
+        found: set[str] = set()
+
+        def texts() -> Iterator[str]:
+            for sentence in sentences:
+                text = " ".join(sentence.tokens)
+                char_counts.update(text)
+                found.update(sentence.tags)
+                yield text
+
         words = HFWrappedTokenizer.train_word(
-            texts, max_vocab, min_frequency=min_frequency, lowercase=lowercase
+            texts(), max_vocab, min_frequency=min_frequency, lowercase=lowercase
         )
-        chars = CharTokenizer.train(texts)
-        found = {tag for s in sentences for tag in s.tags}
+        chars = CharTokenizer.from_symbols(sorted(char_counts))
         tags = ["O", *sorted(found - {"O"})] if scheme != "none" else sorted(found)
         return cls(words, chars, tags, scheme, max_word_chars)
 
