@@ -8,15 +8,18 @@ APP ?= textgen
 ARGS ?=
 CKPT ?= $(shell ls -t runs/$(APP)/*/checkpoints/last.ckpt 2>/dev/null | head -n 1)
 PORT ?= 6006
+WORKERS ?= 1
+SIZES ?= 10 100
+PAIRS ?= 200
 # The exact torch build the project is tested with; the package itself only sets a floor.
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
 .DEFAULT_GOAL := help
-.PHONY: help install train sweep eval predict test test-fast bench tensorboard lint typecheck format clean
+.PHONY: help install train sweep eval predict test test-fast bench bench-data tensorboard lint typecheck format clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
-	@echo "  variables: APP=$(APP) ARGS='key=value …' CKPT=<checkpoint> (default: newest last.ckpt of APP)"
+	@echo "  variables: APP=$(APP) ARGS='key=value …' CKPT=<checkpoint> (default: newest last.ckpt of APP) WORKERS=$(WORKERS)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +33,10 @@ install: $(STAMP) ## create .venv, install the package (editable) with every ext
 train: $(STAMP) ## train APP on its default data: make train APP=textgen ARGS="trainer.max_epochs=3"
 	$(BIN)/lstm-apps train app=$(APP) $(ARGS)
 
-sweep: $(STAMP) ## Optuna search over APP's main knobs, resumable: make sweep APP=tagger ARGS="search.n_trials=40"
-	$(BIN)/lstm-apps train hparams_search=$(APP)_optuna resume=auto $(ARGS)
+sweep: $(STAMP) ## Optuna search over APP's main knobs, resumable, WORKERS processes: make sweep APP=tagger WORKERS=2 ARGS="search.n_trials=40"
+	@pids=""; for worker in $$(seq $(WORKERS)); do \
+	  $(BIN)/lstm-apps train hparams_search=$(APP)_optuna resume=auto $(ARGS) & pids="$$pids $$!"; \
+	done; status=0; for pid in $$pids; do wait $$pid || status=$$?; done; exit $$status
 
 eval: $(STAMP) ## score CKPT (default: newest last.ckpt of APP) on its test split
 	@test -n "$(CKPT)" || { echo "no checkpoint found for APP=$(APP): run 'make train' or pass CKPT=…"; exit 2; }
@@ -47,8 +52,13 @@ test: $(STAMP) ## run the whole offline test suite
 test-fast: $(STAMP) ## the suite without the slow and GPU tests (see docs/testing.md)
 	$(BIN)/pytest -q -m "not slow and not gpu" $(ARGS)
 
-bench: $(STAMP) ## per app: Lightning vs plain-PyTorch throughput, decoding speed -> bench/results.md
+bench: $(STAMP) ## per app: Lightning vs plain-PyTorch throughput, decoding speed, then bench-data -> bench/results.md
 	$(BIN)/python bench/run.py $(ARGS)
+	$(MAKE) --no-print-directory bench-data
+
+bench-data: $(STAMP) ## large corpora: prepare speed, peak RSS, start -> 1st step: make bench-data SIZES="10 100 1000" PAIRS="200 1000"
+	$(BIN)/python bench/large_corpus.py $(SIZES)
+	$(BIN)/python bench/large_corpus.py --pairs $(PAIRS)
 
 tensorboard: $(STAMP) ## serve runs/ on http://localhost:$(PORT)
 	$(BIN)/tensorboard --logdir runs --port $(PORT) --bind_all

@@ -553,6 +553,7 @@ def scaling_run(app: str, extra: list[str], overrides: list[str], folder: Path) 
     import re
 
     from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
 
     from lstm_apps.paths import config_dir
 
@@ -587,7 +588,8 @@ def scaling_run(app: str, extra: list[str], overrides: list[str], folder: Path) 
     found = re.findall(r"epoch 1 \(([0-9.]+)s", (folder / "train.log").read_text())
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
         cfg = compose("train", overrides=[f"app={app}", *extra, *overrides])
-    world = int(cfg.trainer.devices) if cfg.trainer.get("strategy") == "ddp" else 1
+    strategy = OmegaConf.select(cfg, "trainer.strategy._target_", default=cfg.trainer.get("strategy"))
+    world = int(cfg.trainer.devices) if "ddp" in str(strategy).lower() else 1
     return float(found[-1]), steps * world * int(cfg.data.batch_size)
 
 
