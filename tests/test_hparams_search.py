@@ -1,9 +1,12 @@
 """hparams_search=<app>_optuna: trials in sub-directories, a failed trial does not stop the search,
-and the SQLite study continues where it stopped."""
+the study continues where it stopped, and several workers fill one study together."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import optuna
@@ -54,3 +57,42 @@ def test_search_survives_a_failing_trial_and_resumes_its_study(tmp_path: Path) -
         tmp_path / ("first" if completed[0] < 2 else "second") / f"trial_{completed[0]:03d}" / "checkpoints"
     ).is_dir()
     assert isinstance(first, dict)
+
+
+@pytest.mark.slow
+def test_two_workers_fill_one_study_each_trial_once(tmp_path: Path) -> None:
+    data = write_conll(tmp_path / "data", repeat=2)
+    command = [
+        sys.executable,
+        "-m",
+        "lstm_apps.cli.main",
+        "train",
+        *tiny_tagger_overrides(data),
+        "hparams_search=tagger_optuna",
+        "resume=auto",
+        "trainer.max_epochs=1",
+        "search.n_trials=4",
+    ]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    workers = [
+        subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [w.communicate(timeout=300)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], [o[-2000:] for o in outputs]
+    (run,) = list((tmp_path / "runs" / "tagger").iterdir())
+    storage = optuna.storages.journal.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(run / "optuna.journal"))
+    )
+    trials = optuna.load_study(study_name="tagger", storage=storage).trials
+    assert sorted(t.number for t in trials) == [0, 1, 2, 3], "the requested trials, each number once"
+    assert all(t.state.is_finished() for t in trials)
+    assert sorted(p.name for p in run.glob("trial_*")) == [f"trial_{n:03d}" for n in range(4)]
+    assert all((run / f"trial_{n:03d}" / "checkpoints" / "last.ckpt").is_file() for n in range(4))
+    reports = [
+        line for output in outputs for line in output.splitlines() if line.startswith("[lstm-apps] search: {")
+    ]
+    assert len(reports) == 1, "the best parameters are reported once, by the worker that ended the last trial"
+    assert json.loads((run / "search.json").read_text())["finished"] == 4

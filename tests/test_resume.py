@@ -16,7 +16,7 @@ import torch
 
 from helpers.config import compose_config
 from helpers.fixture_data import write_conll, write_tiny_corpus
-from helpers.running import run_cli
+from helpers.running import SignalAt, run_cli
 from helpers.tiny import tiny_tagger_overrides, tiny_textgen_overrides
 from lstm_apps.pipeline.train import train
 
@@ -82,17 +82,6 @@ def test_sigkill_then_same_command_resumes_and_ends_like_an_uninterrupted_run(tm
         line for line in run.joinpath("train.log").read_text().splitlines() if "] - epoch 0 (" in line
     ]
     assert len(resumed_epochs) == 1, "finished epochs are not trained again"
-
-
-class SignalAt(L.Callback):
-    """Sends this process a signal after a given training batch, as a cluster preempting it would."""
-
-    def __init__(self, epoch: int, batch: int, signum: int = signal.SIGTERM) -> None:
-        self.epoch, self.batch, self.signum = epoch, batch, signum
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if (trainer.current_epoch, batch_idx) == (self.epoch, self.batch):
-            os.kill(os.getpid(), self.signum)
 
 
 @pytest.mark.slow

@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import lightning as L
 from hydra.core.global_hydra import GlobalHydra
 
 # Train a couple of batches and validate/test on one: enough to write a checkpoint.
@@ -85,3 +87,14 @@ def run_in_process(args: list[str], cwd: Path) -> subprocess.CompletedProcess[st
     finally:
         os.chdir(here)
     return subprocess.CompletedProcess(["lstm-apps", *args], code, out.getvalue(), err.getvalue())
+
+
+class SignalAt(L.Callback):
+    """Sends this process a signal after a given training batch, as a cluster preempting it would."""
+
+    def __init__(self, epoch: int, batch: int, signum: int = signal.SIGTERM) -> None:
+        self.epoch, self.batch, self.signum = epoch, batch, signum
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if (trainer.current_epoch, batch_idx) == (self.epoch, self.batch):
+            os.kill(os.getpid(), self.signum)

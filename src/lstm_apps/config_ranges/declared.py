@@ -71,6 +71,9 @@ RUN: Table = {
     "trainer.accelerator": key(one_of("auto", "cpu", "gpu", "cuda", "mps"), doc="the device type"),
     "trainer.devices": key(POSITIVE, one_of("auto", "-1"), ListOf(COUNT), doc="devices per node"),
     "trainer.num_nodes": key(POSITIVE, doc="machines"),
+    "trainer.strategy.timeout.seconds": key(
+        reals(0, low_open=True), doc="how long a collective waits for a dead or stuck rank"
+    ),
     "trainer.precision": key(
         one_of("32-true", "32", "bf16-mixed", "16-mixed", "bf16-true", "16-true", "64-true", "64"),
         doc="numeric precision of training",
@@ -116,6 +119,11 @@ RUN: Table = {
     "callbacks.lr_monitor.logging_interval": key(one_of("step", "epoch"), NULL, doc="when the lr is logged"),
     "callbacks.progress_bar.refresh_rate": key(COUNT, doc="bar refresh in steps; 0: off"),
     "callbacks.model_summary.max_depth": key(ints(-1), doc="module depth of the summary; -1: all"),
+    "callbacks.preemption.requeue_signal": key(
+        one_of("USR1", "USR2", "TERM", "SIGUSR1", "SIGUSR2", "SIGTERM", "none"),
+        NULL,
+        doc="in a SLURM job: checkpoint, scontrol requeue, exit on this signal",
+    ),
     "callbacks.samples.every_n_epochs": key(POSITIVE, doc="text samples every n epochs"),
     "callbacks.samples.images_every_n_epochs": key(
         POSITIVE, NULL, doc="images every n epochs; null: with texts"

@@ -2,8 +2,12 @@
 
 Hydra's Optuna sweeper plugin pins optuna<3; driving Optuna here keeps its current samplers and
 pruners, and lets each trial be an ordinary ``train(cfg)`` run in its own sub-directory. The study
-lives in SQLite, so a search killed half-way continues where it stopped (with ``resume=auto`` the
-same command finds it again); a trial that fails is recorded as failed and the search goes on.
+lives in a journal file in the run directory (Optuna's ``JournalStorage``: appends under a lock
+file, safe on a shared filesystem without a database server) or at a database URL, so a search
+killed half-way continues where it stopped (with ``resume=auto`` the same command finds it again)
+and any number of workers — processes on one machine, tasks of a SLURM array — can run the same
+command and fill one study together. A trial that fails is recorded as failed and the search goes
+on.
 """
 
 from __future__ import annotations
@@ -90,15 +94,22 @@ def trial_config(cfg: DictConfig, values: Mapping[str, Any], output_dir: Path) -
     return trial
 
 
-def run_search(cfg: DictConfig, train: TrainFunction) -> dict[str, float]:
-    """Run the trials still missing from the study; write ``search.json`` with the best one."""
-    require_extra("sweep", "hparams_search (Optuna)")
+def open_study(cfg: DictConfig) -> tuple[Any, str, Path]:
+    """The study of this search (created by the first worker), its storage and the run directory."""
     import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock, JournalStorage
 
     spec = cfg.search
     output = Path(cfg.paths.output_dir)
     output.mkdir(parents=True, exist_ok=True)
-    storage = spec.get("storage") or f"sqlite:///{output / 'optuna.db'}"
+    url = spec.get("storage")
+    if url:
+        storage: Any = str(url)
+        shown = str(url)
+    else:
+        journal = output / "optuna.journal"
+        storage = JournalStorage(JournalFileBackend(str(journal), lock_obj=JournalFileOpenLock(str(journal))))
+        shown = str(journal)
     pruner = optuna.pruners.MedianPruner(
         n_startup_trials=int(spec.pruner.startup_trials), n_warmup_steps=int(spec.pruner.warmup_epochs)
     )
@@ -109,14 +120,53 @@ def run_search(cfg: DictConfig, train: TrainFunction) -> dict[str, float]:
         pruner=pruner,
         direction="maximize" if cfg.monitor_mode == "max" else "minimize",
     )
-    # Seeded by the run seed and the trials already made: reproducible, yet a resumed study
-    # does not draw its first trials again.
-    seed = None if cfg.get("seed") is None else int(cfg.seed) + len(study.trials)
-    study.sampler = optuna.samplers.TPESampler(seed=seed)
-    monitor = str(cfg.monitor)
+    return study, shown, output
 
-    def objective(trial: optuna.Trial) -> float:
-        values = suggest(trial, spec.params)
+
+def run_search(cfg: DictConfig, train: TrainFunction) -> dict[str, float]:
+    """Run trials until the study holds ``search.n_trials`` (counting other workers'), then, once
+    every trial has ended, write ``search.json`` with the best one."""
+    require_extra("sweep", "hparams_search (Optuna)")
+    import optuna
+    from optuna.storages.journal import JournalFileOpenLock
+
+    spec = cfg.search
+    study, storage, output = open_study(cfg)
+    monitor = str(cfg.monitor)
+    wanted = int(spec.n_trials)
+    # Workers take trials one at a time under this lock: the study never gets more than n_trials.
+    lock = JournalFileOpenLock(str(output / "search.lock"))
+
+    def next_trial() -> optuna.Trial | None:
+        lock.acquire()
+        try:
+            made = len(study.get_trials(deepcopy=False))
+            if made >= wanted:
+                return None
+            # Seeded by the run seed and the trial's number: reproducible for one worker, and
+            # workers drawing at the same time do not draw the same values.
+            if cfg.get("seed") is not None:
+                study.sampler = optuna.samplers.TPESampler(seed=int(cfg.seed) + made)
+            return study.ask()
+        finally:
+            lock.release()
+
+    ran = 0
+    while (trial := next_trial()) is not None:
+        _run_trial(study, trial, cfg, train, output, monitor)
+        ran += 1
+    return _report(study, storage, output, monitor, lock, ran_trials=ran > 0)
+
+
+def _run_trial(
+    study: Any, trial: Any, cfg: DictConfig, train: TrainFunction, output: Path, monitor: str
+) -> None:
+    """One trial in ``trial_NNN/``: its value told to the study; pruned or failed (a bad value, a
+    crash) recorded as such, and the search goes on."""
+    import optuna
+
+    try:
+        values = suggest(trial, cfg.search.params)
         log.info("trial %d: %s", trial.number, values)
         metrics = train(
             trial_config(cfg, values, output / f"trial_{trial.number:03d}"), [OptunaPruning(trial, monitor)]
@@ -124,24 +174,55 @@ def run_search(cfg: DictConfig, train: TrainFunction) -> dict[str, float]:
         best = metrics.get(f"best/{monitor}", metrics.get(monitor))
         if best is None:
             raise RuntimeError(f"the trial logged no {monitor}")
-        return float(best)
+    except optuna.TrialPruned:
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+    except Exception as err:
+        log.warning("trial %d failed: %s", trial.number, err)
+        print(f"[lstm-apps] trial {trial.number} failed: {err}", flush=True)
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    else:
+        study.tell(trial, float(best))
 
-    remaining = int(spec.n_trials) - len(study.trials)
-    if remaining > 0:
-        # A failed trial (bad value, crash) is recorded as FAIL; the search continues.
-        study.optimize(objective, n_trials=remaining, catch=(Exception,), gc_after_trial=True)
-    states = [t.state.name for t in study.trials]
-    summary: dict[str, Any] = {
-        "study": study.study_name,
-        "storage": storage,
-        "monitor": monitor,
-        "trials": {s: states.count(s) for s in sorted(set(states))},
-    }
-    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    if completed:
-        summary.update(
-            best_value=study.best_value, best_params=study.best_params, best_trial=study.best_trial.number
+
+def _report(
+    study: Any, storage: str, output: Path, monitor: str, lock: Any, ran_trials: bool
+) -> dict[str, float]:
+    """``search.json`` and one summary line, from the worker that sees the study's last trial end
+    (or from a run of a finished search): workers finishing while others still train, or just
+    after another reported, leave it to that one."""
+    import optuna
+
+    lock.acquire()
+    try:
+        trials = study.get_trials(deepcopy=False)
+        finished = [t for t in trials if t.state.is_finished()]
+        summary_file = output / "search.json"
+        if len(finished) < len(trials):
+            print(
+                f"[lstm-apps] search: {len(trials) - len(finished)} trial(s) still running in other workers",
+                flush=True,
+            )
+            return {}
+        reported = summary_file.exists() and json.loads(summary_file.read_text()).get("finished") == len(
+            finished
         )
-    (output / "search.json").write_text(json.dumps(summary, indent=2))
+        if reported and ran_trials:
+            return {}  # another worker ended the last trial at the same time and reported it
+        states = [t.state.name for t in trials]
+        summary: dict[str, Any] = {
+            "study": study.study_name,
+            "storage": storage,
+            "monitor": monitor,
+            "finished": len(finished),
+            "trials": {s: states.count(s) for s in sorted(set(states))},
+        }
+        completed = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+        if completed:
+            summary.update(
+                best_value=study.best_value, best_params=study.best_params, best_trial=study.best_trial.number
+            )
+        summary_file.write_text(json.dumps(summary, indent=2))
+    finally:
+        lock.release()
     print(f"[lstm-apps] search: {json.dumps(summary)}", flush=True)
     return {f"search/best_{monitor}": float(summary["best_value"])} if completed else {}

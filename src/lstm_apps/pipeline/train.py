@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
+from lightning.fabric.plugins.environments import SLURMEnvironment
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from lstm_apps.callbacks.preemption import requeue_after_stop
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule
 from lstm_apps.pipeline.app_module import AppModule
@@ -61,8 +64,15 @@ def build_model(cfg: DictConfig, datamodule: AppDataModule) -> AppModule:
 def build_trainer(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> L.Trainer:
     callbacks = instantiate_collection(cfg.get("callbacks"), "callbacks") + list(extra_callbacks or [])
     loggers = instantiate_collection(cfg.get("logger"), "logger")
+    plugins: list[Any] = [AtomicCheckpointIO()]
+    # NCCL: a collective that fails or times out (trainer.strategy.timeout) aborts the process
+    # instead of leaving it waiting for a rank that died.
+    os.environ.setdefault("TORCH_NCCL_ASYNC_ERROR_HANDLING", "1")
+    if SLURMEnvironment.detect():
+        # Requeueing is the preemption callback's (after a checkpoint, then exit), not Lightning's.
+        plugins.append(SLURMEnvironment(auto_requeue=False))
     return instantiate_node(
-        cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False, plugins=[AtomicCheckpointIO()]
+        cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False, plugins=plugins
     )
 
 
@@ -126,6 +136,9 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
 def _fit(trainer: L.Trainer, model: AppModule, datamodule: AppDataModule, ckpt_path: str | None) -> None:
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    except SystemExit:  # stopped by a signal, the stop's checkpoint written: requeue if asked
+        requeue_after_stop(trainer)
+        raise
     except ValueError as err:
         # Lightning checks an integer interval against the epoch's batches only once it knows them.
         if "val_check_interval" in str(err):
