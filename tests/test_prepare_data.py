@@ -199,7 +199,7 @@ def test_sst2_zip_is_arranged_with_dev_as_test_and_a_held_out_val(tmp_path: Path
         bundle.writestr("SST-2/test.tsv", "index\tsentence\n0\tunlabelled\n")
     written = prepare_classifier.prepare("sst2", tmp_path / "out", mirror.as_uri())
     splits = LabelledTextFiles(str(written["train"]), str(written["val"]), str(written["test"])).load()
-    assert (len(splits["train"]), len(splits["val"])) == (36, 4)
+    assert (len(splits["train"]), len(splits["val"])) == (32, 8)
     assert [(e.text, e.labels) for e in splits["test"]] == [
         ('it \'s "great"', ["positive"]),
         ("awful", ["negative"]),
@@ -249,3 +249,31 @@ def test_forecaster_series_is_written_as_the_csv_the_config_reads(tmp_path: Path
     assert len(series.values) == 309  # 1700-2008
     with pytest.raises(UserError, match="nothing to download"):
         prepare_forecaster.prepare("co2", tmp_path, "file:///mirror")
+
+
+def test_sst2_validation_is_held_out_by_sentence_with_its_phrases(tmp_path: Path) -> None:
+    import zipfile
+
+    from lstm_apps.data.labelled_text import LabelledTextFiles
+
+    sentences = [f"the {'fine' if i % 2 else 'dull'} film number {i} ends well" for i in range(30)]
+    rows = []
+    for i, sentence in enumerate(sentences):  # GLUE's layout: each sentence, then phrases of it
+        words = sentence.split()
+        rows += [sentence, " ".join(words[1:4]), " ".join(words[3:5]), words[1]]
+        rows += [f"film number {i}"]
+    train = "sentence\tlabel\n" + "".join(f"{r} \t{i % 2}\n" for i, r in enumerate(rows))
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    with zipfile.ZipFile(mirror / "SST-2.zip", "w") as bundle:
+        bundle.writestr("SST-2/train.tsv", train)
+        bundle.writestr("SST-2/dev.tsv", "sentence\tlabel\nawful \t0\ngreat \t1\n")
+    written = prepare_classifier.prepare("sst2", tmp_path / "out", mirror.as_uri())
+    splits = LabelledTextFiles(str(written["train"]), str(written["val"]), str(written["test"])).load()
+    held = [e.text for e in splits["val"]]
+    assert len(held) == 6 and set(held) <= set(sentences), "whole sentences only, a fifth of them"
+    trained = {e.text for e in splits["train"]}
+    assert not any(f" {t} " in f" {s} " for t in trained for s in held), "no phrase of a held-out sentence"
+    assert set(sentences) - set(held) <= trained, "the other sentences stay"
+    kept = [f"film number {i}" for i, s in enumerate(sentences) if s not in held]
+    assert set(kept) <= trained, "and so do their own phrases"
