@@ -49,8 +49,14 @@ def test_help_lists_apps_and_their_data_sets(capsys: pytest.CaptureFixture[str])
     ("args", "expected"),
     [
         ([], "name an app and a data set"),
-        (["textgen"], "name a data set for textgen (available: tinyshakespeare, wikitext2)"),
-        (["textgen", "ptb"], "unknown data set 'ptb' for textgen (available: tinyshakespeare, wikitext2)"),
+        (
+            ["textgen"],
+            "name a data set for textgen (available: tinyshakespeare, tinyshakespeare_nanogpt, wikitext2)",
+        ),
+        (
+            ["textgen", "ptb"],
+            "unknown data set 'ptb' for textgen (available: tinyshakespeare, tinyshakespeare_nanogpt, wikitext2)",
+        ),
         (["texgen", "ptb"], "unknown app 'texgen' (available: captioner: coco, flickr8k; "),
         (["textgen", "wikitext2", "--bogus"], "unrecognized arguments: --bogus"),
     ],

@@ -43,6 +43,27 @@ def test_tinyshakespeare_is_split_contiguously(tmp_path: Path) -> None:
     assert loaded["test"] == parts[2]
 
 
+def test_tinyshakespeare_nanogpt_split_cuts_at_90_percent_of_the_characters(tmp_path: Path) -> None:
+    mirror = (FIXTURES / "tinyshakespeare").as_uri()
+    written = prepare_textgen.prepare("tinyshakespeare_nanogpt", tmp_path, mirror)
+    source = (FIXTURES / "tinyshakespeare" / "input.txt").read_text()
+    cut = int(len(source) * 0.9)  # nanoGPT: data[:int(n * 0.9)], data[int(n * 0.9):]
+    assert written["train"].read_text() == source[:cut]
+    assert written["val"].read_text() == written["test"].read_text() == source[cut:]
+    assert written["train"].parent.name == "tinyshakespeare_nanogpt"
+
+
+def test_each_shakespeare_recipe_reads_its_split(tmp_path: Path) -> None:
+    from helpers.config import compose_config
+    from lstm_apps.pipeline.run_name import register
+
+    register()
+    for recipe, folder in (("", "tinyshakespeare"), ("_nanogpt", "tinyshakespeare_nanogpt")):
+        cfg = compose_config("train", [f"experiment=textgen_shakespeare{recipe}"])
+        assert Path(cfg.data.corpus.val).parent.name == folder
+        assert (cfg.model.hidden_size, cfg.data.bptt) == (512, 256), "the same recipe otherwise"
+
+
 def test_wikitext2_keeps_its_three_files(tmp_path: Path) -> None:
     written = prepare_textgen.prepare("wikitext2", tmp_path, (FIXTURES / "wikitext2").as_uri())
     assert written["val"].read_text() == (FIXTURES / "wikitext2" / "valid.txt").read_text()
