@@ -73,7 +73,7 @@ def _held_out_sentences(
     count = min(most, len(sentences) // 5 or 1)
     chosen = sorted(random.Random(seed).sample(range(len(sentences)), count))
     held = "".join(f"\n {sentences[i]} " for i in chosen)
-    first = {}
+    first: dict[str, LabelledText] = {}
     for example in examples:
         first.setdefault(example.text, example)
     val = [first[sentences[i]] for i in chosen]
