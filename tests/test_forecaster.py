@@ -204,6 +204,26 @@ def test_pinball_loss_is_the_quantile_loss() -> None:
     assert model.loss(predicted, targets).item() == pytest.approx(0.5)
 
 
+def test_conformal_widening_gives_the_interval_its_nominal_coverage() -> None:
+    model = ForecasterModel(["v"], "time", 0, 3, 2, [0.0], [1.0], quantiles=[0.1, 0.5, 0.9])
+    generator = torch.Generator().manual_seed(0)
+    actual = torch.randn(2000, 2, 1, generator=generator) * torch.tensor([1.0, 3.0]).view(1, 2, 1)
+    too_narrow = torch.stack([actual * 0 - 0.5, actual * 0, actual * 0 + 0.5], dim=-1)
+
+    def coverage(forecast: torch.Tensor) -> torch.Tensor:
+        inside = (forecast[..., 0] <= actual) & (actual <= forecast[..., -1])
+        return inside.float().mean(dim=0).squeeze(-1)
+
+    assert (coverage(too_narrow) < 0.4).all()
+    model.fit_widening(too_narrow, actual)
+    widened = model.calibrated(too_narrow)
+    assert torch.allclose(coverage(widened), torch.tensor([0.8, 0.8]), atol=0.01), "per horizon step"
+    assert model.interval_widening[1, 0] > 2 * model.interval_widening[0, 0], "the wider step widens more"
+    assert torch.equal(widened[..., 1], too_narrow[..., 1]), "the median is left alone"
+    state = {k: v for k, v in model.state_dict().items() if k != "interval_widening"}
+    ForecasterModel(["v"], "time", 0, 3, 2, [0.0], [1.0], quantiles=[0.1, 0.5, 0.9]).load_state_dict(state)
+
+
 # -- training and the command line --------------------------------------------------------------
 @pytest.mark.parametrize("head", ["direct", "seq2seq"])
 def test_learns_the_series_better_than_seasonal_naive(tmp_path: Path, head: str) -> None:

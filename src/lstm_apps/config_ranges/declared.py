@@ -340,6 +340,7 @@ APP: dict[str, Table] = {
         "model.cell": key(CELLS, doc="recurrent cell"),
         "model.quantiles": key(NULL, ListOf(FRACTION), doc="pinball-loss quantiles, e.g. [0.1,0.5,0.9]"),
         "model.relative": key(FLAG, doc="windows relative to their last input value"),
+        "model.calibrate_intervals": key(FLAG, doc="conformal widening of the interval on validation"),
         "model.step_embedding_dim": key(POSITIVE, doc="seq2seq head: horizon step embedding size"),
     },
 }

@@ -36,6 +36,7 @@ class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
     # Buffers (registered in __init__).
     scale_mean: torch.Tensor
     scale_std: torch.Tensor
+    interval_widening: torch.Tensor
 
     def __init__(
         self,
@@ -53,6 +54,7 @@ class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
         dropout: float = 0.1,
         quantiles: list[float] | None = None,
         relative: bool = True,
+        calibrate_intervals: bool = True,
         step_embedding_dim: int = 8,
         log_examples: int = 3,
         optimizer: Mapping[str, Any] | None = None,
@@ -68,7 +70,12 @@ class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
         self.variables, self.calendar_size = len(columns), calendar_size
         self.context, self.horizon, self.head = context, horizon, head
         self.relative, self.log_examples = relative, log_examples
+        self.calibrate_intervals = calibrate_intervals and len(self.quantiles) >= 2
         self.outputs = max(1, len(self.quantiles))
+        # Conformal widening of the outermost quantiles per horizon step and column, in the
+        # series' units: fitted on each validation epoch's forecasts, kept in the checkpoint.
+        self.register_buffer("interval_widening", torch.zeros(horizon, self.variables))
+        self.register_load_state_dict_pre_hook(_uncalibrated_checkpoints_load)
         self.register_buffer("scale_mean", torch.tensor(scale_mean, dtype=torch.float32))
         self.register_buffer("scale_std", torch.tensor(scale_std, dtype=torch.float32))
         self.encoder = RecurrentBlock(
@@ -115,6 +122,28 @@ class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
         """Back to the series' units; ``scaled``: ``[..., V, Q]``."""
         return scaled.float() * self.scale_std.unsqueeze(-1) + self.scale_mean.unsqueeze(-1)
 
+    def calibrated(self, forecast: torch.Tensor) -> torch.Tensor:
+        """``forecast [..., horizon, V, Q]`` (series units) with its outermost quantiles moved
+        apart by ``interval_widening`` (or together, where it is negative)."""
+        if not self.calibrate_intervals:
+            return forecast
+        widening = self.interval_widening.to(forecast.device, forecast.dtype)
+        low, high = forecast[..., :1] - widening.unsqueeze(-1), forecast[..., -1:] + widening.unsqueeze(-1)
+        return torch.cat([low, forecast[..., 1:-1], high], dim=-1)
+
+    def fit_widening(self, forecasts: torch.Tensor, actual: torch.Tensor) -> None:
+        """Split-conformal calibration of the interval (conformalised quantile regression, Romano
+        et al. 2019) on ``forecasts [N, horizon, V, Q]`` and ``actual [N, horizon, V]``: per step
+        and column, the widening that makes the outer quantiles hold their nominal share of the
+        windows (80 % for 0.1/0.9): the ``ceil((N + 1) * share) / N`` quantile of the scores
+        ``max(low - actual, actual - high)``. A quantile loss alone gives intervals that are too
+        narrow wherever the training windows are more alike than the later ones."""
+        share = self.quantiles[-1] - self.quantiles[0]
+        scores = torch.maximum(forecasts[..., 0] - actual, actual - forecasts[..., -1])
+        n = scores.size(0)
+        level = min(1.0, float(np.ceil((n + 1) * share) / n))
+        self.interval_widening.copy_(torch.quantile(scores.float(), level, dim=0).to(self.interval_widening))
+
     def point_and_interval(
         self, forecast: torch.Tensor
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
@@ -139,6 +168,10 @@ class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
         if not forecasts:
             return
         stacked = torch.from_numpy(np.stack(forecasts))
+        if self.calibrate_intervals:
+            if split == "val":  # fitted on this epoch's validation windows, used on the test windows
+                self.fit_widening(stacked, torch.from_numpy(np.stack(actual)).float())
+            stacked = self.calibrated(stacked)
         point, interval = self.point_and_interval(stacked)
         bounds = (interval[0].numpy(), interval[1].numpy()) if interval is not None else None
         scores = forecast_scores(point.numpy(), np.stack(actual), bounds)
@@ -149,7 +182,7 @@ class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
             self._report = scores.table("LSTM " + self.head)
         elif self.log_examples:
             chosen = np.linspace(0, len(forecasts) - 1, self.log_examples).round().astype(int)
-            self._plots = [(int(i), forecasts[i]) for i in sorted(set(chosen.tolist()))]
+            self._plots = [(int(i), stacked[i].numpy()) for i in sorted(set(chosen.tolist()))]
 
     # -- what people see ------------------------------------------------------------------------
     def evaluation_report(self) -> str:
@@ -186,7 +219,9 @@ class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
             past = torch.from_numpy(calendar_features(times[-self.context :])[:, : self.calendar_size])
             ahead = torch.from_numpy(calendar_features(future_times)[:, : self.calendar_size])
             inputs = torch.cat([scaled, past], dim=-1).unsqueeze(0).to(self.device)
-            forecast = self.unscale(self(inputs, ahead.unsqueeze(0).to(self.device)))[0].cpu()
+            forecast = self.calibrated(self.unscale(self(inputs, ahead.unsqueeze(0).to(self.device))))[
+                0
+            ].cpu()
         return forecast
 
     def export_graphs(self) -> list[ExportGraph]:
@@ -200,7 +235,7 @@ class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
             ahead = (
                 future[0] if future else inputs.new_zeros(inputs.size(0), self.horizon, self.calendar_size)
             )
-            return (self.unscale(self(inputs, ahead)),)
+            return (self.calibrated(self.unscale(self(inputs, ahead))),)
 
         def make_inputs(n: int) -> tuple[torch.Tensor, ...]:
             inputs = torch.randn(n, self.context, self.variables + self.calendar_size)
@@ -220,3 +255,12 @@ class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
         return [
             ExportGraph("forecast", GraphOf(self, forecast), make_inputs, names, ["forecast"], axes, extras)
         ]
+
+
+def _uncalibrated_checkpoints_load(
+    module: nn.Module, state_dict: dict[str, Any], prefix: str, *args: Any
+) -> None:
+    """Checkpoints from before the calibration have no widening: they load with none."""
+    key = f"{prefix}interval_widening"
+    if key not in state_dict and isinstance(module, ForecasterModel):
+        state_dict[key] = torch.zeros_like(module.interval_widening)
