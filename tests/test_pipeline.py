@@ -31,7 +31,7 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     corpus = write_tiny_corpus(root)
     cfg = compose_config("train", tiny_textgen_overrides(corpus) + ["trainer.max_epochs=2"], root / "run")
     metrics = train(cfg)
-    assert {"val/loss", "val/ppl", "test/loss", "test/ppl"} <= set(metrics)
+    assert {"val/loss", "val/ppl", "test/loss", "test/ppl", "test/loss_blocks"} <= set(metrics)
     return root / "run"
 
 

@@ -47,13 +47,29 @@ def test_overfits_a_tiny_parallel_set_to_exact_outputs(tmp_path: Path) -> None:
     assert all(len(h) == 2 and h[0][1] >= h[1][1] for h in beam)
 
 
+def test_word_targets_decode_to_the_references_as_written(tmp_path: Path) -> None:
+    pairs = [
+        ("Zwei Männer, draußen.", "Two men, outside."),
+        ("Ein T-Shirt (rot).", "A man's T-shirt (red)."),
+    ]
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("".join(f"{s}\t{t}\n" for s, t in pairs))
+    dm = ParallelDataModule(
+        ParallelFiles(str(tsv), str(tsv)), tokenizer="word", prepared_dir=str(tmp_path / "prepared")
+    )
+    dm.setup("fit")
+    targets = dm.encoded["val"][1]
+    decoded = [dm._target_tokenizer().decode(targets[i]) for i in range(len(pairs))]
+    assert decoded == [t for _, t in pairs] == list(dm.references("val"))
+
+
 @pytest.mark.slow
 def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
     tsv = write_pairs(tmp_path)
     cfg = compose_config("train", tiny_seq2seq_overrides(tsv) + ["trainer.max_epochs=25"], tmp_path / "run")
     metrics = train(cfg)
     assert metrics["test/exact_match"] == 100.0 and metrics["val/chrf"] == 100.0
-    assert {"test/bleu", "test/chrf", "test/loss", "val/exact_match"} <= set(metrics)
+    assert {"test/bleu", "test/bleu_lc", "test/chrf", "test/loss", "val/exact_match"} <= set(metrics)
     events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
     events.Reload()
     assert "samples/translations/text_summary" in events.Tags()["tensors"]

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from lstm_apps.errors import UserError
+from lstm_apps.text.scores import translation_scores
 from lstm_apps.text.stream import BPTTWindows, stream_rows
 from lstm_apps.text.tokenizer import UNK, CharTokenizer, tokenizer_from_json, train_tokenizer
 
@@ -42,6 +43,47 @@ def test_word_tokenizer_has_unknown_token() -> None:
     tok = train_tokenizer("word", ["a b c", "a b"], vocab_size=100)
     assert tok.decode(tok.encode("a b c")) == "a b c"
     assert tok.encode("zzz") == [tok.token_id(UNK)]
+
+
+SENTENCES = ["Two young, White males are outside near many bushes.", "A man's T-shirt (red) -- 3.5 m."]
+
+
+@pytest.mark.parametrize("lowercase", [False, True])
+def test_reversible_word_split_decodes_to_the_original_spacing(lowercase: bool) -> None:
+    tok = train_tokenizer("word", SENTENCES, vocab_size=100, lowercase=lowercase, word_split="reversible")
+    for text in SENTENCES:
+        expected = text.lower() if lowercase else text
+        assert tok.decode(tok.encode(text)) == expected
+    # Punctuation is its own token: "bushes." and "bushes" share the word's id.
+    assert tok.encode("bushes")[0] in tok.encode("bushes.")
+    assert len(tok.encode("bushes.")) == 2
+    assert tok.decode(tok.encode("  A   man's  ")) == ("a man's" if lowercase else "A man's")
+    again = tokenizer_from_json(tok.to_json())
+    assert again.decode(again.encode(SENTENCES[1])) == tok.decode(tok.encode(SENTENCES[1]))
+
+
+def test_whitespace_word_split_keeps_punctuation_on_the_word() -> None:
+    tok = train_tokenizer("word", SENTENCES, vocab_size=100)
+    assert len(tok.encode("bushes.")) == 1 and tok.encode("bushes.") != tok.encode("bushes")
+    punctuation = train_tokenizer("word", SENTENCES, vocab_size=100, word_split="punctuation")
+    assert punctuation.decode(punctuation.encode("many bushes.")) == "many bushes."
+    assert len(punctuation.encode("bushes.")) == 2
+
+
+def test_unknown_word_split_is_a_user_error() -> None:
+    with pytest.raises(UserError, match="word split"):
+        train_tokenizer("word", SENTENCES, word_split="spaces")  # type: ignore[arg-type]
+
+
+def test_translation_scores_define_cased_and_lowercased_bleu() -> None:
+    references = ["A man rides a red bicycle down the street.", "Two dogs play in the snow."]
+    lowered = [r.lower() for r in references]
+    cased = translation_scores(references, references)
+    assert cased["bleu"] == pytest.approx(100.0) and cased["exact_match"] == 100.0
+    scores = translation_scores(lowered, references)
+    assert scores["bleu_lc"] == pytest.approx(100.0)
+    assert scores["bleu"] < 90.0 and scores["chrf"] < 100.0 and scores["exact_match"] == 0.0
+    assert translation_scores([], []) == {"bleu": 0.0, "bleu_lc": 0.0, "chrf": 0.0, "exact_match": 0.0}
 
 
 def test_unknown_tokenizer_kind_is_a_user_error() -> None:

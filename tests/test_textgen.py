@@ -73,6 +73,31 @@ def test_hidden_state_is_carried_and_detached_between_batches() -> None:
     torch.testing.assert_close(model._carried["val"][0], whole[0])
 
 
+def test_test_blocks_loss_reads_each_window_from_an_empty_state() -> None:
+    torch.manual_seed(0)
+    model = make_model(10).eval()
+    rows = torch.randint(0, 10, (2, 9))
+    windows = [(rows[:, :4], rows[:, 1:5]), (rows[:, 4:8], rows[:, 5:9])]
+    logged: dict[str, float] = {}
+    model.log = lambda name, value, **_: logged.__setitem__(name, float(value))  # type: ignore[method-assign]
+    with torch.no_grad():
+        model.on_test_epoch_start()
+        for index, window in enumerate(windows):
+            model.test_step(window, index)
+        model.on_test_epoch_end()
+
+        def mean_loss(logits: list[torch.Tensor]) -> float:
+            joined = torch.cat(logits, dim=1)
+            targets = torch.cat([t for _, t in windows], dim=1)
+            return F.cross_entropy(joined.reshape(-1, 10), targets.reshape(-1)).item()
+
+        blocks = [model(inputs)[0] for inputs, _ in windows]
+        stream = model(rows[:, :8])[0]
+    assert logged["test/loss_blocks"] == pytest.approx(mean_loss(blocks), rel=1e-5)
+    assert logged["test/loss"] == pytest.approx(mean_loss([stream]), rel=1e-5)
+    assert logged["test/loss"] != pytest.approx(logged["test/loss_blocks"], rel=1e-5)
+
+
 def test_generation_is_batched_and_seeded() -> None:
     tok = train_tokenizer("char", ["abcdefgh"])
     model = make_model(tok.vocab_size)

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sacrebleu
-from sacrebleu.metrics import BLEU
+from sacrebleu.metrics import BLEU, CHRF
 
 
 def translation_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
-    """BLEU, chrF (0-100) and exact match (%) of hypotheses against one reference each."""
+    """Scores (0-100) of detokenized hypotheses against one reference each, as sacreBLEU's
+    defaults define them: ``bleu`` (cased, ``13a`` tokenisation), ``bleu_lc`` (the same,
+    case-insensitive: what lowercased recipes report), ``chrf`` (cased chrF2) and
+    ``exact_match`` (% of identical strings)."""
     if not hypotheses:
-        return {"bleu": 0.0, "chrf": 0.0, "exact_match": 0.0}
-    bleu = sacrebleu.corpus_bleu(list(hypotheses), [list(references)]).score
-    chrf = sacrebleu.corpus_chrf(list(hypotheses), [list(references)]).score
+        return {"bleu": 0.0, "bleu_lc": 0.0, "chrf": 0.0, "exact_match": 0.0}
+    outputs, streams = list(hypotheses), [list(references)]
     exact = sum(h.strip() == r.strip() for h, r in zip(hypotheses, references, strict=True))
-    return {"bleu": bleu, "chrf": chrf, "exact_match": 100.0 * exact / len(hypotheses)}
+    return {
+        "bleu": BLEU().corpus_score(outputs, streams).score,
+        "bleu_lc": BLEU(lowercase=True).corpus_score(outputs, streams).score,
+        "chrf": CHRF().corpus_score(outputs, streams).score,
+        "exact_match": 100.0 * exact / len(hypotheses),
+    }
 
 
 def caption_scores(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> dict[str, float]:

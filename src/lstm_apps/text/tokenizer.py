@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Literal, Protocol
 
+from tokenizers import Regex, decoders, models, normalizers, pre_tokenizers, trainers
 from tokenizers import Tokenizer as HFTokenizer
-from tokenizers import decoders, models, normalizers, pre_tokenizers, trainers
 
 from lstm_apps.errors import UserError
 
@@ -21,6 +21,12 @@ PAD = "<pad>"
 BOS = "<s>"
 EOS = "</s>"
 SPECIAL_TOKENS = (PAD, UNK, BOS, EOS)
+# How the word tokenizer cuts text: ``whitespace`` (pre-tokenized input), ``punctuation`` (also
+# between word characters and punctuation: ``"loop."`` -> ``loop .``), or ``reversible`` (as
+# ``punctuation``, but every word remembers whether a space came before it, so decoding gives
+# back the original text: what a model whose output is scored on detokenized text needs).
+WordSplit = Literal["whitespace", "punctuation", "reversible"]
+SPACE_MARK = "\u2581"  # SentencePiece's "lower one eighth block": a space before the word
 
 
 class Tokenizer(Protocol):
@@ -88,7 +94,7 @@ class CharTokenizer:
 
 
 class HFWrappedTokenizer:
-    """A trained HF ``tokenizers`` model (byte-level BPE or whitespace word level)."""
+    """A trained HF ``tokenizers`` model (byte-level BPE or word level)."""
 
     def __init__(self, kind: str, hf: HFTokenizer) -> None:
         self.kind = kind
@@ -117,18 +123,12 @@ class HFWrappedTokenizer:
         vocab_size: int,
         min_frequency: int = 1,
         lowercase: bool = False,
-        split_punctuation: bool = False,
+        split: WordSplit = "whitespace",
     ) -> HFWrappedTokenizer:
-        """Word level with ``<unk>``: what classic seq2seq/tagging use. Words are split at
-        whitespace; with ``split_punctuation`` also between word characters and punctuation
-        (``"loop."`` -> ``loop .``), which running text needs and pre-tokenized input does not."""
+        """Word level with ``<unk>``: what classic seq2seq/tagging use (``split``: see
+        ``WordSplit``)."""
         hf = HFTokenizer(models.WordLevel(unk_token=UNK))
-        if lowercase:
-            hf.normalizer = normalizers.Lowercase()
-        hf.pre_tokenizer = (
-            pre_tokenizers.Whitespace() if split_punctuation else pre_tokenizers.WhitespaceSplit()
-        )
-        hf.decoder = decoders.WordPiece(prefix="##")  # joins tokens with single spaces
+        _word_split(hf, split, lowercase)
         trainer = trainers.WordLevelTrainer(
             vocab_size=vocab_size,
             min_frequency=min_frequency,
@@ -167,7 +167,7 @@ def train_tokenizer(
     vocab_size: int = 8000,
     min_frequency: int = 1,
     lowercase: bool = False,
-    split_punctuation: bool = False,
+    word_split: WordSplit = "whitespace",
 ) -> Tokenizer:
     """Train a tokenizer of ``kind`` (``char``, ``bpe`` or ``word``) on ``texts``."""
     if kind == "char":
@@ -180,9 +180,36 @@ def train_tokenizer(
             vocab_size,
             min_frequency=min_frequency,
             lowercase=lowercase,
-            split_punctuation=split_punctuation,
+            split=word_split,
         )
     raise UserError(f"tokenizer kind must be one of char, bpe, word; got {kind!r}")
+
+
+def _word_split(hf: HFTokenizer, split: WordSplit, lowercase: bool) -> None:
+    """Set ``hf``'s normalizer, pre-tokenizer and decoder for ``split``."""
+    steps: list[normalizers.Normalizer] = []
+    if split == "reversible":  # runs of whitespace are one space: the round trip is exact up to them
+        steps += [normalizers.Strip(), normalizers.Replace(Regex(r"\s+"), " ")]
+    if lowercase:
+        steps.append(normalizers.Lowercase())
+    if steps:
+        hf.normalizer = normalizers.Sequence(steps)
+    if split == "reversible":
+        hf.pre_tokenizer = pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Metaspace(replacement=SPACE_MARK, prepend_scheme="always"),
+                pre_tokenizers.Punctuation(behavior="isolated"),
+            ]
+        )
+        hf.decoder = decoders.Metaspace(replacement=SPACE_MARK, prepend_scheme="always")
+        return
+    if split == "punctuation":
+        hf.pre_tokenizer = pre_tokenizers.Whitespace()
+    elif split == "whitespace":
+        hf.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    else:
+        raise UserError(f"word split must be one of whitespace, punctuation, reversible; got {split!r}")
+    hf.decoder = decoders.WordPiece(prefix="##")  # joins tokens with single spaces
 
 
 def fitted(tokenizer: Tokenizer | None, first: str) -> Tokenizer:

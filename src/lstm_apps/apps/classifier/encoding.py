@@ -62,7 +62,7 @@ class ClassifierVocab:
                 yield example.text
 
         tokenizer = train_tokenizer(
-            kind, texts(), vocab_size, min_frequency, lowercase, split_punctuation=True
+            kind, texts(), vocab_size, min_frequency, lowercase, word_split="punctuation"
         )
         labels = sorted(found)
         if len(labels) < 2:

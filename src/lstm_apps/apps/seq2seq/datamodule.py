@@ -12,9 +12,20 @@ from lstm_apps.data.prepared import PreparedStore
 from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
 from lstm_apps.text.batching import BucketedPairBatches
 from lstm_apps.text.sequence_arrays import SequenceArrays, TextColumn, encode_packed, utf8_arrays
-from lstm_apps.text.tokenizer import BOS, EOS, PAD, Tokenizer, fitted, tokenizer_from_json, train_tokenizer
+from lstm_apps.text.tokenizer import (
+    BOS,
+    EOS,
+    PAD,
+    Tokenizer,
+    WordSplit,
+    fitted,
+    tokenizer_from_json,
+    train_tokenizer,
+)
 
 Pairs = list[tuple[str, str]]
+# Translations are scored on detokenized text, so word-level output must decode to real spacing.
+WORD_SPLIT: WordSplit = "reversible"
 
 
 class ParallelSource(Protocol):
@@ -83,11 +94,18 @@ class ParallelDataModule(PreparedSentenceDataModule):
         }
         if self.tokenizer_kind != "char":
             vocabulary["vocab_size"] = self.vocab_size
+        if self.tokenizer_kind == "word":
+            vocabulary["word_split"] = WORD_SPLIT
         return {**lengths, **vocabulary}
 
     def _train(self, texts: Iterable[str]) -> Tokenizer:
         return train_tokenizer(
-            self.tokenizer_kind, texts, self.vocab_size, self.min_frequency, self.lowercase
+            self.tokenizer_kind,
+            texts,
+            self.vocab_size,
+            self.min_frequency,
+            self.lowercase,
+            word_split=WORD_SPLIT,
         )
 
     def fit_vocabularies(self) -> dict[str, str]:

@@ -77,8 +77,9 @@ class LanguageModel(AppModule):
         self.sample_tokens = sample_tokens
         self.sample_temperature = sample_temperature
         self.tokenizer: Tokenizer | None = None
-        # Token-weighted mean cross-entropy per split (windows differ in length; DDP-synchronised).
-        self.mean_loss = nn.ModuleDict({f"{s}_loss": running_mean() for s in SPLITS})
+        # Token-weighted mean cross-entropy per split (windows differ in length; DDP-synchronised);
+        # ``test_blocks_loss``: the test windows each read from an empty state (see test_step).
+        self.mean_loss = nn.ModuleDict({f"{s}_loss": running_mean() for s in (*SPLITS, "test_blocks")})
         self._carried: dict[str, RecurrentState | None] = dict.fromkeys(SPLITS)
 
     def on_fitted_state(self, state: dict[str, str]) -> None:
@@ -125,10 +126,13 @@ class LanguageModel(AppModule):
             state = None
         logits, state = self(inputs, state)
         self._carried[split] = detach_state(state)
+        return self._window_loss(logits, targets, f"{split}_loss")
+
+    def _window_loss(self, logits: torch.Tensor, targets: torch.Tensor, mean: str) -> torch.Tensor:
         loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
         # The weight made on the device (a fill), not from a Python int: that would be a blocking copy.
         value = loss.detach()
-        mean_at(self.mean_loss, f"{split}_loss").update(value, torch.full_like(value, targets.numel()))
+        mean_at(self.mean_loss, mean).update(value, torch.full_like(value, targets.numel()))
         return loss
 
     def _reset(self, split: str) -> None:
@@ -165,12 +169,22 @@ class LanguageModel(AppModule):
 
     def on_test_epoch_start(self) -> None:
         self._reset("test")
+        mean_at(self.mean_loss, "test_blocks_loss").reset()
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        """``test/loss`` reads the test text as one stream, the state carried across windows;
+        ``test/loss_blocks`` reads each ``data.bptt``-token window from an empty state, the
+        measurement of block models (nanoGPT's val loss with ``block_size`` = ``bptt``), in
+        which a position sees only the tokens before it in its own block."""
         self._stream_loss(batch, "test")
+        inputs, targets = batch
+        self._window_loss(self(inputs)[0], targets, "test_blocks_loss")
 
     def on_test_epoch_end(self) -> None:
         self._log_epoch("test")
+        blocks = mean_at(self.mean_loss, "test_blocks_loss")
+        self.log("test/loss_blocks", blocks.compute(), sync_dist=True)
+        blocks.reset()
 
     # -- generation -----------------------------------------------------------------------------
     @torch.no_grad()
