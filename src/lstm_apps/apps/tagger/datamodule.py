@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -89,14 +89,14 @@ class TaggingDataModule(PreparedSentenceDataModule):
             "max_word_chars": self.max_word_chars,
         }
 
-    def _in_scheme(self, split: str) -> Iterator[TaggedSentence]:
-        """``split``'s sentences with their tags in the model's scheme (the readers give iob2)."""
-        for sentence in self.records(split):
+    def _in_scheme(self, sentences: Iterable[TaggedSentence]) -> Iterator[TaggedSentence]:
+        """``sentences`` with their tags in the model's scheme (the readers give iob2)."""
+        for sentence in sentences:
             yield replace(sentence, tags=convert(sentence.tags, "iob2", self.scheme))
 
     def fit_vocabularies(self) -> dict[str, str]:
         vocab = TaggerVocab.train(
-            self._in_scheme("train"),
+            self._in_scheme(self.records("train")),
             self.scheme,
             self.min_frequency,
             self.lowercase,
@@ -109,7 +109,7 @@ class TaggingDataModule(PreparedSentenceDataModule):
 
     def encode_records(self, split: str, records: list[TaggedSentence]) -> Columns:
         assert self.vocab is not None, "use_vocabularies() first"
-        sentences = [replace(s, tags=convert(s.tags, "iob2", self.scheme)) for s in records]
+        sentences = list(self._in_scheme(records))
         encoded = self.vocab.encode(sentences, source=f"data.corpus.{split}")
         return {
             "words": encoded.words,
