@@ -79,6 +79,29 @@ def test_checkpoint_is_self_contained(trained_run: Path, tmp_path: Path) -> None
     assert text.startswith("the cat") and len(text) >= len("the cat")
 
 
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("+model.sample_tokens=3", None),
+        ("+model.hiden_size=32", "model.hiden_size: not a setting of this checkpoint's model (it has: "),
+        ("+model.hidden_size=32", "model.hidden_size: the checkpoint's weights do not fit"),
+    ],
+)
+def test_eval_overrides_only_the_model_settings_the_weights_allow(
+    trained_run: Path, tmp_path: Path, override: str, message: str | None
+) -> None:
+    ckpt = trained_run / "checkpoints" / "last.ckpt"
+    cfg = compose_config(
+        "eval", [f"ckpt_path={ckpt}", "trainer.enable_progress_bar=false", override], tmp_path
+    )
+    if message is None:
+        assert "test/loss" in evaluate(cfg)
+        return
+    with pytest.raises(UserError) as err:
+        evaluate(cfg)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
 def test_resume_continues_global_step_and_optimizer(trained_run: Path, tmp_path: Path, tiny_corpus) -> None:
     last = trained_run / "checkpoints" / "last.ckpt"
     before = torch.load(last, weights_only=True)

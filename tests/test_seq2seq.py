@@ -15,10 +15,12 @@ from helpers.tiny import tiny_seq2seq_overrides
 from lstm_apps.apps.seq2seq.datamodule import ParallelDataModule
 from lstm_apps.apps.seq2seq.model import Seq2SeqModel
 from lstm_apps.cli.predict import with_app_options
+from lstm_apps.core.beam_search import Hypothesis
 from lstm_apps.data.parallel import ParallelFiles
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.predict import predict
 from lstm_apps.pipeline.train import train
+from lstm_apps.text.tokenizer import UNK
 
 
 def test_overfits_a_tiny_parallel_set_to_exact_outputs(tmp_path: Path) -> None:
@@ -61,6 +63,14 @@ def test_word_targets_decode_to_the_references_as_written(tmp_path: Path) -> Non
     targets = dm.encoded["val"][1]
     decoded = [dm._target_tokenizer().decode(targets[i]) for i in range(len(pairs))]
     assert decoded == [t for _, t in pairs] == list(dm.references("val"))
+
+    model = Seq2SeqModel(**dm.handoff(), embedding_dim=8, hidden_size=8, replace_unknown=True)
+    model.bind_fitted_state(dm.fitted_state())
+    unk = dm._target_tokenizer().token_id(UNK)
+    men = Hypothesis([*dm._target_tokenizer().encode("Two"), unk], 0.0, 0.0, torch.eye(4)[[0, 1]])
+    assert model.hypothesis_text(men, "Zwei Männer, draußen.") == "Two Männer"
+    model.replace_unknown = False
+    assert model.hypothesis_text(men, "Zwei Männer, draußen.") == "Two"
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ from lstm_apps.errors import UserError
 from lstm_apps.text.scores import translation_scores
 from lstm_apps.text.stream import BPTTWindows, stream_rows
 from lstm_apps.text.tokenizer import UNK, CharTokenizer, tokenizer_from_json, train_tokenizer
+from lstm_apps.text.unknown_words import replace_unknown, source_words
 
 TEXTS = ["def f(x):\n    return x  # café\n", "The function returns a value.\n\n", "tabs\tand  spaces"]
 
@@ -109,3 +110,31 @@ def test_batchify_rows_are_contiguous_and_windows_continue_them() -> None:
 def test_batchify_rejects_too_short_streams() -> None:
     with pytest.raises(ValueError, match="too short"):
         stream_rows(torch.arange(5), 4)
+
+
+def test_unknown_words_become_the_source_words_they_attend_to() -> None:
+    source = train_tokenizer("word", ["Ein Mann und eine Frau."], 100, word_split="reversible")
+    target = train_tokenizer("word", ["A man and a woman."], 100, word_split="reversible")
+    text = "Ein Mann namens Müller-Lüdenscheidt, 42."
+    assert source_words(source, text) == [
+        "▁Ein",
+        "▁Mann",
+        "▁namens",
+        "▁Müller",
+        "-",
+        "Lüdenscheidt",
+        ",",
+        "▁42",
+        ".",
+    ]
+    unk = target.token_id(UNK)
+    sentence = target.encode("A man.")
+    tokens = [*sentence[:-1], unk, unk, unk, sentence[-1]]
+    attention = torch.zeros(len(tokens), 12)  # padded source positions past the sentence
+    for step, position in enumerate([0, 1, 2, 3, 7, 8]):
+        attention[step, position] = 1.0
+    assert target.decode(tokens) == "A man."
+    assert replace_unknown(target, source, tokens, attention, text) == "A man namens Müller 42."
+    assert replace_unknown(target, source, tokens, None, text) == "A man."
+    char = train_tokenizer("char", ["A man"])
+    assert replace_unknown(char, source, char.encode("A man"), attention, text) == "A man"

@@ -252,6 +252,7 @@ APP: dict[str, Table] = {
         "model.length_penalty": key(reals(0), doc="GNMT length penalty alpha"),
         "model.max_len_a": key(reals(0), doc="decode at most a * source length + b tokens"),
         "model.max_len_b": key(COUNT, doc="decode at most a * source length + b tokens"),
+        "model.replace_unknown": key(FLAG, doc="<unk> -> the source word of highest attention"),
     },
     "captioner": {
         **_TRAINING,

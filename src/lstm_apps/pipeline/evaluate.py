@@ -16,8 +16,26 @@ from lstm_apps.pipeline.train import build_datamodule
 SPLIT_STAGES = {"test": "test", "val": "validate"}
 
 
+def override_model_settings(run_cfg: DictConfig, overrides: DictConfig | dict) -> list[str]:
+    """Merge ``overrides`` over the checkpoint's model settings; the ``model.<key>`` names
+    changed. A key the model does not have is an error naming the ones it has."""
+    if not overrides:
+        return []
+    known = {str(k) for k in run_cfg.model}
+    unknown = sorted({str(k) for k in overrides} - known)
+    if unknown:
+        raise UserError(
+            f"model.{unknown[0]}: not a setting of this checkpoint's model "
+            f"(it has: {', '.join(sorted(k for k in known if not k.startswith('_')))})"
+        )
+    with open_dict(run_cfg):
+        run_cfg.model = OmegaConf.merge(run_cfg.model, overrides)
+    return [f"model.{key!s}" for key in overrides]
+
+
 def evaluate(cfg: DictConfig) -> dict[str, float]:
-    """Score ``cfg.ckpt_path`` on ``cfg.split``; ``cfg.data`` entries override the stored data config."""
+    """Score ``cfg.ckpt_path`` on ``cfg.split``; ``cfg.data`` entries override the stored data
+    config, ``cfg.model`` entries the model settings the weights do not depend on (decoding)."""
     apply_matmul_precision(cfg)
     info = read_checkpoint(cfg.ckpt_path, expected_app=cfg.get("expected_app"))
     if cfg.split not in SPLIT_STAGES:
@@ -26,9 +44,19 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("data"):
         with open_dict(run_cfg):
             run_cfg.data = OmegaConf.merge(run_cfg.data, cfg.data)
+    changed = override_model_settings(run_cfg, cfg.get("model") or {})
     datamodule = build_datamodule(run_cfg, info.fitted_state)
     datamodule.setup(SPLIT_STAGES[cfg.split])
-    model = model_from_checkpoint(info)
+    try:
+        model = model_from_checkpoint(info)
+    except RuntimeError:  # load_state_dict: the overrides changed the network's shape
+        if not changed:
+            raise
+        raise UserError(
+            f"{', '.join(changed)}: the checkpoint's weights do not fit a model built with "
+            "this; eval can change only settings the weights do not depend on (decoding ones, "
+            "e.g. +model.test_beam_size=10)"
+        ) from None
     trainer = instantiate_node(cfg.trainer, "trainer", logger=False, callbacks=[])
     runner = trainer.test if cfg.split == "test" else trainer.validate
     results = runner(model, datamodule=datamodule, verbose=False)

@@ -160,6 +160,16 @@ class HFWrappedTokenizer:
     def to_json(self) -> str:
         return json.dumps({"kind": self.kind, "hf": json.loads(self.hf.to_str())})
 
+    @property
+    def reversible_words(self) -> bool:
+        """Word level with the ``reversible`` split: its pieces carry their spacing."""
+        return self.kind == "word" and isinstance(self.hf.decoder, decoders.Metaspace)
+
+    def join_pieces(self, pieces: list[str]) -> str:
+        """Vocabulary pieces (``self.hf.id_to_token``, or any string in the same notation) as text."""
+        decoder = self.hf.decoder
+        return str(decoder.decode(pieces)) if decoder is not None else " ".join(pieces)
+
 
 def train_tokenizer(
     kind: str,

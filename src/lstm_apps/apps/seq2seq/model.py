@@ -22,6 +22,7 @@ from lstm_apps.plots import attention_heatmap
 from lstm_apps.text.batching import pad_sequences
 from lstm_apps.text.scores import translation_scores
 from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
+from lstm_apps.text.unknown_words import replace_unknown
 
 
 class Seq2SeqModel(DecodedEvaluation[str], AppModule):
@@ -57,6 +58,7 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
         max_len_a: float = 1.5,
         max_len_b: int = 10,
         log_examples: int = 4,
+        replace_unknown: bool = False,
         optimizer: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,
     ) -> None:
@@ -91,6 +93,7 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
         self.length_penalty = length_penalty
         self.max_len_a, self.max_len_b = max_len_a, max_len_b
         self.log_examples = log_examples
+        self.replace_unknown = replace_unknown
         self.src_tokenizer: Tokenizer | None = None
         self.tgt_tokenizer: Tokenizer | None = None
         self.nll = nn.ModuleDict({"val_nll": running_mean(), "test_nll": running_mean()})
@@ -106,6 +109,19 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
 
     def _target_tokenizer(self) -> Tokenizer:
         return fitted(self.tgt_tokenizer, "bind_fitted_state()")
+
+    def hypothesis_text(self, hypothesis: Hypothesis, source_text: str) -> str:
+        """The translation as text; with ``replace_unknown``, each ``<unk>`` is the source word
+        it attended to most (``text/unknown_words.py``)."""
+        if not self.replace_unknown:
+            return self._target_tokenizer().decode(hypothesis.tokens)
+        return replace_unknown(
+            self._target_tokenizer(),
+            self._source_tokenizer(),
+            hypothesis.tokens,
+            hypothesis.attention,
+            source_text,
+        )
 
     # -- model ----------------------------------------------------------------------------------
     def encode(
@@ -183,7 +199,13 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
             chunk = order[start : start + batch_size]
             src, lengths = pad_sequences([encoded[i] or [self.eos_id] for i in chunk], self.pad_id)
             batches.append(
-                {"src": src, "src_lengths": lengths, "index": torch.tensor(chunk), "search": search}
+                {
+                    "src": src,
+                    "src_lengths": lengths,
+                    "index": torch.tensor(chunk),
+                    "source_text": [sources[i] for i in chunk],
+                    "search": search,
+                }
             )
         return batches
 
@@ -191,11 +213,10 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
         self, batch: dict[str, Any], batch_idx: int = 0
     ) -> list[tuple[int, list[tuple[str, float]]]]:
         """``(index, n-best (text, score))`` for every source of a ``source_batches`` batch."""
-        tokenizer = self._target_tokenizer()
         found = self.decode(batch["src"], batch["src_lengths"], **batch["search"])
         return [
-            (int(i), [(tokenizer.decode(h.tokens), h.score) for h in hyps])
-            for i, hyps in zip(batch["index"].tolist(), found, strict=True)
+            (int(i), [(self.hypothesis_text(h, source), h.score) for h in hyps])
+            for i, source, hyps in zip(batch["index"].tolist(), batch["source_text"], found, strict=True)
         ]
 
     def translate(
@@ -227,8 +248,11 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
         tokens = int((batch["tgt_out"] != self.pad_id).sum())
         mean_at(self.nll, f"{split}_nll").update(self._loss(logits, batch["tgt_out"], 0.0), tokens)
         found = self.decode(batch["src"], batch["src_lengths"], beam_size=self.beam_size_for(split))
-        tokenizer = self._target_tokenizer()
-        texts = [tokenizer.decode(h[0].tokens) for h in found]
+        data = self.app_data()
+        texts = [
+            self.hypothesis_text(hyps[0], data.example_input(split, index))
+            for index, hyps in zip(batch["index"].tolist(), found, strict=True)
+        ]
         self._decoded += list(zip(batch["index"].tolist(), texts, strict=True))
         if split == "val" and batch_idx == 0:
             self._keep_examples(batch, found, texts)

@@ -17,6 +17,7 @@ class Seq2SeqOptions:
     beam_size: int = 5
     n_best: int = 1
     length_penalty: float | None = None
+    replace_unknown: bool | None = None
     batch_size: int = 64
 
 
@@ -34,6 +35,8 @@ class Seq2SeqPredictor(Predictor[Seq2SeqModel, Seq2SeqOptions]):
             sources = [line.strip() for line in file.read_text(encoding="utf-8").splitlines()]
         else:
             sources = [str(options.input)]
+        if options.replace_unknown is not None:
+            self.model.replace_unknown = options.replace_unknown
         batches = self.model.source_batches(
             sources, options.batch_size, options.beam_size, options.n_best, options.length_penalty
         )
