@@ -85,6 +85,7 @@ def test_checkpoint_is_self_contained(trained_run: Path, tmp_path: Path) -> None
         ("+model.sample_tokens=3", None),
         ("+model.hiden_size=32", "model.hiden_size: not a setting of this checkpoint's model (it has: "),
         ("+model.hidden_size=32", "model.hidden_size: the checkpoint's weights do not fit"),
+        ("+model.vocab_size=3", "model.vocab_size: not a setting"),  # the data's, in the checkpoint
     ],
 )
 def test_eval_overrides_only_the_model_settings_the_weights_allow(

@@ -28,6 +28,13 @@ def test_round_trip_is_exact_and_json_restores_the_same_ids(kind: str) -> None:
     assert again.encode(TEXTS[0]) == tok.encode(TEXTS[0])
 
 
+def test_lowercased_bpe_round_trips_the_lowercased_text() -> None:
+    tok = train_tokenizer("bpe", TEXTS * 20, vocab_size=300, lowercase=True)
+    assert tok.decode(tok.encode("The Function RETURNS")) == "the function returns"
+    cased = train_tokenizer("bpe", TEXTS * 20, vocab_size=300)
+    assert cased.decode(cased.encode("The Function")) == "The Function"
+
+
 def test_bpe_merges_shorten_sequences() -> None:
     bpe = train_tokenizer("bpe", TEXTS * 50, vocab_size=400)
     char = train_tokenizer("char", TEXTS * 50)

@@ -207,7 +207,7 @@ _VOCAB = {
     "data.vocab_size": key(POSITIVE, doc="largest vocabulary (word/bpe)"),
     "data.min_frequency": key(POSITIVE, doc="rarer training tokens become <unk>"),
 }
-_LOWERCASE = {"data.lowercase": key(FLAG, doc="lowercase the words (word tokenizer)")}
+_LOWERCASE = {"data.lowercase": key(FLAG, doc="lowercase the text (word and bpe tokenizers)")}
 
 APP: dict[str, Table] = {
     "textgen": {

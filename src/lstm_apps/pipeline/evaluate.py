@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
+from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from lstm_apps.errors import UserError
@@ -16,12 +18,25 @@ from lstm_apps.pipeline.train import build_datamodule
 SPLIT_STAGES = {"test": "test", "val": "validate"}
 
 
-def override_model_settings(run_cfg: DictConfig, overrides: DictConfig | dict) -> list[str]:
+def model_parameters(model_cfg: DictConfig) -> set[str]:
+    """The keyword parameters of the model class ``model_cfg`` instantiates."""
+    target = model_cfg.get("_target_")
+    if not target:
+        return set()
+    parameters = inspect.signature(get_class(str(target))).parameters.values()
+    return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def override_model_settings(
+    run_cfg: DictConfig, overrides: DictConfig | dict, handoff: dict | None = None
+) -> list[str]:
     """Merge ``overrides`` over the checkpoint's model settings; the ``model.<key>`` names
-    changed. A key the model does not have is an error naming the ones it has."""
+    changed. A key the model does not have is an error naming the ones it has (those of its
+    class count too: a checkpoint saved before a setting existed still takes it)."""
     if not overrides:
         return []
-    known = {str(k) for k in run_cfg.model}
+    # what the data handed over (vocabulary sizes, special ids) is the checkpoint's, not a setting
+    known = ({str(k) for k in run_cfg.model} | model_parameters(run_cfg.model)) - set(handoff or {})
     unknown = sorted({str(k) for k in overrides} - known)
     if unknown:
         raise UserError(
@@ -44,7 +59,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("data"):
         with open_dict(run_cfg):
             run_cfg.data = OmegaConf.merge(run_cfg.data, cfg.data)
-    changed = override_model_settings(run_cfg, cfg.get("model") or {})
+    changed = override_model_settings(run_cfg, cfg.get("model") or {}, info.handoff)
     datamodule = build_datamodule(run_cfg, info.fitted_state)
     datamodule.setup(SPLIT_STAGES[cfg.split])
     try:

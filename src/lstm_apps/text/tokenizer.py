@@ -101,9 +101,14 @@ class HFWrappedTokenizer:
         self.hf = hf
 
     @classmethod
-    def train_bpe(cls, texts: Iterable[str], vocab_size: int, min_frequency: int = 2) -> HFWrappedTokenizer:
-        """Byte-level BPE: no unknown tokens and an exact round trip of whitespace."""
+    def train_bpe(
+        cls, texts: Iterable[str], vocab_size: int, min_frequency: int = 2, lowercase: bool = False
+    ) -> HFWrappedTokenizer:
+        """Byte-level BPE: no unknown tokens and an exact round trip of whitespace (of the
+        lowercased text with ``lowercase``)."""
         hf = HFTokenizer(models.BPE())
+        if lowercase:
+            hf.normalizer = normalizers.Lowercase()
         hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         hf.decoder = decoders.ByteLevel()
         trainer = trainers.BpeTrainer(
@@ -183,7 +188,9 @@ def train_tokenizer(
     if kind == "char":
         return CharTokenizer.train(texts, min_frequency=min_frequency)
     if kind == "bpe":
-        return HFWrappedTokenizer.train_bpe(texts, vocab_size=vocab_size, min_frequency=max(min_frequency, 2))
+        return HFWrappedTokenizer.train_bpe(
+            texts, vocab_size=vocab_size, min_frequency=max(min_frequency, 2), lowercase=lowercase
+        )
     if kind == "word":
         return HFWrappedTokenizer.train_word(
             texts,
