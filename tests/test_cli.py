@@ -29,6 +29,7 @@ def cli_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     assert len(runs) == 1, "one run directory per run"
     first_epoch = [ln for ln in (runs[0] / "train.log").read_text().splitlines() if "epoch 0 (" in ln]
     assert first_epoch and "val/ppl=" in first_epoch[0], "the epoch log line shows that epoch's validation"
+    assert "train/loss_epoch=" in first_epoch[0], "and the epoch means the module logs at its end"
     return work, runs[0] / "checkpoints" / "last.ckpt"
 
 
