@@ -13,7 +13,7 @@ from helpers.fixture_data import EXAMPLES, write_labelled
 from helpers.running import run_cli
 from helpers.tiny import tiny_classifier_overrides
 from lstm_apps.apps.classifier.datamodule import TextClassificationDataModule
-from lstm_apps.apps.classifier.model import per_label_table
+from lstm_apps.apps.classifier.model import ClassifierModel, per_label_table
 from lstm_apps.apps.classifier.predictor import ClassifierOptions, ClassifierPredictor
 from lstm_apps.cli.predict import with_app_options
 from lstm_apps.core.pooling import SequencePooling
@@ -104,6 +104,29 @@ def test_balanced_class_weights_follow_the_train_counts(tmp_path: Path) -> None:
     )
     data.setup()
     assert data.handoff()["class_weights"] == pytest.approx([8 / (2 * 6), 8 / (2 * 2)])
+
+
+@pytest.mark.parametrize("tokenizer", ["word", "bpe"])
+def test_word_vectors_initialise_a_new_word_level_model(tmp_path: Path, tokenizer: str) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("text,label\n" + "Great film,pos\n" * 3 + "Dull plot,neg\n" * 3)
+    data = TextClassificationDataModule(
+        LabelledTextFiles(str(path), str(path)), tokenizer=tokenizer, prepared_dir=str(tmp_path / "p")
+    )
+    data.setup()
+    vectors = tmp_path / "glove.txt"
+    vectors.write_text("great 1 1 1 1\nplot 2 2 2 2\n")
+    model = ClassifierModel(**data.handoff(), embedding_dim=4, word_vectors=str(vectors))
+    model.bind_fitted_state(data.fitted_state())
+    if tokenizer == "bpe":
+        with pytest.raises(UserError, match="model.word_vectors: .* needs data.tokenizer=word, not bpe"):
+            model.load_pretrained()
+        return
+    model.load_pretrained()
+    assert data.vocab is not None
+    encoded = data.vocab.tokenizer.encode("Great plot")  # lowercased, as GloVe is
+    assert model.embedding.weight[encoded[0]].tolist() == [1.0] * 4
+    assert model.embedding.weight[encoded[1]].tolist() == [2.0] * 4
 
 
 # -- pooling ------------------------------------------------------------------------------------

@@ -165,6 +165,14 @@ class HFWrappedTokenizer:
     def to_json(self) -> str:
         return json.dumps({"kind": self.kind, "hf": json.loads(self.hf.to_str())})
 
+    def id_words(self) -> list[str]:
+        """The vocabulary entry of every id (what pretrained word vectors are looked up by)."""
+        vocab = self.hf.get_vocab(with_added_tokens=True)
+        words = [""] * len(vocab)
+        for word, index in vocab.items():
+            words[index] = word
+        return words
+
     @property
     def reversible_words(self) -> bool:
         """Word level with the ``reversible`` split: its pieces carry their spacing."""

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -29,11 +30,17 @@ from lstm_apps.pipeline.app_datamodule import move_batch
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.running_mean import mean_at, running_mean
 from lstm_apps.plots import confusion_matrix_image, highlighted_text_image
+from lstm_apps.text.tokenizer import HFWrappedTokenizer
+from lstm_apps.text.word_vectors import load_word_vectors
+
+log = logging.getLogger("lstm_apps")
 
 
 class ClassifierModel(AppModule):
     """``pooling``: last | mean | max | attention. ``class_weights`` (from the data) weigh the
-    loss per class. Multi-label predictions are the labels whose probability reaches ``threshold``."""
+    loss per class. Multi-label predictions are the labels whose probability reaches ``threshold``.
+    ``word_vectors``: a GloVe/word2vec text file (optionally .gz) whose vectors initialise the
+    embeddings of a new model with a word tokenizer (``embedding_dim`` must match)."""
 
     app_name = "classifier"
     class_weights: torch.Tensor | None  # a buffer (registered in __init__)
@@ -46,6 +53,7 @@ class ClassifierModel(AppModule):
         pad_id: int,
         class_weights: list[float] | None = None,
         embedding_dim: int = 128,
+        word_vectors: str | None = None,
         hidden_size: int = 128,
         num_layers: int = 1,
         cell: CellType = "lstm",
@@ -61,6 +69,7 @@ class ClassifierModel(AppModule):
         super().__init__(optimizer=optimizer, scheduler=scheduler)
         self.labels, self.multi_label, self.pad_id = list(labels), multi_label, pad_id
         self.threshold, self.log_examples = threshold, log_examples
+        self.word_vectors = word_vectors
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
         self.encoder = RecurrentBlock(embedding_dim, hidden_size, num_layers, cell, bidirectional, dropout)
         try:
@@ -99,6 +108,20 @@ class ClassifierModel(AppModule):
                 "confusion": MulticlassConfusionMatrix(n),
             }
         )
+
+    def load_pretrained(self) -> None:
+        if not self.word_vectors or self.vocab_tables is None:
+            return
+        tokenizer = self.vocab_tables.tokenizer
+        if not isinstance(tokenizer, HFWrappedTokenizer) or tokenizer.kind != "word":
+            raise UserError(
+                f"model.word_vectors: vectors are per word; needs data.tokenizer=word, not {tokenizer.kind}"
+            )
+        words = tokenizer.id_words()
+        with torch.no_grad():
+            found = load_word_vectors(self.word_vectors, words, self.embedding.weight, "model.word_vectors")
+            self.embedding.weight[self.pad_id].zero_()
+        log.info("word vectors: %d of %d vocabulary words found in %s", found, len(words), self.word_vectors)
 
     def on_fitted_state(self, state: dict[str, str]) -> None:
         self.vocab_tables = ClassifierVocab.from_state(state)

@@ -102,11 +102,7 @@ class TaggerVocab:
     @property
     def word_list(self) -> list[str]:
         """Word of every embedding row (for pretrained vectors)."""
-        vocab = self.words.hf.get_vocab(with_added_tokens=True)
-        words = [""] * len(vocab)
-        for word, index in vocab.items():
-            words[index] = word
-        return words
+        return self.words.id_words()
 
     def encode(
         self, sentences: Sequence[TaggedSentence], source: str = "data", chunk: int = 10_000
