@@ -42,10 +42,7 @@ def replace_unknown(
     ):
         return target.decode(tokens)
     unk = target.token_id(UNK)
-    positions = [i for i, token in enumerate(tokens) if token == unk]
-    if not positions:
-        return target.decode(tokens)
-    words = source_words(source, source_text)
+    words = source_words(source, source_text) if unk in tokens else []
     if not words:
         return target.decode(tokens)
     pieces: list[str] = []
