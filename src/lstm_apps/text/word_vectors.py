@@ -7,13 +7,17 @@ skipped. Only the vocabulary's words are kept, so a multi-gigabyte file costs on
 from __future__ import annotations
 
 import gzip
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 import torch
+from torch import nn
 
 from lstm_apps.errors import UserError
+
+log = logging.getLogger("lstm_apps")
 
 
 def _open_text(path: Path) -> TextIO:
@@ -30,7 +34,22 @@ def _lines(path: Path) -> Iterator[str]:
         raise UserError(f"{path} is not UTF-8 text (byte {err.start})") from None
 
 
-def load_word_vectors(path: str | Path, vocabulary: list[str], weight: torch.Tensor, key: str) -> int:
+def initialise_embedding(
+    embedding: nn.Embedding, path: str | Path, vocabulary: list[str], key: str, dim_key: str
+) -> None:
+    """Start a new model's ``embedding`` from the vectors file at ``path`` (the setting ``key``),
+    row ``i`` for ``vocabulary[i]``; the padding row stays zero. ``dim_key`` names the setting
+    the vectors' size must equal."""
+    with torch.no_grad():
+        found = load_word_vectors(path, vocabulary, embedding.weight, key, dim_key)
+        if embedding.padding_idx is not None:
+            embedding.weight[embedding.padding_idx].zero_()
+    log.info("word vectors: %d of %d vocabulary words found in %s", found, len(vocabulary), path)
+
+
+def load_word_vectors(
+    path: str | Path, vocabulary: list[str], weight: torch.Tensor, key: str, dim_key: str = "model.word_dim"
+) -> int:
     """Copy the vectors of ``vocabulary`` words into the rows of ``weight``; return how many matched.
 
     A word matches exactly or, failing that, by its lowercase form (GloVe is lowercased). Rows of
@@ -59,7 +78,7 @@ def load_word_vectors(path: str | Path, vocabulary: list[str], weight: torch.Ten
             continue
         if len(parts) - 1 != dim:
             raise UserError(
-                f"{file}:{number}: vector has {len(parts) - 1} values, {key} needs {dim} (model.word_dim)"
+                f"{file}:{number}: vector has {len(parts) - 1} values, {key} needs {dim} ({dim_key})"
             )
         try:
             vector = torch.tensor([float(v) for v in parts[1:]], dtype=weight.dtype)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -31,9 +30,7 @@ from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.running_mean import mean_at, running_mean
 from lstm_apps.plots import confusion_matrix_image, highlighted_text_image
 from lstm_apps.text.tokenizer import HFWrappedTokenizer
-from lstm_apps.text.word_vectors import load_word_vectors
-
-log = logging.getLogger("lstm_apps")
+from lstm_apps.text.word_vectors import initialise_embedding
 
 
 class ClassifierModel(AppModule):
@@ -117,11 +114,13 @@ class ClassifierModel(AppModule):
             raise UserError(
                 f"model.word_vectors: vectors are per word; needs data.tokenizer=word, not {tokenizer.kind}"
             )
-        words = tokenizer.id_words()
-        with torch.no_grad():
-            found = load_word_vectors(self.word_vectors, words, self.embedding.weight, "model.word_vectors")
-            self.embedding.weight[self.pad_id].zero_()
-        log.info("word vectors: %d of %d vocabulary words found in %s", found, len(words), self.word_vectors)
+        initialise_embedding(
+            self.embedding,
+            self.word_vectors,
+            tokenizer.id_words(),
+            "model.word_vectors",
+            "model.embedding_dim",
+        )
 
     def on_fitted_state(self, state: dict[str, str]) -> None:
         self.vocab_tables = ClassifierVocab.from_state(state)

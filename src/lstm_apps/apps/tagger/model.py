@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -24,9 +23,7 @@ from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.pipeline.running_mean import mean_at, running_mean
 from lstm_apps.text.span_scores import tagging_scores
 from lstm_apps.text.tag_schemes import allowed_transitions, spans
-from lstm_apps.text.word_vectors import load_word_vectors
-
-log = logging.getLogger("lstm_apps")
+from lstm_apps.text.word_vectors import initialise_embedding
 
 
 class TaggerModel(DecodedEvaluation[list[str]], AppModule):
@@ -113,13 +110,13 @@ class TaggerModel(DecodedEvaluation[list[str]], AppModule):
     def load_pretrained(self) -> None:
         if not self.word_vectors or self.vocab_tables is None:
             return
-        words = self.vocab_tables.word_list
-        with torch.no_grad():
-            found = load_word_vectors(
-                self.word_vectors, words, self.word_embedding.weight, "model.word_vectors"
-            )
-            self.word_embedding.weight[self.pad_id].zero_()
-        log.info("word vectors: %d of %d vocabulary words found in %s", found, len(words), self.word_vectors)
+        initialise_embedding(
+            self.word_embedding,
+            self.word_vectors,
+            self.vocab_tables.word_list,
+            "model.word_vectors",
+            "model.word_dim",
+        )
 
     # -- model ----------------------------------------------------------------------------------
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
