@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers.fixture_data import write_tiny_corpus
-from helpers.running import run_cli
+from helpers.fixture_data import app_checkpoint, write_tiny_corpus
+from helpers.running import run_cli, run_in_process
 from helpers.tiny import tiny_textgen_overrides
 from lstm_apps.paths import available_apps
 
@@ -118,3 +118,38 @@ def test_checkpoint_problems_are_named(cli_run: tuple[Path, Path], tmp_path: Pat
         assert result.returncode != 0
         assert "lstm-apps: error: " in result.stderr and message in result.stderr, result.stderr[-2000:]
         assert "Traceback" not in result.stderr
+
+
+def test_output_folders_that_cannot_be_made_are_named(tmp_path: Path) -> None:
+    ckpt = app_checkpoint(tmp_path, "tagger")  # the folders are checked before any model is built
+    blocker = tmp_path / "a_file"
+    blocker.write_text("a file where a folder would have to be")
+    cases = [
+        (
+            ["train", "debug=fast", f"hydra.run.dir={blocker}/run"],
+            f"hydra.run.dir: cannot create the folder {blocker}/run",
+        ),
+        (
+            ["train", "-m", "debug=fast", f"hydra.sweep.dir={blocker}/sweep"],
+            f"hydra.sweep.dir: cannot create the folder {blocker}/sweep",
+        ),
+        (
+            ["predict", f"ckpt_path={ckpt}", "text=a b", f"output_file={blocker}/out/x.txt"],
+            f"output_file: cannot create the folder {blocker}/out",
+        ),
+        (
+            ["export", f"ckpt_path={ckpt}", "format=torchscript", f"output_dir={blocker}/export"],
+            f"output_dir: cannot create the folder {blocker}/export",
+        ),
+        (
+            ["prepare", "textgen", "tinyshakespeare", "--out-dir", f"{blocker}/data"],
+            f"--out-dir: cannot create the folder {blocker}/data",
+        ),
+    ]
+    for args, message in cases:
+        result = run_in_process(args, cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stderr[-2000:])
+        errors = [ln for ln in result.stderr.splitlines() if ln.startswith("lstm-apps: error:")]
+        assert len(errors) == 1 and message in errors[0], (args, result.stderr[-2000:])
+        assert "Traceback" not in result.stderr
+    assert blocker.read_text().startswith("a file"), "nothing was written over the file"

@@ -1,6 +1,6 @@
 """Prepare a public data set for the captioner: the same as ``lstm-apps prepare captioner DATASET``.
 
-    python apps/captioner/prepare_data.py flickr8k|coco [--out data/captioner] [--base-url URL]
+    python apps/captioner/prepare_data.py flickr8k|coco [--out-dir data/captioner] [--base-url URL]
 
 The preparation itself lives in the package (``lstm_apps.apps.captioner.prepare``), so it also works
 from an installed wheel; this script keeps the command that works from a checkout.

@@ -1,6 +1,6 @@
 """Prepare a public data set for the classifier: the same as ``lstm-apps prepare classifier DATASET``.
 
-    python apps/classifier/prepare_data.py sst2|imdb [--out data/classifier] [--base-url URL]
+    python apps/classifier/prepare_data.py sst2|imdb [--out-dir data/classifier] [--base-url URL]
 
 The preparation itself lives in the package (``lstm_apps.apps.classifier.prepare``), so it also works
 from an installed wheel; this script keeps the command that works from a checkout.

@@ -1,6 +1,6 @@
 """Prepare a public data set for the seq2seq: the same as ``lstm-apps prepare seq2seq DATASET``.
 
-    python apps/seq2seq/prepare_data.py multi30k [--out data/seq2seq] [--base-url URL]
+    python apps/seq2seq/prepare_data.py multi30k [--out-dir data/seq2seq] [--base-url URL]
 
 The preparation itself lives in the package (``lstm_apps.apps.seq2seq.prepare``), so it also works
 from an installed wheel; this script keeps the command that works from a checkout.

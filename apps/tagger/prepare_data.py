@@ -1,6 +1,6 @@
 """Prepare a public data set for the tagger: the same as ``lstm-apps prepare tagger DATASET``.
 
-    python apps/tagger/prepare_data.py conll2003|conll2002_es|conll2002_nl [--out data/tagger] [--base-url URL]
+    python apps/tagger/prepare_data.py conll2003|conll2002_es|conll2002_nl [--out-dir data/tagger] [--base-url URL]
 
 The preparation itself lives in the package (``lstm_apps.apps.tagger.prepare``), so it also works
 from an installed wheel; this script keeps the command that works from a checkout.

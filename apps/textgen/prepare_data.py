@@ -1,6 +1,6 @@
 """Prepare a public data set for the textgen: the same as ``lstm-apps prepare textgen DATASET``.
 
-    python apps/textgen/prepare_data.py tinyshakespeare|wikitext2 [--out data/textgen] [--base-url URL]
+    python apps/textgen/prepare_data.py tinyshakespeare|wikitext2 [--out-dir data/textgen] [--base-url URL]
 
 The preparation itself lives in the package (``lstm_apps.apps.textgen.prepare``), so it also works
 from an installed wheel; this script keeps the command that works from a checkout.

@@ -9,6 +9,7 @@ from typing import NoReturn
 
 from lstm_apps.apps.preparation import app_names, catalogue, default_out_dir, preparation
 from lstm_apps.errors import UserError
+from lstm_apps.folders import output_folder
 
 USAGE = "lstm-apps prepare APP DATASET [--base-url URL] [--out-dir DIR]"
 
@@ -78,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail(f"{what} for {args.app} (available: {', '.join(sorted(module.DATASETS))})")
     out_dir = args.out_dir if args.out_dir is not None else default_out_dir(args.app)
     try:
+        output_folder(out_dir, "--out-dir")
         written = module.prepare(args.dataset, out_dir, args.base_url)
     except UserError as err:
         _fail(str(err))

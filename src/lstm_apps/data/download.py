@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lstm_apps.errors import UserError
+from lstm_apps.folders import output_folder
 
 
 def fetch(url: str, destination: Path, timeout: float = 60.0) -> Path:
@@ -57,18 +58,24 @@ def prepare_main(
     default_out: Path,
     argv: list[str] | None = None,
 ) -> int:
-    """The command line every ``apps/<app>/prepare_data.py`` shares: corpus name, --out, --base-url."""
+    """The command line every ``apps/<app>/prepare_data.py`` shares: corpus name, --out-dir, --base-url."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", choices=sorted(corpora))
     parser.add_argument(
-        "--out", type=Path, default=default_out, help=f"output folder (default {default_out})"
+        "--out-dir",
+        "--out",  # the older spelling
+        dest="out_dir",
+        type=Path,
+        default=default_out,
+        help=f"output folder (default {default_out})",
     )
     parser.add_argument(
         "--base-url", default=None, help="mirror (or file:// folder) holding the same file names"
     )
     args = parser.parse_args(argv)
     try:
-        written = prepare(args.corpus, args.out, args.base_url)
+        output_folder(args.out_dir, "--out-dir")
+        written = prepare(args.corpus, args.out_dir, args.base_url)
     except UserError as err:
         print(f"prepare_data: error: {err}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from omegaconf import DictConfig
 
 from lstm_apps.core.export_graph import ExportGraph
 from lstm_apps.errors import UserError
+from lstm_apps.folders import output_folder
 from lstm_apps.extras import require_extra
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 
@@ -81,9 +82,10 @@ def export(cfg: DictConfig) -> dict[str, float]:
     if fmt == "onnx":
         require_extra("export", "format=onnx")
     info = read_checkpoint(cfg.ckpt_path, expected_app=cfg.get("expected_app"))
+    folder = output_folder(
+        Path(cfg.output_dir) if cfg.get("output_dir") else info.path.parent.parent / "export", "output_dir"
+    )
     model = model_from_checkpoint(info).cpu().float().eval()
-    folder = Path(cfg.output_dir) if cfg.get("output_dir") else info.path.parent.parent / "export"
-    folder.mkdir(parents=True, exist_ok=True)
     graphs = model.export_graphs()
     if not graphs:
         raise UserError(f"app {info.app!r} has no exportable graphs")

@@ -7,9 +7,12 @@ options (``configs/predict/<app>.yaml``, read by ``lstm_apps.apps.<app>.predicto
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from omegaconf import DictConfig
 
+from lstm_apps.folders import output_folder
 from lstm_apps.pipeline.build import plain_dict
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.numerics import apply_matmul_precision
@@ -21,6 +24,9 @@ def predict(cfg: DictConfig) -> str:
     apply_matmul_precision(cfg)
     info = read_checkpoint(cfg.ckpt_path, expected_app=cfg.get("expected_app"))
     options = read_options(info.app, plain_dict(cfg))
+    output_file = getattr(options, "output_file", None)
+    if output_file:  # checked before the model is loaded and run
+        output_folder(Path(str(output_file)).expanduser().parent, "output_file")
     device = cfg.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
     model = model_from_checkpoint(info).to(device)
     prediction = predictor_for(info.app)(model, options, device).predict()
