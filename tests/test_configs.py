@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import inspect
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
-from hydra.utils import get_class
+from hydra.utils import get_class, get_object
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from helpers.config import compose_config
 from lstm_apps.cli.preflight import check_overrides
@@ -87,3 +92,39 @@ def test_preflight_leaves_multirun_and_flags_to_hydra() -> None:
         check_overrides("train", ["model.hidden_size=-3"])
     assert check_overrides("train", ["-m", "model.hidden_size=-3,16"]) is None
     assert check_overrides("train", ["--cfg", "job", "model.hidden_size=-3"]) is None
+
+
+def _defaults_against_yaml(node: DictConfig, key: str) -> Iterator[tuple[str, Any, Any]]:
+    """``(key, python default, yaml value)`` for every argument a ``_target_`` node sets itself
+    (not by interpolation) whose parameter also has a Python default, nested targets included."""
+    target = node.get("_target_")
+    if target:
+        obj = get_object(target)
+        parameters = inspect.signature(obj.__init__ if inspect.isclass(obj) else obj).parameters
+        for name, parameter in parameters.items():
+            if name not in node or OmegaConf.is_interpolation(node, name):
+                continue
+            value = node[name]
+            if isinstance(value, DictConfig) or parameter.default is inspect.Parameter.empty:
+                continue
+            if isinstance(value, ListConfig):
+                value = OmegaConf.to_container(value)
+            yield f"{key}.{name}", parameter.default, value
+    for name in node:
+        child = node._get_node(name)
+        if isinstance(child, DictConfig) and not OmegaConf.is_interpolation(node, str(name)):
+            yield from _defaults_against_yaml(child, f"{key}.{name}")
+
+
+@pytest.mark.parametrize("app", available_apps())
+def test_python_defaults_are_the_defaults_runs_use(app: str, tmp_path: Path) -> None:
+    """Whoever builds a model or datamodule in Python gets what ``lstm-apps train app=…`` trains."""
+    cfg = compose_config("train", [f"app={app}"], tmp_path)
+    drifted = [
+        f"{key}: python {default!r}, yaml {value!r}"
+        for section in ("data", "model")
+        for key, default, value in _defaults_against_yaml(cfg[section], section)
+        if default != value
+    ]
+    assert not drifted, drifted
+    assert any(True for section in ("data", "model") for _ in _defaults_against_yaml(cfg[section], section))

@@ -74,17 +74,17 @@ def test_reader_names_the_row_at_fault(tmp_path: Path, content: str, message: st
 
 
 def test_embedded_series_are_written_once_and_read_back(tmp_path: Path) -> None:
-    co2 = StatsmodelsSeries("co2", str(tmp_path)).load()
+    co2 = StatsmodelsSeries("co2", str(tmp_path), season_length=52).load()
     assert co2.step.describe() == "7 day(s)" and len(co2) == 2284 and np.isfinite(co2.values).all()
     assert str(co2.times[0].date()) == "1958-03-29" and 310 < co2.values[0, 0] < 320
-    sunspots = StatsmodelsSeries("sunspots", str(tmp_path)).load()
+    sunspots = StatsmodelsSeries("sunspots", str(tmp_path), season_length=11).load()
     assert sunspots.times[0] == 1700.0 and len(sunspots) == 309
 
 
 # -- no look-ahead ------------------------------------------------------------------------------
 def _datamodule(path: Path) -> ForecastDataModule:
     data = ForecastDataModule(
-        SeriesFile(str(path), "time"),
+        SeriesFile(str(path), season_length=1),
         context=20,
         horizon=4,
         val_fraction=0.2,

@@ -207,9 +207,9 @@ class SeriesFile:
     def __init__(
         self,
         path: str,
+        season_length: int,
         time_column: str = "time",
         value_columns: list[str] | None = None,
-        season_length: int = 1,
         key: str = "data.series",
     ) -> None:
         self.path, self.time_column = path, time_column
@@ -231,41 +231,53 @@ class StatsmodelsSeries:
 
     SOURCES = {"co2": ("date", ["co2"]), "sunspots": ("year", ["sunactivity"])}
 
-    def __init__(self, name: str, directory: str, season_length: int = 1) -> None:
+    def __init__(self, name: str, directory: str, season_length: int) -> None:
         if name not in self.SOURCES:
             raise UserError(f"data.series.name: one of {', '.join(self.SOURCES)}, got {name!r}")
         self.name, self.directory, self.season_length = name, Path(directory), season_length
 
     @property
     def file(self) -> Path:
-        return self.directory / f"{self.name}.csv"
+        return series_file(self.name, self.directory)
 
     def prepare(self) -> None:
-        if self.file.exists():
-            return
-        require_extra("forecast", f"data.series={self.name} (a series shipped with statsmodels)")
-        if self.name == "co2":
-            from statsmodels.datasets import co2
-
-            frame = co2.load_pandas().data.interpolate(method="time")
-            times: list[datetime | float] = [t.to_pydatetime() for t in frame.index]
-            series = TimeSeries(
-                times, frame[["co2"]].to_numpy(), ["co2"], TimeStep("duration", 7 * 86400), "date"
-            )
-        else:
-            from statsmodels.datasets import sunspots
-
-            frame = sunspots.load_pandas().data
-            series = TimeSeries(
-                [float(y) for y in frame["YEAR"]],
-                frame[["SUNACTIVITY"]].to_numpy(),
-                ["sunactivity"],
-                TimeStep("number", 1.0),
-                "year",
-            )
-        write_text_atomically(self.file, series.to_csv())
+        write_statsmodels_series(self.name, self.directory)
 
     def load(self) -> TimeSeries:
         self.prepare()
         time_column, columns = self.SOURCES[self.name]
         return read_series_csv(self.file, f"data.series ({self.name})", time_column, columns)
+
+
+def series_file(name: str, directory: str | Path) -> Path:
+    """Where the statsmodels series ``name`` is written as CSV."""
+    return Path(directory) / f"{name}.csv"
+
+
+def write_statsmodels_series(name: str, directory: str | Path) -> Path:
+    """Write the statsmodels series ``name`` (``co2`` or ``sunspots``) to CSV once; return the file."""
+    file = series_file(name, directory)
+    if file.exists():
+        return file
+    require_extra("forecast", f"data.series={name} (a series shipped with statsmodels)")
+    if name == "co2":
+        from statsmodels.datasets import co2
+
+        frame = co2.load_pandas().data.interpolate(method="time")
+        times: list[datetime | float] = [t.to_pydatetime() for t in frame.index]
+        series = TimeSeries(
+            times, frame[["co2"]].to_numpy(), ["co2"], TimeStep("duration", 7 * 86400), "date"
+        )
+    else:
+        from statsmodels.datasets import sunspots
+
+        frame = sunspots.load_pandas().data
+        series = TimeSeries(
+            [float(y) for y in frame["YEAR"]],
+            frame[["SUNACTIVITY"]].to_numpy(),
+            ["sunactivity"],
+            TimeStep("number", 1.0),
+            "year",
+        )
+    write_text_atomically(file, series.to_csv())
+    return file

@@ -18,8 +18,8 @@ from omegaconf import DictConfig
 
 from lstm_apps.core.export_graph import ExportGraph
 from lstm_apps.errors import UserError
-from lstm_apps.folders import output_folder
 from lstm_apps.extras import require_extra
+from lstm_apps.folders import output_folder
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 
 FORMATS = ("onnx", "torchscript")

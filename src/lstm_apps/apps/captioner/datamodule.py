@@ -103,7 +103,7 @@ class CaptionDataModule(AppDataModule):
         batch_size: int = 64,
         eval_batch_size: int = 128,
         num_workers: int = 0,
-        cache_images: bool = False,
+        cache_images: bool = True,
     ) -> None:
         super().__init__(source=dataset)
         self.dataset = dataset

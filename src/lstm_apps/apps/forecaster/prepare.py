@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lstm_apps.data.time_series import StatsmodelsSeries
+from lstm_apps.data.time_series import write_statsmodels_series
 from lstm_apps.errors import UserError
 
 DATASETS = {
@@ -27,6 +27,4 @@ def prepare(name: str, out_dir: Path, base_url: str | None = None) -> dict[str, 
         raise UserError(f"unknown series '{name}' (available: {', '.join(DATASETS)})")
     if base_url is not None:
         raise UserError(f"{name} ships with statsmodels: there is nothing to download, drop --base-url")
-    series = StatsmodelsSeries(name, str(out_dir))
-    series.prepare()
-    return {"series": series.file}
+    return {"series": write_statsmodels_series(name, out_dir)}

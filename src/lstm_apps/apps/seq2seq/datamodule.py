@@ -56,7 +56,7 @@ class ParallelDataModule(PreparedSentenceDataModule):
         min_frequency: int = 1,
         lowercase: bool = False,
         batch_size: int = 64,
-        eval_batch_size: int = 128,
+        eval_batch_size: int = 256,
         max_source_len: int = 200,
         max_target_len: int = 200,
         seed: int = 0,
