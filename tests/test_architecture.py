@@ -33,6 +33,7 @@ LAYERS = {
     "errors": 0,
     "paths": 0,
     "extras": 0,
+    "folders": 0,
     "core": 1,
     "text": 2,
     "data": 2,
