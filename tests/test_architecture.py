@@ -34,6 +34,7 @@ LAYERS = {
     "paths": 0,
     "extras": 0,
     "folders": 0,
+    "bounds": 0,
     "core": 1,
     "text": 2,
     "data": 2,

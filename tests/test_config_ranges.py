@@ -1,8 +1,10 @@
-"""Every declared key of every app refuses a value outside its range with one line and exit status 2.
+"""Every numeric and choice key of every app refuses a value outside its range with one line and exit status 2.
 
-The cases are generated from ``lstm_apps.config_ranges.declared``; the configs are composed once per
-app and variant (each data sub-group option, search, launcher …) and the bad value is parsed as
-Hydra parses a command-line override, so the check sees what a user's typo would give it.
+The cases are generated from the schema: the signatures of the ``_target_``s each composed config
+builds (models, datamodules, data sources, predictor options) and ``config_ranges.declared`` for the
+keys no constructor owns. The configs are composed once per app and variant (each data sub-group
+option, search, launcher …) and the bad value is parsed as Hydra parses a command-line override, so
+the check sees what a user's typo would give it.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from helpers.fixture_data import app_checkpoint
-from lstm_apps.config_ranges import check_config, check_predict_options, check_search_space
+from lstm_apps.config_ranges import check_config, check_options, check_search_space
 from lstm_apps.config_ranges.check import declarations, declared_keys, show
-from lstm_apps.config_ranges.declared import SOURCE_GROUPS
+from lstm_apps.config_ranges.kinds import Key
+from lstm_apps.config_ranges.schema import object_keys, parameter_keys
 from lstm_apps.errors import UserError
 from lstm_apps.paths import available_apps, config_dir
+from lstm_apps.pipeline.predictor import predictor_for
 
 APPS = available_apps()
 SHARED_VARIANTS = [
@@ -87,8 +91,13 @@ def _as_override(key: str, value: Any) -> Any:
     return OverridesParser.create().parse_override(f"{key}={show(value)}").value()
 
 
-def _bad_value(specs: list) -> Any:
-    values = [v for spec in specs for v in spec.kind.outside() if all(s.problem(v) for s in specs)]
+def _refused(spec: Key) -> list[Any]:
+    """Values just outside what ``spec`` allows (none for a key that takes any text)."""
+    return [v for v in spec.kind.outside() if spec.problem(v)]
+
+
+def _bad_value(spec: Key) -> Any:
+    values = _refused(spec)
     assert values, "a declaration must have a value outside it"
     return values[0]
 
@@ -101,53 +110,58 @@ def _error_for(cfg: DictConfig, command: str, key: str, value: Any) -> str:
     return str(caught.value)
 
 
-TRAIN_CASES = [(app, key) for app in APPS for key in declarations("train", app)]
+def _sets(cfg: DictConfig, key: str) -> bool:
+    absent = object()
+    return OmegaConf.select(cfg, key, default=absent, throw_on_resolution_failure=False) is not absent
+
+
+@cache
+def app_cases(app: str) -> dict[str, tuple[DictConfig, Key]]:
+    """Every key that a config of ``app`` sets, with the first variant that sets it and what the
+    key allows there (``data.corpus.format`` is another source's key in another variant)."""
+    cases: dict[str, tuple[DictConfig, Key]] = {}
+    for cfg in train_variants(app):
+        for key, spec in declared_keys(cfg, "train").items():
+            if key not in cases and _sets(cfg, key):
+                cases[key] = (cfg, spec)
+    return cases
+
+
+def app_keys(app: str) -> dict[str, Key]:
+    return {key: spec for key, (_, spec) in app_cases(app).items()}
+
+
+TRAIN_CASES = [(app, key) for app in APPS for key, spec in app_keys(app).items() if _refused(spec)]
 
 
 @pytest.mark.parametrize("app,key", TRAIN_CASES, ids=[f"{a}:{k}" for a, k in TRAIN_CASES])
 def test_train_key_out_of_range(app: str, key: str) -> None:
-    cfg = _config_with(train_variants(app), key)
-    assert cfg is not None, f"{key} is declared for {app} but no config of that app has it"
+    cfg, spec = app_cases(app)[key]
     check_config(cfg, "train")  # the shipped value is valid
-    bad = _bad_value(declarations("train", app)[key])
+    bad = _bad_value(spec)
     message = _error_for(cfg, "train", key, bad)
     assert message.startswith(f"{key}={show(_as_override(key, bad))} is ")
     assert "\n" not in message and re.search(WHAT_IS_ALLOWED, message), message
 
 
-def _source_options() -> list[tuple[str, str, str]]:
-    """``(app, group, option)`` for each data source option, with an app whose data has that group."""
-    cases = []
-    for group in SOURCE_GROUPS:
-        app = next(a for a in APPS if [f"data/{group}=" in v[0] for v in _sub_group_variants(a)].count(True))
-        cases += [(app, group, path.stem) for path in sorted((config_dir() / "data" / group).glob("*.yaml"))]
-    return cases
-
-
-SOURCE_CASES = [
-    (app, f"{group}={option}", key)
-    for app, group, option in _source_options()
-    for key in OmegaConf.load(config_dir() / "data" / group / f"{option}.yaml")
-    if key != "_target_"
-]
-
-
-@pytest.mark.parametrize("app,source,key", SOURCE_CASES, ids=[f"{s}:{k}" for _, s, k in SOURCE_CASES])
-def test_data_source_key_out_of_range(app: str, source: str, key: str) -> None:
-    cfg = _compose("train", [f"app={app}", f"data/{source}"])
-    name = f"data.{source.split('=')[0]}.{key}"
-    specs = declared_keys(cfg, "train", app).get(name)
-    value = OmegaConf.select(cfg, name, throw_on_resolution_failure=False)
-    if specs is None:
-        assert not isinstance(value, int | float) or isinstance(value, bool), (
-            f"{name} ({source}) has no range"
-        )
-        return
-    bad = _bad_value(specs)
-    message = _error_for(cfg, "train", name, bad)
-    assert message.startswith(f"{name}={show(_as_override(name, bad))} is ") and re.search(
-        WHAT_IS_ALLOWED, message
-    )
+def test_the_schema_covers_what_the_tables_used_to() -> None:
+    """Keys whose ranges moved from a central table onto their parameters are still checked."""
+    expected = {
+        "textgen": [
+            "data.bptt",
+            "data.tokenizer",
+            "model.cell",
+            "model.proj_size",
+            "data.corpus.val_fraction",
+        ],
+        "seq2seq": ["model.attention", "model.max_len_b", "data.max_tokens", "data.corpus.train_size"],
+        "captioner": ["model.encoder.backbone", "model.encoder.trainable_blocks", "data.image_size"],
+        "tagger": ["model.crf_algorithm", "model.output", "data.scheme", "data.corpus.holdout"],
+        "classifier": ["model.pooling", "model.threshold", "data.class_weights", "data.corpus.min_chars"],
+        "forecaster": ["model.head", "model.quantiles", "data.series.season_length", "data.horizon"],
+    }
+    for app, keys in expected.items():
+        assert set(keys) <= set(app_keys(app)), (app, sorted(set(keys) - set(app_keys(app))))
 
 
 OTHER_CASES = [(command, key) for command in ("eval", "predict", "export") for key in declarations(command)]
@@ -184,7 +198,7 @@ def _numeric_leaves(node: Any, prefix: str = "") -> list[str]:
 def test_every_numeric_key_of_an_app_is_declared(app: str) -> None:
     for cfg in train_variants(app):
         found = set(_numeric_leaves(OmegaConf.to_container(cfg, resolve=False)))
-        assert sorted(found - set(declared_keys(cfg, "train", app))) == []
+        assert sorted(found - set(declared_keys(cfg, "train"))) == []
 
 
 @pytest.mark.parametrize("command", ["eval", "predict", "export"])
@@ -231,11 +245,30 @@ def test_each_optuna_trial_is_checked(tmp_path: Path) -> None:
 
 
 def test_predict_options_per_app() -> None:
-    check_predict_options("seq2seq", {"beam_size": 4, "n_best": 2})
+    check_options(predictor_for("seq2seq").options_type, {"beam_size": 4, "n_best": 2})
     with pytest.raises(UserError, match=r"^beam_size=0 is out of range \(an integer >= 1\)$"):
-        check_predict_options("captioner", {"beam_size": 0})
+        check_options(predictor_for("captioner").options_type, {"beam_size": 0})
     with pytest.raises(UserError, match=r"^input_format=csv is not one of auto, conll, text$"):
-        check_predict_options("tagger", {"input_format": "csv"})
+        check_options(predictor_for("tagger").options_type, {"input_format": "csv"})
+
+
+PREDICT_CASES = [
+    (app, name)
+    for app in APPS
+    for name, spec in object_keys(predictor_for(app).options_type).items()
+    if _refused(spec)
+]
+
+
+@pytest.mark.parametrize("app,name", PREDICT_CASES, ids=[f"{a}:{n}" for a, n in PREDICT_CASES])
+def test_predict_option_out_of_range(app: str, name: str) -> None:
+    options_type = predictor_for(app).options_type
+    spec = object_keys(options_type)[name]
+    bad = _as_override(name, _bad_value(spec))
+    with pytest.raises(UserError) as caught:
+        check_options(options_type, {name: bad})
+    assert str(caught.value).startswith(f"{name}={show(bad)} is ")
+    assert re.search(WHAT_IS_ALLOWED, str(caught.value)), str(caught.value)
 
 
 def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -268,3 +301,77 @@ def test_cli_subprocess(args: list[str], line: str, tmp_path: Path) -> None:
     assert result.returncode == 2
     errors = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert errors == [f"lstm-apps: error: {line}"], result.stderr[-2000:]
+
+
+def _listed_choices(comment: str) -> set[str] | None:
+    """``{"a", "b"}`` from a YAML comment ``a | b (a note)``, ``None`` when it lists no choices."""
+    while re.search(r"\([^()]*\)", comment):
+        comment = re.sub(r"\([^()]*\)", "", comment)
+    if "|" not in comment:
+        return None
+    before = re.findall(r"(\w+)\s*(?=\|)", comment)
+    after = re.search(r"\|\s*(\w+)[^|]*$", comment)
+    return set(before) | ({after.group(1)} if after else set())
+
+
+def _commented_choices(path: Path, prefix: str) -> list[tuple[str, set[str]]]:
+    """``(dotted key, choices)`` for each line of ``path`` whose comment lists choices."""
+    found, parent = [], ""
+    for line in path.read_text().splitlines():
+        match = re.match(r"^( *)(\w+):\s*(\S*)\s*#\s*(.*)$", line) or re.match(r"^( *)(\w+):\s*()$", line)
+        if not match:
+            continue
+        indent, name = match.group(1), match.group(2)
+        if not indent:
+            parent = name
+        key = f"{prefix}{parent}.{name}" if indent else f"{prefix}{name}"
+        choices = _listed_choices(match.group(4)) if match.lastindex == 4 else None
+        if choices:
+            found.append((key, choices))
+    return found
+
+
+def _choice_options(spec: Key) -> set[str] | None:
+    kinds = getattr(spec.kind, "kinds", (spec.kind,))
+    options = {option for kind in kinds for option in getattr(kind, "options", ())}
+    return options or None
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_choices_listed_in_yaml_comments_are_the_annotations(app: str) -> None:
+    """A comment like ``# lstm | gru | rnn`` documents a ``Literal``: it may not drift from it."""
+    files = [
+        (config_dir() / "model" / f"{app}.yaml", "model."),
+        (config_dir() / "data" / f"{app}.yaml", "data."),
+    ]
+    keys = app_keys(app)
+    checked = 0
+    for path, prefix in files:
+        for key, listed in _commented_choices(path, prefix):
+            if key in keys and (options := _choice_options(keys[key])) is not None:
+                assert listed == options, (
+                    f"{path.name}: {key} lists {sorted(listed)}, allows {sorted(options)}"
+                )
+                checked += 1
+    predict_file = config_dir() / "predict" / f"{app}.yaml"
+    options_keys = object_keys(predictor_for(app).options_type)
+    for key, listed in _commented_choices(predict_file, ""):
+        if key in options_keys and (options := _choice_options(options_keys[key])) is not None:
+            assert listed == options, (
+                f"{predict_file.name}: {key} lists {sorted(listed)}, allows {sorted(options)}"
+            )
+            checked += 1
+    assert checked, f"no listed choices found for {app}"
+
+
+def test_choices_listed_in_data_source_comments_are_the_annotations() -> None:
+    checked = 0
+    for path in sorted(config_dir().glob("data/*/*.yaml")):
+        keys = parameter_keys(str(OmegaConf.load(path)._target_))
+        for key, listed in _commented_choices(path, ""):
+            if key in keys and (options := _choice_options(keys[key])) is not None:
+                assert listed == options, (
+                    f"{path.name}: {key} lists {sorted(listed)}, allows {sorted(options)}"
+                )
+                checked += 1
+    assert checked >= 2

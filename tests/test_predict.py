@@ -47,9 +47,11 @@ def test_an_option_of_another_app_is_one_line_and_exit_2(tmp_path: Path, capsys)
 
 
 def test_a_value_of_the_wrong_type_names_the_option() -> None:
-    with pytest.raises(UserError, match="predict option beam_size: expected int, got 'wide'"):
+    with pytest.raises(UserError, match=r"^beam_size=wide is not an integer \(an integer >= 1\)$"):
         read_options("seq2seq", {"ckpt_path": "x", "input": "a b", "beam_size": "wide"})
-    options = read_options("seq2seq", {"ckpt_path": "x", "input": "a b", "beam_size": "3"})
+    with pytest.raises(UserError, match=r"^input=3 is not allowed \(a text, or null\)$"):
+        read_options("seq2seq", {"ckpt_path": "x", "input": 3})
+    options = read_options("seq2seq", {"ckpt_path": "x", "input": "a b", "beam_size": 3})
     assert options.beam_size == 3 and options.n_best == 1
 
 

@@ -7,63 +7,35 @@ bad value always costs one line naming the key, the value and what is allowed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from lstm_apps.config_ranges.declared import (
-    APP,
-    EVAL,
-    EXPORT,
-    PREDICT,
-    PREDICT_COMMON,
-    RUN,
-    SOURCE_GROUPS,
-    SOURCES,
-    Key,
-)
+from lstm_apps.config_ranges.declared import EVAL, EXPORT, PREDICT_COMMON, RUN, Key
+from lstm_apps.config_ranges.schema import config_keys, object_keys, parameter_keys, target_nodes
 from lstm_apps.errors import UserError
 
 _ABSENT = object()
+# The sections of a run config whose ``_target_`` nodes own their keys (signature = schema).
+OWNED_SECTIONS = ("data", "model")
 
 
-def declarations(command: str, app: str | None = None) -> dict[str, list[Key]]:
-    """Every declared key of ``command``'s config; a key several apps declare lists each of them.
-
-    With ``app`` unknown (``eval`` and ``predict`` learn it from the checkpoint), a value passes
-    when any app allows it; the app's own code then reads it.
-    """
-    apps = [app] if app in APP else list(APP)
-    tables: list[Mapping[str, Key]]
-    if command == "train":
-        tables = [RUN, *(APP[a] for a in apps)]
-    elif command == "eval":
-        data_keys = ({k: v for k, v in APP[a].items() if k.startswith("data.")} for a in apps)
-        tables = [EVAL, *data_keys]
-    elif command == "predict":
-        tables = [PREDICT_COMMON, *(PREDICT[a] for a in (apps if app in PREDICT else PREDICT))]
-    elif command == "export":
-        tables = [EXPORT]
-    else:
+def declarations(command: str) -> dict[str, Key]:
+    """The keys of ``command``'s config that no constructor owns (``declared.py``)."""
+    tables = {"train": RUN, "eval": EVAL, "predict": PREDICT_COMMON, "export": EXPORT}
+    if command not in tables:
         raise ValueError(f"unknown command {command!r}")
-    found: dict[str, list[Key]] = {}
-    for table in tables:
-        for name, spec in table.items():
-            if spec not in found.setdefault(name, []):
-                found[name].append(spec)
-    return found
+    return dict(tables[command])
 
 
-def declared_keys(cfg: DictConfig, command: str, app: str | None = None) -> dict[str, list[Key]]:
-    """``declarations`` plus the keys of the data sources ``cfg`` composes (by their ``_target_``)."""
-    found = declarations(command, app)
+def declared_keys(cfg: DictConfig, command: str) -> dict[str, Key]:
+    """Every key ``cfg`` can be checked on: the command's own, and for a run the keys of each
+    ``_target_`` under ``data`` and ``model``, read from its signature."""
+    found = declarations(command)
     if command == "train":
-        for group in SOURCE_GROUPS:
-            target = _selected(cfg, f"data.{group}._target_")
-            for name, spec in SOURCES.get(target if isinstance(target, str) else "", {}).items():
-                found[f"data.{group}.{name}"] = [spec]
+        found.update(config_keys(cfg, OWNED_SECTIONS))
     return found
 
 
@@ -78,35 +50,48 @@ def show(value: Any) -> str:
     return str(value)
 
 
-def problem(name: str, value: Any, specs: Iterable[Key]) -> str | None:
-    """The error line for ``name=value``, or ``None`` when one of ``specs`` allows it."""
-    specs = list(specs)
-    problems = [spec.problem(value) for spec in specs]
-    if not specs or any(p is None for p in problems):
-        return None
-    return f"{name}={show(value)} {problems[0]}"
+def problem(name: str, value: Any, spec: Key) -> str | None:
+    """The error line for ``name=value``, or ``None`` when ``spec`` allows it."""
+    found = spec.problem(value)
+    return None if found is None else f"{name}={show(value)} {found}"
 
 
-def check_config(cfg: DictConfig, command: str, app: str | None = None) -> None:
-    """Raise ``UserError`` for the first value outside its declared range, in declaration order."""
-    if app is None:
-        app = _selected(cfg, "app_name")
-        app = app if isinstance(app, str) else None
-    for name, specs in declared_keys(cfg, command, app).items():
+def _check(cfg: DictConfig, keys: Mapping[str, Key], prefix: str = "") -> None:
+    for name, spec in keys.items():
         value = _selected(cfg, name)
         if value is _ABSENT:
             continue
-        message = problem(name, value, specs)
+        message = problem(prefix + name, value, spec)
         if message:
             raise UserError(message)
 
 
-def check_predict_options(app: str, options: Mapping[str, Any]) -> None:
-    """Check the prediction options ``app`` reads (for code that knows the app)."""
-    table = {**PREDICT_COMMON, **PREDICT.get(app, {})}
-    for name, spec in table.items():
+def check_config(cfg: DictConfig, command: str) -> None:
+    """Raise ``UserError`` for the first value outside what its key allows, in key order."""
+    _check(cfg, declared_keys(cfg, command))
+
+
+def check_targets(cfg: DictConfig, sections: Sequence[str] = OWNED_SECTIONS) -> None:
+    """Check the keys the ``_target_`` nodes under ``sections`` own (e.g. a checkpoint's run
+    config once ``lstm-apps eval`` has merged its overrides in)."""
+    _check(cfg, config_keys(cfg, sections))
+
+
+def check_node(node: DictConfig, key: str) -> None:
+    """Check what a ``_target_`` node (and every target node below it) gives its target's
+    parameters; ``key`` is the node's dotted path, for the error line."""
+    for path, target_node in target_nodes(node, key):
+        target = target_node.get("_target_")
+        if isinstance(target, str):
+            _check(target_node, {name: spec for name, spec in parameter_keys(target).items()}, f"{path}.")
+
+
+def check_options(options_type: type, options: Mapping[str, Any]) -> None:
+    """Check ``options`` (name -> value) against the annotations of the dataclass ``options_type``
+    (an app's ``lstm-apps predict`` options)."""
+    for name, spec in object_keys(options_type).items():
         if name in options:
-            message = problem(name, _plain(options[name]), [spec])
+            message = problem(name, _plain(options[name]), spec)
             if message:
                 raise UserError(message)
 
@@ -116,8 +101,7 @@ def check_search_space(cfg: DictConfig) -> None:
     params = _selected(cfg, "search.params")
     if not isinstance(params, Mapping):
         return
-    app = _selected(cfg, "app_name")
-    known = declared_keys(cfg, "train", app if isinstance(app, str) else None)
+    known = declared_keys(cfg, "train")
     for name, spec in _searched(params):
         if name not in known:
             continue

@@ -19,6 +19,9 @@ Optional transition constraints (from ``text/tag_schemes.py``) make illegal tag 
 
 from __future__ import annotations
 
+import typing
+from typing import Literal
+
 import torch
 from torch import nn
 
@@ -34,7 +37,8 @@ Scores = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # transitions [K, K], 
 Constraints = tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]
 
 
-ALGORITHMS = ("auto", "tree", "sequential")
+CrfAlgorithm = Literal["auto", "tree", "sequential"]
+ALGORITHMS: tuple[str, ...] = typing.get_args(CrfAlgorithm)
 
 
 class CRF(nn.Module):
@@ -59,7 +63,7 @@ class CRF(nn.Module):
         allowed: torch.Tensor | None = None,
         allowed_start: torch.Tensor | None = None,
         allowed_end: torch.Tensor | None = None,
-        algorithm: str = "auto",
+        algorithm: CrfAlgorithm = "auto",
     ) -> None:
         super().__init__()
         if algorithm not in ALGORITHMS:

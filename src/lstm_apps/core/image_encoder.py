@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torchvision
 from torch import nn
 
+from lstm_apps.bounds import AtLeastMinusOne, Positive
 from lstm_apps.errors import UserError
 
 RESNETS = ("resnet18", "resnet34", "resnet50", "resnet101")
@@ -39,11 +42,11 @@ class ImageEncoder(nn.Module):
 
     def __init__(
         self,
-        backbone: str = "small",
+        backbone: Literal["small", "resnet18", "resnet34", "resnet50", "resnet101"] = "small",
         weights: str | None = None,
-        grid_size: int = 4,
-        trainable_blocks: int = -1,
-        channels: int = 128,
+        grid_size: Positive = 4,
+        trainable_blocks: AtLeastMinusOne = -1,
+        channels: Positive = 128,
     ) -> None:
         super().__init__()
         self.grid_size = grid_size

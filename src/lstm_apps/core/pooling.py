@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import typing
+from typing import Literal
+
 import torch
 from torch import nn
 
-POOLING_MODES = ("last", "mean", "max", "attention")
+PoolingMode = Literal["last", "mean", "max", "attention"]
+POOLING_MODES: tuple[str, ...] = typing.get_args(PoolingMode)
 
 
 class SequencePooling(nn.Module):
@@ -18,7 +22,7 @@ class SequencePooling(nn.Module):
       real steps; the weights are returned so that people can see what the model looked at.
     """
 
-    def __init__(self, mode: str, size: int, directions: int = 1, attention_size: int = 64) -> None:
+    def __init__(self, mode: PoolingMode, size: int, directions: int = 1, attention_size: int = 64) -> None:
         super().__init__()
         if mode not in POOLING_MODES:
             raise ValueError(f"pooling must be one of {', '.join(POOLING_MODES)}, got {mode!r}")

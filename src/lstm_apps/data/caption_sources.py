@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lstm_apps.bounds import Positive, Seed
 from lstm_apps.data.captions import CaptionedImages, read_coco, read_karpathy
 from lstm_apps.data.publish import publish_directory
 from lstm_apps.data.scenes import write_dataset
@@ -13,7 +14,12 @@ class ScenesDataset:
     """The embedded default: generated once into ``directory``, then read as Karpathy JSON."""
 
     def __init__(
-        self, directory: str, train_size: int = 4000, val_size: int = 200, test_size: int = 200, seed: int = 0
+        self,
+        directory: str,
+        train_size: Positive = 4000,
+        val_size: Positive = 200,
+        test_size: Positive = 200,
+        seed: Seed = 0,
     ) -> None:
         tag = f"seed{seed}-{train_size}-{val_size}-{test_size}"
         self.directory = Path(directory) / tag

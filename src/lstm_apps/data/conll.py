@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lstm_apps.bounds import Count
 from lstm_apps.data.prepared import files_identity
 from lstm_apps.errors import UserError
 from lstm_apps.text.chunked import read_lines
-from lstm_apps.text.tag_schemes import SCHEMES, convert, invalid_tag
+from lstm_apps.text.tag_schemes import SCHEMES, FileScheme, convert, invalid_tag
 
 
 @dataclass
@@ -118,9 +119,9 @@ class ConllFiles:
         train: str,
         val: str,
         test: str | None = None,
-        word_column: int = 0,
+        word_column: Count = 0,
         tag_column: int = -1,
-        scheme: str = "iob2",
+        scheme: FileScheme = "iob2",
         key: str = "data.corpus",
     ) -> None:
         self.paths = {"train": train, "val": val, "test": test or val}

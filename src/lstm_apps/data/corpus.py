@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from lstm_apps.bounds import Fraction, Seed
 from lstm_apps.errors import UserError
 
 SPLITS = ("train", "val", "test")
@@ -22,7 +23,7 @@ class PydocCorpus:
     train into val/test and every machine gets the same split.
     """
 
-    def __init__(self, val_fraction: float = 0.06, test_fraction: float = 0.06, seed: int = 0) -> None:
+    def __init__(self, val_fraction: Fraction = 0.06, test_fraction: Fraction = 0.06, seed: Seed = 0) -> None:
         self.val_fraction = val_fraction
         self.test_fraction = test_fraction
         self.seed = seed

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from lstm_apps.data.prepared import files_identity
 from lstm_apps.errors import UserError
@@ -154,7 +154,7 @@ class LabelledTextFiles:
         test: str | None = None,
         text_column: str = "text",
         label_column: str = "label",
-        format: str = "auto",
+        format: Literal["auto", "csv", "tsv", "jsonl"] = "auto",
         label_separator: str | None = None,
         key: str = "data.corpus",
     ) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from lstm_apps.bounds import Dropout, Positive, Seed
 from lstm_apps.data.conll import TaggedSentence, format_conll, stream_conll
 from lstm_apps.data.corpus import write_text_atomically
 from lstm_apps.data.prepared import files_identity
@@ -340,11 +341,11 @@ class GeneratedNerCorpus:
     def __init__(
         self,
         directory: str,
-        train_size: int = 6000,
-        val_size: int = 1000,
-        test_size: int = 1000,
-        holdout: float = 0.2,
-        seed: int = 0,
+        train_size: Positive = 6000,
+        val_size: Positive = 1000,
+        test_size: Positive = 1000,
+        holdout: Dropout = 0.2,
+        seed: Seed = 0,
     ) -> None:
         self.directory = Path(directory)
         self.sizes = {"train": train_size, "val": val_size, "test": test_size}

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from lstm_apps.bounds import Positive, Seed
 from lstm_apps.data.corpus import write_text_atomically
 from lstm_apps.data.dates import generate_splits
 from lstm_apps.data.prepared import files_identity
@@ -83,13 +84,11 @@ class ParallelFiles:
         train: str,
         val: str,
         test: str | None = None,
-        format: str = "tsv",
+        format: Literal["tsv", "aligned"] = "tsv",
         src_lang: str = "src",
         tgt_lang: str = "tgt",
         key: str = "data.corpus",
     ) -> None:
-        if format not in ("tsv", "aligned"):
-            raise UserError(f"{key}.format: must be tsv or aligned, got {format!r}")
         self.paths = {"train": train, "val": val, "test": test or val}
         self.format, self.src_lang, self.tgt_lang, self.key = format, src_lang, tgt_lang, key
 
@@ -122,10 +121,10 @@ class DateCorpus:
     def __init__(
         self,
         directory: str,
-        train_size: int = 30000,
-        val_size: int = 1000,
-        test_size: int = 1000,
-        seed: int = 0,
+        train_size: Positive = 30000,
+        val_size: Positive = 1000,
+        test_size: Positive = 1000,
+        seed: Seed = 0,
     ) -> None:
         self.directory = Path(directory)
         self.sizes = {"train": train_size, "val": val_size, "test": test_size}

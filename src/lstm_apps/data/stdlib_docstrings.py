@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from lstm_apps.bounds import Count, Fraction, Positive, Seed
 from lstm_apps.data.corpus import write_text_atomically
 from lstm_apps.data.labelled_text import LabelledText, format_jsonl, stream_labelled_texts
 from lstm_apps.data.prepared import files_identity
@@ -74,11 +75,11 @@ class StdlibDocstrings:
     def __init__(
         self,
         directory: str,
-        min_examples: int = 40,
-        min_chars: int = 30,
-        val_fraction: float = 0.15,
-        test_fraction: float = 0.15,
-        seed: int = 0,
+        min_examples: Positive = 40,
+        min_chars: Count = 30,
+        val_fraction: Fraction = 0.15,
+        test_fraction: Fraction = 0.15,
+        seed: Seed = 0,
     ) -> None:
         self.directory = Path(directory)
         self.min_examples, self.min_chars = min_examples, min_chars

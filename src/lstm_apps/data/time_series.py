@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lstm_apps.bounds import Positive
 from lstm_apps.data.corpus import read_text_file, write_text_atomically
 from lstm_apps.errors import UserError
 from lstm_apps.extras import require_extra
@@ -207,7 +208,7 @@ class SeriesFile:
     def __init__(
         self,
         path: str,
-        season_length: int,
+        season_length: Positive,
         time_column: str = "time",
         value_columns: list[str] | None = None,
         key: str = "data.series",

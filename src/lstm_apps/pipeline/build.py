@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import inspect
-import types
-import typing
 from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
 from hydra.errors import InstantiationException
-from hydra.utils import get_object, instantiate
-from omegaconf import DictConfig, ListConfig, OmegaConf
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from lstm_apps.config_ranges import check_node
 from lstm_apps.errors import UserError
 
 
@@ -50,11 +48,7 @@ def instantiate_node(
     ``recursive=False`` leaves nested configs as configs (models keep their optimiser configs).
     """
     if isinstance(node, DictConfig):
-        check_argument_types(node, key)
-        if recursive:
-            for name, child in named_items(node):
-                if isinstance(child, DictConfig):
-                    check_argument_types(child, f"{key}.{name}")
+        check_node(node, key)
     try:
         return instantiate(node, _recursive_=recursive, **kwargs)
     except InstantiationException as err:
@@ -80,74 +74,13 @@ def instantiate_collection(node: DictConfig | None, key: str) -> list[Any]:
     return built
 
 
-_SIMPLE_TYPES = (bool, int, float, str)
-
-
-def check_argument_types(node: DictConfig, key: str) -> None:
-    """Fail early, naming ``key.arg``, when a config value cannot be what the target's signature says.
-
-    Only plain ``int``/``float``/``bool``/``str`` (optionally ``| None``) parameters are checked, a
-    ``Literal`` as the types of its values (which value is the target's to check); anything richer
-    is left to the target. This turns ``data.bptt=abc`` into one line instead of a
-    ``TypeError`` deep inside training.
-    """
-    target = node.get("_target_") if isinstance(node, DictConfig) else None
-    if not target:
-        return
-    try:
-        obj = get_object(target)
-        hints = typing.get_type_hints(obj.__init__ if inspect.isclass(obj) else obj)
-    except Exception:  # unknown or unhinted targets are instantiate()'s to report
-        return
-    for name, value in named_items(node):
-        if name.startswith("_") or name not in hints or isinstance(value, DictConfig | ListConfig):
-            continue
-        allowed = _simple_types(hints[name])
-        if allowed is None:
-            continue
-        if value is None and type(None) in allowed:
-            continue
-        if not _value_fits(value, allowed):
-            names = "/".join(t.__name__ for t in allowed if t is not type(None))
-            raise UserError(f"{key}.{name}: expected {names}, got {value!r}")
-
-
-def _literal_as_types(hint: Any) -> tuple[Any, ...]:
-    """``Literal["lstm", "gru"]`` -> ``(str,)``; any other hint -> ``(hint,)``."""
-    if typing.get_origin(hint) is typing.Literal:
-        return tuple(dict.fromkeys(type(value) for value in typing.get_args(hint)))
-    return (hint,)
-
-
-def _simple_types(hint: Any) -> tuple[type, ...] | None:
-    args = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
-    args = tuple(t for a in args for t in _literal_as_types(a))
-    if all(a in _SIMPLE_TYPES or a is type(None) for a in args):
-        return tuple(args)
-    return None
-
-
-def _value_fits(value: Any, allowed: tuple[type, ...]) -> bool:
-    if isinstance(value, bool):
-        return bool in allowed
-    if isinstance(value, int):
-        return int in allowed or float in allowed
-    return isinstance(value, tuple(t for t in allowed if t is not type(None)))
-
-
 def check_config_types(cfg: DictConfig, sections: tuple[str, ...]) -> None:
-    """Type-check every ``_target_`` node under ``sections`` before anything slow is built."""
-
-    def walk(node: Any, key: str) -> None:
-        if isinstance(node, DictConfig):
-            check_argument_types(node, key)
-            for name, child in named_items(node):
-                if isinstance(child, DictConfig):
-                    walk(child, f"{key}.{name}")
-
+    """Check every ``_target_`` node under ``sections`` against its target's signature before
+    anything slow is built (``config_ranges.check_node``)."""
     for section in sections:
-        if section in cfg and cfg[section] is not None:
-            walk(cfg[section], section)
+        node = cfg.get(section)
+        if isinstance(node, DictConfig):
+            check_node(node, section)
 
 
 PIPELINE_MODEL_KEYS = ("compile",)  # model.* keys the pipeline acts on, not constructor arguments

@@ -9,6 +9,7 @@ from pathlib import Path
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from lstm_apps.config_ranges import check_targets
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.build import instantiate_node
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
@@ -60,6 +61,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         with open_dict(run_cfg):
             run_cfg.data = OmegaConf.merge(run_cfg.data, cfg.data)
     changed = override_model_settings(run_cfg, cfg.get("model") or {}, info.handoff)
+    check_targets(run_cfg)  # the overrides, as the model's and the data's signatures allow them
     datamodule = build_datamodule(run_cfg, info.fitted_state)
     datamodule.setup(SPLIT_STAGES[cfg.split])
     try:

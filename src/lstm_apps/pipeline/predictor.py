@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import types
-import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, TypeVar
 
 import lightning as L
 import torch
-from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 from torch.utils.data import DataLoader
 
-from lstm_apps.config_ranges import check_predict_options
+from lstm_apps.config_ranges import check_options
 from lstm_apps.data.corpus import write_text_atomically
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import move_batch
@@ -93,32 +89,12 @@ def check_option_names(app: str, names: Iterable[str]) -> None:
 
 def read_options(app: str, values: Mapping[str, Any]) -> Any:
     """``app``'s options dataclass from ``values`` (the composed config; common keys are skipped):
-    one line for an unknown option, a value of the wrong type, or one outside its declared range
-    (``config_ranges.declared.PREDICT``)."""
+    one line for an unknown option, or a value its field's annotation does not allow."""
     predictor = predictor_for(app)
     own = {key: value for key, value in values.items() if key not in COMMON_KEYS}
     check_option_names(app, own)
-    hints = typing.get_type_hints(predictor.options_type)
-    for key, value in own.items():
-        try:
-            # Merged into the dataclass's structured config: a DictConfig, never a ListConfig.
-            checked = cast(
-                DictConfig, OmegaConf.merge(OmegaConf.structured(predictor.options_type), {key: value})
-            )
-        except OmegaConfBaseException:
-            raise UserError(
-                f"predict option {key}: expected {_type_name(hints[key])}, got {value!r}"
-            ) from None
-        own[key] = checked[key]
-    check_predict_options(app, own)
+    check_options(predictor.options_type, own)
     return predictor.options_type(**own)
-
-
-def _type_name(hint: Any) -> str:
-    args = [a for a in typing.get_args(hint) if a is not type(None)]
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        return " or ".join(getattr(a, "__name__", str(a)) for a in args) + " (or null)"
-    return getattr(hint, "__name__", str(hint))
 
 
 def trainer_device(device: str) -> tuple[str, int | list[int]]:

@@ -9,12 +9,16 @@ counts only if it is well formed in the scheme.
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import torch
 
-SCHEMES = ("iob1", "iob2", "bioes", "none")
-MODEL_SCHEMES = ("iob2", "bioes", "none")
+FileScheme = Literal["iob1", "iob2", "bioes", "none"]  # what tagged files may be written in
+ModelScheme = Literal["iob2", "bioes", "none"]  # what a model may learn
+SCHEMES: tuple[str, ...] = typing.get_args(FileScheme)
+MODEL_SCHEMES: tuple[str, ...] = typing.get_args(ModelScheme)
 _PREFIXES = {"iob1": "BI", "iob2": "BI", "bioes": "BIES"}
 
 Span = tuple[str, int, int]  # (type, start, end exclusive)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
 import torch
+from annotated_types import Ge
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
+from lstm_apps.bounds import Count, Positive
 from lstm_apps.data.captions import CaptionedImages
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule
@@ -96,13 +98,13 @@ class CaptionDataModule(AppDataModule):
     def __init__(
         self,
         dataset: CaptionSource,
-        image_size: int = 64,
-        vocab_size: int = 10000,
-        min_frequency: int = 1,
-        max_caption_len: int = 30,
-        batch_size: int = 64,
-        eval_batch_size: int = 128,
-        num_workers: int = 0,
+        image_size: Annotated[int, Ge(16)] = 64,
+        vocab_size: Positive = 10000,
+        min_frequency: Positive = 1,
+        max_caption_len: Positive = 30,
+        batch_size: Positive = 64,
+        eval_batch_size: Positive = 128,
+        num_workers: Count = 0,
         cache_images: bool = True,
     ) -> None:
         super().__init__(source=dataset)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 import torch.nn.functional as F
+from annotated_types import Ge
 
 from lstm_apps.apps.captioner.datamodule import IMAGENET_MEAN, IMAGENET_STD
+from lstm_apps.bounds import Count, Dropout, KeysOf, NonNegative, Positive
 from lstm_apps.core.attention import AttentionType
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
 from lstm_apps.core.attention_decoder_export import decoder_step_graph
@@ -37,22 +39,22 @@ class CaptionModel(DecodedEvaluation[str], AppModule):
         pad_id: int,
         bos_id: int,
         eos_id: int,
-        encoder: Mapping[str, Any] | None = None,
-        image_size: int = 64,
-        embedding_dim: int = 64,
-        hidden_size: int = 256,
-        num_layers: int = 1,
+        encoder: Annotated[Mapping[str, Any] | None, KeysOf(ImageEncoder)] = None,
+        image_size: Annotated[int, Ge(16)] = 64,
+        embedding_dim: Positive = 64,
+        hidden_size: Positive = 256,
+        num_layers: Positive = 1,
         cell: CellType = "lstm",
         attention: AttentionType = "additive",
         context_gate: bool = True,
-        attention_penalty: float = 1.0,
-        dropout: float = 0.3,
-        label_smoothing: float = 0.0,
-        val_beam_size: int = 1,
-        test_beam_size: int = 3,
-        length_penalty: float = 0.0,
-        max_len: int = 24,
-        log_examples: int = 3,
+        attention_penalty: NonNegative = 1.0,
+        dropout: Dropout = 0.3,
+        label_smoothing: Dropout = 0.0,
+        val_beam_size: Positive = 1,
+        test_beam_size: Positive = 3,
+        length_penalty: NonNegative = 0.0,
+        max_len: Positive = 24,
+        log_examples: Count = 3,
         optimizer: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,
     ) -> None:

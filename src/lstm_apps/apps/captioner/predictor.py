@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from lstm_apps.apps.captioner.datamodule import image_transform, load_image
 from lstm_apps.apps.captioner.model import CaptionModel
+from lstm_apps.bounds import Positive
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.predictor import Prediction, Predictor, exactly_one, existing_file
 
@@ -23,8 +24,8 @@ class CaptionerOptions:
 
     image: str | None = None
     image_dir: str | None = None
-    beam_size: int = 5
-    batch_size: int = 64
+    beam_size: Positive = 5
+    batch_size: Positive = 64
 
 
 class ImageFiles(Dataset):

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
 
 from lstm_apps.apps.classifier.encoding import ClassifierVocab, EncodedTexts, LabelledBatches
+from lstm_apps.bounds import Positive, Seed
 from lstm_apps.data.labelled_text import LabelledText
 from lstm_apps.data.prepared import PreparedStore
-from lstm_apps.errors import UserError
 from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
-
-CLASS_WEIGHTS = ("none", "balanced")
 
 
 class LabelledSource(Protocol):
@@ -38,22 +36,20 @@ class TextClassificationDataModule(PreparedSentenceDataModule):
     def __init__(
         self,
         corpus: LabelledSource,
-        tokenizer: str = "word",
-        vocab_size: int = 20000,
-        min_frequency: int = 2,
+        tokenizer: Literal["word", "bpe", "char"] = "word",
+        vocab_size: Positive = 20000,
+        min_frequency: Positive = 2,
         lowercase: bool = True,
-        max_text_len: int = 256,
+        max_text_len: Positive = 256,
         multi_label: bool = False,
-        class_weights: str = "none",
-        batch_size: int = 32,
-        eval_batch_size: int = 256,
-        seed: int = 0,
-        max_tokens: int | None = None,
+        class_weights: Literal["none", "balanced"] = "none",
+        batch_size: Positive = 32,
+        eval_batch_size: Positive = 256,
+        seed: Seed = 0,
+        max_tokens: Positive | None = None,
         prepared_dir: str | None = None,
     ) -> None:
         super().__init__(corpus, prepared_dir)
-        if class_weights not in CLASS_WEIGHTS:
-            raise UserError(f"data.class_weights: must be none or balanced, got {class_weights!r}")
         self.corpus = corpus
         self.tokenizer_kind, self.vocab_size = tokenizer, vocab_size
         self.min_frequency, self.lowercase, self.max_text_len = min_frequency, lowercase, max_text_len

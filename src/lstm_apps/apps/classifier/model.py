@@ -20,8 +20,9 @@ from torchmetrics.classification import (
 )
 
 from lstm_apps.apps.classifier.encoding import ClassifierVocab, LabelledBatches
+from lstm_apps.bounds import Count, Dropout, Fraction, Positive
 from lstm_apps.core.export_graph import ExportGraph, GraphOf
-from lstm_apps.core.pooling import SequencePooling
+from lstm_apps.core.pooling import PoolingMode, SequencePooling
 from lstm_apps.core.recurrent import CellType, RecurrentBlock
 from lstm_apps.data.labelled_text import LabelledText
 from lstm_apps.errors import UserError
@@ -49,17 +50,17 @@ class ClassifierModel(AppModule):
         multi_label: bool,
         pad_id: int,
         class_weights: list[float] | None = None,
-        embedding_dim: int = 128,
+        embedding_dim: Positive = 128,
         word_vectors: str | None = None,
-        hidden_size: int = 128,
-        num_layers: int = 1,
+        hidden_size: Positive = 128,
+        num_layers: Positive = 1,
         cell: CellType = "lstm",
         bidirectional: bool = True,
-        pooling: str = "attention",
-        attention_size: int = 64,
-        dropout: float = 0.3,
-        threshold: float = 0.5,
-        log_examples: int = 4,
+        pooling: PoolingMode = "attention",
+        attention_size: Positive = 64,
+        dropout: Dropout = 0.3,
+        threshold: Fraction = 0.5,
+        log_examples: Count = 4,
         optimizer: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,
     ) -> None:
@@ -69,12 +70,9 @@ class ClassifierModel(AppModule):
         self.word_vectors = word_vectors
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
         self.encoder = RecurrentBlock(embedding_dim, hidden_size, num_layers, cell, bidirectional, dropout)
-        try:
-            self.pooling = SequencePooling(
-                pooling, self.encoder.output_size, self.encoder.num_directions, attention_size
-            )
-        except ValueError as err:
-            raise UserError(f"model.pooling: {err}") from None
+        self.pooling = SequencePooling(
+            pooling, self.encoder.output_size, self.encoder.num_directions, attention_size
+        )
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(self.encoder.output_size, len(self.labels))
         self.register_buffer("class_weights", torch.tensor(class_weights) if class_weights else None)

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from lstm_apps.apps.classifier.model import ClassifierModel
+from lstm_apps.bounds import Count, Positive
 from lstm_apps.data.corpus import read_text_file
 from lstm_apps.data.labelled_text import read_labelled_texts
 from lstm_apps.pipeline.predictor import Prediction, Predictor, exactly_one, existing_file
@@ -22,9 +23,9 @@ class ClassifierOptions:
     text: str | None = None
     input_file: str | None = None
     text_column: str = "text"
-    top_labels: int = 0
+    top_labels: Count = 0
     output_file: str | None = None
-    batch_size: int = 64
+    batch_size: Positive = 64
 
 
 class ClassifierPredictor(Predictor[ClassifierModel, ClassifierOptions]):

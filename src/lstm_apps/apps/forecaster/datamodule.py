@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from lstm_apps.apps.forecaster.windows import Scaler, TimeSplit, WindowBatches, window_frame
+from lstm_apps.bounds import Fraction, Positive, Seed
 from lstm_apps.data.time_series import CALENDAR_FEATURES, TimeSeries, calendar_features
 from lstm_apps.pipeline.app_datamodule import BucketedDataModule
 
@@ -26,15 +27,15 @@ class ForecastDataModule(BucketedDataModule):
     def __init__(
         self,
         series: SeriesSource,
-        context: int = 104,
-        horizon: int = 26,
-        val_fraction: float = 0.15,
-        test_fraction: float = 0.15,
+        context: Positive = 104,
+        horizon: Positive = 26,
+        val_fraction: Fraction = 0.15,
+        test_fraction: Fraction = 0.15,
         calendar: bool = True,
-        eval_stride: int = 1,
-        batch_size: int = 32,
-        eval_batch_size: int = 256,
-        seed: int = 0,
+        eval_stride: Positive = 1,
+        batch_size: Positive = 32,
+        eval_batch_size: Positive = 256,
+        seed: Seed = 0,
     ) -> None:
         super().__init__(source=series)
         self.series_source = series

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -12,15 +12,13 @@ from torch import nn
 
 from lstm_apps.apps.forecaster.scores import forecast_scores
 from lstm_apps.apps.forecaster.windows import Scaler
+from lstm_apps.bounds import Count, Dropout, Fraction, Positive
 from lstm_apps.core.export_graph import ExportGraph, GraphOf
 from lstm_apps.core.recurrent import CellType, RecurrentBlock
 from lstm_apps.data.time_series import calendar_features
-from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.plots import forecast_image
-
-HEADS = ("direct", "seq2seq")
 
 
 class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
@@ -47,25 +45,21 @@ class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
         horizon: int,
         scale_mean: list[float],
         scale_std: list[float],
-        head: str = "direct",
-        hidden_size: int = 64,
-        num_layers: int = 2,
+        head: Literal["direct", "seq2seq"] = "direct",
+        hidden_size: Positive = 64,
+        num_layers: Positive = 2,
         cell: CellType = "lstm",
-        dropout: float = 0.1,
-        quantiles: list[float] | None = None,
+        dropout: Dropout = 0.1,
+        quantiles: list[Fraction] | None = None,
         relative: bool = True,
         calibrate_intervals: bool = True,
-        step_embedding_dim: int = 8,
-        log_examples: int = 3,
+        step_embedding_dim: Positive = 8,
+        log_examples: Count = 3,
         optimizer: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(optimizer=optimizer, scheduler=scheduler)
-        if head not in HEADS:
-            raise UserError(f"model.head: must be direct or seq2seq, got {head!r}")
         self.quantiles = sorted(float(q) for q in quantiles) if quantiles else []
-        if any(not 0 < q < 1 for q in self.quantiles):
-            raise UserError(f"model.quantiles: each must lie in (0, 1), got {self.quantiles}")
         self.columns, self.time_column = list(columns), time_column
         self.variables, self.calendar_size = len(columns), calendar_size
         self.context, self.horizon, self.head = context, horizon, head

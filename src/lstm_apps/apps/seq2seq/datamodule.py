@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from itertools import chain
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from lstm_apps.bounds import Positive, Seed
 from lstm_apps.data.prepared import PreparedStore
 from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
 from lstm_apps.text.batching import BucketedPairBatches
@@ -50,17 +51,17 @@ class ParallelDataModule(PreparedSentenceDataModule):
     def __init__(
         self,
         corpus: ParallelSource,
-        tokenizer: str = "char",
+        tokenizer: Literal["char", "word", "bpe"] = "char",
         shared_vocab: bool = False,
-        vocab_size: int = 8000,
-        min_frequency: int = 1,
+        vocab_size: Positive = 8000,
+        min_frequency: Positive = 1,
         lowercase: bool = False,
-        batch_size: int = 64,
-        eval_batch_size: int = 256,
-        max_source_len: int = 200,
-        max_target_len: int = 200,
-        seed: int = 0,
-        max_tokens: int | None = None,
+        batch_size: Positive = 64,
+        eval_batch_size: Positive = 256,
+        max_source_len: Positive = 200,
+        max_target_len: Positive = 200,
+        seed: Seed = 0,
+        max_tokens: Positive | None = None,
         prepared_dir: str | None = None,
     ) -> None:
         super().__init__(corpus, prepared_dir)

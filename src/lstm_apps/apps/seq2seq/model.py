@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lstm_apps.bounds import Count, Dropout, NonNegative, Positive
 from lstm_apps.core.attention import AttentionType
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
 from lstm_apps.core.attention_decoder_export import decoder_step_graph
@@ -41,23 +42,23 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
         pad_id: int,
         bos_id: int,
         eos_id: int,
-        embedding_dim: int = 64,
-        hidden_size: int = 128,
-        encoder_layers: int = 1,
-        decoder_layers: int = 1,
+        embedding_dim: Positive = 64,
+        hidden_size: Positive = 128,
+        encoder_layers: Positive = 1,
+        decoder_layers: Positive = 1,
         bidirectional: bool = True,
         cell: CellType = "lstm",
         attention: AttentionType = "general",
         input_feeding: bool = False,
         tie_embeddings: bool = False,
-        dropout: float = 0.1,
-        label_smoothing: float = 0.1,
-        val_beam_size: int = 1,
-        test_beam_size: int = 5,
-        length_penalty: float = 0.6,
-        max_len_a: float = 1.5,
-        max_len_b: int = 10,
-        log_examples: int = 4,
+        dropout: Dropout = 0.1,
+        label_smoothing: Dropout = 0.1,
+        val_beam_size: Positive = 1,
+        test_beam_size: Positive = 5,
+        length_penalty: NonNegative = 0.6,
+        max_len_a: NonNegative = 1.5,
+        max_len_b: Count = 10,
+        log_examples: Count = 4,
         replace_unknown: bool = False,
         optimizer: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lstm_apps.apps.seq2seq.model import Seq2SeqModel
+from lstm_apps.bounds import NonNegative, Positive
 from lstm_apps.pipeline.predictor import Prediction, Predictor, exactly_one, existing_file
 
 
@@ -14,11 +15,11 @@ class Seq2SeqOptions:
 
     input: str | None = None
     input_file: str | None = None
-    beam_size: int = 5
-    n_best: int = 1
-    length_penalty: float | None = None
+    beam_size: Positive = 5
+    n_best: Positive = 1
+    length_penalty: NonNegative | None = None
     replace_unknown: bool | None = None
-    batch_size: int = 64
+    batch_size: Positive = 64
 
 
 class Seq2SeqPredictor(Predictor[Seq2SeqModel, Seq2SeqOptions]):

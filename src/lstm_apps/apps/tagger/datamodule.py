@@ -8,12 +8,13 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from lstm_apps.apps.tagger.encoding import EncodedSentences, TaggedBatches, TaggerVocab
+from lstm_apps.bounds import Positive, Seed
 from lstm_apps.data.conll import TaggedSentence
 from lstm_apps.data.prepared import Positions, PreparedStore
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
 from lstm_apps.text.sequence_arrays import SequenceArrays, TextColumn, utf8_arrays
-from lstm_apps.text.tag_schemes import MODEL_SCHEMES, convert
+from lstm_apps.text.tag_schemes import ModelScheme, convert
 
 
 class TaggedSource(Protocol):
@@ -49,19 +50,17 @@ class TaggingDataModule(PreparedSentenceDataModule):
     def __init__(
         self,
         corpus: TaggedSource,
-        scheme: str = "bioes",
-        min_frequency: int = 1,
+        scheme: ModelScheme = "bioes",
+        min_frequency: Positive = 1,
         lowercase: bool = False,
-        max_word_chars: int = 30,
-        batch_size: int = 32,
-        eval_batch_size: int = 256,
-        seed: int = 0,
-        max_tokens: int | None = None,
+        max_word_chars: Positive = 30,
+        batch_size: Positive = 32,
+        eval_batch_size: Positive = 256,
+        seed: Seed = 0,
+        max_tokens: Positive | None = None,
         prepared_dir: str | None = None,
     ) -> None:
         super().__init__(corpus, prepared_dir)
-        if scheme not in MODEL_SCHEMES:
-            raise UserError(f"data.scheme: must be one of {', '.join(MODEL_SCHEMES)}, got {scheme!r}")
         self.corpus = corpus
         self.scheme = scheme
         self.min_frequency = min_frequency

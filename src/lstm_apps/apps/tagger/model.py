@@ -11,12 +11,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from lstm_apps.apps.tagger.encoding import TaggedBatches, TaggerVocab
+from lstm_apps.bounds import Count, Dropout, Positive
 from lstm_apps.core.char_features import CharFeatureKind, CharFeatures
-from lstm_apps.core.crf import ALGORITHMS, CRF, Constraints
+from lstm_apps.core.crf import CRF, Constraints, CrfAlgorithm
 from lstm_apps.core.export_graph import ExportGraph, GraphOf
 from lstm_apps.core.recurrent import CellType, RecurrentBlock
 from lstm_apps.data.conll import TaggedSentence
-from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import move_batch
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
@@ -46,29 +46,25 @@ class TaggerModel(DecodedEvaluation[list[str]], AppModule):
         scheme: str,
         pad_id: int,
         unk_id: int,
-        word_dim: int = 100,
+        word_dim: Positive = 100,
         word_vectors: str | None = None,
         char_features: CharFeatureKind | Literal["none"] = "cnn",
-        char_dim: int = 30,
-        char_size: int = 50,
-        char_kernel: int = 3,
-        hidden_size: int = 128,
-        num_layers: int = 1,
+        char_dim: Positive = 30,
+        char_size: Positive = 50,
+        char_kernel: Positive = 3,
+        hidden_size: Positive = 128,
+        num_layers: Positive = 1,
         cell: CellType = "lstm",
-        dropout: float = 0.5,
-        word_dropout: float = 0.05,
-        output: str = "crf",
-        crf_algorithm: str = "auto",
+        dropout: Dropout = 0.5,
+        word_dropout: Dropout = 0.05,
+        output: Literal["crf", "softmax"] = "crf",
+        crf_algorithm: CrfAlgorithm = "auto",
         constrained: bool = True,
-        log_examples: int = 4,
+        log_examples: Count = 4,
         optimizer: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(optimizer=optimizer, scheduler=scheduler)
-        if output not in ("crf", "softmax"):
-            raise UserError(f"model.output: must be crf or softmax, got {output!r}")
-        if char_features not in ("cnn", "lstm", "none"):
-            raise UserError(f"model.char_features: must be cnn, lstm or none, got {char_features!r}")
         self.tags, self.scheme = list(tags), scheme
         self.pad_id, self.unk_id = pad_id, unk_id
         self.word_vectors = word_vectors
@@ -89,10 +85,6 @@ class TaggerModel(DecodedEvaluation[list[str]], AppModule):
         constraints: Constraints = (
             allowed_transitions(self.tags, scheme) if constrained else (None, None, None)
         )
-        if crf_algorithm not in ALGORITHMS:
-            raise UserError(
-                f"model.crf_algorithm: must be one of {', '.join(ALGORITHMS)}, got {crf_algorithm!r}"
-            )
         self.crf = CRF(len(self.tags), *constraints, algorithm=crf_algorithm) if output == "crf" else None
         # Softmax output with constraints: Viterbi over log-probabilities with fixed zero scores.
         self.constraint_decoder = (

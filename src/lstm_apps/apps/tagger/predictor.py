@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from lstm_apps.apps.tagger.model import TaggerModel
 from lstm_apps.apps.tagger.predict_io import format_tagged_text, read_prediction_input
+from lstm_apps.bounds import Positive
 from lstm_apps.data.conll import format_conll
 from lstm_apps.pipeline.predictor import Prediction, Predictor, exactly_one, existing_file
 
@@ -16,9 +18,9 @@ class TaggerOptions:
 
     text: str | None = None
     input_file: str | None = None
-    input_format: str = "auto"
+    input_format: Literal["auto", "conll", "text"] = "auto"
     output_file: str | None = None
-    batch_size: int = 64
+    batch_size: Positive = 64
 
 
 class TaggerPredictor(Predictor[TaggerModel, TaggerOptions]):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from torch.utils.data import DataLoader
@@ -14,6 +14,7 @@ from lstm_apps.apps.textgen.prepared_stream import (
     store_directory,
     tokenizer_identity,
 )
+from lstm_apps.bounds import Positive
 from lstm_apps.data.prepared import default_prepared_dir, link_alias, open_store, problem
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule, ResumableBatchLoader
@@ -37,12 +38,12 @@ class TextStreamDataModule(AppDataModule):
     def __init__(
         self,
         corpus: StreamSource,
-        tokenizer: str = "char",
-        vocab_size: int = 4000,
-        min_frequency: int = 1,
-        batch_size: int = 64,
-        eval_batch_size: int = 16,
-        bptt: int = 128,
+        tokenizer: Literal["char", "bpe"] = "char",
+        vocab_size: Positive = 4000,
+        min_frequency: Positive = 1,
+        batch_size: Positive = 64,
+        eval_batch_size: Positive = 16,
+        bptt: Positive = 128,
         prepared_dir: str | None = None,
     ) -> None:
         super().__init__(source=corpus)

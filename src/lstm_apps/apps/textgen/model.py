@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lstm_apps.bounds import Count, Dropout, Positive, PositiveReal
 from lstm_apps.core.export_graph import ExportGraph, GraphOf, flat_state, state_names
 from lstm_apps.core.recurrent import CellType, RecurrentBlock, RecurrentState, detach_state
 from lstm_apps.core.sampling import select_next_token
@@ -35,18 +36,18 @@ class LanguageModel(AppModule):
     def __init__(
         self,
         vocab_size: int,
-        embedding_dim: int = 256,
-        hidden_size: int = 256,
-        num_layers: int = 2,
+        embedding_dim: Positive = 256,
+        hidden_size: Positive = 256,
+        num_layers: Positive = 2,
         cell: CellType = "lstm",
-        proj_size: int = 0,
-        dropout: float = 0.2,
-        embedding_dropout: float = 0.1,
-        output_dropout: float = 0.2,
+        proj_size: Count = 0,
+        dropout: Dropout = 0.2,
+        embedding_dropout: Dropout = 0.1,
+        output_dropout: Dropout = 0.2,
         tie_weights: bool = True,
         sample_prompt: str = "The ",
-        sample_tokens: int = 200,
-        sample_temperature: float = 0.8,
+        sample_tokens: Positive = 200,
+        sample_temperature: PositiveReal = 0.8,
         optimizer: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,
     ) -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from annotated_types import Gt, Le
 
 from lstm_apps.apps.textgen.model import LanguageModel
+from lstm_apps.bounds import Count, Positive, PositiveReal, Seed
 from lstm_apps.pipeline.predictor import Prediction, Predictor
 
 
@@ -13,13 +17,13 @@ class TextgenOptions:
     """The options of ``configs/predict/textgen.yaml``."""
 
     prompt: str = ""
-    max_new_tokens: int = 200
-    num_samples: int = 1
+    max_new_tokens: Positive = 200
+    num_samples: Positive = 1
     greedy: bool = False
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    seed: int | None = None
+    temperature: PositiveReal = 1.0
+    top_k: Count = 0
+    top_p: Annotated[float, Gt(0), Le(1)] = 1.0
+    seed: Seed | None = None
 
 
 class TextgenPredictor(Predictor[LanguageModel, TextgenOptions]):
