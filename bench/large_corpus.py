@@ -109,7 +109,7 @@ def run_size(megabytes: int, work: Path) -> dict[str, float]:
     prepare = (
         "import time, large_corpus as B;"
         "from lstm_apps.apps.textgen.datamodule import TextStreamDataModule as M;"
-        "from lstm_apps.data.corpus import TextFiles as F;"
+        "from lstm_apps.apps.textgen.corpus import TextFiles as F;"
         "t = time.perf_counter();"
         f"M(F({str(text)!r}, {str(val)!r}), prepared_dir={str(folder / 'prepared' / 'textgen')!r}).prepare_data();"
         "print(f'BENCH prep_s {time.perf_counter() - t:.2f}');"

@@ -106,11 +106,11 @@ UNITS = {
     "classifier": "texts",
     "forecaster": "windows",
 }
-# Decoders compared per app: (column name, argument of _decode).
+# Decoders compared per app: (column name, search settings of the app's ``decode_batch``).
 DECODERS = {
-    "seq2seq": (("greedy", 1), ("beam 5", 5)),
-    "captioner": (("greedy", 1), ("beam 3", 3)),
-    "tagger": (("argmax", "argmax"), ("Viterbi", "viterbi")),
+    "seq2seq": (("greedy", {"beam_size": 1}), ("beam 5", {"beam_size": 5})),
+    "captioner": (("greedy", {"beam_size": 1}), ("beam 3", {"beam_size": 3})),
+    "tagger": (("argmax", {"search": "argmax"}), ("Viterbi", {"search": "model"})),
 }
 
 
@@ -164,13 +164,13 @@ def measure_decoding(app: str, overrides: list[str], sentences: int, train_steps
             if count >= sentences:
                 break
         row = {}
-        for name, width in DECODERS[app]:
-            _decode(model, batches[0], width)  # warm-up
+        for name, search in DECODERS[app]:
+            _decode(model, batches[0], search)  # warm-up
             best = float("inf")
             for _ in range(3):  # best of three passes: decoding runs are short, machine noise is not
                 start_time = time.perf_counter()
                 for batch in batches:
-                    _decode(model, batch, width)
+                    _decode(model, batch, search)
                 if device.type == "cuda":
                     torch.cuda.synchronize()
                 best = min(best, time.perf_counter() - start_time)
@@ -196,13 +196,8 @@ def _eval_batches(app: str, datamodule, batch_size: int):
     )
 
 
-def _decode(model, batch, beam):
-    if "words" in batch:
-        emissions = model(batch)
-        return model.crf.viterbi(emissions, model.mask(batch)) if beam == "viterbi" else emissions.argmax(-1)
-    if "images" in batch:
-        return model.decode(batch["images"], beam_size=beam)
-    return model.decode(batch["src"], batch["src_lengths"], beam_size=beam)
+def _decode(model, batch, search):
+    return model.decode_batch(batch, **search)
 
 
 def _busy_fraction(prof, wall_seconds: float) -> float:

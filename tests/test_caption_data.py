@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from lstm_apps.data.captions import read_coco, read_karpathy
-from lstm_apps.data.scenes import Shape, captions, draw, relation, write_dataset
+from lstm_apps.apps.captioner.captions import read_coco, read_karpathy
+from lstm_apps.apps.captioner.scenes import Shape, captions, draw, relation, write_dataset
 from lstm_apps.errors import UserError
 
 

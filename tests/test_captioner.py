@@ -14,10 +14,10 @@ from helpers.running import run_in_process
 from lstm_apps.apps.captioner.datamodule import IMAGENET_MEAN, IMAGENET_STD, CaptionDataModule
 from lstm_apps.apps.captioner.model import CaptionModel
 from lstm_apps.apps.captioner.predictor import CaptionerOptions, CaptionerPredictor
+from lstm_apps.apps.captioner.sources import KarpathyDataset, ScenesDataset
 from lstm_apps.cli.predict import with_app_options
 from lstm_apps.core.attention_decoder import DecoderState
 from lstm_apps.core.beam_search import beam_search
-from lstm_apps.data.caption_sources import KarpathyDataset, ScenesDataset
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.predict import predict
 from lstm_apps.pipeline.train import train

@@ -13,13 +13,13 @@ from helpers.fixture_data import EXAMPLES, write_labelled
 from helpers.running import run_cli
 from helpers.tiny import tiny_classifier_overrides
 from lstm_apps.apps.classifier.datamodule import TextClassificationDataModule
+from lstm_apps.apps.classifier.labelled_text import LabelledTextFiles, read_labelled_texts
 from lstm_apps.apps.classifier.model import ClassifierModel, per_label_table
 from lstm_apps.apps.classifier.predictor import ClassifierOptions, ClassifierPredictor
+from lstm_apps.apps.classifier.stdlib_docstrings import StdlibDocstrings
 from lstm_apps.cli.predict import with_app_options
 from lstm_apps.core.pooling import SequencePooling
 from lstm_apps.core.recurrent import RecurrentBlock
-from lstm_apps.data.labelled_text import LabelledTextFiles, read_labelled_texts
-from lstm_apps.data.stdlib_docstrings import StdlibDocstrings
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.predict import predict

@@ -7,9 +7,9 @@ import itertools
 import pytest
 import torch
 
+from lstm_apps.apps.tagger.tag_schemes import allowed_transitions, is_legal
 from lstm_apps.core.crf import CRF
 from lstm_apps.diagnostics.operator_calls import operator_calls
-from lstm_apps.text.tag_schemes import allowed_transitions, is_legal
 
 BIOES = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "E-LOC", "S-LOC"]
 IOB2 = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]

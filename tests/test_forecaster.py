@@ -20,8 +20,8 @@ from lstm_apps.apps.forecaster.datamodule import ForecastDataModule
 from lstm_apps.apps.forecaster.model import ForecasterModel
 from lstm_apps.apps.forecaster.predictor import ForecasterOptions, ForecasterPredictor
 from lstm_apps.apps.forecaster.scores import forecast_scores
+from lstm_apps.apps.forecaster.time_series import SeriesFile, StatsmodelsSeries, read_series_csv
 from lstm_apps.apps.forecaster.windows import TimeSplit, WindowBatches, window_frame
-from lstm_apps.data.time_series import SeriesFile, StatsmodelsSeries, read_series_csv
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.train import train
 

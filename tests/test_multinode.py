@@ -190,8 +190,8 @@ def test_slurm_requeue_signal_checkpoints_requeues_and_the_requeued_job_resumes(
 
 
 def test_requeue_signal_names_are_checked(tmp_path: Path) -> None:
-    from lstm_apps.callbacks.preemption import PreemptionSignals, signal_number
     from lstm_apps.errors import UserError
+    from lstm_apps.pipeline.preemption import PreemptionSignals, signal_number
 
     assert signal_number("USR2") == signal_number("SIGUSR2") == signal.SIGUSR2
     assert PreemptionSignals(requeue_signal="none").requeue_signal is None

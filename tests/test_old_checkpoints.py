@@ -11,8 +11,10 @@ import json
 from pathlib import Path
 
 import pytest
+from hydra.utils import get_object
 
 from helpers.running import run_in_process
+from lstm_apps.config_ranges.schema import target_nodes
 from lstm_apps.paths import available_apps
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 
@@ -30,6 +32,8 @@ def test_an_old_checkpoint_loads_and_predicts_as_it_did(app: str, tmp_path: Path
     ckpt.write_bytes((FIXTURES / f"{app}.ckpt").read_bytes())
     info = read_checkpoint(str(ckpt))
     assert info.app == app
+    targets = [str(node._target_) for _, node in target_nodes(info.config.data, "data")]
+    assert targets and all(get_object(target) for target in targets), targets  # moved modules found
     model = model_from_checkpoint(info)
     assert sum(p.numel() for p in model.parameters()) > 0
     options = [option.replace("{fixtures}", str(FIXTURES)) for option in EXPECTED[app]["predict"]]

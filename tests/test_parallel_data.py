@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from lstm_apps.data.dates import FORMATS, generate_splits, ordinal
-from lstm_apps.data.parallel import DateCorpus, ParallelFiles, read_aligned, read_tsv
+from lstm_apps.apps.seq2seq.dates import FORMATS, generate_splits, ordinal
+from lstm_apps.apps.seq2seq.parallel import DateCorpus, ParallelFiles, read_aligned, read_tsv
+from lstm_apps.data.prepared.sequence_arrays import SequenceArrays
 from lstm_apps.errors import UserError
 from lstm_apps.text import batching
-from lstm_apps.text.sequence_arrays import SequenceArrays
 
 
 # Stands in for the class: built from (source, target) lists.

@@ -10,11 +10,11 @@ import torch
 import yaml
 
 from helpers.fixture_data import app_checkpoint
+from lstm_apps.apps.tagger.conll import ConllFiles
 from lstm_apps.apps.tagger.datamodule import TaggingDataModule
 from lstm_apps.apps.tagger.model import TaggerModel
 from lstm_apps.apps.tagger.predictor import TaggerOptions, TaggerPredictor
 from lstm_apps.cli.main import main
-from lstm_apps.data.conll import ConllFiles
 from lstm_apps.errors import UserError
 from lstm_apps.paths import available_apps, config_dir
 from lstm_apps.pipeline.checkpoint import read_checkpoint

@@ -17,8 +17,8 @@ import lstm_apps.apps.forecaster.prepare as prepare_forecaster
 import lstm_apps.apps.seq2seq.prepare as prepare_seq2seq
 import lstm_apps.apps.tagger.prepare as prepare_tagger
 import lstm_apps.apps.textgen.prepare as prepare_textgen
-from lstm_apps.data.conll import ConllFiles
-from lstm_apps.data.corpus import TextFiles
+from lstm_apps.apps.tagger.conll import ConllFiles
+from lstm_apps.apps.textgen.corpus import TextFiles
 from lstm_apps.data.download import fetch
 from lstm_apps.errors import UserError
 
@@ -118,7 +118,7 @@ def test_checkout_script_prepares_from_a_mirror_and_fails_in_one_line(tmp_path: 
 
 
 def test_multi30k_lands_in_the_aligned_layout_the_reader_takes(tmp_path: Path) -> None:
-    from lstm_apps.data.parallel import ParallelFiles
+    from lstm_apps.apps.seq2seq.parallel import ParallelFiles
 
     fixtures = REPO / "tests" / "fixtures" / "seq2seq" / "multi30k"
     written = prepare_seq2seq.prepare("multi30k", tmp_path, fixtures.as_uri())
@@ -166,7 +166,7 @@ def test_flickr8k_is_arranged_for_the_karpathy_reader(tmp_path: Path) -> None:
     written = prepare_captioner.prepare("flickr8k", tmp_path / "out", mirror.as_uri())
     assert written["dataset"].name == "dataset_flickr8k.json"
     assert not (tmp_path / "out" / "flickr8k" / "dataset_coco.json").exists()
-    from lstm_apps.data.captions import read_karpathy
+    from lstm_apps.apps.captioner.captions import read_karpathy
 
     assert read_karpathy(written["dataset"], written["images"])["train"][0][1] == ["a dog"]
     (mirror / "Flickr8k_Dataset.zip").write_bytes(b"broken")
@@ -207,7 +207,7 @@ def test_conll2002_rejects_a_corrupt_archive(tmp_path: Path) -> None:
 def test_sst2_zip_is_arranged_with_dev_as_test_and_a_held_out_val(tmp_path: Path) -> None:
     import zipfile
 
-    from lstm_apps.data.labelled_text import LabelledTextFiles
+    from lstm_apps.apps.classifier.labelled_text import LabelledTextFiles
 
     mirror = tmp_path / "mirror"
     mirror.mkdir()
@@ -235,7 +235,7 @@ def test_imdb_tarball_is_arranged_as_jsonl(tmp_path: Path) -> None:
     import io
     import tarfile
 
-    from lstm_apps.data.labelled_text import LabelledTextFiles
+    from lstm_apps.apps.classifier.labelled_text import LabelledTextFiles
 
     mirror = tmp_path / "mirror"
     mirror.mkdir()
@@ -262,7 +262,7 @@ def test_imdb_tarball_is_arranged_as_jsonl(tmp_path: Path) -> None:
 
 
 def test_forecaster_series_is_written_as_the_csv_the_config_reads(tmp_path: Path) -> None:
-    from lstm_apps.data.time_series import read_series_csv
+    from lstm_apps.apps.forecaster.time_series import read_series_csv
 
     written = prepare_forecaster.prepare("sunspots", tmp_path)
     assert written["series"] == tmp_path / "sunspots.csv"
@@ -275,7 +275,7 @@ def test_forecaster_series_is_written_as_the_csv_the_config_reads(tmp_path: Path
 def test_sst2_validation_is_held_out_by_sentence_with_its_phrases(tmp_path: Path) -> None:
     import zipfile
 
-    from lstm_apps.data.labelled_text import LabelledTextFiles
+    from lstm_apps.apps.classifier.labelled_text import LabelledTextFiles
 
     sentences = [f"the {'fine' if i % 2 else 'dull'} film number {i} ends well" for i in range(30)]
     rows = []

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from lstm_apps.apps.captioner.sources import ScenesDataset
+from lstm_apps.apps.seq2seq.parallel import DateCorpus
 from lstm_apps.apps.tagger.datamodule import TaggingDataModule
-from lstm_apps.data.caption_sources import ScenesDataset
-from lstm_apps.data.ner_corpus import GeneratedNerCorpus
-from lstm_apps.data.parallel import DateCorpus
+from lstm_apps.apps.tagger.ner_corpus import GeneratedNerCorpus
 from lstm_apps.errors import UserError
 
 
@@ -84,7 +84,7 @@ def test_an_incomplete_folder_from_an_older_run_is_named(tmp_path: Path) -> None
 def _timed_prepare(folder: str, log: str, barrier: multiprocessing.synchronize.Barrier) -> None:
     import time
 
-    from lstm_apps.pipeline.prepare_lock import prepare_once
+    from lstm_apps.data.prepared.lock import prepare_once
 
     def prepare() -> None:
         start = time.monotonic()

@@ -14,12 +14,12 @@ from helpers.fixture_data import EXAMPLES, PAIRS, SENTENCES, write_conll, write_
 from helpers.running import run_cli_with_probe
 from helpers.tiny import tiny_tagger_overrides
 from lstm_apps.apps.classifier.datamodule import TextClassificationDataModule
+from lstm_apps.apps.classifier.labelled_text import LabelledTextFiles
 from lstm_apps.apps.seq2seq.datamodule import ParallelDataModule
+from lstm_apps.apps.seq2seq.parallel import ParallelFiles
+from lstm_apps.apps.tagger.conll import ConllFiles
 from lstm_apps.apps.tagger.datamodule import TaggingDataModule
-from lstm_apps.data.conll import ConllFiles
-from lstm_apps.data.labelled_text import LabelledTextFiles
-from lstm_apps.data.parallel import ParallelFiles
-from lstm_apps.data.prepared import open_store, problem
+from lstm_apps.data.prepared.store import open_store, problem
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline import prepared_sentences
 from lstm_apps.pipeline.prepared_sentences import PreparedSentenceDataModule

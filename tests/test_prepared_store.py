@@ -10,12 +10,12 @@ import torch
 
 from helpers.running import run_cli_with_probe
 from helpers.tiny import tiny_textgen_overrides
+from lstm_apps.apps.textgen.corpus import TextFiles
 from lstm_apps.apps.textgen.datamodule import TextStreamDataModule
-from lstm_apps.data.corpus import TextFiles
-from lstm_apps.data.prepared import ColumnWriter, Positions, open_store, problem, write_store
+from lstm_apps.data.prepared.sequence_arrays import SequenceArrays
+from lstm_apps.data.prepared.store import ColumnWriter, Positions, open_store, problem, write_store
 from lstm_apps.errors import UserError
 from lstm_apps.text.chunked import encode_chunks, read_chunks, read_lines, train_char
-from lstm_apps.text.sequence_arrays import SequenceArrays
 from lstm_apps.text.tokenizer import CharTokenizer, train_tokenizer
 
 

@@ -14,9 +14,10 @@ from helpers.running import run_cli, run_in_process
 from helpers.tiny import tiny_seq2seq_overrides
 from lstm_apps.apps.seq2seq.datamodule import ParallelDataModule
 from lstm_apps.apps.seq2seq.model import Seq2SeqModel
+from lstm_apps.apps.seq2seq.parallel import ParallelFiles
+from lstm_apps.apps.seq2seq.predictor import Seq2SeqOptions, Seq2SeqPredictor
 from lstm_apps.cli.predict import with_app_options
 from lstm_apps.core.beam_search import Hypothesis
-from lstm_apps.data.parallel import ParallelFiles
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.predict import predict
 from lstm_apps.pipeline.train import train
@@ -42,8 +43,8 @@ def test_overfits_a_tiny_parallel_set_to_exact_outputs(tmp_path: Path) -> None:
         loss.backward()
         optimizer.step()
     sources = [s for s, _ in PAIRS]
-    greedy = model.translate(sources, beam_size=1)
-    beam = model.translate(sources, beam_size=4, n_best=2)
+    greedy = Seq2SeqPredictor(model.eval(), Seq2SeqOptions(beam_size=1)).translate(sources)
+    beam = Seq2SeqPredictor(model, Seq2SeqOptions(beam_size=4, n_best=2)).translate(sources)
     assert [h[0][0] for h in greedy] == [t for _, t in PAIRS]
     assert [h[0][0] for h in beam] == [t for _, t in PAIRS]
     assert all(len(h) == 2 and h[0][1] >= h[1][1] for h in beam)

@@ -12,14 +12,15 @@ from helpers.config import compose_config
 from helpers.fixture_data import SENTENCES, write_conll
 from helpers.running import run_cli, run_in_process
 from helpers.tiny import tiny_tagger_overrides
+from lstm_apps.apps.tagger.conll import ConllFiles
 from lstm_apps.apps.tagger.datamodule import TaggingDataModule
 from lstm_apps.apps.tagger.model import TaggerModel
+from lstm_apps.apps.tagger.predictor import TaggerOptions, TaggerPredictor
+from lstm_apps.apps.tagger.tag_schemes import is_legal
 from lstm_apps.cli.predict import with_app_options
 from lstm_apps.core.char_features import CharFeatures, distinct_word_chars
-from lstm_apps.data.conll import ConllFiles
 from lstm_apps.pipeline.predict import predict
 from lstm_apps.pipeline.train import train
-from lstm_apps.text.tag_schemes import is_legal
 
 
 @pytest.mark.parametrize("kind", ["cnn", "lstm"])
@@ -79,7 +80,7 @@ def test_overfits_a_tiny_corpus_to_exact_tags(tmp_path: Path, output: str, char_
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    tagged = model.tag_sentences([s.split() for s, _ in SENTENCES])
+    tagged = TaggerPredictor(model.eval(), TaggerOptions()).tag([s.split() for s, _ in SENTENCES])
     assert tagged == list(dm.references("train"))
     assert "S-PER" in tagged[0] and "E-ORG" in tagged[1], "trained in the BIOES scheme"
 

@@ -10,12 +10,19 @@ import torch
 from seqeval.scheme import IOB2, IOBES, Entities
 
 from lstm_apps.apps.tagger.baseline import DictionaryTagger
-from lstm_apps.data.conll import ConllFiles, TaggedSentence, format_conll, parse_conll, read_conll
-from lstm_apps.data.ner_corpus import FIRST_NAMES, PERSON_OR_MONTH, generate_splits
+from lstm_apps.apps.tagger.conll import ConllFiles, TaggedSentence, format_conll, parse_conll, read_conll
+from lstm_apps.apps.tagger.ner_corpus import FIRST_NAMES, PERSON_OR_MONTH, generate_splits
+from lstm_apps.apps.tagger.span_scores import tagging_scores
+from lstm_apps.apps.tagger.tag_schemes import (
+    bioes_to_iob2,
+    convert,
+    iob1_to_iob2,
+    iob2_to_bioes,
+    is_legal,
+    spans,
+)
+from lstm_apps.apps.tagger.word_split import split_words
 from lstm_apps.errors import UserError
-from lstm_apps.text.span_scores import tagging_scores
-from lstm_apps.text.tag_schemes import bioes_to_iob2, convert, iob1_to_iob2, iob2_to_bioes, is_legal, spans
-from lstm_apps.text.word_split import split_words
 from lstm_apps.text.word_vectors import load_word_vectors
 
 

@@ -7,11 +7,11 @@ import json
 import pytest
 import torch
 
+from lstm_apps.apps.seq2seq.unknown_words import replace_unknown, source_words
+from lstm_apps.apps.textgen.stream import BPTTWindows, stream_rows
 from lstm_apps.errors import UserError
 from lstm_apps.text.scores import translation_scores
-from lstm_apps.text.stream import BPTTWindows, stream_rows
 from lstm_apps.text.tokenizer import UNK, CharTokenizer, tokenizer_from_json, train_tokenizer
-from lstm_apps.text.unknown_words import replace_unknown, source_words
 
 TEXTS = ["def f(x):\n    return x  # café\n", "The function returns a value.\n\n", "tabs\tand  spaces"]
 

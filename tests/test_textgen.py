@@ -8,9 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from lstm_apps.apps.textgen.corpus import PydocCorpus, TextFiles
 from lstm_apps.apps.textgen.datamodule import TextStreamDataModule
 from lstm_apps.apps.textgen.model import LanguageModel
-from lstm_apps.data.corpus import PydocCorpus, TextFiles
 from lstm_apps.errors import UserError
 from lstm_apps.text.tokenizer import train_tokenizer
 

@@ -15,9 +15,9 @@ import torch
 from helpers.config import compose_config
 from helpers.running import FEW
 from helpers.tiny import TINY
+from lstm_apps.data.prepared.sequence_arrays import SequenceArrays, id_dtype
 from lstm_apps.pipeline.train import train
 from lstm_apps.text.batching import BucketedPairBatches, LengthBucketedBatches
-from lstm_apps.text.sequence_arrays import SequenceArrays, id_dtype
 
 
 class Indices(LengthBucketedBatches):

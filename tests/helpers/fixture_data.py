@@ -63,7 +63,7 @@ def write_pairs(folder: Path, repeat: int = 20) -> Path:
 
 def handful(folder: Path) -> Path:
     """Four images, each with one exact caption (Karpathy JSON, train = val = test)."""
-    from lstm_apps.data.scenes import Shape, draw
+    from lstm_apps.apps.captioner.scenes import Shape, draw
 
     folder.mkdir(parents=True, exist_ok=True)
     scenes = [

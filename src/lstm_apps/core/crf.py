@@ -13,7 +13,7 @@ Two ways to run the forward algorithm and Viterbi, chosen by ``algorithm``:
 
 ``auto`` (the default) takes ``tree`` for tensors on an accelerator and ``sequential`` on the CPU.
 Both are exact and give the same results.
-Optional transition constraints (from ``text/tag_schemes.py``) make illegal tag sequences, such as
+Optional transition constraints (from ``apps/tagger/tag_schemes.py``) make illegal tag sequences, such as
 ``O -> I-PER`` in IOB2, impossible in decoding and absent from the partition function.
 """
 

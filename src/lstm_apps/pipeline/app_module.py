@@ -206,6 +206,7 @@ class AppModule(L.LightningModule):
         }
 
     # -- app-specific entry points used by the CLI ----------------------------------------------
+
     def validation_samples(self) -> dict[str, str]:
         """Texts to show in TensorBoard after each validation epoch (tag -> markdown)."""
         return {}

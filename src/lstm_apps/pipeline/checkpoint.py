@@ -14,6 +14,20 @@ from lstm_apps.pipeline.app_module import CHECKPOINT_FORMAT, CHECKPOINT_KEY, App
 from lstm_apps.pipeline.build import instantiate_model, plain_dict
 from lstm_apps.pipeline.checkpoint_file import foreign_payload_reason, unreadable_reason
 
+# Modules whose classes a stored run config names as ``_target_`` and that have since moved into
+# their app's package: a checkpoint written before the move names the old module.
+MOVED_MODULES = {
+    "lstm_apps.data.corpus": "lstm_apps.apps.textgen.corpus",
+    "lstm_apps.data.caption_sources": "lstm_apps.apps.captioner.sources",
+    "lstm_apps.data.conll": "lstm_apps.apps.tagger.conll",
+    "lstm_apps.data.ner_corpus": "lstm_apps.apps.tagger.ner_corpus",
+    "lstm_apps.data.labelled_text": "lstm_apps.apps.classifier.labelled_text",
+    "lstm_apps.data.stdlib_docstrings": "lstm_apps.apps.classifier.stdlib_docstrings",
+    "lstm_apps.data.parallel": "lstm_apps.apps.seq2seq.parallel",
+    "lstm_apps.data.time_series": "lstm_apps.apps.forecaster.time_series",
+    "lstm_apps.callbacks.preemption": "lstm_apps.pipeline.preemption",
+}
+
 
 @dataclass
 class CheckpointInfo:
@@ -57,7 +71,7 @@ def read_checkpoint(
         raise UserError(f"{key}: {file} was trained by app '{app}', not '{expected_app}'")
     if meta.get("config") is None:
         raise UserError(f"{key}: {file} carries no run config; it was not written by 'lstm-apps train'")
-    config = OmegaConf.create(meta["config"])
+    config = OmegaConf.create(_current_targets(meta["config"]))
     if not isinstance(config, DictConfig):
         raise UserError(f"{key}: {file} carries a run config that is not a mapping")
     return CheckpointInfo(
@@ -68,6 +82,26 @@ def read_checkpoint(
         fitted_state=dict(_fitted_state(meta)),
         payload=payload,
     )
+
+
+def _current_targets(node: Any) -> Any:
+    """``node`` with every ``_target_`` in a moved module renamed to where the class lives now."""
+    if isinstance(node, dict):
+        return {
+            key: _moved(value) if key == "_target_" else _current_targets(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_current_targets(value) for value in node]
+    return node
+
+
+def _moved(target: Any) -> Any:
+    if isinstance(target, str):
+        module, _, name = target.rpartition(".")
+        if module in MOVED_MODULES:
+            return f"{MOVED_MODULES[module]}.{name}"
+    return target
 
 
 def _handoff(meta: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """What every app's predictor shares: typed options, the choice by app name, batched runs and output.
 
-Each app has ``lstm_apps.apps.<app>.predictor`` with a ``Predictor`` subclass named ``PREDICTOR``:
+Each app has ``lstm_apps.apps.<app>.predictor`` with a ``Predictor`` subclass named ``PREDICTOR``,
+registered as the app's entry point in the ``lstm_apps.predictors`` group (``pyproject.toml``):
 it holds the app's ``lstm-apps predict`` options as a dataclass (defaults as in
 ``configs/predict/<app>.yaml``), reads the inputs (prompts, files, images), batches them, and
 formats what the model returns. The model keeps only tensor-level inference (``predict_step``,
@@ -10,9 +11,9 @@ formats what the model returns. The model keeps only tensor-level inference (``p
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -21,7 +22,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from lstm_apps.config_ranges import check_options
-from lstm_apps.data.corpus import write_text_atomically
+from lstm_apps.data.files import write_text_atomically
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import move_batch
 
@@ -64,13 +65,20 @@ class Predictor(Generic[ModelT, OptionsT]):
         return predict_batches(self.model, batches, self.device)
 
 
+PREDICTOR_GROUP = "lstm_apps.predictors"
+
+
 def predictor_for(app: str) -> type[Predictor]:
-    """The predictor of ``app`` (``lstm_apps.apps.<app>.predictor.PREDICTOR``)."""
-    try:
-        module = importlib.import_module(f"lstm_apps.apps.{app}.predictor")
-    except ModuleNotFoundError:
-        raise UserError(f"app {app!r} has no predict command") from None
-    return module.PREDICTOR
+    """The predictor of ``app``: the entry point named ``app`` in the ``lstm_apps.predictors``
+    group. Apps declare theirs in ``pyproject.toml`` (an app in another package declares it in its
+    own), so the pipeline finds predictors without importing any app by name."""
+    found = entry_points(group=PREDICTOR_GROUP, name=app)
+    if not found:
+        raise UserError(f"app {app!r} has no predict command")
+    predictor = next(iter(found)).load()
+    if not (isinstance(predictor, type) and issubclass(predictor, Predictor)):
+        raise UserError(f"app {app!r}: the {PREDICTOR_GROUP} entry point is not a Predictor class")
+    return predictor
 
 
 def option_names(predictor: type[Predictor]) -> list[str]:

@@ -3,7 +3,7 @@
 ``prepare_data()`` streams the source: one pass over the train split fits the vocabularies (or a
 checkpoint's are taken), then every split is read again ``CHUNK`` records at a time, encoded and
 appended to flat files of ids, offsets and the texts people read back (references, source
-sentences; ``data/prepared.py``). Neither pass holds the corpus, so preparing memory stays flat
+sentences; ``data/prepared/store.py``). Neither pass holds the corpus, so preparing memory stays flat
 in its size. ``setup()`` memory-maps the store: no rank holds a Python object per sentence, and a
 later run with the same files and settings (or the same fitted vocabularies) opens it without
 reading the corpus.
@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from lstm_apps.data.prepared import (
+from lstm_apps.data.prepared.sequence_arrays import SequenceArrays
+from lstm_apps.data.prepared.store import (
     FORMAT_VERSION,
     Column,
     ColumnWriter,
@@ -35,7 +36,6 @@ from lstm_apps.data.prepared import (
 )
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import BucketedDataModule
-from lstm_apps.text.sequence_arrays import SequenceArrays
 
 Columns = dict[str, Column]
 SPLITS = ("train", "val", "test")

@@ -15,7 +15,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
-from lstm_apps.callbacks.preemption import requeue_after_stop
+from lstm_apps.data.prepared.lock import prepare_once
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule
 from lstm_apps.pipeline.app_module import AppModule
@@ -30,7 +30,7 @@ from lstm_apps.pipeline.checkpoint import newest_checkpoint, read_checkpoint
 from lstm_apps.pipeline.checkpoint_io import AtomicCheckpointIO
 from lstm_apps.pipeline.hparams import log_final_hparams
 from lstm_apps.pipeline.numerics import apply_matmul_precision
-from lstm_apps.pipeline.prepare_lock import prepare_once
+from lstm_apps.pipeline.preemption import requeue_after_stop
 
 log = logging.getLogger("lstm_apps")
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset
 
-from lstm_apps.text.sequence_arrays import SequenceArrays
+from lstm_apps.data.prepared.sequence_arrays import SequenceArrays
 
 
 def pad_sequences(sequences: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

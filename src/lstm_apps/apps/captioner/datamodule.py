@@ -11,8 +11,8 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
+from lstm_apps.apps.captioner.captions import CaptionedImages
 from lstm_apps.bounds import Count, Positive
-from lstm_apps.data.captions import CaptionedImages
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule
 from lstm_apps.text.batching import pad_sequences

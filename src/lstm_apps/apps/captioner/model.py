@@ -114,6 +114,11 @@ class CaptionModel(DecodedEvaluation[str], AppModule):
         return nll, penalty
 
     @torch.no_grad()
+    def decode_batch(self, batch: Mapping[str, Any], **search: Any) -> list[list[Hypothesis]]:
+        """The app's decoding entry point: a collated batch (``images``) and the search settings
+        (``beam_size``, ``n_best``)."""
+        return self.decode(batch["images"], **search)
+
     def decode(self, images: torch.Tensor, beam_size: int = 1, n_best: int = 1) -> list[list[Hypothesis]]:
         memory, state = self.encode(images)
         return self.decoder.search(

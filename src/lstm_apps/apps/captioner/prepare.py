@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 from typing import TypedDict
 
-from lstm_apps.data.captions import read_karpathy
+from lstm_apps.apps.captioner.captions import read_karpathy
 from lstm_apps.data.download import fetch
 from lstm_apps.errors import UserError
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import torch
 
+from lstm_apps.apps.classifier.labelled_text import LabelledText, LabelledTextFiles
 from lstm_apps.apps.classifier.model import per_label_scores, per_label_table
-from lstm_apps.data.labelled_text import LabelledText, LabelledTextFiles
 from lstm_apps.extras import require_extra
 
 
@@ -41,7 +41,7 @@ def bag_of_words_baseline(
 
 
 def main(argv: list[str] | None = None) -> None:
-    from lstm_apps.data.stdlib_docstrings import StdlibDocstrings
+    from lstm_apps.apps.classifier.stdlib_docstrings import StdlibDocstrings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(

@@ -9,9 +9,9 @@ import numpy as np
 import torch
 
 from lstm_apps.apps.classifier.encoding import ClassifierVocab, EncodedTexts, LabelledBatches
+from lstm_apps.apps.classifier.labelled_text import LabelledText
 from lstm_apps.bounds import Positive, Seed
-from lstm_apps.data.labelled_text import LabelledText
-from lstm_apps.data.prepared import PreparedStore
+from lstm_apps.data.prepared.store import PreparedStore
 from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
 
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 import torch
 
-from lstm_apps.data.labelled_text import LabelledText
+from lstm_apps.apps.classifier.labelled_text import LabelledText
+from lstm_apps.data.prepared.sequence_arrays import SequenceArrays
 from lstm_apps.errors import UserError
 from lstm_apps.text.batching import LengthBucketedBatches
-from lstm_apps.text.sequence_arrays import SequenceArrays
 from lstm_apps.text.tokenizer import PAD, UNK, Tokenizer, tokenizer_from_json, train_tokenizer
 
 

@@ -20,11 +20,11 @@ from torchmetrics.classification import (
 )
 
 from lstm_apps.apps.classifier.encoding import ClassifierVocab, LabelledBatches
+from lstm_apps.apps.classifier.labelled_text import LabelledText
 from lstm_apps.bounds import Count, Dropout, Fraction, Positive
 from lstm_apps.core.export_graph import ExportGraph, GraphOf
 from lstm_apps.core.pooling import PoolingMode, SequencePooling
 from lstm_apps.core.recurrent import CellType, RecurrentBlock
-from lstm_apps.data.labelled_text import LabelledText
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import move_batch
 from lstm_apps.pipeline.app_module import AppModule

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import torch
 
+from lstm_apps.apps.classifier.labelled_text import read_labelled_texts
 from lstm_apps.apps.classifier.model import ClassifierModel
 from lstm_apps.bounds import Count, Positive
-from lstm_apps.data.corpus import read_text_file
-from lstm_apps.data.labelled_text import read_labelled_texts
+from lstm_apps.data.files import read_text_file
 from lstm_apps.pipeline.predictor import Prediction, Predictor, exactly_one, existing_file
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".ndjson")

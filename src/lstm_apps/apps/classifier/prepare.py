@@ -25,9 +25,9 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from lstm_apps.data.corpus import write_text_atomically
+from lstm_apps.apps.classifier.labelled_text import LabelledText, format_jsonl, read_labelled_texts
 from lstm_apps.data.download import fetch
-from lstm_apps.data.labelled_text import LabelledText, format_jsonl, read_labelled_texts
+from lstm_apps.data.files import write_text_atomically
 from lstm_apps.errors import UserError
 
 DATASETS = {

@@ -7,9 +7,9 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from lstm_apps.apps.forecaster.time_series import CALENDAR_FEATURES, TimeSeries, calendar_features
 from lstm_apps.apps.forecaster.windows import Scaler, TimeSplit, WindowBatches, window_frame
 from lstm_apps.bounds import Fraction, Positive, Seed
-from lstm_apps.data.time_series import CALENDAR_FEATURES, TimeSeries, calendar_features
 from lstm_apps.pipeline.app_datamodule import BucketedDataModule
 
 

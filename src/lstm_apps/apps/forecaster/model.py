@@ -11,11 +11,11 @@ import torch
 from torch import nn
 
 from lstm_apps.apps.forecaster.scores import forecast_scores
+from lstm_apps.apps.forecaster.time_series import calendar_features
 from lstm_apps.apps.forecaster.windows import Scaler
 from lstm_apps.bounds import Count, Dropout, Fraction, Positive
 from lstm_apps.core.export_graph import ExportGraph, GraphOf
 from lstm_apps.core.recurrent import CellType, RecurrentBlock
-from lstm_apps.data.time_series import calendar_features
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.plots import forecast_image

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lstm_apps.apps.forecaster.model import ForecasterModel
-from lstm_apps.data.time_series import format_time, read_series_csv
+from lstm_apps.apps.forecaster.time_series import format_time, read_series_csv
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.predictor import Prediction, Predictor, existing_file
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lstm_apps.data.time_series import write_statsmodels_series
+from lstm_apps.apps.forecaster.time_series import write_statsmodels_series
 from lstm_apps.errors import UserError
 
 DATASETS = {

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from lstm_apps.bounds import Positive, Seed
-from lstm_apps.data.prepared import PreparedStore
+from lstm_apps.data.prepared.sequence_arrays import SequenceArrays, TextColumn, utf8_arrays
+from lstm_apps.data.prepared.store import PreparedStore
 from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
 from lstm_apps.text.batching import BucketedPairBatches
-from lstm_apps.text.sequence_arrays import SequenceArrays, TextColumn, encode_packed, utf8_arrays
 from lstm_apps.text.tokenizer import (
     BOS,
     EOS,
@@ -206,3 +206,10 @@ class ParallelDataModule(PreparedSentenceDataModule):
             world=world,
             max_tokens=self.token_budget(shuffle),
         )
+
+
+def encode_packed(tokenizer: Tokenizer, texts: Sequence[str], chunk: int = 10_000) -> SequenceArrays:
+    """``texts`` tokenized ``chunk`` at a time into packed arrays (the lists of one chunk at most
+    exist at once)."""
+    chunks = (tokenizer.encode_batch(list(texts[i : i + chunk])) for i in range(0, len(texts), chunk))
+    return SequenceArrays.from_chunks(chunks, tokenizer.vocab_size)

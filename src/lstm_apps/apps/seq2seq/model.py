@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lstm_apps.apps.seq2seq.unknown_words import replace_unknown
 from lstm_apps.bounds import Count, Dropout, NonNegative, Positive
 from lstm_apps.core.attention import AttentionType
 from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
@@ -20,10 +21,8 @@ from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.pipeline.running_mean import mean_at, running_mean
 from lstm_apps.plots import attention_heatmap
-from lstm_apps.text.batching import pad_sequences
 from lstm_apps.text.scores import translation_scores
 from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
-from lstm_apps.text.unknown_words import replace_unknown
 
 
 class Seq2SeqModel(DecodedEvaluation[str], AppModule):
@@ -113,7 +112,7 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
 
     def hypothesis_text(self, hypothesis: Hypothesis, source_text: str) -> str:
         """The translation as text; with ``replace_unknown``, each ``<unk>`` is the source word
-        it attended to most (``text/unknown_words.py``)."""
+        it attended to most (``apps/seq2seq/unknown_words.py``)."""
         if not self.replace_unknown:
             return self._target_tokenizer().decode(hypothesis.tokens)
         return replace_unknown(
@@ -182,60 +181,21 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
             alpha=self.length_penalty if alpha is None else alpha,
         )
 
-    def source_batches(
-        self,
-        sources: list[str],
-        batch_size: int = 64,
-        beam_size: int = 5,
-        n_best: int = 1,
-        alpha: float | None = None,
-    ) -> list[dict[str, Any]]:
-        """Raw source strings as ``predict_step`` batches, sorted by length: ``src``,
-        ``src_lengths``, ``index`` (position in ``sources``) and the ``search`` settings."""
-        encoded = self._source_tokenizer().encode_batch(sources)
-        order = sorted(range(len(sources)), key=lambda i: len(encoded[i]))
-        search = {"beam_size": beam_size, "n_best": n_best, "alpha": alpha}
-        batches = []
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            src, lengths = pad_sequences([encoded[i] or [self.eos_id] for i in chunk], self.pad_id)
-            batches.append(
-                {
-                    "src": src,
-                    "src_lengths": lengths,
-                    "index": torch.tensor(chunk),
-                    "source_text": [sources[i] for i in chunk],
-                    "search": search,
-                }
-            )
-        return batches
+    def decode_batch(self, batch: Mapping[str, Any], **search: Any) -> list[list[Hypothesis]]:
+        """The app's decoding entry point: a collated batch (``src``, ``src_lengths``) and the
+        search settings (``beam_size``, ``n_best``, ``alpha``, ``max_len``)."""
+        return self.decode(batch["src"], batch["src_lengths"], **search)
 
     def predict_step(
         self, batch: dict[str, Any], batch_idx: int = 0
     ) -> list[tuple[int, list[tuple[str, float]]]]:
-        """``(index, n-best (text, score))`` for every source of a ``source_batches`` batch."""
-        found = self.decode(batch["src"], batch["src_lengths"], **batch["search"])
+        """``(index, n-best (text, score))`` for every source of a predictor's batch (``src``,
+        ``src_lengths``, ``index``, ``source_text`` and the ``search`` settings)."""
+        found = self.decode_batch(batch, **batch["search"])
         return [
             (int(i), [(self.hypothesis_text(h, source), h.score) for h in hyps])
             for i, source, hyps in zip(batch["index"].tolist(), batch["source_text"], found, strict=True)
         ]
-
-    def translate(
-        self,
-        sources: list[str],
-        beam_size: int = 5,
-        n_best: int = 1,
-        batch_size: int = 64,
-        alpha: float | None = None,
-    ) -> list[list[tuple[str, float]]]:
-        """Translate raw strings in this process (no trainer); ``(text, score)`` n-best per input."""
-        results: list[list[tuple[str, float]]] = [[] for _ in sources]
-        with self.evaluating():
-            for batch in self.source_batches(sources, batch_size, beam_size, n_best, alpha):
-                batch["src"] = batch["src"].to(self.device)
-                for i, hyps in self.predict_step(batch):
-                    results[i] = hyps
-        return results
 
     # -- training / evaluation ------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import torch
 
 from lstm_apps.apps.seq2seq.model import Seq2SeqModel
 from lstm_apps.bounds import NonNegative, Positive
 from lstm_apps.pipeline.predictor import Prediction, Predictor, exactly_one, existing_file
+from lstm_apps.text.batching import pad_sequences
 
 
 @dataclass
@@ -38,15 +42,40 @@ class Seq2SeqPredictor(Predictor[Seq2SeqModel, Seq2SeqOptions]):
             sources = [str(options.input)]
         if options.replace_unknown is not None:
             self.model.replace_unknown = options.replace_unknown
-        batches = self.model.source_batches(
-            sources, options.batch_size, options.beam_size, options.n_best, options.length_penalty
-        )
-        results = dict(item for found in self.run_batches(batches) for item in found)
+        results = self.translate(sources)
         if options.n_best == 1:
             return Prediction("\n".join(results[i][0][0] for i in range(len(sources))))
         return Prediction(
             "\n".join(f"{i}\t{score:.4f}\t{hyp}" for i in range(len(sources)) for hyp, score in results[i])
         )
+
+    def translate(self, sources: list[str]) -> list[list[tuple[str, float]]]:
+        """``(text, score)`` n-best per source string, in the order given."""
+        options = self.options
+        search = {"beam_size": options.beam_size, "n_best": options.n_best, "alpha": options.length_penalty}
+        results = dict(item for found in self.run_batches(self.batches(sources, search)) for item in found)
+        return [results[i] for i in range(len(sources))]
+
+    def batches(self, sources: list[str], search: dict[str, Any]) -> list[dict[str, Any]]:
+        """Source strings as ``predict_step`` batches of ``batch_size``, sorted by length: ``src``,
+        ``src_lengths``, ``index`` (position in ``sources``), the texts and the ``search`` settings."""
+        model = self.model
+        encoded = model._source_tokenizer().encode_batch(sources)
+        order = sorted(range(len(sources)), key=lambda i: len(encoded[i]))
+        found = []
+        for start in range(0, len(order), self.options.batch_size):
+            chunk = order[start : start + self.options.batch_size]
+            src, lengths = pad_sequences([encoded[i] or [model.eos_id] for i in chunk], model.pad_id)
+            found.append(
+                {
+                    "src": src,
+                    "src_lengths": lengths,
+                    "index": torch.tensor(chunk),
+                    "source_text": [sources[i] for i in chunk],
+                    "search": search,
+                }
+            )
+        return found
 
 
 PREDICTOR = Seq2SeqPredictor

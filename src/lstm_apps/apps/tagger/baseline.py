@@ -11,9 +11,9 @@ import argparse
 from collections import Counter
 from collections.abc import Sequence
 
-from lstm_apps.data.conll import TaggedSentence
-from lstm_apps.text.span_scores import TaggingScores, tagging_scores
-from lstm_apps.text.tag_schemes import spans
+from lstm_apps.apps.tagger.conll import TaggedSentence
+from lstm_apps.apps.tagger.span_scores import TaggingScores, tagging_scores
+from lstm_apps.apps.tagger.tag_schemes import spans
 
 
 class DictionaryTagger:
@@ -50,7 +50,7 @@ def dictionary_baseline(train: Sequence[TaggedSentence], test: Sequence[TaggedSe
 
 
 def main(argv: list[str] | None = None) -> None:
-    from lstm_apps.data.ner_corpus import GeneratedNerCorpus
+    from lstm_apps.apps.tagger.ner_corpus import GeneratedNerCorpus
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default="data/tagger/ner", help="where the generated corpus lives")

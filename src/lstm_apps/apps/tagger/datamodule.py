@@ -7,14 +7,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
+from lstm_apps.apps.tagger.conll import TaggedSentence
 from lstm_apps.apps.tagger.encoding import EncodedSentences, TaggedBatches, TaggerVocab
+from lstm_apps.apps.tagger.tag_schemes import ModelScheme, convert
 from lstm_apps.bounds import Positive, Seed
-from lstm_apps.data.conll import TaggedSentence
-from lstm_apps.data.prepared import Positions, PreparedStore
+from lstm_apps.data.prepared.sequence_arrays import SequenceArrays, TextColumn, utf8_arrays
+from lstm_apps.data.prepared.store import Positions, PreparedStore
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
-from lstm_apps.text.sequence_arrays import SequenceArrays, TextColumn, utf8_arrays
-from lstm_apps.text.tag_schemes import ModelScheme, convert
 
 
 class TaggedSource(Protocol):

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lstm_apps.apps.tagger.conll import TaggedSentence
 from lstm_apps.core.char_features import distinct_word_chars
-from lstm_apps.data.conll import TaggedSentence
+from lstm_apps.data.prepared.sequence_arrays import SequenceArrays
 from lstm_apps.errors import UserError
 from lstm_apps.text.batching import LengthBucketedBatches
-from lstm_apps.text.sequence_arrays import SequenceArrays
 from lstm_apps.text.tokenizer import PAD, UNK, CharTokenizer, HFWrappedTokenizer, tokenizer_from_json
 
 

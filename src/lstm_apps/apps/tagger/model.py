@@ -10,19 +10,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lstm_apps.apps.tagger.encoding import TaggedBatches, TaggerVocab
+from lstm_apps.apps.tagger.encoding import TaggerVocab
+from lstm_apps.apps.tagger.span_scores import tagging_scores
+from lstm_apps.apps.tagger.tag_schemes import allowed_transitions, spans
 from lstm_apps.bounds import Count, Dropout, Positive
 from lstm_apps.core.char_features import CharFeatureKind, CharFeatures
 from lstm_apps.core.crf import CRF, Constraints, CrfAlgorithm
 from lstm_apps.core.export_graph import ExportGraph, GraphOf
 from lstm_apps.core.recurrent import CellType, RecurrentBlock
-from lstm_apps.data.conll import TaggedSentence
-from lstm_apps.pipeline.app_datamodule import move_batch
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.pipeline.running_mean import mean_at, running_mean
-from lstm_apps.text.span_scores import tagging_scores
-from lstm_apps.text.tag_schemes import allowed_transitions, spans
 from lstm_apps.text.word_vectors import initialise_embedding
 
 
@@ -154,26 +152,19 @@ class TaggerModel(DecodedEvaluation[list[str]], AppModule):
             [self.tags[i] for i in row[:n]] for row, n in zip(ids.tolist(), lengths.tolist(), strict=True)
         ]
 
-    def sentence_batches(self, sentences: list[list[str]], batch_size: int = 128) -> TaggedBatches:
-        """Tokenized sentences as ``predict_step`` batches, sorted by length."""
-        if self.vocab_tables is None:
-            raise RuntimeError("the model has no vocabularies; bind_fitted_state() first")
-        encoded = self.vocab_tables.encode([TaggedSentence(tokens) for tokens in sentences])
-        return TaggedBatches(encoded, batch_size, self.pad_id, shuffle=False)
+    @torch.no_grad()
+    def decode_batch(
+        self, batch: dict[str, torch.Tensor], search: Literal["model", "argmax"] = "model"
+    ) -> torch.Tensor:
+        """The app's decoding entry point: best tag ids ``[B, L]`` of a collated batch; ``search``:
+        the model's own decoding (CRF or constrained Viterbi), or the per-token ``argmax``."""
+        emissions = self(batch)
+        return self.decode(emissions, self.mask(batch)) if search == "model" else emissions.argmax(-1)
 
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int = 0) -> list[tuple[int, list[str]]]:
-        """``(index, tags)`` for every sentence of a ``sentence_batches`` batch."""
-        predicted = self._tag_names(self.decode(self(batch), self.mask(batch)), batch["lengths"])
+        """``(index, tags)`` for every sentence of a predictor's batch."""
+        predicted = self._tag_names(self.decode_batch(batch), batch["lengths"])
         return list(zip(batch["index"].tolist(), predicted, strict=True))
-
-    def tag_sentences(self, sentences: list[list[str]], batch_size: int = 128) -> list[list[str]]:
-        """Tag already tokenized sentences in this process (no trainer)."""
-        results: list[list[str]] = [[] for _ in sentences]
-        with self.evaluating():
-            for batch in self.sentence_batches(sentences, batch_size):
-                for index, tags in self.predict_step(move_batch(batch, self.device)):
-                    results[index] = tags
-        return results
 
     # -- training / evaluation ------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from lstm_apps.data.conll import TaggedSentence, parse_conll
-from lstm_apps.data.corpus import read_text_file
+from lstm_apps.apps.tagger.conll import TaggedSentence, parse_conll
+from lstm_apps.apps.tagger.tag_schemes import spans
+from lstm_apps.apps.tagger.word_split import split_words
+from lstm_apps.data.files import read_text_file
 from lstm_apps.errors import UserError
-from lstm_apps.text.tag_schemes import spans
-from lstm_apps.text.word_split import split_words
 
 Tagger = Callable[[list[list[str]]], list[list[str]]]
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from lstm_apps.apps.tagger.conll import TaggedSentence, format_conll
+from lstm_apps.apps.tagger.encoding import TaggedBatches
 from lstm_apps.apps.tagger.model import TaggerModel
 from lstm_apps.apps.tagger.predict_io import format_tagged_text, read_prediction_input
 from lstm_apps.bounds import Positive
-from lstm_apps.data.conll import format_conll
 from lstm_apps.pipeline.predictor import Prediction, Predictor, exactly_one, existing_file
 
 
@@ -45,7 +46,12 @@ class TaggerPredictor(Predictor[TaggerModel, TaggerOptions]):
 
     def tag(self, sentences: list[list[str]]) -> list[list[str]]:
         """Tags of tokenized sentences, through ``trainer.predict`` in length-sorted batches."""
-        found = self.run_batches(self.model.sentence_batches(sentences, self.options.batch_size))
+        vocab_tables = self.model.vocab_tables
+        if vocab_tables is None:
+            raise RuntimeError("the model has no vocabularies; bind_fitted_state() first")
+        encoded = vocab_tables.encode([TaggedSentence(tokens) for tokens in sentences])
+        batches = TaggedBatches(encoded, self.options.batch_size, self.model.pad_id, shuffle=False)
+        found = self.run_batches(batches)
         tags = dict(item for batch in found for item in batch)
         return [tags[i] for i in range(len(sentences))]
 

@@ -20,9 +20,9 @@ import zipfile
 from pathlib import Path
 from typing import TypedDict
 
-from lstm_apps.data.conll import read_conll
-from lstm_apps.data.corpus import write_text_atomically
+from lstm_apps.apps.tagger.conll import read_conll
 from lstm_apps.data.download import fetch
+from lstm_apps.data.files import write_text_atomically
 from lstm_apps.errors import UserError
 
 DATASETS = {

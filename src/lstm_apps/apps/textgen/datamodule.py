@@ -14,11 +14,11 @@ from lstm_apps.apps.textgen.prepared_stream import (
     store_directory,
     tokenizer_identity,
 )
+from lstm_apps.apps.textgen.stream import BPTTWindows, stream_rows
 from lstm_apps.bounds import Positive
-from lstm_apps.data.prepared import default_prepared_dir, link_alias, open_store, problem
+from lstm_apps.data.prepared.store import default_prepared_dir, link_alias, open_store, problem
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule, ResumableBatchLoader
-from lstm_apps.text.stream import BPTTWindows, stream_rows
 from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
 
 
@@ -26,7 +26,7 @@ class TextStreamDataModule(AppDataModule):
     """Language-model data for stateful truncated BPTT.
 
     The corpus is tokenized once, in ``prepare_data()`` (one process per node), into a prepared
-    token store under ``prepared_dir`` (``data/prepared.py``); ``setup()`` memory-maps it, so a
+    token store under ``prepared_dir`` (``data/prepared/store.py``); ``setup()`` memory-maps it, so a
     rank holds no Python object per token and a later run with the same corpus and tokenizer
     starts without tokenizing.
 

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from lstm_apps.data.corpus import SPLITS
-from lstm_apps.data.prepared import FORMAT_VERSION, store_key, write_store
+from lstm_apps.data.files import SPLITS
+from lstm_apps.data.prepared.store import FORMAT_VERSION, store_key, write_store
 from lstm_apps.text.chunked import encode_chunks, train_streaming
 from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
 

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from lstm_apps.apps.classifier.labelled_text import LabelledText, format_jsonl, stream_labelled_texts
 from lstm_apps.bounds import Count, Fraction, Positive, Seed
-from lstm_apps.data.corpus import write_text_atomically
-from lstm_apps.data.labelled_text import LabelledText, format_jsonl, stream_labelled_texts
-from lstm_apps.data.prepared import files_identity
+from lstm_apps.data.files import write_text_atomically
+from lstm_apps.data.prepared.store import files_identity
 from lstm_apps.data.publish import publish_directory
 
 GENERATOR_VERSION = 1

@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from lstm_apps.data.prepared.sequence_arrays import SequenceArrays
 from lstm_apps.errors import UserError
-from lstm_apps.text.sequence_arrays import SequenceArrays
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"

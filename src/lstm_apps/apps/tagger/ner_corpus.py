@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from lstm_apps.apps.tagger.conll import TaggedSentence, format_conll, stream_conll
 from lstm_apps.bounds import Dropout, Positive, Seed
-from lstm_apps.data.conll import TaggedSentence, format_conll, stream_conll
-from lstm_apps.data.corpus import write_text_atomically
-from lstm_apps.data.prepared import files_identity
+from lstm_apps.data.files import write_text_atomically
+from lstm_apps.data.prepared.store import files_identity
 from lstm_apps.data.publish import publish_directory
 
 FIRST_NAMES = """Anna Peter Maria Tomas Elena Ivan Laura Omar Yuki Carlos Nadia Ravi Lars Greta Hugo Ingrid

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from lstm_apps.bounds import Positive
-from lstm_apps.data.corpus import read_text_file, write_text_atomically
+from lstm_apps.data.files import read_text_file, write_text_atomically
 from lstm_apps.errors import UserError
 from lstm_apps.extras import require_extra
 

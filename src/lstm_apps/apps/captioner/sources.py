@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lstm_apps.apps.captioner.captions import CaptionedImages, read_coco, read_karpathy
+from lstm_apps.apps.captioner.scenes import write_dataset
 from lstm_apps.bounds import Positive, Seed
-from lstm_apps.data.captions import CaptionedImages, read_coco, read_karpathy
 from lstm_apps.data.publish import publish_directory
-from lstm_apps.data.scenes import write_dataset
 
 
 class ScenesDataset:

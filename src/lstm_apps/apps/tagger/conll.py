@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lstm_apps.apps.tagger.tag_schemes import SCHEMES, FileScheme, convert, invalid_tag
 from lstm_apps.bounds import Count
-from lstm_apps.data.prepared import files_identity
+from lstm_apps.data.prepared.store import files_identity
 from lstm_apps.errors import UserError
 from lstm_apps.text.chunked import read_lines
-from lstm_apps.text.tag_schemes import SCHEMES, FileScheme, convert, invalid_tag
 
 
 @dataclass

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from lstm_apps.data.prepared import files_identity
+from lstm_apps.data.prepared.store import files_identity
 from lstm_apps.errors import UserError
 from lstm_apps.text.chunked import read_lines
 

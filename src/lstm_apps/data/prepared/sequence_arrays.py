@@ -10,8 +10,6 @@ from itertools import chain
 import numpy as np
 import torch
 
-from lstm_apps.text.tokenizer import Tokenizer
-
 
 def id_dtype(vocab_size: int) -> np.dtype:
     """The smallest unsigned dtype that holds ids ``0 .. vocab_size - 1``."""
@@ -92,13 +90,6 @@ class SequenceArrays:
 def _positions(starts: np.ndarray, lengths: np.ndarray, packed_offsets: np.ndarray) -> np.ndarray:
     """Flat positions in ``ids`` of the sequences at ``starts`` with ``lengths``, in order."""
     return np.arange(packed_offsets[-1]) - np.repeat(packed_offsets[:-1] - starts, lengths)
-
-
-def encode_packed(tokenizer: Tokenizer, texts: Sequence[str], chunk: int = 10_000) -> SequenceArrays:
-    """``texts`` tokenized ``chunk`` at a time into packed arrays (the lists of one chunk at most
-    exist at once)."""
-    chunks = (tokenizer.encode_batch(list(texts[i : i + chunk])) for i in range(0, len(texts), chunk))
-    return SequenceArrays.from_chunks(chunks, tokenizer.vocab_size)
 
 
 def utf8_arrays(texts: Iterable[str], chunk: int = 100_000) -> SequenceArrays:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import random
-import secrets
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from lstm_apps.bounds import Fraction, Seed
+from lstm_apps.data.files import SPLITS, read_text_file
 from lstm_apps.errors import UserError
-
-SPLITS = ("train", "val", "test")
 
 
 class PydocCorpus:
@@ -94,7 +91,7 @@ class TextFiles:
 
     def identity(self) -> dict[str, Any]:
         """Each split's file by path, size and modification time (see ``prepared.file_identity``)."""
-        from lstm_apps.data.prepared import file_identity
+        from lstm_apps.data.prepared.store import file_identity
 
         identity: dict[str, Any] = {"corpus": "text_files"}
         for split in SPLITS:
@@ -110,35 +107,3 @@ class TextFiles:
 
         path, key = self._path(split)
         return read_chunks(path, key)
-
-
-def read_text_file(path: str | Path, key: str) -> str:
-    """Read a corpus file, turning every way it can be wrong into one line naming it."""
-    file = Path(path).expanduser()
-    if not file.exists():
-        raise UserError(f"{key}: file not found: {file}")
-    if file.is_dir():
-        raise UserError(f"{key}: expected a text file, got a directory: {file}")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise UserError(f"{key}: {file} is not UTF-8 text (byte {err.start})") from None
-    if not text.strip():
-        raise UserError(f"{key}: file is empty: {file}")
-    return text
-
-
-def write_text_atomically(path: str | Path, text: str) -> None:
-    """Write via a temporary name and rename, so a killed run never leaves half a file behind.
-
-    The temporary name is unique per process (pid and a random part): ranks or nodes writing the
-    same file at once each rename a complete file of their own into place.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from lstm_apps.data.corpus import write_text_atomically
+from lstm_apps.data.files import write_text_atomically
 
 COLOURS = {
     "red": (220, 30, 30),

@@ -12,10 +12,10 @@ from itertools import zip_longest
 from pathlib import Path
 from typing import Any, Literal
 
+from lstm_apps.apps.seq2seq.dates import generate_splits
 from lstm_apps.bounds import Positive, Seed
-from lstm_apps.data.corpus import write_text_atomically
-from lstm_apps.data.dates import generate_splits
-from lstm_apps.data.prepared import files_identity
+from lstm_apps.data.files import write_text_atomically
+from lstm_apps.data.prepared.store import files_identity
 from lstm_apps.data.publish import publish_directory
 from lstm_apps.errors import UserError
 from lstm_apps.text.chunked import read_lines
