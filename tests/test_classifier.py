@@ -10,7 +10,7 @@ import torch
 
 from helpers.config import compose_config
 from helpers.fixture_data import EXAMPLES, write_labelled
-from helpers.running import run_cli
+from helpers.running import run_in_process
 from helpers.tiny import tiny_classifier_overrides
 from lstm_apps.apps.classifier.datamodule import TextClassificationDataModule
 from lstm_apps.apps.classifier.labelled_text import LabelledTextFiles, read_labelled_texts
@@ -221,16 +221,15 @@ def test_multi_label_overfits_and_predict_lists_the_labels(tmp_path: Path) -> No
     assert float(probabilities["sports"]) > 0.5 and float(probabilities["news"]) > 0.5
 
 
-@pytest.mark.slow
 def test_train_eval_predict_through_the_cli(tmp_path: Path) -> None:
     path = write_labelled(tmp_path / "data")
-    result = run_cli(
+    result = run_in_process(
         ["train", *tiny_classifier_overrides(path), "trainer.max_epochs=12", "hydra.run.dir=run"],
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    result = run_cli(
+    result = run_in_process(
         ["predict", f"ckpt_path={ckpt}", "text=the goalkeeper saved a penalty in the final"], cwd=tmp_path
     )
     rows = [line.split("\t") for line in result.stdout.strip().splitlines()]
@@ -243,7 +242,7 @@ def test_train_eval_predict_through_the_cli(tmp_path: Path) -> None:
     out = (tmp_path / "out.tsv").read_text().splitlines()
     assert [line.split("\t")[0] for line in out] == ["politics", "tech"]
     assert out[0].endswith("\tthe minister lost the election")
-    result = run_cli(["eval", f"ckpt_path={ckpt}"], cwd=tmp_path)
+    result = run_in_process(["eval", f"ckpt_path={ckpt}"], cwd=tmp_path)
     assert result.returncode == 0 and "| sports | 100.00 | 100.00 | 100.00 | 8 |" in result.stdout, (
         result.stdout
     )

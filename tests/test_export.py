@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from helpers.config import compose_config
-from helpers.running import FEW, run_cli
+from helpers.running import FEW, run_in_process
 from helpers.tiny import tiny_overrides
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.export import export
@@ -22,7 +22,7 @@ def test_export_cli_reports_the_difference_and_rejects_a_bad_format(tmp_path: Pa
         )
     )
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    result = run_cli(["export", f"ckpt_path={ckpt}", f"output_dir={tmp_path / 'out'}"], cwd=tmp_path)
+    result = run_in_process(["export", f"ckpt_path={ckpt}", f"output_dir={tmp_path / 'out'}"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert (
         "emissions:" in result.stdout

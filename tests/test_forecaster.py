@@ -13,7 +13,7 @@ import torch
 
 from helpers.config import compose_config
 from helpers.fixture_data import weekly_values, write_series
-from helpers.running import run_cli
+from helpers.running import run_in_process
 from helpers.tiny import tiny_forecaster_overrides
 from lstm_apps.apps.forecaster.baseline import ets_forecasts, seasonal_naive
 from lstm_apps.apps.forecaster.datamodule import ForecastDataModule
@@ -237,7 +237,6 @@ def test_learns_the_series_better_than_seasonal_naive(tmp_path: Path, head: str)
     assert metrics["test/mae"] < naive.mae, (metrics, naive.mae)
 
 
-@pytest.mark.slow
 def test_train_predict_with_quantiles_through_the_cli(tmp_path: Path) -> None:
     path = write_series(tmp_path / "data", 260)
     args = [
@@ -248,10 +247,10 @@ def test_train_predict_with_quantiles_through_the_cli(tmp_path: Path) -> None:
         "trainer.max_epochs=3",
         "hydra.run.dir=run",
     ]
-    result = run_cli(args, cwd=tmp_path)
+    result = run_in_process(args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    result = run_cli(["predict", f"ckpt_path={ckpt}", f"input_file={path}"], cwd=tmp_path)
+    result = run_in_process(["predict", f"ckpt_path={ckpt}", f"input_file={path}"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.strip().splitlines()
     assert lines[0] == "time,value,value_q0.1,value_q0.9" and len(lines) == 5
@@ -259,7 +258,7 @@ def test_train_predict_with_quantiles_through_the_cli(tmp_path: Path) -> None:
     assert lines[1].startswith(str((last + timedelta(weeks=1)).date()))
     assert all(np.isfinite([float(c) for c in line.split(",")[1:]]).all() for line in lines[1:])
     short = write_series(tmp_path / "short", 10)
-    result = run_cli(["predict", f"ckpt_path={ckpt}", f"input_file={short}"], cwd=tmp_path)
+    result = run_in_process(["predict", f"ckpt_path={ckpt}", f"input_file={short}"], cwd=tmp_path)
     assert result.returncode != 0 and "has 10 rows; the model reads the last 20" in result.stderr
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 

@@ -10,7 +10,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from helpers.config import compose_config
 from helpers.fixture_data import PAIRS, write_pairs
-from helpers.running import run_cli, run_in_process
+from helpers.running import run_in_process
 from helpers.tiny import tiny_seq2seq_overrides
 from lstm_apps.apps.seq2seq.datamodule import ParallelDataModule
 from lstm_apps.apps.seq2seq.model import Seq2SeqModel
@@ -113,7 +113,7 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
 def test_malformed_parallel_file_stops_the_cli_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.tsv"
     bad.write_text("a\tb\nno tab here\n")
-    result = run_cli(
+    result = run_in_process(
         [
             "train",
             "app=seq2seq",

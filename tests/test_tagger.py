@@ -10,7 +10,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from helpers.config import compose_config
 from helpers.fixture_data import SENTENCES, write_conll
-from helpers.running import run_cli, run_in_process
+from helpers.running import run_in_process
 from helpers.tiny import tiny_tagger_overrides
 from lstm_apps.apps.tagger.conll import ConllFiles
 from lstm_apps.apps.tagger.datamodule import TaggingDataModule
@@ -159,7 +159,7 @@ def test_train_predict_eval_end_to_end(tmp_path: Path) -> None:
 def test_malformed_conll_stops_the_cli_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_text("John B-PER\nlives O extra\n")
-    result = run_cli(
+    result = run_in_process(
         [
             "train",
             "app=tagger",
