@@ -47,11 +47,11 @@ predict: $(STAMP) ## run CKPT on new input: make predict ARGS='prompt="The funct
 	@test -n "$(CKPT)" || { echo "no checkpoint found for APP=$(APP): run 'make train' or pass CKPT=…"; exit 2; }
 	$(BIN)/lstm-apps predict ckpt_path=$(CKPT) $(ARGS)
 
-test: $(STAMP) ## run the whole offline test suite, in TEST_WORKERS processes (pytest-xdist, a file each at a time)
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile $(ARGS)
+test: $(STAMP) ## run the whole offline test suite, in TEST_WORKERS processes (pytest-xdist, tests shared out as workers free up)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal $(ARGS)
 
 test-fast: $(STAMP) ## the suite without the slow and GPU tests (see docs/testing.md)
-	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow and not gpu" $(ARGS)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not slow and not gpu" $(ARGS)
 
 bench: $(STAMP) ## per app: Lightning vs plain-PyTorch throughput, decoding speed, then bench-data -> bench/results.md
 	$(BIN)/python bench/run.py $(ARGS)

@@ -116,8 +116,8 @@ def test_checkpoint_problems_are_named(cli_run: tuple[Path, Path], tmp_path: Pat
             f"data.corpus.train: file is empty: {empty_corpus}",
         ),
     ]
-    for args, message in cases:
-        result = run_cli(args, cwd=tmp_path)
+    for args, message in cases:  # in this process: the child-process path is covered above
+        result = run_in_process(args, cwd=tmp_path)
         assert result.returncode != 0
         assert "lstm-apps: error: " in result.stderr and message in result.stderr, result.stderr[-2000:]
         assert "Traceback" not in result.stderr
