@@ -58,11 +58,11 @@ def test_attention_over_regions_sums_to_one_in_training_and_search(tmp_path: Pat
     assert logits_attention.size(-1) == 4  # a 2 x 2 grid of regions
     greedy = model.decode(images, beam_size=1)
     # The captioner decodes with the shared searches: a beam of one over its decoder is greedy.
-    memory, state = model.encode(images)
-    keys = model.decoder.attention.prepare(memory)
+    memory, state = model.net.encode(images)
+    keys = model.net.decoder.attention.prepare(memory)
 
     def step(tokens, st):
-        return model.decoder._log_probs(tokens, st, memory, None, keys)
+        return model.net.decoder._log_probs(tokens, st, memory, None, keys)
 
     single = beam_search(step, DecoderState.select, state, images.size(0), 1, model.bos_id, model.eos_id, 6)
     assert [b[0].tokens for b in single] == [g[0].tokens for g in greedy]

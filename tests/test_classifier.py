@@ -125,8 +125,8 @@ def test_word_vectors_initialise_a_new_word_level_model(tmp_path: Path, tokenize
     model.load_pretrained()
     assert data.vocab is not None
     encoded = data.vocab.tokenizer.encode("Great plot")  # lowercased, as GloVe is
-    assert model.embedding.weight[encoded[0]].tolist() == [1.0] * 4
-    assert model.embedding.weight[encoded[1]].tolist() == [2.0] * 4
+    assert model.net.embedding.weight[encoded[0]].tolist() == [1.0] * 4
+    assert model.net.embedding.weight[encoded[1]].tolist() == [2.0] * 4
     vectors.write_text("great 1 1 1\n")
     wrong_size = ClassifierModel(**data.handoff(), embedding_dim=4, word_vectors=str(vectors))
     wrong_size.bind_fitted_state(data.fitted_state())

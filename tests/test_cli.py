@@ -46,7 +46,10 @@ def test_eval_and_predict_need_only_the_checkpoint(cli_run: tuple[Path, Path], t
     _, ckpt = cli_run
     moved = tmp_path / "elsewhere.ckpt"
     moved.write_bytes(ckpt.read_bytes())
-    evaluated = run_cli(["eval", f"ckpt_path={moved}", "trainer.enable_progress_bar=false"], cwd=tmp_path)
+    # eval in this process, predict in a child: each needs only the moved checkpoint.
+    evaluated = run_in_process(
+        ["eval", f"ckpt_path={moved}", "trainer.enable_progress_bar=false"], cwd=tmp_path
+    )
     assert evaluated.returncode == 0, evaluated.stderr[-2000:]
     assert "test/ppl=" in evaluated.stdout
     predicted = run_cli(

@@ -24,6 +24,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from helpers.fixture_data import app_checkpoint
+from helpers.running import run_in_process
 from lstm_apps.config_ranges import check_config, check_options, check_search_space
 from lstm_apps.config_ranges.check import declarations, declared_keys, show
 from lstm_apps.config_ranges.kinds import Key
@@ -297,7 +298,9 @@ def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 )
 def test_cli_subprocess(args: list[str], line: str, tmp_path: Path) -> None:
     app_checkpoint(tmp_path, "textgen")
-    result = _cli(args, tmp_path)
+    # The sweep job in a child process (Hydra's multirun path); the others in this process, the
+    # same command line without the start-up (tests/test_cli.py runs such mistakes in children).
+    result = _cli(args, tmp_path) if "-m" in args else run_in_process(args, tmp_path)
     assert result.returncode == 2
     errors = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert errors == [f"lstm-apps: error: {line}"], result.stderr[-2000:]

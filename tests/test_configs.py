@@ -13,6 +13,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from helpers.config import compose_config
 from lstm_apps.cli.preflight import check_overrides
+from lstm_apps.config_ranges.schema import signature_parameters
 from lstm_apps.errors import UserError
 from lstm_apps.paths import available_apps, config_dir
 
@@ -98,9 +99,7 @@ def _defaults_against_yaml(node: DictConfig, key: str) -> Iterator[tuple[str, An
     (not by interpolation) whose parameter also has a Python default, nested targets included."""
     target = node.get("_target_")
     if target:
-        obj = get_object(target)
-        parameters = inspect.signature(obj.__init__ if inspect.isclass(obj) else obj).parameters
-        for name, parameter in parameters.items():
+        for name, parameter in signature_parameters(get_object(target)).items():
             if name not in node or OmegaConf.is_interpolation(node, name):
                 continue
             value = node[name]

@@ -140,8 +140,9 @@ def test_installed_wheel_trains_from_an_empty_folder(wheel: Path, tmp_path: Path
     assert run.returncode == 0, run.stderr[-2000:]
     assert list((project / "runs" / "debug").glob("*/checkpoints/last.ckpt"))
 
+    # The user's experiment composes from their folder (what it trains is the run above's code).
     mine = subprocess.run(
-        [cli, "train", "--config-dir", "conf", "experiment=mine", "debug=fast", "run_group=mine"],
+        [cli, "train", "--config-dir", "conf", "experiment=mine", "--cfg", "job"],
         cwd=project,
         env=env,
         capture_output=True,
@@ -149,8 +150,8 @@ def test_installed_wheel_trains_from_an_empty_folder(wheel: Path, tmp_path: Path
         timeout=300,
     )
     assert mine.returncode == 0, mine.stderr[-2000:]
-    (config,) = (project / "runs" / "mine").glob("*/.hydra/config.yaml")
-    assert OmegaConf.load(config).seed == 7
+    composed = OmegaConf.create(mine.stdout)
+    assert composed.seed == 7 and composed.run_group == "mine" and composed.app_name == "textgen"
 
 
 @pytest.mark.parametrize("extra", sorted(EXTRAS))

@@ -106,7 +106,7 @@ def test_word_vectors_initialise_a_new_model(tmp_path: Path) -> None:
     model.bind_fitted_state(dm.fitted_state())
     model.load_pretrained()
     row = dm.vocab.words.token_id("Berlin")
-    assert model.word_embedding.weight[row].tolist() == [1.0] * 4
+    assert model.net.word_embedding.weight[row].tolist() == [1.0] * 4
 
 
 @pytest.mark.slow

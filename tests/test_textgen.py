@@ -51,13 +51,13 @@ def test_lm_overfits_a_tiny_corpus() -> None:
 
 def test_weight_tying_shares_the_embedding_and_bridges_sizes() -> None:
     same = make_model(30, embedding_dim=32, hidden_size=32)
-    assert same.decoder.weight is same.embedding.weight
-    assert isinstance(same.bridge, torch.nn.Identity)
+    assert same.net.decoder.weight is same.net.embedding.weight
+    assert isinstance(same.net.bridge, torch.nn.Identity)
     bridged = make_model(30, embedding_dim=16, hidden_size=32)
-    assert bridged.decoder.weight is bridged.embedding.weight
-    assert isinstance(bridged.bridge, torch.nn.Linear)
+    assert bridged.net.decoder.weight is bridged.net.embedding.weight
+    assert isinstance(bridged.net.bridge, torch.nn.Linear)
     untied = make_model(30, tie_weights=False)
-    assert untied.decoder.weight is not untied.embedding.weight
+    assert untied.net.decoder.weight is not untied.net.embedding.weight
 
 
 def test_hidden_state_is_carried_and_detached_between_batches() -> None:

@@ -113,7 +113,38 @@ def object_keys(obj: Any) -> dict[str, Key]:
         kind = kind_of(hint) if hint is not None else None
         if kind is not None:
             keys[name] = Key(kind, "")
+    network = forwarded_to(obj)
+    if network is not None:
+        for name, spec in object_keys(network).items():
+            keys.setdefault(name, spec)
     return keys
+
+
+def forwarded_to(obj: Any) -> type | None:
+    """The class that receives a class's ``**settings``: an app model's plain ``network``, whose
+    parameters are then ``model.*`` settings like the model's own."""
+    network = getattr(obj, "network", None) if inspect.isclass(obj) else None
+    if not isinstance(network, type):
+        return None
+    parameters = inspect.signature(obj.__init__).parameters.values()
+    return network if any(p.kind is p.VAR_KEYWORD for p in parameters) else None
+
+
+def signature_parameters(obj: Any) -> dict[str, inspect.Parameter]:
+    """The named parameters a config node of ``obj`` may set: its own and, for an app model,
+    those of the network its ``**settings`` go to."""
+    function = obj.__init__ if inspect.isclass(obj) else obj
+    skipped = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    parameters = {
+        name: parameter
+        for name, parameter in inspect.signature(function).parameters.items()
+        if name != "self" and parameter.kind not in skipped
+    }
+    network = forwarded_to(obj)
+    if network is not None:
+        for name, parameter in signature_parameters(network).items():
+            parameters.setdefault(name, parameter)
+    return parameters
 
 
 def _keys_of(hint: Any) -> type | None:

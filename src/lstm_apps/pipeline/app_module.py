@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import lightning as L
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
+from torch import nn
 
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule
@@ -37,6 +38,22 @@ def _plain(node: Mapping[str, Any] | DictConfig | None) -> dict[str, Any] | None
     return dict(node)
 
 
+def _weights_under_net(
+    module: nn.Module, state_dict: dict[str, Any], prefix: str, *args: Any, **kwargs: Any
+) -> None:
+    """Checkpoints written before the networks were plain modules held as ``self.net`` name the
+    network's weights without the ``net.`` prefix: rename those, so old checkpoints load and
+    resume."""
+    net = getattr(module, "net", None)
+    if not isinstance(net, nn.Module):
+        return
+    own = {f"{prefix}{name}" for name in module.state_dict()}
+    for key in [k for k in state_dict if k.startswith(prefix) and k not in own]:
+        moved = f"{prefix}net.{key[len(prefix) :]}"
+        if moved in own and moved not in state_dict:
+            state_dict[moved] = state_dict.pop(key)
+
+
 class AppModule(L.LightningModule):
     """Base class of the app models.
 
@@ -52,6 +69,9 @@ class AppModule(L.LightningModule):
     """
 
     app_name: str = "app"
+    # The app's plain network (an ``nn.Module`` without Lightning), built as ``self.net`` from the
+    # model's ``**settings``: its parameters are ``model.*`` settings as the model's own are.
+    network: ClassVar[type[nn.Module] | None] = None
 
     def __init__(
         self, optimizer: Mapping[str, Any] | None = None, scheduler: Mapping[str, Any] | None = None
@@ -68,6 +88,7 @@ class AppModule(L.LightningModule):
         self._training_sums: dict[str, torch.Tensor] = {}
         self._training_steps = 0
         self._validated_since_scheduler_step = False
+        self.register_load_state_dict_pre_hook(_weights_under_net)
 
     # -- the hand-off -------------------------------------------------------------------------
     def bind_fitted_state(self, state: dict[str, str]) -> None:

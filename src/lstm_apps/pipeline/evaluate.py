@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 
@@ -10,6 +9,7 @@ from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from lstm_apps.config_ranges import check_targets
+from lstm_apps.config_ranges.schema import signature_parameters
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.build import instantiate_node
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
@@ -24,8 +24,7 @@ def model_parameters(model_cfg: DictConfig) -> set[str]:
     target = model_cfg.get("_target_")
     if not target:
         return set()
-    parameters = inspect.signature(get_class(str(target))).parameters.values()
-    return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    return set(signature_parameters(get_class(str(target))))
 
 
 def override_model_settings(

@@ -10,14 +10,11 @@ import torch.nn.functional as F
 from annotated_types import Ge
 
 from lstm_apps.apps.captioner.datamodule import IMAGENET_MEAN, IMAGENET_STD
-from lstm_apps.bounds import Count, Dropout, KeysOf, NonNegative, Positive
-from lstm_apps.core.attention import AttentionType
-from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
+from lstm_apps.apps.captioner.network import CaptionNetwork
+from lstm_apps.bounds import Count, Dropout, NonNegative, Positive
 from lstm_apps.core.attention_decoder_export import decoder_step_graph
 from lstm_apps.core.beam_search import Hypothesis
 from lstm_apps.core.export_graph import ExportGraph, GraphOf, flat_state, state_names
-from lstm_apps.core.image_encoder import ImageEncoder
-from lstm_apps.core.recurrent import CellType
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.plots import attention_overlay
@@ -26,12 +23,13 @@ from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
 
 
 class CaptionModel(DecodedEvaluation[str], AppModule):
-    """CNN feature grid -> soft attention LSTM decoder with a gating scalar, initial state from
-    the mean feature, and the doubly stochastic attention penalty
+    """Trains ``CaptionNetwork`` (``self.net``; ``**settings`` are its ``encoder``, ``attention``,
+    ``hidden_size`` …) with the doubly stochastic attention penalty
     ``lambda * sum_regions (1 - sum_t alpha_t,region)^2`` that asks every region to be looked at
     about once over the caption."""
 
     app_name = "captioner"
+    network = CaptionNetwork
 
     def __init__(
         self,
@@ -39,16 +37,8 @@ class CaptionModel(DecodedEvaluation[str], AppModule):
         pad_id: int,
         bos_id: int,
         eos_id: int,
-        encoder: Annotated[Mapping[str, Any] | None, KeysOf(ImageEncoder)] = None,
         image_size: Annotated[int, Ge(16)] = 64,
-        embedding_dim: Positive = 64,
-        hidden_size: Positive = 256,
-        num_layers: Positive = 1,
-        cell: CellType = "lstm",
-        attention: AttentionType = "additive",
-        context_gate: bool = True,
         attention_penalty: NonNegative = 1.0,
-        dropout: Dropout = 0.3,
         label_smoothing: Dropout = 0.0,
         val_beam_size: Positive = 1,
         test_beam_size: Positive = 3,
@@ -57,24 +47,11 @@ class CaptionModel(DecodedEvaluation[str], AppModule):
         log_examples: Count = 3,
         optimizer: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,
+        **settings: Any,
     ) -> None:
         super().__init__(optimizer=optimizer, scheduler=scheduler)
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
-        self.encoder = ImageEncoder(**dict(encoder or {}))
-        features = self.encoder.output_size
-        self.bridge = StateBridge(features, hidden_size, num_layers, cell)
-        self.decoder = AttentionDecoder(
-            vocab_size,
-            embedding_dim,
-            hidden_size,
-            features,
-            num_layers=num_layers,
-            cell=cell,
-            attention=attention,
-            dropout=dropout,
-            padding_idx=pad_id,
-            context_gate=context_gate,
-        )
+        self.net = CaptionNetwork(vocab_size, pad_id, **settings)
         self.image_size = image_size
         self.attention_penalty = attention_penalty
         self.label_smoothing = label_smoothing
@@ -90,14 +67,8 @@ class CaptionModel(DecodedEvaluation[str], AppModule):
     def _tokenizer(self) -> Tokenizer:
         return fitted(self.tokenizer, "bind_fitted_state()")
 
-    def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, DecoderState]:
-        memory = self.encoder(images)
-        return memory, DecoderState(self.bridge(memory.mean(dim=1)), None)
-
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        memory, state = self.encode(batch["images"])
-        logits, attention, _ = self.decoder(batch["tgt_in"], memory, None, state)
-        return logits, attention
+        return self.net(batch["images"], batch["tgt_in"])
 
     def _loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         logits, attention = self(batch)
@@ -120,11 +91,8 @@ class CaptionModel(DecodedEvaluation[str], AppModule):
         return self.decode(batch["images"], **search)
 
     def decode(self, images: torch.Tensor, beam_size: int = 1, n_best: int = 1) -> list[list[Hypothesis]]:
-        memory, state = self.encode(images)
-        return self.decoder.search(
-            memory,
-            None,
-            state,
+        return self.net.search(
+            images,
             self.bos_id,
             self.eos_id,
             self.max_len,
@@ -188,24 +156,25 @@ class CaptionModel(DecodedEvaluation[str], AppModule):
     def export_graphs(self) -> list[ExportGraph]:
         """``encoder``: images ``[B, 3, H, W]`` (normalised) -> region features and the decoder's
         initial state; ``decoder_step``: one step of the attention decoder."""
-        cells = state_names(self.decoder.rnn.cell, "initial_")
+        net = self.net
+        cells = state_names(net.decoder.rnn.cell, "initial_")
 
         def encoder_outputs(images: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            memory, state = self.encode(images)
+            memory, state = net.encode(images)
             return (memory, *flat_state(state.recurrent_state()))
 
         size = self.image_size
         axes = {"images": {0: "batch"}, "memory": {0: "batch"}, **{name: {1: "batch"} for name in cells}}
         encoder = ExportGraph(
             "encoder",
-            GraphOf(self, encoder_outputs),
+            GraphOf(net, encoder_outputs),
             lambda n: (torch.randn(n, 3, size, size),),
             ["images"],
             ["memory", *cells],
             axes,
         )
         with torch.no_grad():
-            memory_size = self.encoder(torch.zeros(1, 3, size, size)).size(-1)
+            memory_size = net.encoder(torch.zeros(1, 3, size, size)).size(-1)
         extras = {"bos_id": self.bos_id, "eos_id": self.eos_id, "pad_id": self.pad_id, "image_size": size}
-        step = decoder_step_graph(self.decoder, memory_size, extras)
+        step = decoder_step_graph(net.decoder, memory_size, extras)
         return [encoder, step]

@@ -19,14 +19,11 @@ from torchmetrics.classification import (
     MultilabelF1Score,
 )
 
-from lstm_apps.apps.classifier.encoding import ClassifierVocab, LabelledBatches
-from lstm_apps.apps.classifier.labelled_text import LabelledText
-from lstm_apps.bounds import Count, Dropout, Fraction, Positive
+from lstm_apps.apps.classifier.encoding import ClassifierVocab
+from lstm_apps.apps.classifier.network import ClassifierNetwork
+from lstm_apps.bounds import Count, Fraction
 from lstm_apps.core.export_graph import ExportGraph, GraphOf
-from lstm_apps.core.pooling import PoolingMode, SequencePooling
-from lstm_apps.core.recurrent import CellType, RecurrentBlock
 from lstm_apps.errors import UserError
-from lstm_apps.pipeline.app_datamodule import move_batch
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.running_mean import mean_at, running_mean
 from lstm_apps.plots import confusion_matrix_image, highlighted_text_image
@@ -35,12 +32,13 @@ from lstm_apps.text.word_vectors import initialise_embedding
 
 
 class ClassifierModel(AppModule):
-    """``pooling``: last | mean | max | attention. ``class_weights`` (from the data) weigh the
-    loss per class. Multi-label predictions are the labels whose probability reaches ``threshold``.
+    """Trains ``ClassifierNetwork`` (``self.net``; ``**settings`` are its ``embedding_dim``,
+    ``pooling`` …). ``class_weights`` (from the data) weigh the loss per class. Multi-label predictions are the labels whose probability reaches ``threshold``.
     ``word_vectors``: a GloVe/word2vec text file (optionally .gz) whose vectors initialise the
     embeddings of a new model with a word tokenizer (``embedding_dim`` must match)."""
 
     app_name = "classifier"
+    network = ClassifierNetwork
     class_weights: torch.Tensor | None  # a buffer (registered in __init__)
 
     def __init__(
@@ -50,31 +48,18 @@ class ClassifierModel(AppModule):
         multi_label: bool,
         pad_id: int,
         class_weights: list[float] | None = None,
-        embedding_dim: Positive = 128,
         word_vectors: str | None = None,
-        hidden_size: Positive = 128,
-        num_layers: Positive = 1,
-        cell: CellType = "lstm",
-        bidirectional: bool = True,
-        pooling: PoolingMode = "attention",
-        attention_size: Positive = 64,
-        dropout: Dropout = 0.3,
         threshold: Fraction = 0.5,
         log_examples: Count = 4,
         optimizer: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,
+        **settings: Any,
     ) -> None:
         super().__init__(optimizer=optimizer, scheduler=scheduler)
         self.labels, self.multi_label, self.pad_id = list(labels), multi_label, pad_id
         self.threshold, self.log_examples = threshold, log_examples
         self.word_vectors = word_vectors
-        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
-        self.encoder = RecurrentBlock(embedding_dim, hidden_size, num_layers, cell, bidirectional, dropout)
-        self.pooling = SequencePooling(
-            pooling, self.encoder.output_size, self.encoder.num_directions, attention_size
-        )
-        self.dropout = nn.Dropout(dropout)
-        self.output = nn.Linear(self.encoder.output_size, len(self.labels))
+        self.net = ClassifierNetwork(vocab_size, len(self.labels), pad_id, **settings)
         self.register_buffer("class_weights", torch.tensor(class_weights) if class_weights else None)
         self.eval_loss = nn.ModuleDict({"val": running_mean(), "test": running_mean()})
         self.scores = nn.ModuleDict({split: self._make_scores() for split in ("val", "test")})
@@ -113,7 +98,7 @@ class ClassifierModel(AppModule):
                 f"model.word_vectors: vectors are per word; needs data.tokenizer=word, not {tokenizer.kind}"
             )
         initialise_embedding(
-            self.embedding,
+            self.net.embedding,
             self.word_vectors,
             tokenizer.id_words(),
             "model.word_vectors",
@@ -127,10 +112,8 @@ class ClassifierModel(AppModule):
     def forward(
         self, tokens: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``(logits [B, C], attention weights [B, L] or None)``."""
-        encoded, _ = self.encoder(self.dropout(self.embedding(tokens)), lengths)
-        pooled, weights = self.pooling(encoded, lengths)
-        return self.output(self.dropout(pooled)), weights
+        """``(logits [B, C], attention weights [B, L] or None)`` (``ClassifierNetwork.forward``)."""
+        return self.net(tokens, lengths)
 
     def loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         logits = logits.float()
@@ -248,37 +231,20 @@ class ClassifierModel(AppModule):
         return images
 
     # -- inference ------------------------------------------------------------------------------
-    def text_batches(self, texts: list[str], batch_size: int = 64) -> LabelledBatches:
-        """Raw texts as ``predict_step`` batches, sorted by length."""
-        if self.vocab_tables is None:
-            raise RuntimeError("the model has no vocabularies; bind_fitted_state() first")
-        encoded = self.vocab_tables.encode([LabelledText(t) for t in texts], with_labels=False)
-        return LabelledBatches(encoded, batch_size, self.pad_id, len(self.labels), self.multi_label, False)
-
     def predict_step(
         self, batch: dict[str, torch.Tensor], batch_idx: int = 0
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(index [B], label probabilities [B, C])`` of a ``text_batches`` batch, on the host."""
+        """``(index [B], label probabilities [B, C])`` of a predictor's batch, on the host."""
         logits, _ = self(batch["tokens"], batch["lengths"])
         return batch["index"].cpu(), self.probabilities(logits).cpu()
-
-    @torch.no_grad()
-    def classify(self, texts: list[str], batch_size: int = 64) -> torch.Tensor:
-        """Label probabilities ``[N, C]`` for raw texts, in this process (no trainer)."""
-        result = torch.zeros(len(texts), len(self.labels))
-        with self.evaluating():
-            for batch in self.text_batches(texts, batch_size):
-                index, probabilities = self.predict_step(move_batch(batch, self.device))
-                result[index] = probabilities
-        return result
 
     def export_graphs(self) -> list[ExportGraph]:
         """``probabilities``: token ids ``[B, L]`` (no padding) -> label probabilities ``[B, C]``;
         the label names go to ``probabilities.json``."""
-        vocab = self.embedding.num_embeddings
+        vocab = self.net.embedding.num_embeddings
 
         def probabilities(tokens: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            return (self.probabilities(self(tokens)[0]),)
+            return (self.probabilities(self.net(tokens)[0]),)
 
         def make_inputs(n: int) -> tuple[torch.Tensor, ...]:
             return (torch.randint(1, vocab, (n, 4 + n)),)
@@ -288,7 +254,7 @@ class ClassifierModel(AppModule):
         return [
             ExportGraph(
                 "probabilities",
-                GraphOf(self, probabilities),
+                GraphOf(self.net, probabilities),
                 make_inputs,
                 ["tokens"],
                 ["probabilities"],

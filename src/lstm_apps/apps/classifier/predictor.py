@@ -7,7 +7,8 @@ from pathlib import Path
 
 import torch
 
-from lstm_apps.apps.classifier.labelled_text import read_labelled_texts
+from lstm_apps.apps.classifier.encoding import LabelledBatches
+from lstm_apps.apps.classifier.labelled_text import LabelledText, read_labelled_texts
 from lstm_apps.apps.classifier.model import ClassifierModel
 from lstm_apps.bounds import Count, Positive
 from lstm_apps.data.files import read_text_file
@@ -47,8 +48,15 @@ class ClassifierPredictor(Predictor[ClassifierModel, ClassifierOptions]):
 
     def classify(self, texts: list[str]) -> torch.Tensor:
         """Label probabilities ``[N, C]``, through ``trainer.predict`` in length-sorted batches."""
-        result = torch.zeros(len(texts), len(self.model.labels))
-        for index, probabilities in self.run_batches(self.model.text_batches(texts, self.options.batch_size)):
+        model = self.model
+        if model.vocab_tables is None:
+            raise RuntimeError("the model has no vocabularies; bind_fitted_state() first")
+        encoded = model.vocab_tables.encode([LabelledText(t) for t in texts], with_labels=False)
+        batches = LabelledBatches(
+            encoded, self.options.batch_size, model.pad_id, len(model.labels), model.multi_label, False
+        )
+        result = torch.zeros(len(texts), len(model.labels))
+        for index, probabilities in self.run_batches(batches):
             result[index] = probabilities
         return result
 

@@ -4,33 +4,31 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from lstm_apps.apps.forecaster.network import ForecastNetwork
 from lstm_apps.apps.forecaster.scores import forecast_scores
 from lstm_apps.apps.forecaster.time_series import calendar_features
 from lstm_apps.apps.forecaster.windows import Scaler
-from lstm_apps.bounds import Count, Dropout, Fraction, Positive
+from lstm_apps.bounds import Count, Fraction
 from lstm_apps.core.export_graph import ExportGraph, GraphOf
-from lstm_apps.core.recurrent import CellType, RecurrentBlock
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.plots import forecast_image
 
 
 class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
-    """``head``: ``direct`` (one linear map from the encoder's last state to all ``horizon`` steps)
-    or ``seq2seq`` (a decoder RNN started from the encoder's state, unrolled over the horizon with
-    each step's calendar features and a learned step embedding as input: no feedback of its own
-    predictions, so all steps run in one batched call). ``quantiles``: e.g. ``[0.1, 0.5, 0.9]``
-    trains on the pinball loss; the point forecast is the quantile nearest the median and the
-    outermost two make the interval. ``relative``: windows are expressed relative to their last
-    input value, so a trend that takes the series beyond the training range stays learnable."""
+    """Trains ``ForecastNetwork`` (``self.net``; ``**settings`` are its ``head``, ``hidden_size``,
+    ``relative`` …). ``quantiles``: e.g. ``[0.1, 0.5, 0.9]`` trains on the pinball loss; the point
+    forecast is the quantile nearest the median and the outermost two make the interval, widened
+    by conformal calibration on the validation windows (``calibrate_intervals``)."""
 
     app_name = "forecaster"
+    network = ForecastNetwork
     # Buffers (registered in __init__).
     scale_mean: torch.Tensor
     scale_std: torch.Tensor
@@ -45,25 +43,19 @@ class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
         horizon: int,
         scale_mean: list[float],
         scale_std: list[float],
-        head: Literal["direct", "seq2seq"] = "direct",
-        hidden_size: Positive = 64,
-        num_layers: Positive = 2,
-        cell: CellType = "lstm",
-        dropout: Dropout = 0.1,
         quantiles: list[Fraction] | None = None,
-        relative: bool = True,
         calibrate_intervals: bool = True,
-        step_embedding_dim: Positive = 8,
         log_examples: Count = 3,
         optimizer: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,
+        **settings: Any,
     ) -> None:
         super().__init__(optimizer=optimizer, scheduler=scheduler)
         self.quantiles = sorted(float(q) for q in quantiles) if quantiles else []
         self.columns, self.time_column = list(columns), time_column
         self.variables, self.calendar_size = len(columns), calendar_size
-        self.context, self.horizon, self.head = context, horizon, head
-        self.relative, self.log_examples = relative, log_examples
+        self.context, self.horizon = context, horizon
+        self.log_examples = log_examples
         self.calibrate_intervals = calibrate_intervals and len(self.quantiles) >= 2
         self.outputs = max(1, len(self.quantiles))
         # Conformal widening of the outermost quantiles per horizon step and column, in the
@@ -72,36 +64,15 @@ class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
         self.register_load_state_dict_pre_hook(_uncalibrated_checkpoints_load)
         self.register_buffer("scale_mean", torch.tensor(scale_mean, dtype=torch.float32))
         self.register_buffer("scale_std", torch.tensor(scale_std, dtype=torch.float32))
-        self.encoder = RecurrentBlock(
-            self.variables + calendar_size, hidden_size, num_layers, cell, dropout=dropout
-        )
-        if head == "direct":
-            self.project = nn.Linear(hidden_size, horizon * self.variables * self.outputs)
-        else:
-            self.step_embedding = nn.Embedding(horizon, step_embedding_dim)
-            self.decoder = RecurrentBlock(
-                step_embedding_dim + calendar_size, hidden_size, num_layers, cell, dropout=dropout
-            )
-            self.project = nn.Linear(hidden_size, self.variables * self.outputs)
-        self.dropout = nn.Dropout(dropout)
+        self.net = ForecastNetwork(self.variables, calendar_size, horizon, self.outputs, **settings)
+        self.head = self.net.head
         self._report = ""
         self._plots: list[tuple[int, np.ndarray]] = []
 
     # -- model ----------------------------------------------------------------------------------
     def forward(self, inputs: torch.Tensor, future: torch.Tensor) -> torch.Tensor:
-        """Scaled forecasts ``[B, horizon, V, Q]`` from ``inputs [B, context, V + K]`` and the
-        forecast steps' calendar ``future [B, horizon, K]``."""
-        values = inputs[..., : self.variables]
-        anchor = values[:, -1:, :] if self.relative else torch.zeros_like(values[:, -1:, :])
-        encoded, state = self.encoder(torch.cat([values - anchor, inputs[..., self.variables :]], dim=-1))
-        batch = inputs.size(0)
-        if self.head == "direct":
-            out = self.project(self.dropout(encoded[:, -1]))
-        else:
-            steps = self.step_embedding.weight.unsqueeze(0).expand(batch, -1, -1)
-            decoded, _ = self.decoder(torch.cat([steps, future.to(steps.dtype)], dim=-1), state=state)
-            out = self.project(self.dropout(decoded))
-        return out.reshape(batch, self.horizon, self.variables, self.outputs) + anchor.unsqueeze(-1)
+        """Scaled forecasts ``[B, horizon, V, Q]`` (``ForecastNetwork.forward``)."""
+        return self.net(inputs, future)
 
     def loss(self, predicted: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Pinball loss averaged over quantiles, or the squared error for point forecasts."""
@@ -247,7 +218,9 @@ class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
             "scale_std": self.scale_std.tolist(),
         }
         return [
-            ExportGraph("forecast", GraphOf(self, forecast), make_inputs, names, ["forecast"], axes, extras)
+            ExportGraph(
+                "forecast", GraphOf(self.net, forecast), make_inputs, names, ["forecast"], axes, extras
+            )
         ]
 
 

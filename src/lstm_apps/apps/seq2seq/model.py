@@ -9,14 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lstm_apps.apps.seq2seq.network import Seq2SeqNetwork
 from lstm_apps.apps.seq2seq.unknown_words import replace_unknown
 from lstm_apps.bounds import Count, Dropout, NonNegative, Positive
-from lstm_apps.core.attention import AttentionType
-from lstm_apps.core.attention_decoder import AttentionDecoder, DecoderState, StateBridge
+from lstm_apps.core.attention_decoder import DecoderState
 from lstm_apps.core.attention_decoder_export import decoder_step_graph
 from lstm_apps.core.beam_search import Hypothesis
 from lstm_apps.core.export_graph import ExportGraph, GraphOf, flat_state, state_names
-from lstm_apps.core.recurrent import CellType, RecurrentBlock
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.pipeline.running_mean import mean_at, running_mean
@@ -26,13 +25,15 @@ from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
 
 
 class Seq2SeqModel(DecodedEvaluation[str], AppModule):
-    """Bidirectional stacked encoder -> bridge -> attention decoder; greedy/beam decoding.
+    """Trains ``Seq2SeqNetwork`` (``self.net``; ``**settings`` are its ``embedding_dim``,
+    ``attention``, ``encoder_layers`` …); greedy/beam decoding.
 
     Validation decodes with ``val_beam_size`` (greedy by default) and test with
     ``test_beam_size``; both report corpus BLEU, chrF and exact match on detokenized text.
     """
 
     app_name = "seq2seq"
+    network = Seq2SeqNetwork
 
     def __init__(
         self,
@@ -41,16 +42,6 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
         pad_id: int,
         bos_id: int,
         eos_id: int,
-        embedding_dim: Positive = 64,
-        hidden_size: Positive = 128,
-        encoder_layers: Positive = 1,
-        decoder_layers: Positive = 1,
-        bidirectional: bool = True,
-        cell: CellType = "lstm",
-        attention: AttentionType = "general",
-        input_feeding: bool = False,
-        tie_embeddings: bool = False,
-        dropout: Dropout = 0.1,
         label_smoothing: Dropout = 0.1,
         val_beam_size: Positive = 1,
         test_beam_size: Positive = 5,
@@ -61,33 +52,11 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
         replace_unknown: bool = False,
         optimizer: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,
+        **settings: Any,
     ) -> None:
         super().__init__(optimizer=optimizer, scheduler=scheduler)
         self.pad_id, self.bos_id, self.eos_id = pad_id, bos_id, eos_id
-        self.src_embedding = nn.Embedding(src_vocab_size, embedding_dim, padding_idx=pad_id)
-        self.encoder = RecurrentBlock(
-            embedding_dim,
-            hidden_size,
-            num_layers=encoder_layers,
-            cell=cell,
-            bidirectional=bidirectional,
-            dropout=dropout,
-        )
-        self.bridge = StateBridge(self.encoder.output_size, hidden_size, decoder_layers, cell)
-        self.decoder = AttentionDecoder(
-            tgt_vocab_size,
-            embedding_dim,
-            hidden_size,
-            self.encoder.output_size,
-            num_layers=decoder_layers,
-            cell=cell,
-            attention=attention,
-            dropout=dropout,
-            input_feeding=input_feeding,
-            tie_embeddings=tie_embeddings,
-            padding_idx=pad_id,
-        )
-        self.dropout = nn.Dropout(dropout)
+        self.net = Seq2SeqNetwork(src_vocab_size, tgt_vocab_size, pad_id, **settings)
         self.label_smoothing = label_smoothing
         self.val_beam_size, self.test_beam_size = val_beam_size, test_beam_size
         self.length_penalty = length_penalty
@@ -127,25 +96,12 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
     def encode(
         self, src: torch.Tensor, src_lengths: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor, DecoderState]:
-        """Memory ``[B, S, D]``, its mask ``[B, S]`` and the decoder's initial state
-        (``src_lengths=None``: no padding, as in exported graphs)."""
-        memory, final = self.encoder(self.dropout(self.src_embedding(src)), src_lengths)
-        h = final[0] if isinstance(final, tuple) else final
-        directions = self.encoder.num_directions
-        last_layer = h.view(self.encoder.num_layers, directions, h.size(1), h.size(2))[-1]
-        summary = last_layer.transpose(0, 1).reshape(h.size(1), -1)
-        if src_lengths is None:
-            mask = torch.ones_like(src, dtype=torch.bool)
-        else:
-            positions = torch.arange(src.size(1), device=src.device).unsqueeze(0)
-            mask = positions < src_lengths.to(src.device, non_blocking=True).unsqueeze(1)
-        return memory, mask, DecoderState(self.bridge(summary), None)
+        """Memory, mask and the decoder's initial state (``Seq2SeqNetwork.encode``)."""
+        return self.net.encode(src, src_lengths)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """Teacher-forced logits ``[B, T, V]`` and attention ``[B, T, S]``."""
-        memory, mask, state = self.encode(batch["src"], batch["src_lengths"])
-        logits, attention, _ = self.decoder(batch["tgt_in"], memory, mask, state)
-        return logits, attention
+        return self.net(batch["src"], batch["src_lengths"], batch["tgt_in"])
 
     def _loss(self, logits: torch.Tensor, targets: torch.Tensor, smoothing: float) -> torch.Tensor:
         return F.cross_entropy(
@@ -167,12 +123,10 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
         max_len: int | None = None,
     ) -> list[list[Hypothesis]]:
         """Best ``n_best`` hypotheses per source sentence (greedy when ``beam_size`` is 1)."""
-        memory, mask, state = self.encode(src, src_lengths)
         limit = max_len or int(self.max_len_a * int(src_lengths.max()) + self.max_len_b)
-        return self.decoder.search(
-            memory,
-            mask,
-            state,
+        return self.net.search(
+            src,
+            src_lengths,
             self.bos_id,
             self.eos_id,
             limit,
@@ -267,26 +221,27 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
     def export_graphs(self) -> list[ExportGraph]:
         """``encoder``: source ids ``[B, S]`` -> memory and the decoder's initial state;
         ``decoder_step``: one step of the attention decoder (see ``pipeline/export.py``)."""
-        cells = state_names(self.decoder.rnn.cell, "initial_")
+        net = self.net
+        cells = state_names(net.decoder.rnn.cell, "initial_")
 
         def encoder_outputs(src: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            memory, _, state = self.encode(src, None)
+            memory, _, state = net.encode(src, None)
             return (memory, *flat_state(state.recurrent_state()))
 
-        vocab = self.src_embedding.num_embeddings
+        vocab = net.src_embedding.num_embeddings
         axes = {"source_ids": {0: "batch", 1: "source"}, "memory": {0: "batch", 1: "source"}}
         axes.update({name: {1: "batch"} for name in cells})
         encoder = ExportGraph(
             "encoder",
-            GraphOf(self, encoder_outputs),
+            GraphOf(net, encoder_outputs),
             lambda n: (torch.randint(0, vocab, (n, 3 + n)),),
             ["source_ids"],
             ["memory", *cells],
             axes,
         )
         step = decoder_step_graph(
-            self.decoder,
-            self.encoder.output_size,
+            net.decoder,
+            net.encoder.output_size,
             {"bos_id": self.bos_id, "eos_id": self.eos_id, "pad_id": self.pad_id},
         )
         return [encoder, step]

@@ -7,17 +7,14 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from lstm_apps.apps.tagger.encoding import TaggerVocab
+from lstm_apps.apps.tagger.network import TaggerNetwork
 from lstm_apps.apps.tagger.span_scores import tagging_scores
-from lstm_apps.apps.tagger.tag_schemes import allowed_transitions, spans
-from lstm_apps.bounds import Count, Dropout, Positive
-from lstm_apps.core.char_features import CharFeatureKind, CharFeatures
-from lstm_apps.core.crf import CRF, Constraints, CrfAlgorithm
+from lstm_apps.apps.tagger.tag_schemes import spans
+from lstm_apps.bounds import Count
 from lstm_apps.core.export_graph import ExportGraph, GraphOf
-from lstm_apps.core.recurrent import CellType, RecurrentBlock
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.pipeline.running_mean import mean_at, running_mean
@@ -25,16 +22,13 @@ from lstm_apps.text.word_vectors import initialise_embedding
 
 
 class TaggerModel(DecodedEvaluation[list[str]], AppModule):
-    """``output``: ``crf`` (trained transitions, Viterbi) or ``softmax`` (per-token). With
-    ``constrained`` the scheme's illegal transitions can never be decoded, in both outputs.
-    ``char_features``: ``cnn`` | ``lstm`` | ``none``. ``word_dropout`` replaces training words by
-    ``<unk>`` with that probability, so the model learns what to do with unseen words.
-    ``word_vectors``: a GloVe/word2vec text file (optionally .gz) whose vectors initialise the
-    word embeddings of a new model (``word_dim`` must match). ``crf_algorithm``: ``auto`` (a
-    log-depth tree on a GPU, the position recursion on a CPU), ``tree`` or ``sequential``; see
-    ``core/crf.py``."""
+    """Trains ``TaggerNetwork`` (``self.net``; ``**settings`` are its ``word_dim``, ``output``,
+    ``crf_algorithm`` …) and scores span F1. ``word_vectors``: a GloVe/word2vec text file
+    (optionally .gz) whose vectors initialise the word embeddings of a new model (``word_dim``
+    must match)."""
 
     app_name = "tagger"
+    network = TaggerNetwork
 
     def __init__(
         self,
@@ -44,49 +38,19 @@ class TaggerModel(DecodedEvaluation[list[str]], AppModule):
         scheme: str,
         pad_id: int,
         unk_id: int,
-        word_dim: Positive = 100,
         word_vectors: str | None = None,
-        char_features: CharFeatureKind | Literal["none"] = "cnn",
-        char_dim: Positive = 30,
-        char_size: Positive = 50,
-        char_kernel: Positive = 3,
-        hidden_size: Positive = 128,
-        num_layers: Positive = 1,
-        cell: CellType = "lstm",
-        dropout: Dropout = 0.5,
-        word_dropout: Dropout = 0.05,
-        output: Literal["crf", "softmax"] = "crf",
-        crf_algorithm: CrfAlgorithm = "auto",
-        constrained: bool = True,
         log_examples: Count = 4,
         optimizer: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,
+        **settings: Any,
     ) -> None:
         super().__init__(optimizer=optimizer, scheduler=scheduler)
         self.tags, self.scheme = list(tags), scheme
         self.pad_id, self.unk_id = pad_id, unk_id
         self.word_vectors = word_vectors
-        self.word_dropout = word_dropout
         self.log_examples = log_examples
-        self.word_embedding = nn.Embedding(word_vocab_size, word_dim, padding_idx=pad_id)
-        self.char_features = (
-            CharFeatures(char_vocab_size, char_dim, char_size, char_features, char_kernel)
-            if char_features != "none"
-            else None
-        )
-        features = word_dim + (char_size if self.char_features is not None else 0)
-        self.encoder = RecurrentBlock(
-            features, hidden_size, num_layers, cell, bidirectional=True, dropout=dropout
-        )
-        self.dropout = nn.Dropout(dropout)
-        self.emission = nn.Linear(self.encoder.output_size, len(self.tags))
-        constraints: Constraints = (
-            allowed_transitions(self.tags, scheme) if constrained else (None, None, None)
-        )
-        self.crf = CRF(len(self.tags), *constraints, algorithm=crf_algorithm) if output == "crf" else None
-        # Softmax output with constraints: Viterbi over log-probabilities with fixed zero scores.
-        self.constraint_decoder = (
-            _frozen_constraints(len(self.tags), constraints) if output == "softmax" and constrained else None
+        self.net = TaggerNetwork(
+            word_vocab_size, char_vocab_size, self.tags, scheme, pad_id, unk_id, **settings
         )
         self.eval_loss = nn.ModuleDict({"val": running_mean(), "test": running_mean()})
         self.vocab_tables: TaggerVocab | None = None
@@ -101,7 +65,7 @@ class TaggerModel(DecodedEvaluation[list[str]], AppModule):
         if not self.word_vectors or self.vocab_tables is None:
             return
         initialise_embedding(
-            self.word_embedding,
+            self.net.word_embedding,
             self.word_vectors,
             self.vocab_tables.word_list,
             "model.word_vectors",
@@ -110,17 +74,8 @@ class TaggerModel(DecodedEvaluation[list[str]], AppModule):
 
     # -- model ----------------------------------------------------------------------------------
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Emission scores ``[B, L, num_tags]``."""
-        words = batch["words"]
-        if self.training and self.word_dropout > 0:
-            drop = (torch.rand(words.shape, device=words.device) < self.word_dropout) & (words != self.pad_id)
-            words = words.masked_fill(drop, self.unk_id)
-        features = [self.word_embedding(words)]
-        if self.char_features is not None:
-            per_word = self.char_features(batch["word_chars"], batch["word_char_lengths"])
-            features.append(per_word[batch["char_slots"]])
-        encoded, _ = self.encoder(self.dropout(torch.cat(features, dim=-1)), batch["lengths"])
-        return self.emission(self.dropout(encoded))
+        """Emission scores ``[B, L, num_tags]`` (``TaggerNetwork.forward``)."""
+        return self.net(batch)
 
     @staticmethod
     def mask(batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -129,23 +84,10 @@ class TaggerModel(DecodedEvaluation[list[str]], AppModule):
         return torch.arange(words.size(1), device=words.device).unsqueeze(0) < lengths.unsqueeze(1)
 
     def loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Mean negative log-likelihood per sentence (CRF) or per token (softmax)."""
-        if self.crf is not None:
-            return self.crf.negative_log_likelihood(emissions, tags, mask).mean()
-        # Padding as ignore_index rather than emissions[mask]: boolean indexing has to read the
-        # mask back from the device to size its result.
-        return F.cross_entropy(
-            emissions.float().transpose(1, 2), tags.masked_fill(~mask, -100), ignore_index=-100
-        )
+        return self.net.loss(emissions, tags, mask)
 
-    @torch.no_grad()
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Best tag ids ``[B, L]`` (values at padded positions are meaningless)."""
-        if self.crf is not None:
-            return self.crf.viterbi(emissions, mask)[0]
-        if self.constraint_decoder is not None:
-            return self.constraint_decoder.viterbi(emissions.float().log_softmax(-1), mask)[0]
-        return emissions.argmax(-1)
+        return self.net.decode(emissions, mask)
 
     def _tag_names(self, ids: torch.Tensor, lengths: torch.Tensor) -> list[list[str]]:
         return [
@@ -220,9 +162,10 @@ class TaggerModel(DecodedEvaluation[list[str]], AppModule):
         """``emissions``: word ids ``[B, L]`` and character ids ``[B, L, C]`` -> tag scores
         ``[B, L, T]``; the tag names, scheme and CRF scores (constraints included) go to
         ``emissions.json`` for a runtime's Viterbi."""
+        net = self.net
         words, chars = (
-            self.word_embedding.num_embeddings,
-            self.char_features.embedding.num_embeddings if (self.char_features is not None) else 2,
+            net.word_embedding.num_embeddings,
+            net.char_features.embedding.num_embeddings if (net.char_features is not None) else 2,
         )
 
         def emissions(word_ids: torch.Tensor, char_ids: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -237,14 +180,14 @@ class TaggerModel(DecodedEvaluation[list[str]], AppModule):
                 "char_slots": slots,
                 "lengths": None,
             }
-            return (self(batch),)
+            return (net(batch),)
 
         def make_inputs(n: int) -> tuple[torch.Tensor, ...]:
             return torch.randint(1, words, (n, 3 + n)), torch.randint(1, chars, (n, 3 + n, 4))
 
         extras: dict[str, object] = {"tags": self.tags, "scheme": self.scheme}
-        if self.crf is not None:
-            transitions, start, end = (t.tolist() for t in self.crf._scores())
+        if net.crf is not None:
+            transitions, start, end = (t.tolist() for t in net.crf._scores())
             extras.update(transitions=transitions, start=start, end=end)
         axes = {
             "word_ids": {0: "batch", 1: "words"},
@@ -254,7 +197,7 @@ class TaggerModel(DecodedEvaluation[list[str]], AppModule):
         return [
             ExportGraph(
                 "emissions",
-                GraphOf(self, emissions),
+                GraphOf(net, emissions),
                 make_inputs,
                 ["word_ids", "char_ids"],
                 ["emissions"],
@@ -262,14 +205,6 @@ class TaggerModel(DecodedEvaluation[list[str]], AppModule):
                 extras,
             )
         ]
-
-
-def _frozen_constraints(num_tags: int, constraints: Constraints) -> CRF:
-    decoder = CRF(num_tags, *constraints)
-    for param in decoder.parameters():
-        nn.init.zeros_(param)
-        param.requires_grad_(False)
-    return decoder
 
 
 def _bracketed(tokens: list[str], tags: list[str], scheme: str) -> str:

@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lstm_apps.bounds import Count, Dropout, Positive, PositiveReal
+from lstm_apps.apps.textgen.network import LanguageNetwork
+from lstm_apps.bounds import Positive, PositiveReal
 from lstm_apps.core.export_graph import ExportGraph, GraphOf, flat_state, state_names
-from lstm_apps.core.recurrent import CellType, RecurrentBlock, RecurrentState, detach_state
-from lstm_apps.core.sampling import select_next_token
+from lstm_apps.core.recurrent import RecurrentState, detach_state
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.running_mean import mean_at, running_mean
 from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
@@ -23,57 +23,29 @@ DOCUMENT_START = "\n\n"
 
 
 class LanguageModel(AppModule):
-    """Word-language-model recipe: dropout around the recurrence, weight tying, stateful BPTT.
+    """Trains ``LanguageNetwork`` (``self.net``) with stateful truncated BPTT.
 
     The hidden state is carried from one batch to the next within an epoch (rows of the stream are
     contiguous) and detached, so gradients flow back ``bptt`` steps while context reaches further.
-    When tying is asked for and the recurrent output size differs from the embedding size, a
-    linear projection bridges them (as AWD-LSTM's last layer does) instead of dropping the tie.
+    ``**settings`` are the network's (``embedding_dim``, ``hidden_size``, ``cell`` …).
     """
 
     app_name = "textgen"
+    network = LanguageNetwork
 
     def __init__(
         self,
         vocab_size: int,
-        embedding_dim: Positive = 256,
-        hidden_size: Positive = 256,
-        num_layers: Positive = 2,
-        cell: CellType = "lstm",
-        proj_size: Count = 0,
-        dropout: Dropout = 0.2,
-        embedding_dropout: Dropout = 0.1,
-        output_dropout: Dropout = 0.2,
-        tie_weights: bool = True,
         sample_prompt: str = "The ",
         sample_tokens: Positive = 200,
         sample_temperature: PositiveReal = 0.8,
         optimizer: Mapping[str, Any] | None = None,
         scheduler: Mapping[str, Any] | None = None,
+        **settings: Any,
     ) -> None:
         super().__init__(optimizer=optimizer, scheduler=scheduler)
         self.vocab_size = vocab_size
-        self.embedding = nn.Embedding(vocab_size, embedding_dim)
-        self.embedding_dropout = nn.Dropout(embedding_dropout)
-        self.rnn = RecurrentBlock(
-            embedding_dim,
-            hidden_size,
-            num_layers=num_layers,
-            cell=cell,
-            dropout=dropout,
-            proj_size=proj_size,
-        )
-        self.output_dropout = nn.Dropout(output_dropout)
-        features = self.rnn.output_size
-        self.bridge: nn.Module = nn.Identity()
-        if tie_weights and features != embedding_dim:
-            self.bridge = nn.Linear(features, embedding_dim)
-            features = embedding_dim
-        self.decoder = nn.Linear(features, vocab_size)
-        if tie_weights:
-            self.decoder.weight = self.embedding.weight
-        nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
-        nn.init.zeros_(self.decoder.bias)
+        self.net = LanguageNetwork(vocab_size, **settings)
         self.sample_prompt = sample_prompt
         self.sample_tokens = sample_tokens
         self.sample_temperature = sample_temperature
@@ -90,17 +62,17 @@ class LanguageModel(AppModule):
         self, tokens: torch.Tensor, state: RecurrentState | None = None
     ) -> tuple[torch.Tensor, RecurrentState]:
         """``tokens`` ``[B, T]`` -> logits ``[B, T, V]`` and the final recurrent state."""
-        hidden, state = self.rnn(self.embedding_dropout(self.embedding(tokens)), state=state)
-        return self.decoder(self.bridge(self.output_dropout(hidden))), state
+        return self.net(tokens, state)
 
     def export_graphs(self) -> list[ExportGraph]:
         """``step``: token ids ``[B, T]`` and the recurrent state -> logits ``[B, T, V]`` and the
         next state; one token at a time (``T`` = 1) is how a runtime generates."""
-        cells = state_names(self.rnn.cell)
-        layers, hidden, vocab = self.rnn.num_layers, self.rnn.hidden_size, self.embedding.num_embeddings
+        net = self.net
+        cells = state_names(net.rnn.cell)
+        layers, hidden, vocab = net.rnn.num_layers, net.rnn.hidden_size, net.embedding.num_embeddings
 
         def step(tokens: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            logits, after = self(tokens, state if len(state) > 1 else state[0])
+            logits, after = net(tokens, state if len(state) > 1 else state[0])
             return (logits, *flat_state(after))
 
         def make_inputs(n: int) -> tuple[torch.Tensor, ...]:
@@ -111,7 +83,7 @@ class LanguageModel(AppModule):
         return [
             ExportGraph(
                 "step",
-                GraphOf(self, step),
+                GraphOf(net, step),
                 make_inputs,
                 ["tokens", *cells],
                 ["logits", *[f"next_{c}" for c in cells]],
@@ -209,23 +181,16 @@ class LanguageModel(AppModule):
             generator = None
             if seed is not None:
                 generator = torch.Generator(device=self.device).manual_seed(int(seed))
-            logits, state = self(tokens)
-            produced: list[torch.Tensor] = []
-            for _ in range(max_new_tokens):
-                step = select_next_token(
-                    logits[:, -1],
-                    greedy=greedy,
-                    temperature=temperature,
-                    top_k=top_k,
-                    top_p=top_p,
-                    generator=generator,
-                )
-                produced.append(step)
-                logits, state = self(step[:, None], state)
-        if not produced:
-            return [""] * num_samples
-        new_ids = torch.stack(produced, dim=1).tolist()
-        return [tokenizer.decode(ids) for ids in new_ids]
+            new_ids = self.net.generate(
+                tokens,
+                max_new_tokens,
+                greedy=greedy,
+                temperature=temperature,
+                top_k=top_k,
+                top_p=top_p,
+                generator=generator,
+            )
+        return [tokenizer.decode(ids) for ids in new_ids.tolist()]
 
     def validation_samples(self) -> dict[str, str]:
         text = self.generate(
