@@ -27,8 +27,6 @@ import sys
 import time
 from pathlib import Path
 
-from lstm_apps.text.batching import pad_sequences
-
 HERE = Path(__file__).resolve().parent
 PROFILED_STEPS = 10  # GPU only: steps after the timed ones, run under torch.profiler
 # More steps on a GPU, where one takes milliseconds (each app's split holds this many batches).
@@ -158,7 +156,7 @@ def measure_decoding(app: str, overrides: list[str], sentences: int, train_steps
     results: dict[str, dict[str, float]] = {}
     for batch_size in (datamodule.eval_batch_size, 16):
         batches, count = [], 0
-        for batch in _eval_batches(app, datamodule, batch_size):
+        for batch in _eval_batches(datamodule, batch_size):
             batches.append(move_batch(batch, device))
             count += _first_tensor(batch).size(0)
             if count >= sentences:
@@ -184,16 +182,12 @@ def measure_decoding(app: str, overrides: list[str], sentences: int, train_steps
     }
 
 
-def _eval_batches(app: str, datamodule, batch_size: int):
-    if app in ("captioner", "tagger"):
-        datamodule.eval_batch_size = batch_size
-        getattr(datamodule, "_datasets", {}).clear()
-        return datamodule.val_dataloader()
-    encoded = [src for src, _ in datamodule.encoded["val"]]
-    return (
-        dict(zip(("src", "src_lengths"), pad_sequences(encoded[i : i + batch_size], 0), strict=True))
-        for i in range(0, len(encoded), batch_size)
-    )
+def _eval_batches(datamodule, batch_size: int):
+    """The validation loader at ``batch_size`` (its cached batches dropped): what every app's
+    ``decode_batch`` takes."""
+    datamodule.eval_batch_size = batch_size
+    getattr(datamodule, "_datasets", {}).clear()
+    return datamodule.val_dataloader()
 
 
 def _decode(model, batch, search):

@@ -74,6 +74,11 @@ def predictor_for(app: str) -> type[Predictor]:
     own), so the pipeline finds predictors without importing any app by name."""
     found = entry_points(group=PREDICTOR_GROUP, name=app)
     if not found:
+        if not entry_points(group=PREDICTOR_GROUP):
+            raise UserError(
+                "no predictors are registered: lstm-apps runs from a source tree that was never "
+                "installed (pip install -e . registers them)"
+            )
         raise UserError(f"app {app!r} has no predict command")
     predictor = next(iter(found)).load()
     if not (isinstance(predictor, type) and issubclass(predictor, Predictor)):
