@@ -22,8 +22,9 @@ FIXTURES = Path(__file__).parent / "fixtures" / "checkpoints"
 EXPECTED = json.loads((FIXTURES / "predictions.json").read_text())
 
 
-def test_every_app_has_an_old_checkpoint() -> None:
-    assert sorted(EXPECTED) == sorted(available_apps())
+def test_every_app_of_that_release_has_an_old_checkpoint() -> None:
+    released = ["captioner", "classifier", "forecaster", "seq2seq", "tagger", "textgen"]
+    assert sorted(EXPECTED) == released and set(released) <= set(available_apps())
 
 
 @pytest.mark.parametrize("app", sorted(EXPECTED))

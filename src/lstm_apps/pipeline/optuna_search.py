@@ -187,9 +187,9 @@ def _run_trial(
 def _report(
     study: Any, storage: str, output: Path, monitor: str, lock: Any, ran_trials: bool
 ) -> dict[str, float]:
-    """``search.json`` and one summary line, from the worker that sees the study's last trial end
-    (or from a run of a finished search): workers finishing while others still train, or just
-    after another reported, leave it to that one."""
+    """``search.json`` and one summary line, from the worker that sees the study's last trial end:
+    workers finishing while others still train, or just after another reported, leave it to that
+    one; a worker that found nothing left to run names the report."""
     import optuna
 
     lock.acquire()
@@ -206,8 +206,17 @@ def _report(
         reported = summary_file.exists() and json.loads(summary_file.read_text()).get("finished") == len(
             finished
         )
-        if reported and ran_trials:
-            return {}  # another worker ended the last trial at the same time and reported it
+        if reported:
+            if ran_trials:
+                return {}  # another worker ended the last trial at the same time and reported it
+            # Nothing left to run when this worker started (the others took every trial, or the
+            # search had ended): point to the report instead of printing it again.
+            stored = json.loads(summary_file.read_text())
+            print(
+                f"[lstm-apps] search: already finished ({len(finished)} trials): {summary_file}", flush=True
+            )
+            best = stored.get("best_value")
+            return {f"search/best_{monitor}": float(best)} if best is not None else {}
         states = [t.state.name for t in trials]
         summary: dict[str, Any] = {
             "study": study.study_name,
