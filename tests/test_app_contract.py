@@ -16,8 +16,9 @@ from helpers.config import compose_config
 from helpers.running import FEW, run_cli, run_main
 from helpers.tiny import TINY, Tiny, missing_entry_message
 from lstm_apps.paths import available_apps
+from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.export import export
-from lstm_apps.pipeline.train import train
+from lstm_apps.pipeline.train import build_datamodule, train
 
 APPS = available_apps()
 
@@ -84,6 +85,16 @@ def test_trains_evaluates_predicts_and_exports(
         )
         assert differences and all(d <= 1e-4 for d in differences.values()), differences
         assert all((out / f"{name}{suffix}").is_file() for name in differences)
+
+    # One decoding entry point in every app: a validation batch as the app's loader makes it.
+    info = read_checkpoint(ckpt)
+    model = model_from_checkpoint(info)
+    data = build_datamodule(info.config, info.fitted_state)
+    data.setup("validate")
+    batch = next(iter(data.val_dataloader()))
+    rows = batch[0].size(0) if isinstance(batch, tuple | list) else len(batch["index"])
+    decoded = model.decode_batch(batch)
+    assert len(decoded) == rows and all(len(row) > 0 for row in decoded), (app, type(decoded))
 
 
 @pytest.mark.parametrize("app", APPS)

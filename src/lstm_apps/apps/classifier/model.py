@@ -235,8 +235,13 @@ class ClassifierModel(AppModule):
         self, batch: dict[str, torch.Tensor], batch_idx: int = 0
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(index [B], label probabilities [B, C])`` of a predictor's batch, on the host."""
+        return batch["index"].cpu(), self.decode_batch(batch).cpu()
+
+    @torch.no_grad()
+    def decode_batch(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The app's decoding entry point: label probabilities ``[B, C]`` of a collated batch."""
         logits, _ = self(batch["tokens"], batch["lengths"])
-        return batch["index"].cpu(), self.probabilities(logits).cpu()
+        return self.probabilities(logits)
 
     def export_graphs(self) -> list[ExportGraph]:
         """``probabilities``: token ids ``[B, L]`` (no padding) -> label probabilities ``[B, C]``;

@@ -176,6 +176,12 @@ class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
 
     # -- inference ------------------------------------------------------------------------------
     @torch.no_grad()
+    def decode_batch(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The app's decoding entry point: forecasts ``[B, horizon, V, Q]`` of a collated batch,
+        in the series' units, the interval calibrated."""
+        return self.calibrated(self.unscale(self(batch["inputs"], batch["future"])))
+
+    @torch.no_grad()
     def forecast_after(self, values: np.ndarray, times: list, future_times: list) -> torch.Tensor:
         """Forecast ``[horizon, V, Q]`` (original units) following the last ``context`` rows."""
         with self.evaluating():

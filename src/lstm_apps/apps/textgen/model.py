@@ -161,6 +161,19 @@ class LanguageModel(AppModule):
 
     # -- generation -----------------------------------------------------------------------------
     @torch.no_grad()
+    def decode_batch(
+        self,
+        batch: tuple[torch.Tensor, torch.Tensor] | torch.Tensor,
+        max_new_tokens: int = 20,
+        **sampling: Any,
+    ) -> torch.Tensor:
+        """The app's decoding entry point: new token ids ``[B, max_new_tokens]`` continuing each
+        row of a batch's inputs (an ``(inputs, targets)`` window as the loaders make them, or ids
+        ``[B, T]``); ``sampling``: ``greedy``, ``temperature``, ``top_k``, ``top_p``, ``generator``."""
+        inputs = batch[0] if isinstance(batch, tuple | list) else batch
+        return self.net.generate(inputs, max_new_tokens, **sampling)
+
+    @torch.no_grad()
     def generate(
         self,
         prompt: str = "",
