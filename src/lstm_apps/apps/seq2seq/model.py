@@ -73,20 +73,22 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
         self.src_tokenizer = tokenizer_from_json(state["source"])
         self.tgt_tokenizer = tokenizer_from_json(state["target"])
 
-    def _source_tokenizer(self) -> Tokenizer:
+    def source_tokenizer(self) -> Tokenizer:
+        """The fitted source tokenizer (the predictor encodes raw sources with it)."""
         return fitted(self.src_tokenizer, "bind_fitted_state()")
 
-    def _target_tokenizer(self) -> Tokenizer:
+    def target_tokenizer(self) -> Tokenizer:
+        """The fitted target tokenizer."""
         return fitted(self.tgt_tokenizer, "bind_fitted_state()")
 
     def hypothesis_text(self, hypothesis: Hypothesis, source_text: str) -> str:
         """The translation as text; with ``replace_unknown``, each ``<unk>`` is the source word
         it attended to most (``apps/seq2seq/unknown_words.py``)."""
         if not self.replace_unknown:
-            return self._target_tokenizer().decode(hypothesis.tokens)
+            return self.target_tokenizer().decode(hypothesis.tokens)
         return replace_unknown(
-            self._target_tokenizer(),
-            self._source_tokenizer(),
+            self.target_tokenizer(),
+            self.source_tokenizer(),
             hypothesis.tokens,
             hypothesis.attention,
             source_text,
@@ -176,7 +178,7 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
         self, batch: dict[str, torch.Tensor], found: list[list[Hypothesis]], texts: list[str]
     ) -> None:
         data = self.app_data()
-        source_tokenizer, target_tokenizer = self._source_tokenizer(), self._target_tokenizer()
+        source_tokenizer, target_tokenizer = self.source_tokenizer(), self.target_tokenizer()
         self._examples = []
         for row in range(min(self.log_examples, len(found))):
             index = int(batch["index"][row])

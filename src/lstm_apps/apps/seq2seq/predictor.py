@@ -60,7 +60,7 @@ class Seq2SeqPredictor(Predictor[Seq2SeqModel, Seq2SeqOptions]):
         """Source strings as ``predict_step`` batches of ``batch_size``, sorted by length: ``src``,
         ``src_lengths``, ``index`` (position in ``sources``), the texts and the ``search`` settings."""
         model = self.model
-        encoded = model._source_tokenizer().encode_batch(sources)
+        encoded = model.source_tokenizer().encode_batch(sources)
         order = sorted(range(len(sources)), key=lambda i: len(encoded[i]))
         found = []
         for start in range(0, len(order), self.options.batch_size):
