@@ -1,8 +1,10 @@
 """Training throughput through Lightning vs a plain PyTorch loop (same model, same batches, same
 ``training_step``), per app, plus decoding speed (seq2seq greedy vs beam 5, captioner greedy vs beam 3, tagger
-per-token argmax vs CRF Viterbi) and the tagger's operator calls per training step.
+per-token argmax vs CRF Viterbi, speech greedy vs prefix beam 8 with and without the character LM),
+the share of a speech training step spent on its log-mel features, and the tagger's operator calls
+per training step.
 
-    python bench/run.py [--app all|textgen|seq2seq|captioner|tagger|classifier|forecaster] [--steps N] [--warmup 4] [--repeats 2] [override ...]
+    python bench/run.py [--app all|textgen|seq2seq|captioner|tagger|classifier|forecaster|asr] [--steps N] [--warmup 4] [--repeats 2] [override ...]
 
 The Lightning side is the trainer a user gets (``configs/train.yaml``: default callbacks with the
 progress bar and checkpoints, TensorBoard logger, clipping, logging interval), the plain side a
@@ -37,6 +39,7 @@ GPU_STEPS = {
     "tagger": 150,
     "classifier": 60,
     "forecaster": 60,
+    "asr": 60,
 }
 # GPU only: extra training rows (title, overrides), e.g. the tagger as the CoNLL recipe runs it.
 GPU_CASES = {
@@ -54,6 +57,7 @@ DEFAULT_STEPS = {
     "tagger": 150,
     "classifier": 60,
     "forecaster": 40,
+    "asr": 20,
 }
 # Scaling runs: training batches per process in the timed (second) epoch.
 # (An epoch must hold that many batches per process also with 2 processes.)
@@ -64,6 +68,7 @@ SCALING_STEPS = {
     "tagger": 80,
     "classifier": 30,
     "forecaster": 20,
+    "asr": 15,
 }
 SCALING_SETUPS = (
     ("1 process, fp32", []),
@@ -103,20 +108,41 @@ UNITS = {
     "tagger": "sentences",
     "classifier": "texts",
     "forecaster": "windows",
+    "asr": "utterances",
 }
 # Decoders compared per app: (column name, search settings of the app's ``decode_batch``).
 DECODERS = {
     "seq2seq": (("greedy", {"beam_size": 1}), ("beam 5", {"beam_size": 5})),
     "captioner": (("greedy", {"beam_size": 1}), ("beam 3", {"beam_size": 3})),
     "tagger": (("argmax", {"search": "argmax"}), ("Viterbi", {"search": "model"})),
+    "asr": (
+        ("greedy", {"beam_size": 1}),
+        ("beam 8", {"beam_size": 8}),
+        ("beam 8 + LM", {"beam_size": 8, "lm": lambda model, data: transcripts_lm(model, data)}),
+    ),
 }
+# Apps whose network computes its input features from raw data (``net.features``): the share of a
+# training step spent on them is measured.
+FEATURE_APPS = ("asr",)
+
+
+def transcripts_lm(model, datamodule):
+    """The speech model's character n-gram, counted on the training transcripts as training does."""
+    from lstm_apps.apps.asr.char_lm import CharNgram
+
+    return CharNgram.train(datamodule.references("train"), model.characters, model.lm_order).to(model.device)
 
 
 def count_units(batch) -> int:
     """What a training step processes: target tokens (padding excluded), images or sentences."""
     if isinstance(batch, dict) and "images" in batch:
         return batch["images"].size(0)
-    for key in ("words", "tokens", "inputs"):  # tagger, classifier, forecaster: one sample per row
+    for key in (
+        "words",
+        "tokens",
+        "inputs",
+        "audio",
+    ):  # tagger, classifier, forecaster, asr: one sample per row
         if isinstance(batch, dict) and key in batch:
             return batch[key].size(0)
     if isinstance(batch, dict):
@@ -126,7 +152,7 @@ def count_units(batch) -> int:
 
 def _first_tensor(batch):
     if isinstance(batch, dict):
-        return next(batch[k] for k in ("images", "words", "tokens", "inputs", "src") if k in batch)
+        return next(batch[k] for k in ("images", "words", "tokens", "inputs", "src", "audio") if k in batch)
     return batch[0]
 
 
@@ -153,6 +179,11 @@ def measure_decoding(app: str, overrides: list[str], sentences: int, train_steps
         loss.backward()
         optimizer.step()
     model.eval()
+    # Settings made from the trained model and its data (a language model) are made once, untimed.
+    decoders = [
+        (name, {k: v(model, datamodule) if callable(v) else v for k, v in search.items()})
+        for name, search in DECODERS[app]
+    ]
     results: dict[str, dict[str, float]] = {}
     for batch_size in (datamodule.eval_batch_size, 16):
         batches, count = [], 0
@@ -162,7 +193,7 @@ def measure_decoding(app: str, overrides: list[str], sentences: int, train_steps
             if count >= sentences:
                 break
         row = {}
-        for name, search in DECODERS[app]:
+        for name, search in decoders:
             _decode(model, batches[0], search)  # warm-up
             best = float("inf")
             for _ in range(3):  # best of three passes: decoding runs are short, machine noise is not
@@ -366,6 +397,70 @@ def measure(app: str, mode: str, steps: int, warmup: int, overrides: list[str]) 
     }
 
 
+def measure_feature_cost(app: str, steps: int, warmup: int, overrides: list[str]) -> dict:
+    """Milliseconds of a whole training step (forward, backward, optimiser) and of the features
+    the network computes inside its forward (``net.features``: log-mels from audio), on the same
+    training batches: what share of a step the features cost."""
+    import torch
+
+    from lstm_apps.pipeline.app_datamodule import move_batch
+
+    _, model, datamodule = build(app, overrides)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device).train()
+    optimizer = model.configure_optimizers()
+    optimizer = optimizer["optimizer"] if isinstance(optimizer, dict) else optimizer
+    batches = []
+    for batch in datamodule.train_dataloader():
+        batches.append(move_batch(batch, device))
+        if len(batches) == steps + warmup:
+            break
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    def timed(work) -> float:
+        for batch in batches[:warmup]:
+            work(batch)
+        sync()
+        start = time.perf_counter()
+        for batch in batches[warmup:]:
+            work(batch)
+        sync()
+        return 1000 * (time.perf_counter() - start) / (len(batches) - warmup)
+
+    def step(batch) -> None:
+        loss = model.training_step(batch, 0)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    def features(batch) -> None:
+        frames = model.net.frame_lengths(batch["audio_lengths"])
+        model.net.augment(model.net.normalise(model.net.features(batch["audio"])), frames)
+
+    step_ms, features_ms = timed(step), timed(features)
+    return {
+        "step_ms": step_ms,
+        "features_ms": features_ms,
+        "device": str(device),
+        "steps": len(batches) - warmup,
+    }
+
+
+def feature_table(app: str, args: argparse.Namespace) -> str:
+    result = run_child(app, "features", args)
+    share = result["features_ms"] / result["step_ms"]
+    return (
+        f"\n## {app}: feature cost{' on GPU' if result['device'].startswith('cuda') else ''}\n\n"
+        f"Log-mel features (STFT, mel filterbank, log, normalisation, SpecAugment) computed inside the "
+        f"network's forward, against a whole training step (forward, backward, AdamW) on the same "
+        f"{result['steps']} batches.\n\n| training step (ms) | features (ms) | share of the step |\n|---:|---:|---:|\n"
+        f"| {result['step_ms']:.1f} | {result['features_ms']:.2f} | {100 * share:.1f} % |\n\nTarget: <= 5 %.\n"
+    )
+
+
 def measure_operator_calls(lengths: tuple[int, ...], batch_size: int = 32, warmup: int = 3) -> dict:
     """Top-level operator calls of one tagger training step (forward, backward, clipping,
     optimiser) on batches whose sentences all have one of ``lengths`` words, and on one batch of
@@ -517,19 +612,24 @@ def operator_table(args: argparse.Namespace) -> str:
 
 def decoding_table(app: str, args: argparse.Namespace) -> str:
     result = run_child(app, "decode", args)
-    unit = "images" if app == "captioner" else "sentences"
-    (fast, _), (slow, _) = DECODERS[app]
+    unit = {"captioner": "images", "asr": "utterances"}.get(app, "sentences")
+    names = [name for name, _ in DECODERS[app]]
+    fast, others = names[0], names[1:]
     rows = [
-        f"| batch size | {fast} {unit}/s | {slow} {unit}/s | {slow} / {fast} time |",
-        "|---:|---:|---:|---:|",
+        f"| batch size | {' | '.join(f'{n} {unit}/s' for n in names)} | "
+        + " | ".join(f"{n} / {fast} time" for n in others)
+        + " |",
+        "|---:|" + "---:|" * (len(names) + len(others)),
     ]
     for batch_size, speeds in result["decode"].items():
         rows.append(
-            f"| {batch_size} | {speeds[fast]:,.0f} | {speeds[slow]:,.0f} | {speeds[fast] / speeds[slow]:.2f}x |"
+            f"| {batch_size} | {' | '.join(f'{speeds[n]:,.0f}' for n in names)} | "
+            + " | ".join(f"{speeds[fast] / speeds[n]:.2f}x" for n in others)
+            + " |"
         )
     target = "\n\nTarget: beam 5 <= 3x greedy.\n" if app == "seq2seq" else "\n"
     trained = f"model trained {result['train_steps']} steps first"
-    if app != "tagger":
+    if app in ("seq2seq", "captioner"):
         trained += " (so hypotheses end with EOS as they do in use)"
     return (
         f"\n## {app}: decoding throughput{' on GPU' if result['on_gpu'] else ''}\n\n"
@@ -640,7 +740,9 @@ def main() -> None:
     parser.add_argument(
         "--only-training", action="store_true", help="only the Lightning vs plain training tables"
     )
-    parser.add_argument("--child", choices=["plain", "lightning", "decode", "ops"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", choices=["plain", "lightning", "decode", "ops", "features"], help=argparse.SUPPRESS
+    )
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     if args.steps is None:
@@ -648,6 +750,9 @@ def main() -> None:
         args.steps = DEFAULT_STEPS.get(args.app, 20)
     if args.child == "decode":
         print(json.dumps(measure_decoding(args.app, args.overrides, args.sentences)))
+        return
+    if args.child == "features":
+        print(json.dumps(measure_feature_cost(args.app, args.steps, args.warmup, args.overrides)))
         return
     if args.child == "ops":
         print(json.dumps(measure_operator_calls(OPERATOR_LENGTHS)))
@@ -677,6 +782,8 @@ def main() -> None:
                 sections.append(training_table(app, args, *GPU_CASES[app])[0])
         if app == "tagger":
             sections.append(operator_table(args))
+        if app in FEATURE_APPS:
+            sections.append(feature_table(app, args))
         if app in DECODERS:
             sections.append(decoding_table(app, args))
         if not args.no_scaling and not on_gpu:  # the 1 vs 2 processes rows are CPU (gloo) runs

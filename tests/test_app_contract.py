@@ -36,7 +36,7 @@ def finite(metrics: dict[str, float], prefix: str) -> bool:
 
 
 def test_every_app_yaml_is_found() -> None:
-    assert {"textgen", "seq2seq", "captioner", "tagger", "classifier", "forecaster"} <= set(APPS)
+    assert {"textgen", "seq2seq", "captioner", "tagger", "classifier", "forecaster", "asr"} <= set(APPS)
 
 
 def test_an_app_without_a_registry_entry_fails_saying_what_to_add_where(tmp_path: Path) -> None:

@@ -160,6 +160,7 @@ def test_the_schema_covers_what_the_tables_used_to() -> None:
         "tagger": ["model.crf_algorithm", "model.output", "data.scheme", "data.corpus.holdout"],
         "classifier": ["model.pooling", "model.threshold", "data.class_weights", "data.corpus.min_chars"],
         "forecaster": ["model.head", "model.quantiles", "data.series.season_length", "data.horizon"],
+        "asr": ["model.subsampling", "model.lm_weight", "data.unknown_chars", "data.corpus.train_size"],
     }
     for app, keys in expected.items():
         assert set(keys) <= set(app_keys(app)), (app, sorted(set(keys) - set(app_keys(app))))

@@ -15,7 +15,7 @@ from helpers.tiny import tiny_overrides
 from lstm_apps.diagnostics.host_reads import counting_host_reads, counting_window, cuda_sync_error_window
 from lstm_apps.pipeline.train import train
 
-APPS = ["textgen", "seq2seq", "captioner", "tagger", "classifier", "forecaster"]
+APPS = ["textgen", "seq2seq", "captioner", "tagger", "classifier", "forecaster", "asr"]
 # The default callbacks and logger (progress bar, checkpoints, early stopping, samples, LR
 # monitor …), as a user runs them; steps 4-7 are not logging steps (those are 9, 19, …).
 STEADY = [

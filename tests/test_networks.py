@@ -29,6 +29,7 @@ from lstm_apps.apps.forecaster.network import ForecastNetwork
 from lstm_apps.apps.seq2seq.network import Seq2SeqNetwork
 from lstm_apps.apps.tagger.network import TaggerNetwork
 from lstm_apps.apps.textgen.network import LanguageNetwork
+from lstm_apps.apps.asr.network import SpeechNetwork
 
 torch.manual_seed(0)
 lm = LanguageNetwork(11, embedding_dim=8, hidden_size=8, num_layers=1).eval()
@@ -70,6 +71,11 @@ assert logits.shape == (2, 3) and weights.shape == (2, 7)
 for head in ("direct", "seq2seq"):
     fc = ForecastNetwork(2, 3, 4, outputs=3, head=head, hidden_size=8).eval()
     assert fc(torch.randn(5, 10, 5), torch.randn(5, 4, 3)).shape == (5, 4, 2, 3)
+
+speech = SpeechNetwork(["", "a", " "], 16000, 20, 25.0, 10.0, [0.0] * 20, [1.0] * 20, conv_channels=8, hidden_size=8).eval()
+log_probs, steps = speech((torch.randn(2, 4000) * 1000).to(torch.int16), torch.tensor([4000, 3000]))
+assert log_probs.shape == (2, int(steps[0]), 3) and steps.tolist() == [7, 5]
+torch.jit.trace(lambda f: speech.recognise(f), (torch.randn(2, 24, 20),))
 
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("lightning", "pytorch_lightning"))
 assert not loaded, loaded

@@ -16,6 +16,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "cluster": ("hydra_plugins.hydra_submitit_launcher",),
     "forecast": ("statsmodels",),
     "baselines": ("sklearn",),
+    "asr": ("soundfile", "espeakng_loader", "scipy"),
 }
 
 

@@ -156,3 +156,16 @@ def attention_overlay(
             ).clamp(0, 1)
         )
     return torch.cat(panels, dim=2)
+
+
+def heatmap_image(values: torch.Tensor, cell: int = 2) -> torch.Tensor:
+    """``[rows, cols]`` values -> ``[3, rows*cell, cols*cell]`` RGB image, row 0 at the bottom
+    (a spectrogram's low frequencies, a posteriorgram's first unit), scaled from the minimum
+    (dark blue) to the maximum (yellow) of the whole array. Tensor ops only: cheap enough for
+    every validation."""
+    v = values.float()
+    v = (v - v.min()) / (v.max() - v.min()).clamp(min=1e-8)
+    low = torch.tensor([0.07, 0.04, 0.33]).view(3, 1, 1)
+    high = torch.tensor([0.99, 0.91, 0.15]).view(3, 1, 1)
+    image = low + (high - low) * v.flip(0).unsqueeze(0)
+    return image.repeat_interleave(cell, dim=1).repeat_interleave(cell, dim=2).clamp(0, 1)

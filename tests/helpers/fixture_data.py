@@ -135,3 +135,27 @@ def app_checkpoint(folder: Path, app: str, handoff_key: str = "handoff") -> Path
     meta = {"format": 1, "app": app, "config": {}, handoff_key: {"vocab_size": 7}, "vocab": {}}
     torch.save({"state_dict": {}, "lstm_apps": meta}, path)
     return path
+
+
+SPOKEN = ["one two", "three four", "five six", "go left", "go right", "stop now"]
+
+
+def write_speech(folder: Path, voices: tuple[str, ...] = ("m1", "f3"), name: str = "train.jsonl") -> Path:
+    """``SPOKEN`` said by each of ``voices`` (eSpeak NG), as 16 kHz WAV files and a JSON-lines
+    manifest with paths relative to it."""
+    from lstm_apps.apps.asr.audio import resample, to_int16, write_wav
+    from lstm_apps.apps.asr.espeak import Synthesiser, Voice
+
+    folder.mkdir(parents=True, exist_ok=True)
+    synthesiser = Synthesiser()
+    rows = []
+    for variant in voices:
+        for i, text in enumerate(SPOKEN):
+            speech = synthesiser.speak(text, Voice("en-us", variant, rate=180))
+            audio = to_int16(resample(speech / 32768.0, synthesiser.sample_rate, 16_000, "test"))
+            file = f"{variant}-{i}.wav"
+            write_wav(folder / file, audio, 16_000)
+            rows.append(json.dumps({"audio_filepath": file, "duration": len(audio) / 16_000, "text": text}))
+    manifest = folder / name
+    manifest.write_text("\n".join(rows) + "\n")
+    return manifest

@@ -18,6 +18,7 @@ from helpers.fixture_data import (
     write_labelled,
     write_pairs,
     write_series,
+    write_speech,
     write_tiny_corpus,
 )
 
@@ -149,6 +150,27 @@ def tiny_forecaster_overrides(path: Path) -> list[str]:
     ]
 
 
+def tiny_asr_overrides(manifest: Path) -> list[str]:
+    return [
+        "app=asr",
+        "data/corpus=manifest_files",
+        f"data.corpus.train={manifest}",
+        f"data.corpus.val={manifest}",
+        "data.batch_size=4",
+        "data.eval_batch_size=8",
+        "data.n_mels=20",
+        "model.conv_channels=16",
+        "model.hidden_size=16",
+        "model.num_layers=1",
+        "model.dropout=0.0",
+        "model.test_beam_size=2",
+        "optimizer.lr=0.01",
+        "scheduler=none",
+        *QUIET,
+        "trainer.log_every_n_steps=1",
+    ]
+
+
 def _textgen(folder: Path) -> Tiny:
     return Tiny(tiny_textgen_overrides(write_tiny_corpus(folder)), ["prompt=the cat", "max_new_tokens=8"])
 
@@ -175,6 +197,11 @@ def _forecaster(folder: Path) -> Tiny:
     return Tiny(tiny_forecaster_overrides(series), [f"input_file={series}"])
 
 
+def _asr(folder: Path) -> Tiny:
+    manifest = write_speech(folder / "speech")
+    return Tiny(tiny_asr_overrides(manifest), [f"input={manifest.parent / 'm1-0.wav'}", "beam_size=2"])
+
+
 # app name -> writes the app's tiny data under a folder and returns its Tiny setup
 TINY: dict[str, Callable[[Path], Tiny]] = {
     "textgen": _textgen,
@@ -183,6 +210,7 @@ TINY: dict[str, Callable[[Path], Tiny]] = {
     "tagger": _tagger,
     "classifier": _classifier,
     "forecaster": _forecaster,
+    "asr": _asr,
 }
 
 

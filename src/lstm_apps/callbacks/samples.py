@@ -9,11 +9,11 @@ from lstm_apps.pipeline.app_module import AppModule
 
 
 class LogValidationSamples(L.Callback):
-    """After validation epochs (not the sanity check), log the app's samples and images; after
+    """After validation epochs (not the sanity check), log the app's samples, images and sounds; after
     testing, the app's evaluation report (per-class table).
 
     Texts are logged every ``every_n_epochs`` epochs. Images are drawn with matplotlib (tens of ms
-    each, in the training process), so they have their own interval, ``images_every_n_epochs``
+    each, in the training process), so they (and sounds) have their own interval, ``images_every_n_epochs``
     (``None``: with the texts); an app whose epochs are short sets it sparse. Both count from
     epoch 0, so a broken plot shows up in the first epoch, not after N."""
 
@@ -33,11 +33,14 @@ class LogValidationSamples(L.Callback):
         # Only asked for when due: an app draws its images inside validation_images.
         texts = pl_module.validation_samples() if epoch % self.every_n_epochs == 0 else {}
         images = pl_module.validation_images() if epoch % self.images_every_n_epochs == 0 else {}
+        sounds = pl_module.validation_audio() if epoch % self.images_every_n_epochs == 0 else {}
         for writer in writers:
             for tag, text in texts.items():
                 writer.add_text(tag, text, global_step=step)
             for tag, image in images.items():
                 writer.add_image(tag, image, global_step=step)
+            for tag, (samples, rate) in sounds.items():
+                writer.add_audio(tag, samples.unsqueeze(0), global_step=step, sample_rate=rate)
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # on_test_end, not on_test_epoch_end: callbacks run before the module's epoch-end hook,

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 # Batch entries that stay on the host when a batch moves to the device: sequence lengths, which
 # packing reads on the host (a device copy would have to be read back, a wait at every step).
-HOST_BATCH_KEYS = ("lengths", "src_lengths", "word_char_lengths")
+HOST_BATCH_KEYS = ("lengths", "src_lengths", "word_char_lengths", "audio_lengths", "label_lengths")
 
 
 def move_batch(batch: Any, device: torch.device | str) -> Any:

@@ -236,6 +236,11 @@ class AppModule(L.LightningModule):
         """Images ``[C, H, W]`` in [0, 1] to show in TensorBoard after each validation epoch."""
         return {}
 
+    def validation_audio(self) -> dict[str, tuple[torch.Tensor, int]]:
+        """Sounds to play in TensorBoard after each validation epoch: tag -> (mono samples
+        ``[S]`` in [-1, 1], sample rate)."""
+        return {}
+
     def evaluation_report(self) -> str:
         """A table (markdown) of the last test run, e.g. scores per class; empty if none."""
         return ""

@@ -64,6 +64,8 @@ class PreparedSentenceDataModule(BucketedDataModule):
     """
 
     store_name = ""
+    # Records encoded (and held in memory) at a time; an app whose records are large (audio) sets fewer.
+    chunk_records = CHUNK
 
     def __init__(self, source: Any, prepared_dir: str | None = None) -> None:
         super().__init__(source)
@@ -116,7 +118,7 @@ class PreparedSentenceDataModule(BucketedDataModule):
         with ColumnWriter(directory) as writer:
             for split in self.split_names_of_source():
                 records = self.records(split)
-                while part := list(islice(records, CHUNK)):
+                while part := list(islice(records, self.chunk_records)):
                     encoded = self.encode_records(split, part)
                     writer.append({f"{split}.{name}": column for name, column in encoded.items()})
             writer.finish(directory.name, fitted)

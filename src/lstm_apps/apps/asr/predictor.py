@@ -1,0 +1,88 @@
+"""``lstm-apps predict`` for speech: a clip, a folder of clips or a manifest, transcribed in
+batches; greedy or beam search, optionally with a character n-gram LM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lstm_apps.apps.asr.audio import read_audio
+from lstm_apps.apps.asr.datamodule import SpeechBatches
+from lstm_apps.apps.asr.manifest import JSON_SUFFIXES, read_manifest
+from lstm_apps.apps.asr.model import SpeechModel
+from lstm_apps.bounds import NonNegative, Positive
+from lstm_apps.data.prepared.sequence_arrays import SequenceArrays
+from lstm_apps.errors import UserError
+from lstm_apps.pipeline.predictor import Prediction, Predictor
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
+MANIFEST_SUFFIXES = (*JSON_SUFFIXES, ".tsv")
+
+
+@dataclass
+class SpeechOptions:
+    """The options of ``configs/predict/asr.yaml``."""
+
+    input: str | None = None
+    beam_size: Positive = 8
+    lm: str | None = None
+    lm_order: Positive = 6
+    lm_weight: NonNegative = 0.5
+    lm_bonus: float = 0.5
+    output_file: str | None = None
+    batch_size: Positive = 16
+
+
+class SpeechPredictor(Predictor[SpeechModel, SpeechOptions]):
+    """``file<TAB>transcript`` per clip: of one clip, of a folder's audio files (sorted), or of a
+    manifest's entries. The beam search uses the LM of ``lm`` or else the model's own (counted on
+    its training transcripts), if it has one; ``lm_weight=0`` decodes without."""
+
+    options_type = SpeechOptions
+
+    def predict(self) -> Prediction:
+        options = self.options
+        if options.input is None:
+            raise UserError("predict: give input=clip.wav, input=folder or input=manifest.jsonl")
+        target = Path(str(options.input)).expanduser()
+        if target.is_dir():
+            files = sorted(p for p in target.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+            if not files:
+                raise UserError(f"input: {target} holds no audio files ({', '.join(AUDIO_SUFFIXES)})")
+            entries = [(file, str(file)) for file in files]
+        elif target.suffix.lower() in MANIFEST_SUFFIXES:
+            entries = [(u.audio, u.where) for u in read_manifest(target, "input")]
+        elif target.is_file():
+            entries = [(target, str(target))]
+        else:
+            raise UserError(f"input: no such file or folder: {target}")
+        texts = self.transcribe(entries)
+        rows = [f"{file}\t{text}" for (file, _), text in zip(entries, texts, strict=True)]
+        return Prediction("\n".join(rows) + "\n", f"transcribed {len(rows)} clips")
+
+    def transcribe(self, entries: list[tuple[Path, str]]) -> list[str]:
+        """Transcripts of the audio files (``(path, where)`` each), in batches of similar length."""
+        model, options = self.model, self.options
+        rate = model.sample_rate
+        audio = [read_audio(path, rate, where if where != str(path) else "") for path, where in entries]
+        offsets = np.zeros(len(audio) + 1, dtype=np.int64)
+        np.cumsum([len(a) for a in audio], out=offsets[1:])
+        batches = SpeechBatches(
+            SequenceArrays(np.concatenate(audio), offsets), None, options.batch_size, shuffle=False
+        )
+        lm = model.language_model(options.lm, options.lm_order)
+        search = {
+            "beam_size": options.beam_size,
+            "lm": lm,
+            "lm_weight": options.lm_weight,
+            "lm_bonus": options.lm_bonus,
+        }
+        found = dict(
+            item for batch in self.run_batches({**b, "search": search} for b in batches) for item in batch
+        )
+        return [found[i] for i in range(len(entries))]
+
+
+PREDICTOR = SpeechPredictor
