@@ -58,7 +58,10 @@ def test_help_lists_apps_and_their_data_sets(capsys: pytest.CaptureFixture[str])
             ["textgen", "ptb"],
             "unknown data set 'ptb' for textgen (available: tinyshakespeare, tinyshakespeare_nanogpt, wikitext2)",
         ),
-        (["texgen", "ptb"], "unknown app 'texgen' (available: captioner: coco, flickr8k; "),
+        (
+            ["texgen", "ptb"],
+            "unknown app 'texgen' (available: asr: librispeech_100; captioner: coco, flickr8k; ",
+        ),
         (["textgen", "wikitext2", "--bogus"], "unrecognized arguments: --bogus"),
     ],
 )

@@ -17,7 +17,7 @@ from lstm_apps.extras import require_extra
 
 LOWEST_RATE = 4_000  # below this a file holds too little of the speech band to resample from
 LARGEST_RATIO = 4_000  # up or down factor of the reduced ratio beyond which resampling is refused
-MIN_SECONDS = 0.1  # the front end's receptive field: a 25 ms window and two 5-frame convolutions
+MIN_SECONDS = 0.1  # the front end's receptive field: a 32 ms FFT frame and two 5-frame convolutions
 
 
 def to_int16(samples: np.ndarray) -> np.ndarray:

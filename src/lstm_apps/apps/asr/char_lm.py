@@ -11,6 +11,7 @@ this one runs inside the batched search on the device. A word-level KenLM model 
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -109,7 +110,7 @@ class CharNgram:
 
     def save(self, path: str | Path) -> None:
         arrays: dict[str, Any] = {name: table.numpy() for name, table in self.tensors().items()}
-        arrays["units"] = np.asarray(self.units, dtype=object)
+        arrays["units"] = np.asarray(self.units, dtype=str)
         with open(path, "wb") as out:
             np.savez(out, **arrays)
 
@@ -117,10 +118,10 @@ class CharNgram:
     def load(cls, path: str | Path, units: Sequence[str]) -> CharNgram:
         """A model written by ``save``; its units must be the recogniser's."""
         try:
-            data = np.load(path, allow_pickle=True)
+            data = np.load(path, allow_pickle=False)
             order = int(data["order"])
             stored = [str(u) for u in data["units"]]
-        except (OSError, ValueError, KeyError) as err:
+        except (OSError, ValueError, KeyError, EOFError, pickle.UnpicklingError) as err:
             raise UserError(
                 f"lm: {path}: not a character language model saved by lstm-apps ({err})"
             ) from None

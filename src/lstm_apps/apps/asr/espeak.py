@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ctypes
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import numpy as np
 
@@ -89,10 +91,19 @@ class Synthesiser:
             cls._library, cls._sample_rate = library, rate
         return cls._library
 
+    @staticmethod
+    @cache
+    def variants() -> set[str]:
+        """The voice variants eSpeak NG's data holds (``m1``, ``f2``, ``klatt4`` …)."""
+        import espeakng_loader
+
+        return {p.name for p in (Path(espeakng_loader.get_data_path()) / "voices" / "!v").iterdir()}
+
     def speak(self, text: str, voice: Voice) -> np.ndarray:
         """``text`` spoken by ``voice``: int16 samples at ``self.sample_rate``."""
         library = self.library
-        if library.espeak_SetVoiceByName(voice.name.encode()) != 0:
+        # An unknown variant is ignored by eSpeak NG (the accent's own voice speaks): refuse it.
+        if voice.variant not in self.variants() or library.espeak_SetVoiceByName(voice.name.encode()) != 0:
             raise UserError(f"eSpeak NG has no voice {voice.name!r}")
         for parameter, value in ((_RATE, voice.rate), (_PITCH, voice.pitch), (_RANGE, voice.range)):
             library.espeak_SetParameter(parameter, value, 0)

@@ -47,9 +47,10 @@ def mel_filterbank(
 class LogMelFeatures(nn.Module):
     """Waveforms ``[B, S]`` (int16 or float in [-1, 1]) -> log-mel features ``[B, T, n_mels]``.
 
-    Frames are ``window_ms`` long every ``hop_ms`` (25 and 10 ms: 100 frames a second), not
-    centred: an utterance of ``n`` samples has ``1 + (n - window) // hop`` frames, so frames never
-    reach into the padding of a batch. Computed in float32 whatever the autocast precision.
+    Hann windows of ``window_ms`` every ``hop_ms`` (25 and 10 ms: 100 frames a second), each in
+    an FFT frame of the next power of two (512 samples at 16 kHz); frames are not centred: an
+    utterance of ``n`` samples has ``1 + (n - n_fft) // hop`` frames, so frames never reach into
+    the padding of a batch. Computed in float32 whatever the autocast precision.
     """
 
     hann: torch.Tensor
@@ -66,7 +67,7 @@ class LogMelFeatures(nn.Module):
 
     def frames(self, samples: torch.Tensor) -> torch.Tensor:
         """Frame counts of utterances of ``samples`` samples (host tensors stay on the host)."""
-        return torch.clamp(torch.div(samples - self.window, self.hop, rounding_mode="floor") + 1, min=0)
+        return torch.clamp(torch.div(samples - self.n_fft, self.hop, rounding_mode="floor") + 1, min=0)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         waveform = audio.float() / 32768.0 if not audio.is_floating_point() else audio.float()

@@ -75,11 +75,11 @@ class SpeechNetwork(nn.Module):
         self.register_buffer("feature_std", torch.tensor(feature_std, dtype=torch.float32))
         self.augment = SpecAugment(freq_masks, freq_mask_width, time_masks, time_mask_width)
         first, second = self.strides
-        self.front_end = nn.Sequential(
-            nn.Conv1d(n_mels, conv_channels, KERNEL, stride=first, padding=KERNEL // 2),
-            nn.GELU(),
-            nn.Conv1d(conv_channels, conv_channels, KERNEL, stride=second, padding=KERNEL // 2),
-            nn.GELU(),
+        self.front_end = nn.ModuleList(
+            [
+                nn.Conv1d(n_mels, conv_channels, KERNEL, stride=first, padding=KERNEL // 2),
+                nn.Conv1d(conv_channels, conv_channels, KERNEL, stride=second, padding=KERNEL // 2),
+            ]
         )
         self.encoder = RecurrentBlock(
             conv_channels, hidden_size, num_layers, cell, bidirectional=True, dropout=dropout
@@ -98,16 +98,10 @@ class SpeechNetwork(nn.Module):
             frames = conv_lengths(frames, stride)
         return frames
 
-    @property
-    def min_samples(self) -> int:
-        """The shortest utterance that gives one output step: one feature window."""
-        return self.features.window
-
     # -- the network ----------------------------------------------------------------------------
     def forward(self, audio: torch.Tensor, audio_lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Waveforms ``[B, S]`` and their sample counts ``[B]`` (on the host) -> log-probabilities
         ``[B, T, C]`` (float32) and output lengths ``[B]`` (on the host)."""
-        audio_lengths = audio_lengths.cpu()
         if self.training and self.speed_perturbation > 0:
             audio, audio_lengths = self._change_speed(audio, audio_lengths)
         features = self.features(audio)
@@ -126,11 +120,14 @@ class SpeechNetwork(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Normalised features ``[B, T, n_mels]`` -> log-probabilities and output lengths; with
         ``frames`` (host) the padding is zeroed and the recurrence packed."""
-        if frames is not None:
-            inside = torch.arange(normalised.size(1)).unsqueeze(0) < frames.unsqueeze(1)
-            normalised = normalised * inside.to(normalised.device, non_blocking=True).unsqueeze(2)
-        hidden = self.front_end(normalised.transpose(1, 2)).transpose(1, 2)
-        lengths = self.output_lengths(frames) if frames is not None else None
+        hidden = normalised
+        lengths = frames
+        for conv in self.front_end:
+            if lengths is not None:  # padding enters each convolution as zeros, as at the edges
+                hidden = hidden * _inside(lengths, hidden.size(1), hidden.device).unsqueeze(2)
+            hidden = F.gelu(conv(hidden.transpose(1, 2))).transpose(1, 2)
+            if lengths is not None:
+                lengths = conv_lengths(lengths, conv.stride[0])
         if lengths is not None:
             lengths = lengths.clamp(min=1, max=hidden.size(1))
         encoded, _ = self.encoder(self.dropout(hidden), lengths)
@@ -151,3 +148,10 @@ class SpeechNetwork(nn.Module):
         size = max(1, round(audio.size(1) / factor))
         resampled = F.interpolate(waveform.unsqueeze(1), size=size, mode="linear", align_corners=False)
         return resampled.squeeze(1), torch.div(lengths * size, audio.size(1), rounding_mode="floor")
+
+
+def _inside(lengths: torch.Tensor, size: int, device: torch.device) -> torch.Tensor:
+    """``[B, size]`` 1.0 within each length, 0.0 beyond; made on the host (where the lengths are)
+    and copied without waiting."""
+    inside = (torch.arange(size).unsqueeze(0) < lengths.unsqueeze(1)).float()
+    return inside.to(device, non_blocking=True)

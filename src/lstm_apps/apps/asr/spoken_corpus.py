@@ -5,7 +5,9 @@ the same reader as user data.
 Speakers are disjoint across splits: a voice is a voice variant (formants, pitch, voicing; ``m3``,
 ``f2``, ``klatt4`` …) spoken in any of eight English accents, and the variants of the test split
 (and of the validation split) never speak in training. Each utterance also draws its rate, pitch,
-pitch range, gain and, half of the time, background noise at 10-40 dB SNR. Deterministic for a seed.
+pitch range, gain and, half of the time, background noise at 10-40 dB SNR. Texts, voices, rates,
+gains and noise levels are deterministic for a seed; the waveforms nearly so (eSpeak NG carries a
+little state from one utterance to the next, and its samples can differ slightly between runs).
 """
 
 from __future__ import annotations
