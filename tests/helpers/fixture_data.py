@@ -140,7 +140,9 @@ def app_checkpoint(folder: Path, app: str, handoff_key: str = "handoff") -> Path
 SPOKEN = ["one two", "three four", "five six", "go left", "go right", "stop now"]
 
 
-def write_speech(folder: Path, voices: tuple[str, ...] = ("m1", "f3", "m2"), name: str = "train.jsonl") -> Path:
+def write_speech(
+    folder: Path, voices: tuple[str, ...] = ("m1", "f3", "m2"), name: str = "train.jsonl"
+) -> Path:
     """``SPOKEN`` said by each of ``voices`` (eSpeak NG), as 16 kHz WAV files and a JSON-lines
     manifest with paths relative to it."""
     from lstm_apps.apps.asr.audio import resample, to_int16, write_wav

@@ -17,6 +17,7 @@ from lstm_apps.apps.asr.ctc_search import greedy_search, prefix_beam_search
 from lstm_apps.apps.asr.network import SpeechNetwork
 from lstm_apps.bounds import Count, NonNegative, Positive
 from lstm_apps.core.export_graph import ExportGraph, GraphOf
+from lstm_apps.pipeline.app_datamodule import AppDataModule
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.pipeline.running_mean import mean_at, running_mean
@@ -76,8 +77,11 @@ class SpeechModel(DecodedEvaluation[str], AppModule):
 
     # -- decoding -------------------------------------------------------------------------------
     def on_fit_start(self) -> None:
+        data = getattr(self._trainer, "datamodule", None)
+        if not isinstance(data, AppDataModule):  # fitted on bare loaders: no transcripts to count
+            return
         if self.lm_from_transcripts and self.transcript_lm.language_model(self.characters) is None:
-            transcripts = self.app_data().references("train")
+            transcripts = data.references("train")
             self.transcript_lm.store(CharNgram.train(transcripts, self.characters, self.lm_order))
 
     def language_model(self, path: str | None = None, order: int | None = None) -> CharNgram | None:

@@ -122,12 +122,12 @@ class SpeechNetwork(nn.Module):
         ``frames`` (host) the padding is zeroed and the recurrence packed."""
         hidden = normalised
         lengths = frames
-        for conv in self.front_end:
+        for conv, stride in zip(self.front_end, self.strides, strict=True):
             if lengths is not None:  # padding enters each convolution as zeros, as at the edges
                 hidden = hidden * _inside(lengths, hidden.size(1), hidden.device).unsqueeze(2)
             hidden = F.gelu(conv(hidden.transpose(1, 2))).transpose(1, 2)
             if lengths is not None:
-                lengths = conv_lengths(lengths, conv.stride[0])
+                lengths = conv_lengths(lengths, stride)
         if lengths is not None:
             lengths = lengths.clamp(min=1, max=hidden.size(1))
         encoded, _ = self.encoder(self.dropout(hidden), lengths)
@@ -154,4 +154,6 @@ def _inside(lengths: torch.Tensor, size: int, device: torch.device) -> torch.Ten
     """``[B, size]`` 1.0 within each length, 0.0 beyond; made on the host (where the lengths are)
     and copied without waiting."""
     inside = (torch.arange(size).unsqueeze(0) < lengths.unsqueeze(1)).float()
+    if device.type == "cuda":  # only a copy from page-locked memory leaves the host free to go on
+        inside = inside.pin_memory()
     return inside.to(device, non_blocking=True)
