@@ -21,7 +21,6 @@ from lstm_apps.apps.tagger.conll import ConllFiles
 from lstm_apps.apps.tagger.datamodule import TaggingDataModule
 from lstm_apps.data.prepared.store import open_store, problem
 from lstm_apps.errors import UserError
-from lstm_apps.pipeline import prepared_sentences
 from lstm_apps.pipeline.prepared_sentences import PreparedSentenceDataModule
 
 
@@ -211,7 +210,7 @@ def test_preparing_streams_the_source_a_chunk_at_a_time(
 ) -> None:
     whole = _prepared(APPS[app](tmp_path / "data", tmp_path / "whole"))
     module = APPS[app](tmp_path / "data", tmp_path / "chunked")
-    monkeypatch.setattr(prepared_sentences, "CHUNK", 3)
+    monkeypatch.setattr(type(module), "chunk_records", 3)
     monkeypatch.setattr(type(module.source), "load", _refuse)  # never the whole corpus at once
     sizes: list[int] = []
     encode = module.encode_records
