@@ -127,10 +127,8 @@ FEATURE_APPS = ("asr",)
 
 
 def transcripts_lm(model, datamodule):
-    """The speech model's character n-gram, counted on the training transcripts as training does."""
-    from lstm_apps.apps.asr.char_lm import CharNgram
-
-    return CharNgram.train(datamodule.references("train"), model.characters, model.lm_order).to(model.device)
+    """The speech model's n-gram, counted on the training transcripts' units as training does."""
+    return model.count_transcripts(datamodule).to(model.device)
 
 
 def count_units(batch) -> int:

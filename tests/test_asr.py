@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -20,19 +21,24 @@ from helpers.fixture_data import SPOKEN, write_speech
 from helpers.running import run_main
 from helpers.tiny import tiny_asr_overrides
 from lstm_apps.apps.asr.audio import read_audio, resample, write_wav
-from lstm_apps.apps.asr.char_lm import CharNgram
 from lstm_apps.apps.asr.ctc_search import greedy_search, prefix_beam_search
-from lstm_apps.apps.asr.datamodule import CharacterSet
 from lstm_apps.apps.asr.espeak import Synthesiser, Voice
 from lstm_apps.apps.asr.features import LogMelFeatures, SpecAugment, mel_filterbank
 from lstm_apps.apps.asr.grammar import number_words, ordinal_words, utterance_text, vocabulary, year_words
 from lstm_apps.apps.asr.manifest import read_manifest
 from lstm_apps.apps.asr.network import SpeechNetwork
+from lstm_apps.apps.asr.ngram_lm import UnitNgram
 from lstm_apps.apps.asr.spoken_corpus import VARIANTS, GeneratedSpokenCorpus
+from lstm_apps.apps.asr.units import OutputUnits
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.train import train
 
 UNITS = ["", "a", "b", " "]
+
+
+def ids(texts: list[str]) -> list[list[int]]:
+    """``UNITS`` ids of each text."""
+    return [[UNITS.index(ch) for ch in text] for text in texts]
 
 
 def network(**settings: object) -> SpeechNetwork:
@@ -152,7 +158,7 @@ def test_n_best_lists_are_distinct_and_sorted() -> None:
 
 
 def test_the_language_model_is_a_distribution_and_steers_the_search() -> None:
-    lm = CharNgram.train(["ab ab ab", "ab ab"], UNITS, order=3)
+    lm = UnitNgram.count(ids(["ab ab ab", "ab ab"]), UNITS, order=3)
     contexts = torch.tensor([[0, 0], [0, 1], [1, 2], [2, 3], [3, 3]])
     probs = lm.next_log_probs(contexts).exp()
     probs[:, 0] = 0
@@ -168,27 +174,41 @@ def test_the_language_model_is_a_distribution_and_steers_the_search() -> None:
 
 
 def test_a_saved_language_model_loads_with_the_same_scores_and_refuses_other_units(tmp_path: Path) -> None:
-    lm = CharNgram.train(["ab ba", "abba"], UNITS, order=4)
+    lm = UnitNgram.count(ids(["ab ba", "abba"]), UNITS, order=4)
     lm.save(tmp_path / "lm.npz")
-    loaded = CharNgram.load(tmp_path / "lm.npz", UNITS)
+    loaded = UnitNgram.load(tmp_path / "lm.npz", UNITS)
     contexts = torch.tensor([[0, 1, 2], [3, 1, 1]])
     assert torch.equal(lm.next_log_probs(contexts), loaded.next_log_probs(contexts))
     with pytest.raises(UserError, match="made for the units"):
-        CharNgram.load(tmp_path / "lm.npz", ["", "x", "y", " "])
+        UnitNgram.load(tmp_path / "lm.npz", ["", "x", "y", " "])
     (tmp_path / "bad.npz").write_text("no")
     with pytest.raises(UserError, match="not a character language model"):
-        CharNgram.load(tmp_path / "bad.npz", UNITS)
+        UnitNgram.load(tmp_path / "bad.npz", UNITS)
 
 
 # -- text, audio and manifests ----------------------------------------------------------------
 def test_characters_name_the_line_and_the_characters_outside_the_vocabulary() -> None:
-    characters = CharacterSet.fit(iter(["Go  Left", "stop"]), lowercase=True, unknown="error")
+    characters = OutputUnits.fit(iter(["Go  Left", "stop"]), "chars", 500, lowercase=True, unknown="error")
     assert characters.units == ["", " ", "e", "f", "g", "l", "o", "p", "s", "t"]
     assert characters.decode(characters.encode("go left", "x")) == "go left"
     with pytest.raises(UserError, match=r"m.jsonl:3: 2 character\(s\) .*'!', 'z'"):
         characters.encode("zoo!", "m.jsonl:3")
-    dropping = CharacterSet(characters.units, lowercase=True, unknown="drop")
-    assert dropping.decode(dropping.encode("zoo!", "x")) == "oo"
+    dropping = OutputUnits.from_state(characters.to_state(), unknown="drop")
+    assert dropping.units == characters.units and dropping.decode(dropping.encode("zoo!", "x")) == "oo"
+
+
+def test_bpe_units_round_trip_and_are_fewer_than_characters() -> None:
+    texts = [utterance_text(random.Random(seed)) for seed in range(300)]
+    bpe = OutputUnits.fit(iter(texts), "bpe", 400, lowercase=True, unknown="error")
+    assert bpe.units[0] == "" and len(bpe.units) == 401
+    for text in texts[:20]:
+        encoded = bpe.encode(text, "x")
+        assert 0 not in encoded and bpe.decode(encoded) == text
+    assert sum(len(bpe.encode(t, "x")) for t in texts) < 0.6 * sum(len(t) for t in texts)
+    again = OutputUnits.from_state(bpe.to_state())
+    assert again.encode(texts[0], "x") == bpe.encode(texts[0], "x")
+    with pytest.raises(UserError, match="1 character"):
+        bpe.encode("café", "m.jsonl:2")
 
 
 def test_audio_is_downmixed_resampled_and_bad_files_are_one_line(tmp_path: Path) -> None:
@@ -257,8 +277,6 @@ def test_grammar_says_numbers_dates_and_times_in_words_with_hundreds_of_words() 
     assert ordinal_words(23) == "twenty third" and ordinal_words(30) == "thirtieth"
     assert year_words(1987) == "nineteen eighty seven" and year_words(1905) == "nineteen oh five"
     assert len(vocabulary()) >= 250
-    import random
-
     texts = [utterance_text(random.Random(seed)) for seed in range(200)]
     assert all(t == t.lower() and not any(ch.isdigit() for ch in t) for t in texts)
     assert sum(len(t.split()) for t in texts) / len(texts) >= 4
@@ -407,3 +425,27 @@ def test_librispeech_is_prepared_from_a_mirror_into_manifests_the_reader_takes(t
     assert len(read_audio(entries[0].audio, 16_000)) == 8000
     with pytest.raises(UserError, match="unknown corpus 'nope'"):
         prepare("nope", tmp_path)
+
+
+def test_a_bpe_model_trains_predicts_and_counts_its_lm_on_pieces(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manifest = write_speech(tmp_path / "speech", voices=("m1",))
+    overrides = [
+        *tiny_asr_overrides(manifest),
+        "data.units=bpe",
+        "data.vocab_size=300",
+        "trainer.max_epochs=1",
+    ]
+    metrics = train(compose_config("train", overrides, tmp_path / "run"))
+    assert math.isfinite(metrics["test/wer"])
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    assert "tokenizer" in state["lstm_apps"]["fitted_state"]
+    assert 261 < len(state["lstm_apps"]["handoff"]["units"]) <= 301  # a tiny corpus has few merges
+    assert int(state["state_dict"]["transcript_lm.order"]) == 6  # counted on the pieces
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lm.txt").write_text("one two three four\n")
+    capsys.readouterr()
+    assert run_main(["predict", f"ckpt_path={ckpt}", f"input={manifest}", f"lm={tmp_path / 'lm.txt'}"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == len(SPOKEN)

@@ -1,5 +1,5 @@
 """CTC decoding as batched tensor ops: greedy (best path) and a prefix beam search with optional
-shallow fusion of a character n-gram language model.
+shallow fusion of an n-gram language model over the output units.
 
 The beam search keeps, for every utterance and beam, a prefix's probability of ending in a blank
 and in its last character (Graves 2012; Hannun et al. 2014). Each time step scores, at once for

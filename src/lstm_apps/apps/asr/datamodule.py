@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator, Sequence
-from typing import Any, Literal, Protocol
+from collections.abc import Iterator
+from typing import Annotated, Any, Protocol
 
 import numpy as np
 import torch
+from annotated_types import Ge
 
 from lstm_apps.apps.asr.audio import read_audio
 from lstm_apps.apps.asr.features import LogMelFeatures
 from lstm_apps.apps.asr.manifest import Utterance
+from lstm_apps.apps.asr.units import OutputUnits, UnitKind, UnknownChars
 from lstm_apps.bounds import Positive, PositiveReal, Seed
 from lstm_apps.data.prepared.sequence_arrays import SequenceArrays, TextColumn, utf8_arrays
 from lstm_apps.data.prepared.store import PreparedStore
@@ -21,51 +23,16 @@ from lstm_apps.errors import UserError
 from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
 from lstm_apps.text.batching import LengthBucketedBatches
 
-STATS_UTTERANCES = (
-    500  # training utterances (drawn evenly from the whole split) the feature statistics are fitted on
-)
-UnknownChars = Literal["error", "drop"]
+# Training utterances (drawn evenly from the whole split) the feature statistics are fitted on.
+STATS_UTTERANCES = 500
+BpeSize = Annotated[int, Ge(300)]
+"""Byte-level BPE pieces: the 256 bytes and 4 special tokens, then the merges learned."""
 
 
 class SpeechSource(Protocol):
     def records(self, split: str) -> Iterator[Utterance]: ...
 
     def identity(self) -> dict[str, Any]: ...
-
-
-class CharacterSet:
-    """The output units: the CTC blank (index 0, ``""``) and every character of the training
-    transcripts. ``unknown``: what a transcript character outside the set does (``error`` names
-    the manifest line and the characters; ``drop`` leaves them out)."""
-
-    def __init__(self, units: Sequence[str], lowercase: bool, unknown: UnknownChars = "error") -> None:
-        self.units, self.lowercase, self.unknown = list(units), lowercase, unknown
-        self.index = {unit: i for i, unit in enumerate(self.units) if i > 0}
-
-    @classmethod
-    def fit(cls, texts: Iterator[str], lowercase: bool, unknown: UnknownChars) -> CharacterSet:
-        empty = cls([""], lowercase, unknown)
-        seen: set[str] = set()
-        for text in texts:
-            seen.update(empty.normalise(text))
-        return cls(["", *sorted(seen)], lowercase, unknown)
-
-    def normalise(self, text: str) -> str:
-        return " ".join((text.lower() if self.lowercase else text).split())
-
-    def encode(self, text: str, where: str) -> list[int]:
-        text = self.normalise(text)
-        missing = sorted({ch for ch in text if ch not in self.index})
-        if missing and self.unknown == "error":
-            shown = ", ".join(repr(ch) for ch in missing)
-            raise UserError(
-                f"{where}: {len(missing)} character(s) the model has no unit for: {shown} "
-                "(data.unknown_chars=drop leaves them out)"
-            )
-        return [self.index[ch] for ch in text if ch in self.index]
-
-    def decode(self, ids: Sequence[int]) -> str:
-        return "".join(self.units[i] for i in ids if i > 0)
 
 
 class SpeechBatches(LengthBucketedBatches):
@@ -107,7 +74,9 @@ class SpeechDataModule(PreparedSentenceDataModule):
     computes (handed to it with the normalisation statistics fitted on the training audio).
     ``batch_size`` counts utterances per device; ``max_seconds`` (optional) fills training batches
     up to that many seconds of padded audio instead, ``batch_size`` still capping the rows.
-    ``lowercase`` and ``unknown_chars`` shape the transcripts (see ``CharacterSet``)."""
+    ``units``: what the model outputs, ``chars`` or byte-level ``bpe`` pieces (``vocab_size`` of
+    them) learned on the training transcripts; ``lowercase`` and ``unknown_chars`` shape the
+    transcripts (see ``OutputUnits``)."""
 
     store_name = "asr"
     chunk_records = 500  # utterances read (audio held in memory) at a time while preparing
@@ -119,6 +88,8 @@ class SpeechDataModule(PreparedSentenceDataModule):
         n_mels: Positive = 80,
         window_ms: PositiveReal = 25.0,
         hop_ms: PositiveReal = 10.0,
+        units: UnitKind = "chars",
+        vocab_size: BpeSize = 500,
         lowercase: bool = True,
         unknown_chars: UnknownChars = "error",
         batch_size: Positive = 32,
@@ -131,10 +102,11 @@ class SpeechDataModule(PreparedSentenceDataModule):
         self.corpus = corpus
         self.sample_rate, self.n_mels = sample_rate, n_mels
         self.window_ms, self.hop_ms = window_ms, hop_ms
+        self.units, self.vocab_size = units, vocab_size
         self.lowercase, self.unknown_chars = lowercase, unknown_chars
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.max_seconds, self.seed = max_seconds, seed
-        self.characters: CharacterSet | None = None
+        self.output_units: OutputUnits | None = None
         self.statistics: dict[str, list[float]] = {}
         self.audio: dict[str, SequenceArrays] = {}
         self.labels: dict[str, SequenceArrays] = {}
@@ -150,14 +122,20 @@ class SpeechDataModule(PreparedSentenceDataModule):
         if fitted:
             return audio
         features = {"n_mels": self.n_mels, "window_ms": self.window_ms, "hop_ms": self.hop_ms}
-        return {**audio, **features, "lowercase": self.lowercase, "unknown_chars": self.unknown_chars}
+        text = {"units": self.units, "lowercase": self.lowercase, "unknown_chars": self.unknown_chars}
+        return {
+            **audio,
+            **features,
+            **text,
+            **({"vocab_size": self.vocab_size} if self.units == "bpe" else {}),
+        }
 
     def features(self) -> LogMelFeatures:
         return LogMelFeatures(self.sample_rate, self.n_mels, self.window_ms, self.hop_ms)
 
     def fit_vocabularies(self) -> dict[str, str]:
-        """The characters of every training transcript, and per-mel-bin mean and deviation of
-        the log-mel features of ``STATS_UTTERANCES`` training utterances spread over the split."""
+        """The output units of the training transcripts, and per-mel-bin mean and deviation of the
+        log-mel features of ``STATS_UTTERANCES`` training utterances spread over the split."""
         sample: list[Utterance] = []
         rng = random.Random(self.seed)
 
@@ -169,7 +147,7 @@ class SpeechDataModule(PreparedSentenceDataModule):
                     sample[slot] = utterance
                 yield utterance.text
 
-        characters = CharacterSet.fit(texts(), self.lowercase, self.unknown_chars)
+        units = OutputUnits.fit(texts(), self.units, self.vocab_size, self.lowercase, self.unknown_chars)
         if not sample:
             raise UserError("data.corpus.train: the training manifest lists no utterances")
         features = self.features()
@@ -186,22 +164,23 @@ class SpeechDataModule(PreparedSentenceDataModule):
         mean = total / frames
         std = (squares / frames - mean.square()).clamp(min=1e-10).sqrt()
         statistics = {"mean": mean.tolist(), "std": std.clamp(min=1e-3).tolist()}
-        return {"characters": json.dumps(characters.units), "features": json.dumps(statistics)}
+        return {**units.to_state(), "features": json.dumps(statistics)}
 
     def use_vocabularies(self, fitted: dict[str, str]) -> None:
-        self.characters = CharacterSet(json.loads(fitted["characters"]), self.lowercase, self.unknown_chars)
+        self.output_units = OutputUnits.from_state(fitted, self.lowercase, self.unknown_chars)
         self.statistics = json.loads(fitted["features"])
 
     def encode_records(self, split: str, records: list[Utterance]) -> Columns:
-        assert self.characters is not None, "use_vocabularies() first"
+        units = self.output_units
+        assert units is not None, "use_vocabularies() first"
         audio = [read_audio(u.audio, self.sample_rate, u.where) for u in records]
-        labels = [self.characters.encode(u.text, u.where) for u in records]
+        labels = [units.encode(u.text, u.where) for u in records]
         offsets = np.zeros(len(audio) + 1, dtype=np.int64)
         np.cumsum([len(a) for a in audio], out=offsets[1:])
         return {
             "audio": SequenceArrays(np.concatenate(audio), offsets),
-            "labels": SequenceArrays.from_lists(labels, len(self.characters.units)),
-            "text": utf8_arrays(self.characters.normalise(u.text) for u in records),
+            "labels": SequenceArrays.from_lists(labels, len(units.units)),
+            "text": utf8_arrays(units.normalise(u.text) for u in records),
             "source": utf8_arrays(str(u.audio) for u in records),
         }
 
@@ -218,9 +197,9 @@ class SpeechDataModule(PreparedSentenceDataModule):
         return self.store.fitted
 
     def handoff(self) -> dict[str, Any]:
-        assert self.characters is not None, "setup() first"
+        assert self.output_units is not None, "setup() first"
         return {
-            "characters": self.characters.units,
+            "units": self.output_units.units,
             "sample_rate": self.sample_rate,
             "n_mels": self.n_mels,
             "window_ms": self.window_ms,
@@ -228,6 +207,10 @@ class SpeechDataModule(PreparedSentenceDataModule):
             "feature_mean": self.statistics["mean"],
             "feature_std": self.statistics["std"],
         }
+
+    def unit_sequences(self, split: str) -> SequenceArrays:
+        """The unit ids of every transcript of ``split`` (what a unit LM is counted on)."""
+        return self.labels[split]
 
     def references(self, split: str) -> TextColumn:
         """The transcripts of ``split`` in dataset order, as the model should write them."""

@@ -1,10 +1,12 @@
 """Speech recogniser: log-mel features -> convolutional front end -> BiLSTM (shared core) -> CTC
-over characters; greedy or prefix beam search decoding with an optional character n-gram LM;
+over characters or BPE pieces; greedy or prefix beam search decoding with an optional n-gram LM
+over the same units;
 word and character error rates."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import torch
@@ -12,12 +14,13 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics.functional.text import char_error_rate, word_error_rate
 
-from lstm_apps.apps.asr.char_lm import CharNgram, StoredLanguageModel
 from lstm_apps.apps.asr.ctc_search import greedy_search, prefix_beam_search
+from lstm_apps.apps.asr.datamodule import SpeechDataModule
 from lstm_apps.apps.asr.network import SpeechNetwork
+from lstm_apps.apps.asr.ngram_lm import StoredLanguageModel, UnitNgram
+from lstm_apps.apps.asr.units import OutputUnits
 from lstm_apps.bounds import Count, NonNegative, Positive
 from lstm_apps.core.export_graph import ExportGraph, GraphOf
-from lstm_apps.pipeline.app_datamodule import AppDataModule
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.pipeline.running_mean import mean_at, running_mean
@@ -29,15 +32,16 @@ class SpeechModel(DecodedEvaluation[str], AppModule):
     ``subsampling``, SpecAugment …) with the CTC loss. Validation decodes with ``val_beam_size``,
     test with ``test_beam_size`` (1: greedy). The beam search adds a character ``lm_order``-gram
     with weight ``lm_weight`` and a bonus of ``lm_bonus`` per character: the one of ``lm_path``
-    (a text file, or a model saved by ``CharNgram.save``), else, with ``lm_from_transcripts``,
-    one counted on the training transcripts when training starts and kept in the checkpoint."""
+    (a text file, turned into units as the transcripts are, or a model saved by
+    ``UnitNgram.save``), else, with ``lm_from_transcripts``,
+    one counted on the training transcripts' units when training starts and kept in the checkpoint."""
 
     app_name = "asr"
     network = SpeechNetwork
 
     def __init__(
         self,
-        characters: list[str],
+        units: list[str],
         sample_rate: int,
         n_mels: int,
         window_ms: float,
@@ -57,18 +61,19 @@ class SpeechModel(DecodedEvaluation[str], AppModule):
         **settings: Any,
     ) -> None:
         super().__init__(optimizer=optimizer, scheduler=scheduler)
-        self.characters = list(characters)
+        self.units = list(units)
+        self.output_units: OutputUnits | None = None  # from the fitted state: decoding, LM text
         self.sample_rate = sample_rate
         self.val_beam_size, self.test_beam_size = val_beam_size, test_beam_size
         self.lm_from_transcripts = lm_from_transcripts
         self.lm_path, self.lm_order, self.lm_weight, self.lm_bonus = lm_path, lm_order, lm_weight, lm_bonus
         self.log_examples = log_examples
         self.net = SpeechNetwork(
-            self.characters, sample_rate, n_mels, window_ms, hop_ms, feature_mean, feature_std, **settings
+            self.units, sample_rate, n_mels, window_ms, hop_ms, feature_mean, feature_std, **settings
         )
         self.eval_loss = nn.ModuleDict({"val": running_mean(), "test": running_mean()})
         self._decoded = []
-        self._lm: CharNgram | None = None  # the one read from a file, and which file
+        self._lm: UnitNgram | None = None  # the one read from a file, and which file
         self._lm_source: tuple[str, int] | None = None
         # The n-gram counted on the training transcripts (lm_from_transcripts): buffers, so
         # that it is saved and loaded with the weights.
@@ -78,26 +83,38 @@ class SpeechModel(DecodedEvaluation[str], AppModule):
     # -- decoding -------------------------------------------------------------------------------
     def on_fit_start(self) -> None:
         data = getattr(self._trainer, "datamodule", None)
-        if not isinstance(data, AppDataModule):  # fitted on bare loaders: no transcripts to count
+        if not isinstance(data, SpeechDataModule):  # fitted on bare loaders: no transcripts to count
             return
-        if self.lm_from_transcripts and self.transcript_lm.language_model(self.characters) is None:
-            transcripts = data.references("train")
-            self.transcript_lm.store(CharNgram.train(transcripts, self.characters, self.lm_order))
+        if self.lm_from_transcripts and self.transcript_lm.language_model(self.units) is None:
+            self.transcript_lm.store(self.count_transcripts(data))
 
-    def language_model(self, path: str | None = None, order: int | None = None) -> CharNgram | None:
+    def on_fitted_state(self, state: dict[str, str]) -> None:
+        self.output_units = OutputUnits.from_state(state)
+
+    def count_transcripts(self, data: SpeechDataModule) -> UnitNgram:
+        """The ``lm_order``-gram of the training transcripts' unit ids."""
+        sequences = data.unit_sequences("train")
+        return UnitNgram.count(
+            (sequences[i].tolist() for i in range(len(sequences))), self.units, self.lm_order
+        )
+
+    def language_model(self, path: str | None = None, order: int | None = None) -> UnitNgram | None:
         """The n-gram of ``path`` (default ``lm_path``): trained from a text file, or loaded from
-        an ``.npz`` saved by ``CharNgram.save``; without one, the transcripts' n-gram kept in the
+        an ``.npz`` saved by ``UnitNgram.save``; without one, the transcripts' n-gram kept in the
         checkpoint, if any."""
         path = path or self.lm_path
         if not path:
-            return self.transcript_lm.language_model(self.characters)
+            return self.transcript_lm.language_model(self.units)
         source = (str(path), order or self.lm_order)
         if self._lm is None or self._lm_source != source:
             if source[0].endswith(".npz"):
-                self._lm = CharNgram.load(source[0], self.characters)
+                self._lm = UnitNgram.load(source[0], self.units)
             else:
-                lowercase = all(ch == ch.lower() for ch in self.characters)
-                self._lm = CharNgram.from_text_file(source[0], self.characters, source[1], lowercase)
+                units = self.output_units
+                if units is None:
+                    raise RuntimeError("the model has no units; bind_fitted_state() first")
+                encode = partial(units.encode, where="lm", unknown="drop")
+                self._lm = UnitNgram.from_text_file(source[0], encode, self.units, source[1])
             self._lm_source = source
         return self._lm.to(self.device)
 
@@ -106,7 +123,7 @@ class SpeechModel(DecodedEvaluation[str], AppModule):
         log_probs: torch.Tensor,
         lengths: torch.Tensor,
         beam_size: int = 1,
-        lm: CharNgram | None = None,
+        lm: UnitNgram | None = None,
         lm_weight: float | None = None,
         lm_bonus: float | None = None,
         n_best: int = 1,
@@ -125,14 +142,20 @@ class SpeechModel(DecodedEvaluation[str], AppModule):
                 lm_bonus=self.lm_bonus if lm_bonus is None else lm_bonus,
                 n_best=n_best,
             )
-        return [["".join(self.characters[i] for i in hypothesis) for hypothesis in row] for row in ids]
+        return [[self.text_of(hypothesis) for hypothesis in row] for row in ids]
+
+    def text_of(self, ids: list[int]) -> str:
+        """The text of unit ids (blanks and repeats already removed)."""
+        if self.output_units is not None:
+            return self.output_units.decode(ids)
+        return "".join(self.units[i] for i in ids)
 
     @torch.no_grad()
     def decode_batch(
         self,
         batch: dict[str, torch.Tensor],
         beam_size: int = 1,
-        lm: CharNgram | None = None,
+        lm: UnitNgram | None = None,
         lm_weight: float | None = None,
         lm_bonus: float | None = None,
         n_best: int = 1,
@@ -257,7 +280,7 @@ class SpeechModel(DecodedEvaluation[str], AppModule):
             return (net.feature_mean + net.feature_std * torch.randn(n, 30 + 7 * n, net.features.n_mels),)
 
         extras: dict[str, object] = {
-            "units": self.characters,
+            "units": self.units,
             "blank": 0,
             "sample_rate": net.features.sample_rate,
             "n_mels": net.features.n_mels,

@@ -1,7 +1,7 @@
 """The speech recogniser's network, a plain ``nn.Module``: waveforms -> log-mel features ->
 normalisation (training-set statistics) -> SpecAugment -> a convolutional front end that
-subsamples time -> the shared bidirectional recurrent block (packed) -> characters + the CTC
-blank (Graves et al. 2006/2013; DeepSpeech 2). Built, run and exported without Lightning;
+subsamples time -> the shared bidirectional recurrent block (packed) -> characters (or BPE
+pieces) + the CTC blank (Graves et al. 2006/2013; DeepSpeech 2). Built, run and exported without Lightning;
 ``SpeechModel`` trains it."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def conv_lengths(frames: torch.Tensor, stride: int) -> torch.Tensor:
 
 
 class SpeechNetwork(nn.Module):
-    """``characters``: the output units (index 0 is the CTC blank, ``""``). The feature settings
+    """``units``: the output units, characters or BPE pieces (index 0 is the CTC blank, ``""``). The feature settings
     (``sample_rate``, ``n_mels``, ``window_ms``, ``hop_ms``) and the normalisation statistics come
     from the data. Training-only augmentation: SpecAugment (``freq_masks`` x up to
     ``freq_mask_width`` bins, ``time_masks`` x up to ``time_mask_width`` frames), a gain drawn per
@@ -45,7 +45,7 @@ class SpeechNetwork(nn.Module):
 
     def __init__(
         self,
-        characters: list[str],
+        units: list[str],
         sample_rate: int,
         n_mels: int,
         window_ms: float,
@@ -66,7 +66,7 @@ class SpeechNetwork(nn.Module):
         speed_perturbation: SpeedRange = 0.1,
     ) -> None:
         super().__init__()
-        self.characters = list(characters)
+        self.units = list(units)
         self.blank_id = 0
         self.gain_db, self.speed_perturbation = gain_db, speed_perturbation
         self.strides = STRIDES[subsampling]
@@ -85,7 +85,7 @@ class SpeechNetwork(nn.Module):
             conv_channels, hidden_size, num_layers, cell, bidirectional=True, dropout=dropout
         )
         self.dropout = nn.Dropout(dropout)
-        self.output = nn.Linear(self.encoder.output_size, len(self.characters))
+        self.output = nn.Linear(self.encoder.output_size, len(self.units))
 
     # -- lengths --------------------------------------------------------------------------------
     def frame_lengths(self, samples: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,5 @@
 """``lstm-apps predict`` for speech: a clip, a folder of clips or a manifest, transcribed in
-batches; greedy or beam search, optionally with a character n-gram LM."""
+batches; greedy or beam search, optionally with an n-gram LM over the model's units."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""A character n-gram language model for shallow fusion in the CTC beam search: Witten-Bell
-interpolation (each order's estimate mixed with the next lower order's by how many different
+"""An n-gram language model over the recogniser's output units (characters, or BPE pieces) for
+shallow fusion in the CTC beam search: Witten-Bell interpolation (each order's estimate mixed with the next lower order's by how many different
 units followed the context), counted with numpy, stored as sorted integer keys so that the beam
 search looks up every beam's next-unit distribution with ``torch.searchsorted``: no Python per
 beam or per step.
@@ -12,7 +12,7 @@ this one runs inside the batched search on the device. A word-level KenLM model 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from torch import nn
 from lstm_apps.errors import UserError
 
 
-class CharNgram:
+class UnitNgram:
     """``units``: the recogniser's output units (index 0 the CTC blank, which stands for "before
     the start" in contexts). ``order``: units of context + 1."""
 
@@ -46,20 +46,17 @@ class CharNgram:
 
     # -- training -------------------------------------------------------------------------------
     @classmethod
-    def train(cls, lines: Iterable[str], units: Sequence[str], order: int) -> CharNgram:
-        """Counted from ``lines`` (one sentence each); characters that are not units are skipped."""
+    def count(cls, sequences: Iterable[Sequence[int]], units: Sequence[str], order: int) -> UnitNgram:
+        """Counted from unit-id ``sequences`` (one sentence each; ids > 0)."""
         if order < 1:
             raise UserError(f"lm_order: {order} is not an order (an integer >= 1)")
         size = len(units)
-        index = {unit: i for i, unit in enumerate(units) if i > 0}
+        if size**order >= 2**62:
+            raise UserError(f"lm_order: {order} is too high for {size} units (keys would not fit 64 bits)")
         width = order - 1
-        pieces = []
-        for line in lines:
-            ids = [index[ch] for ch in line.strip() if ch in index]
-            if ids:
-                pieces.append(np.asarray([0] * width + ids, dtype=np.int64))
+        pieces = [np.asarray([0] * width + list(ids), dtype=np.int64) for ids in sequences if len(ids)]
         if not pieces:
-            raise UserError("the language model's text holds none of the model's characters")
+            raise UserError("the language model's text holds none of the model's units")
         sequence = np.concatenate(pieces)
         targets = np.flatnonzero(_real_positions(pieces, width))
         nexts = sequence[targets]
@@ -83,12 +80,15 @@ class CharNgram:
         return cls(units, order, unigram, pair_keys, pair_probs, context_keys, context_weights)
 
     @classmethod
-    def from_text_file(cls, path: str | Path, units: Sequence[str], order: int, lowercase: bool) -> CharNgram:
+    def from_text_file(
+        cls, path: str | Path, encode: Callable[[str], list[int]], units: Sequence[str], order: int
+    ) -> UnitNgram:
+        """Counted from a text file, one sentence a line, each turned into unit ids by ``encode``."""
         file = Path(path).expanduser()
         if not file.is_file():
             raise UserError(f"lm: file not found: {file}")
         with file.open(encoding="utf-8", errors="replace") as lines:
-            return cls.train((line.lower() if lowercase else line for line in lines), units, order)
+            return cls.count((encode(line) for line in lines), units, order)
 
     # -- files and checkpoints ------------------------------------------------------------------
     def tensors(self) -> dict[str, torch.Tensor]:
@@ -102,7 +102,7 @@ class CharNgram:
         return tables
 
     @classmethod
-    def from_tensors(cls, units: Sequence[str], tables: dict[str, torch.Tensor]) -> CharNgram:
+    def from_tensors(cls, units: Sequence[str], tables: dict[str, torch.Tensor]) -> UnitNgram:
         order = int(tables["order"])
         names = ("pair_keys", "pair_probs", "context_keys", "context_weights")
         parts: list[list[Any]] = [[tables[f"{name}_{j}"] for j in range(order - 1)] for name in names]
@@ -115,7 +115,7 @@ class CharNgram:
             np.savez(out, **arrays)
 
     @classmethod
-    def load(cls, path: str | Path, units: Sequence[str]) -> CharNgram:
+    def load(cls, path: str | Path, units: Sequence[str]) -> UnitNgram:
         """A model written by ``save``; its units must be the recogniser's."""
         try:
             data = np.load(path, allow_pickle=False)
@@ -135,7 +135,7 @@ class CharNgram:
         ]
         return cls(units, order, data["unigram"], *parts)
 
-    def to(self, device: torch.device | str) -> CharNgram:
+    def to(self, device: torch.device | str) -> UnitNgram:
         """The tables on ``device`` (in place)."""
         self.unigram = self.unigram.to(device)
         for tables in (self.pair_keys, self.pair_probs, self.context_keys, self.context_weights):
@@ -180,7 +180,7 @@ def _real_positions(pieces: list[np.ndarray], width: int) -> np.ndarray:
 
 
 class StoredLanguageModel(nn.Module):
-    """A ``CharNgram`` kept as buffers, so that it travels in the checkpoint with the weights and
+    """A ``UnitNgram`` kept as buffers, so that it travels in the checkpoint with the weights and
     moves to the device with them. Empty until ``store``; loading a state dict creates buffers of
     the stored shapes first (their sizes depend on the text the model was counted from)."""
 
@@ -188,16 +188,16 @@ class StoredLanguageModel(nn.Module):
         super().__init__()
         self.register_load_state_dict_pre_hook(self._take_shapes)
 
-    def store(self, lm: CharNgram) -> None:
+    def store(self, lm: UnitNgram) -> None:
         for name, table in lm.tensors().items():
             self.register_buffer(name, table.to(self._device()))
 
     def _device(self) -> torch.device:
         return next((b.device for b in self.buffers()), torch.device("cpu"))
 
-    def language_model(self, units: Sequence[str]) -> CharNgram | None:
+    def language_model(self, units: Sequence[str]) -> UnitNgram | None:
         tables = dict(self.named_buffers())
-        return CharNgram.from_tensors(units, tables) if tables else None
+        return UnitNgram.from_tensors(units, tables) if tables else None
 
     def _take_shapes(self, module: nn.Module, state_dict: dict[str, Any], prefix: str, *args: Any) -> None:
         for key, value in state_dict.items():
