@@ -35,6 +35,13 @@ class SpeechSource(Protocol):
     def identity(self) -> dict[str, Any]: ...
 
 
+def packed_audio(audio: list[np.ndarray]) -> SequenceArrays:
+    """Utterances' int16 samples as one flat array plus offsets (what the store and batches hold)."""
+    offsets = np.zeros(len(audio) + 1, dtype=np.int64)
+    np.cumsum([len(a) for a in audio], out=offsets[1:])
+    return SequenceArrays(np.concatenate(audio), offsets)
+
+
 class SpeechBatches(LengthBucketedBatches):
     """Utterances bucketed by duration. Each batch: ``audio [B, S]`` int16 (converted on the
     device), ``audio_lengths [B]``, ``labels [B, U]`` and ``label_lengths [B]`` (when the
@@ -175,10 +182,8 @@ class SpeechDataModule(PreparedSentenceDataModule):
         assert units is not None, "use_vocabularies() first"
         audio = [read_audio(u.audio, self.sample_rate, u.where) for u in records]
         labels = [units.encode(u.text, u.where) for u in records]
-        offsets = np.zeros(len(audio) + 1, dtype=np.int64)
-        np.cumsum([len(a) for a in audio], out=offsets[1:])
         return {
-            "audio": SequenceArrays(np.concatenate(audio), offsets),
+            "audio": packed_audio(audio),
             "labels": SequenceArrays.from_lists(labels, len(units.units)),
             "text": utf8_arrays(units.normalise(u.text) for u in records),
             "source": utf8_arrays(str(u.audio) for u in records),

@@ -6,14 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from lstm_apps.apps.asr.audio import read_audio
-from lstm_apps.apps.asr.datamodule import SpeechBatches
+from lstm_apps.apps.asr.datamodule import SpeechBatches, packed_audio
 from lstm_apps.apps.asr.manifest import JSON_SUFFIXES, read_manifest
 from lstm_apps.apps.asr.model import SpeechModel
 from lstm_apps.bounds import NonNegative, Positive
-from lstm_apps.data.prepared.sequence_arrays import SequenceArrays
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.predictor import Prediction, Predictor
 
@@ -67,11 +64,7 @@ class SpeechPredictor(Predictor[SpeechModel, SpeechOptions]):
         model, options = self.model, self.options
         rate = model.sample_rate
         audio = [read_audio(path, rate, where if where != str(path) else "") for path, where in entries]
-        offsets = np.zeros(len(audio) + 1, dtype=np.int64)
-        np.cumsum([len(a) for a in audio], out=offsets[1:])
-        batches = SpeechBatches(
-            SequenceArrays(np.concatenate(audio), offsets), None, options.batch_size, shuffle=False
-        )
+        batches = SpeechBatches(packed_audio(audio), None, options.batch_size, shuffle=False)
         lm = model.language_model(options.lm, options.lm_order)
         search = {
             "beam_size": options.beam_size,
