@@ -54,6 +54,16 @@ RUN: Table = {
     "test_after_fit": key(FLAG, doc="test the best checkpoint when training ends"),
     "model.compile": key(FLAG, doc="torch.compile the forward pass (the pipeline's, not the model's)"),
     "resume": key(NULL, one_of("auto"), doc="auto: continue the run with the same overrides"),
+    "init_from": key(
+        NULL, Text(r"(?s).+", "a checkpoint path"), doc="start the weights from this checkpoint"
+    ),
+    "init_from_backward": key(
+        NULL, Text(r"(?s).+", "a checkpoint path"), doc="a reversed-text LM for the backward direction"
+    ),
+    "init_from_fitted": key(
+        one_of("all", "none"), ListOf(Text(r"[A-Za-z0-9_]+", "a fitted-state name")), doc="fitted state kept"
+    ),
+    "init_from_strict": key(FLAG, doc="a weight that does not load whole is an error"),
     "float32_matmul_precision": key(one_of("highest", "high", "medium"), doc="CUDA float32 matmul mode"),
     # optimizer=adam|adamw|sgd (a Hydra group: Hydra checks the name)
     "optimizer.lr": key(reals(0, low_open=True), doc="learning rate"),

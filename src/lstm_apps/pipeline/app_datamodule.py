@@ -11,6 +11,8 @@ from lightning.fabric.utilities.apply_func import move_data_to_device
 from lightning.pytorch.accelerators import CUDAAccelerator
 from torch.utils.data import DataLoader, IterableDataset
 
+from lstm_apps.errors import UserError
+
 # Batch entries that stay on the host when a batch moves to the device: sequence lengths, which
 # packing reads on the host (a device copy would have to be read back, a wait at every step).
 HOST_BATCH_KEYS = ("lengths", "src_lengths", "word_char_lengths", "audio_lengths", "label_lengths")
@@ -40,6 +42,8 @@ class AppDataModule(L.LightningDataModule):
         super().__init__()
         self.source = source
         self._fitted_state: dict[str, str] | None = None
+        self._adopted: dict[str, str] = {}
+        self._resume_position: tuple[int, int] | None = None
 
     def prepare_data(self) -> None:
         """Generate or fetch the source's data if it can: the only place data is written.
@@ -57,6 +61,22 @@ class AppDataModule(L.LightningDataModule):
 
     def load_fitted_state(self, state: dict[str, str]) -> None:
         self._fitted_state = dict(state)
+
+    # The parts of the fitted state that stand alone: a run may take these from a checkpoint and
+    # fit the rest (a classifier keeps a language model's tokenizer and learns its own labels).
+    adoptable: tuple[str, ...] = ()
+
+    def adopt_fitted_state(self, state: dict[str, str]) -> None:
+        """Take ``state`` (some of the ``adoptable`` parts) instead of fitting those parts; the
+        others are fitted on the training data as usual (``init_from``, docs/fine-tuning.md)."""
+        refused = sorted(set(state) - set(self.adoptable))
+        if refused:
+            allowed = ", ".join(self.adoptable) or "none: all of a checkpoint's fitted state or none of it"
+            raise UserError(
+                f"init_from_fitted: {type(self).__name__} cannot take {', '.join(refused)} alone "
+                f"(parts it can take: {allowed})"
+            )
+        self._adopted = dict(state)
 
     def fitted_state(self) -> dict[str, str]:
         """What ``setup()`` fitted on the training data, as JSON strings (name -> JSON)."""
@@ -76,6 +96,35 @@ class AppDataModule(L.LightningDataModule):
         """Example ``index`` of ``split`` as a person reads it (a source sentence, its tokens, an
         input window): shown beside the model's output in TensorBoard."""
         raise NotImplementedError(f"{type(self).__name__} shows no example inputs")
+
+    # -- where a resumed run's training epoch continues -----------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """The training position (epoch, batches done in it), saved in every checkpoint.
+
+        The training loader saves the same (``ResumableBatchLoader``), but Lightning hands a
+        loader its state only if the loader is made after the checkpoint is read, and a model
+        whose scheduler needs the run's length (``trainer.estimated_stepping_batches``: one-cycle,
+        cosine by step) makes it before. The datamodule's state is handed back in either case."""
+        trainer = getattr(self, "trainer", None)
+        if trainer is None or not trainer.training:
+            return {}
+        progress = trainer.fit_loop.epoch_loop.batch_progress.current
+        return {"train_position": {"epoch": trainer.current_epoch, "batches_done": progress.completed}}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        position = state_dict.get("train_position")
+        if position:
+            self._resume_position = (int(position["epoch"]), int(position["batches_done"]))
+
+    def resumable_loader(self, batches: IterableDataset, trainer: L.Trainer) -> ResumableBatchLoader:
+        """The training loader of ``batches``, which continue where a resumed checkpoint stopped."""
+        loader = ResumableBatchLoader(batches, trainer, self.pin_memory())
+        if self._resume_position is not None:
+            loader.load_state_dict(
+                {"epoch": self._resume_position[0], "batches_done": self._resume_position[1]}
+            )
+            self._resume_position = None
+        return loader
 
     def pin_memory(self) -> bool:
         """Pinned (page-locked) batches when training on CUDA: only a copy from pinned memory runs
@@ -124,7 +173,7 @@ class BucketedDataModule(AppDataModule):
             self._datasets[split] = batches
         trainer = getattr(self, "trainer", None)
         if shuffle and trainer is not None and isinstance(self._datasets[split], ResumableBatches):
-            return ResumableBatchLoader(self._datasets[split], trainer, self.pin_memory())
+            return self.resumable_loader(self._datasets[split], trainer)
         return DataLoader(self._datasets[split], batch_size=None, pin_memory=self.pin_memory())
 
     def train_dataloader(self) -> DataLoader:

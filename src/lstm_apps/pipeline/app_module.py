@@ -16,6 +16,8 @@ from torch import nn
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule
 from lstm_apps.pipeline.build import plain_dict
+from lstm_apps.pipeline.finetuning import find_finetuning
+from lstm_apps.pipeline.weight_transfer import TransferParts
 
 CHECKPOINT_KEY = "lstm_apps"
 CHECKPOINT_FORMAT = 1
@@ -72,6 +74,11 @@ class AppModule(L.LightningModule):
     # The app's plain network (an ``nn.Module`` without Lightning), built as ``self.net`` from the
     # model's ``**settings``: its parameters are ``model.*`` settings as the model's own are.
     network: ClassVar[type[nn.Module] | None] = None
+    # Parameters whose rows stand for entries of a fitted part (fitted-state name -> name
+    # prefixes): when ``init_from`` fits that part anew they start fresh even where shapes agree.
+    fitted_weights: ClassVar[dict[str, tuple[str, ...]]] = {}
+    # The embedding and encoder this app shares with others (``init_from`` across apps).
+    transfer_parts: ClassVar[TransferParts | None] = None
 
     def __init__(
         self, optimizer: Mapping[str, Any] | None = None, scheduler: Mapping[str, Any] | None = None
@@ -157,7 +164,17 @@ class AppModule(L.LightningModule):
     def configure_optimizers(self) -> Any:
         if self.optimizer_config is None:
             raise ValueError("model.optimizer is not configured")
-        optimizer = instantiate(self.optimizer_config, _partial_=False, params=self.parameters())
+        finetuning = find_finetuning(self._trainer)
+        params: Any = self.parameters()
+        scales: list[float] = []
+        if finetuning is not None and finetuning.lr_decay != 1.0:
+            lr = self.optimizer_config.get("lr")
+            if not isinstance(lr, int | float):
+                raise UserError("finetune.lr_decay: the optimizer needs an lr (optimizer.lr) to divide")
+            params = finetuning.parameter_groups(self, float(lr))
+            scales = [group["lr_scale"] for group in params]
+        # Called, not instantiated with the groups: Hydra would turn their dicts into configs.
+        optimizer = instantiate(self.optimizer_config, _partial_=True)(params=params)
         spec = self.scheduler_config
         if not spec or spec.get("factory") is None:
             return optimizer
@@ -171,7 +188,12 @@ class AppModule(L.LightningModule):
                 extra[steps_arg] = self._total_optimizer_steps()
             else:
                 extra[steps_arg] = int(self.trainer.max_epochs or 1)
-        scheduler = instantiate(spec["factory"], _partial_=False, optimizer=optimizer, **extra)
+        peak = spec["factory"].get("max_lr")
+        if scales and isinstance(peak, int | float):
+            # one-cycle's peak is per group too, or one scalar would undo the discriminative rates
+            extra["max_lr"] = [float(peak) * scale for scale in scales]
+        # Called, not instantiated with the extras: Hydra would turn a list into a config.
+        scheduler = instantiate(spec["factory"], _partial_=True)(optimizer=optimizer, **extra)
         config: dict[str, Any] = {"scheduler": scheduler, "interval": interval, "frequency": 1}
         if interval == "validation":
             # Offered to the scheduler after every optimiser step; ``lr_scheduler_step`` steps it only

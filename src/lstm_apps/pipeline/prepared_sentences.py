@@ -56,7 +56,8 @@ class PreparedSentenceDataModule(BucketedDataModule):
     returning the fitted state as name -> JSON), ``use_vocabularies(fitted)`` (take a fitted state,
     a checkpoint's or just fitted), ``encode_records(split, records)`` (the columns of one chunk:
     ``{"source": …, "target_text": …}``) and ``open_columns(store)`` (take the mapped columns and
-    the vocabularies back).
+    the vocabularies back). An app whose fitted parts stand alone lists them in ``adoptable`` and
+    takes ``self._adopted`` ones in ``fit_vocabularies`` instead of fitting them.
 
     The source gives each split's records by ``records(split)`` (an iterator, read as it goes);
     a source with only ``load()`` (every split as a list) works too, held in memory while
@@ -135,15 +136,16 @@ class PreparedSentenceDataModule(BucketedDataModule):
                 f"data.corpus: {type(self.source).__name__} has no identity() method; a source "
                 "returns there what its data depends on (its files' paths, sizes and times)"
             )
-        return store_key(
-            {
-                "format": FORMAT_VERSION,
-                "app": self.store_name,
-                "corpus": identity(),
-                "settings": self.store_settings(fitted is not None),
-                "fitted": fitted_hash(fitted) if fitted is not None else None,
-            }
-        )
+        key: dict[str, Any] = {
+            "format": FORMAT_VERSION,
+            "app": self.store_name,
+            "corpus": identity(),
+            "settings": self.store_settings(fitted is not None),
+            "fitted": fitted_hash(fitted) if fitted is not None else None,
+        }
+        if fitted is None and self._adopted:  # part taken, the rest fitted with the settings
+            key["adopted"] = fitted_hash(self._adopted)
+        return store_key(key)
 
     def store_directory(self) -> Path:
         """Where this corpus, encoded with these settings (or the checkpoint's vocabularies), is."""

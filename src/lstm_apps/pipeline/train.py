@@ -28,7 +28,10 @@ from lstm_apps.pipeline.build import (
 )
 from lstm_apps.pipeline.checkpoint import newest_checkpoint, read_checkpoint
 from lstm_apps.pipeline.checkpoint_io import AtomicCheckpointIO
+from lstm_apps.pipeline.finetuning import FineTuning
 from lstm_apps.pipeline.hparams import log_final_hparams
+from lstm_apps.pipeline.init_from import InitialWeights
+from lstm_apps.pipeline.init_from import report as show_plan
 from lstm_apps.pipeline.numerics import apply_matmul_precision
 from lstm_apps.pipeline.preemption import requeue_after_stop
 
@@ -76,6 +79,17 @@ def build_trainer(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = No
     )
 
 
+def finetuning_callbacks(cfg: DictConfig) -> list[L.Callback]:
+    """The ``finetune`` section's callback, where it asks for anything."""
+    node = cfg.get("finetune")
+    if node is None:
+        return []
+    callback = instantiate_node(node, "finetune")
+    if not isinstance(callback, FineTuning):
+        raise UserError(f"finetune._target_: {type(callback).__name__} is not a FineTuning callback")
+    return [callback] if callback.active else []
+
+
 def _scalar_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if isinstance(v, torch.Tensor | float | int)}
 
@@ -89,29 +103,47 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         from lstm_apps.pipeline.optuna_search import run_search
 
         return run_search(cfg, train)
-    check_config_types(cfg, ("data", "model", "trainer", "callbacks", "logger"))
+    check_config_types(cfg, ("data", "model", "trainer", "callbacks", "logger", "finetune"))
     apply_matmul_precision(cfg)
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True)
     resume_from = cfg.get("ckpt_path") or _auto_resume_checkpoint(cfg)
     fitted_state = None
+    initial = None
+    adopted: dict[str, str] = {}
     if resume_from:
         info = read_checkpoint(resume_from, key="ckpt_path", expected_app=cfg.app_name)
         fitted_state = info.fitted_state  # the resumed model's embedding rows must mean the same tokens
         resume_from = str(info.path)
+        if cfg.get("init_from"):
+            print(
+                "[lstm-apps] resuming: the weights come from the resumed checkpoint, not init_from",
+                flush=True,
+            )
+    else:
+        initial = InitialWeights.from_config(cfg)
+        if initial is not None:
+            fitted_state, adopted = initial.fitted_state()
 
     datamodule = build_datamodule(cfg, fitted_state)
+    if adopted:
+        datamodule.adopt_fitted_state(adopted)
     prepare_once(cfg.paths.data_dir, datamodule.prepare_data)
     datamodule.setup("fit")
     model = build_model(cfg, datamodule)
+    plan = None
     if not resume_from:
         model.load_pretrained()
-    trainer = build_trainer(cfg, extra_callbacks)
+        if initial is not None:
+            plan = initial.apply(model)
+    trainer = build_trainer(cfg, [*finetuning_callbacks(cfg), *(extra_callbacks or [])])
 
     output_dir = Path(cfg.paths.output_dir)
     if trainer.is_global_zero:
         output_dir.mkdir(parents=True, exist_ok=True)
         (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+        if plan is not None:
+            show_plan(plan, output_dir)
         _announce(trainer, output_dir)
 
     _fit(trainer, model, datamodule, resume_from)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from lstm_apps.errors import UserError
-from lstm_apps.text.tokenizer import CharTokenizer, HFWrappedTokenizer, Tokenizer
+from lstm_apps.text.tokenizer import CharTokenizer, HFWrappedTokenizer, Tokenizer, WordSplit
 
 CHUNK_CHARS = 8 << 20
 PIECE_CHARS = 64 << 10  # what one HF batch entry holds: enough pieces per chunk for its threads
@@ -126,15 +126,23 @@ def _pieces(chunk: str, size: int = PIECE_CHARS) -> list[str]:
     return pieces
 
 
-def train_streaming(kind: str, chunks: Iterable[str], vocab_size: int, min_frequency: int = 1) -> Tokenizer:
-    """A tokenizer of ``kind`` trained on ``chunks`` without holding the whole text."""
+def train_streaming(
+    kind: str,
+    chunks: Iterable[str],
+    vocab_size: int,
+    min_frequency: int = 1,
+    lowercase: bool = False,
+    word_split: WordSplit = "whitespace",
+) -> Tokenizer:
+    """A tokenizer of ``kind`` trained on ``chunks`` without holding the whole text
+    (``lowercase``: bpe and word; ``word_split``: word)."""
     if kind == "char":
         return train_char(chunks, min_frequency)
     paragraphs = (p for chunk in chunks for p in chunk.split("\n\n"))
     if kind == "bpe":
-        return HFWrappedTokenizer.train_bpe(paragraphs, vocab_size, max(min_frequency, 2))
+        return HFWrappedTokenizer.train_bpe(paragraphs, vocab_size, max(min_frequency, 2), lowercase)
     if kind == "word":
-        return HFWrappedTokenizer.train_word(paragraphs, vocab_size, min_frequency)
+        return HFWrappedTokenizer.train_word(paragraphs, vocab_size, min_frequency, lowercase, word_split)
     raise UserError(f"tokenizer kind must be one of char, bpe, word; got {kind!r}")
 
 

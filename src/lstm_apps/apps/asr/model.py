@@ -37,6 +37,7 @@ class SpeechModel(DecodedEvaluation[str], AppModule):
     one counted on the training transcripts' units when training starts and kept in the checkpoint."""
 
     app_name = "asr"
+    fitted_weights = {"units": ("net.output.",)}
     network = SpeechNetwork
 
     def __init__(

@@ -29,6 +29,7 @@ class CaptionModel(DecodedEvaluation[str], AppModule):
     about once over the caption."""
 
     app_name = "captioner"
+    fitted_weights = {"tokenizer": ("net.decoder.embedding.", "net.decoder.output.")}
     network = CaptionNetwork
 
     def __init__(

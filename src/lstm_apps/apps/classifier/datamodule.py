@@ -32,6 +32,7 @@ class TextClassificationDataModule(PreparedSentenceDataModule):
     ``prepared_dir`` (``pipeline/prepared_sentences.py``): token and label ids, memory-mapped."""
 
     store_name = "classifier"
+    adoptable = ("tokenizer", "labels")
 
     def __init__(
         self,
@@ -84,6 +85,7 @@ class TextClassificationDataModule(PreparedSentenceDataModule):
             self.lowercase,
             self.multi_label,
             self.max_text_len,
+            self._adopted,
         )
         return vocab.to_state()
 

@@ -47,9 +47,12 @@ class ClassifierVocab:
         lowercase: bool,
         multi_label: bool,
         max_text_len: int,
+        adopted: dict[str, str] | None = None,
     ) -> ClassifierVocab:
         """The tokenizer and label set from one pass over ``train`` (which may be streamed): the
-        tokenizer pulls the texts while the labels are collected and checked on the way."""
+        tokenizer pulls the texts while the labels are collected and checked on the way.
+        ``adopted`` parts (``tokenizer``, ``labels``: a checkpoint's) are taken, not fitted."""
+        adopted = adopted or {}
         found: set[str] = set()
 
         def texts() -> Iterator[str]:
@@ -61,9 +64,17 @@ class ClassifierVocab:
                 found.update(example.labels)
                 yield example.text
 
-        tokenizer = train_tokenizer(
-            kind, texts(), vocab_size, min_frequency, lowercase, word_split="punctuation"
-        )
+        if "tokenizer" in adopted:
+            tokenizer = tokenizer_from_json(adopted["tokenizer"])
+            for _ in texts():  # the labels are still collected
+                pass
+        else:
+            tokenizer = train_tokenizer(
+                kind, texts(), vocab_size, min_frequency, lowercase, word_split="punctuation"
+            )
+        if "labels" in adopted:
+            kept = cls.from_state({"tokenizer": tokenizer.to_json(), "labels": adopted["labels"]})
+            return cls(tokenizer, kept.labels, kept.multi_label, max_text_len)
         labels = sorted(found)
         if len(labels) < 2:
             raise UserError(f"data.corpus.train: needs at least two labels, found {labels}")

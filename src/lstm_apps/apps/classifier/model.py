@@ -26,6 +26,7 @@ from lstm_apps.core.export_graph import ExportGraph, GraphOf
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.running_mean import mean_at, running_mean
+from lstm_apps.pipeline.weight_transfer import TransferParts
 from lstm_apps.plots import confusion_matrix_image, highlighted_text_image
 from lstm_apps.text.tokenizer import HFWrappedTokenizer
 from lstm_apps.text.word_vectors import initialise_embedding
@@ -39,6 +40,8 @@ class ClassifierModel(AppModule):
 
     app_name = "classifier"
     network = ClassifierNetwork
+    fitted_weights = {"tokenizer": ("net.embedding.",), "labels": ("net.output.",)}
+    transfer_parts = TransferParts(embedding="net.embedding", encoder="net.encoder", tokenizer="tokenizer")
     class_weights: torch.Tensor | None  # a buffer (registered in __init__)
 
     def __init__(

@@ -47,6 +47,7 @@ class ParallelDataModule(PreparedSentenceDataModule):
     """
 
     store_name = "seq2seq"
+    adoptable = ("source", "target")
 
     def __init__(
         self,
@@ -110,14 +111,20 @@ class ParallelDataModule(PreparedSentenceDataModule):
         )
 
     def fit_vocabularies(self) -> dict[str, str]:
-        """Tokenizers trained on the train split, streamed (one pass per side)."""
+        """Tokenizers trained on the train split, streamed (one pass per side). An adopted side
+        (a language model's tokenizer) is taken; with ``shared_vocab`` it serves both sides."""
+        adopted = self._adopted
+        if self.shared_vocab and adopted:
+            shared = adopted.get("source", adopted.get("target", ""))
+            return {"source": shared, "target": shared}
         sources = (s for s, _ in self.records("train"))
         targets = (t for _, t in self.records("train"))
         if self.shared_vocab:
-            source = target = self._train(chain(sources, targets))
-        else:
-            source, target = self._train(sources), self._train(targets)
-        return {"source": source.to_json(), "target": target.to_json()}
+            source = target = self._train(chain(sources, targets)).to_json()
+            return {"source": source, "target": target}
+        source = adopted.get("source") or self._train(sources).to_json()
+        target = adopted.get("target") or self._train(targets).to_json()
+        return {"source": source, "target": target}
 
     def use_vocabularies(self, fitted: dict[str, str]) -> None:
         self.src_tokenizer = tokenizer_from_json(fitted["source"])

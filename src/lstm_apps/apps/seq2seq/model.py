@@ -19,6 +19,7 @@ from lstm_apps.core.export_graph import ExportGraph, GraphOf, flat_state, state_
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.pipeline.running_mean import mean_at, running_mean
+from lstm_apps.pipeline.weight_transfer import TransferParts
 from lstm_apps.plots import attention_heatmap
 from lstm_apps.text.scores import translation_scores
 from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
@@ -34,6 +35,11 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
 
     app_name = "seq2seq"
     network = Seq2SeqNetwork
+    fitted_weights = {
+        "source": ("net.src_embedding.",),
+        "target": ("net.decoder.embedding.", "net.decoder.output."),
+    }
+    transfer_parts = TransferParts(embedding="net.src_embedding", encoder="net.encoder", tokenizer="source")
 
     def __init__(
         self,

@@ -46,6 +46,7 @@ class TaggingDataModule(PreparedSentenceDataModule):
     sentences' words, memory-mapped."""
 
     store_name = "tagger"
+    adoptable = ("words", "chars", "tags")
 
     def __init__(
         self,
@@ -100,6 +101,7 @@ class TaggingDataModule(PreparedSentenceDataModule):
             self.min_frequency,
             self.lowercase,
             max_word_chars=self.max_word_chars,
+            adopted=self._adopted,
         )
         return vocab.to_state()
 

@@ -60,9 +60,12 @@ class TaggerVocab:
         lowercase: bool = False,
         max_vocab: int = 100_000,
         max_word_chars: int = 30,
+        adopted: dict[str, str] | None = None,
     ) -> TaggerVocab:
         """All three vocabularies from one pass over ``sentences`` (which may be streamed): the
-        word tokenizer pulls the texts while their characters and tags are counted on the way."""
+        word tokenizer pulls the texts while their characters and tags are counted on the way.
+        ``adopted`` parts (``words``, ``chars``, ``tags``: a checkpoint's) are taken, not fitted."""
+        adopted = adopted or {}
         char_counts: Counter[str] = Counter()
         found: set[str] = set()
 
@@ -73,11 +76,25 @@ class TaggerVocab:
                 found.update(sentence.tags)
                 yield text
 
-        words = HFWrappedTokenizer.train_word(
-            texts(), max_vocab, min_frequency=min_frequency, lowercase=lowercase
-        )
+        if "words" in adopted:
+            words = whole_word_tokenizer(adopted["words"])
+            for _ in texts():  # characters and tags are still counted
+                pass
+        else:
+            words = HFWrappedTokenizer.train_word(
+                texts(), max_vocab, min_frequency=min_frequency, lowercase=lowercase
+            )
         chars = CharTokenizer.from_symbols(sorted(char_counts))
         tags = ["O", *sorted(found - {"O"})] if scheme != "none" else sorted(found)
+        if "chars" in adopted:
+            kept_chars = tokenizer_from_json(adopted["chars"])
+            assert isinstance(kept_chars, CharTokenizer)
+            chars = kept_chars
+        if "tags" in adopted:
+            kept = json.loads(adopted["tags"])
+            if kept["scheme"] != scheme:
+                raise UserError(f"data.scheme: the checkpoint's model tags in {kept['scheme']}, not {scheme}")
+            tags = kept["tags"]
         return cls(words, chars, tags, scheme, max_word_chars)
 
     def to_state(self) -> dict[str, str]:
@@ -134,6 +151,24 @@ class TaggerVocab:
             SequenceArrays.from_chunks(chars, self.chars.vocab_size),
             token_offsets,
         )
+
+
+def whole_word_tokenizer(text: str) -> HFWrappedTokenizer:
+    """A tokenizer from JSON that gives one id per word of a tokenized sentence (what the tagger
+    reads): word level, cut at whitespace only; anything else is one line saying what to train."""
+    tokenizer = tokenizer_from_json(text)
+    if not isinstance(tokenizer, HFWrappedTokenizer) or tokenizer.kind != "word":
+        raise UserError(
+            f"init_from: the tagger reads whole words, and this tokenizer is {tokenizer.kind}; train "
+            "the language model with data.tokenizer=word data.word_split=whitespace"
+        )
+    split = type(tokenizer.hf.pre_tokenizer).__name__
+    if split != "WhitespaceSplit":
+        raise UserError(
+            f"init_from: the tagger reads whole words, and this word tokenizer also cuts inside them "
+            f"({split}); train the language model with data.word_split=whitespace"
+        )
+    return tokenizer
 
 
 class TaggedBatches(LengthBucketedBatches):

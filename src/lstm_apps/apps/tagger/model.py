@@ -18,6 +18,7 @@ from lstm_apps.core.export_graph import ExportGraph, GraphOf
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.pipeline.running_mean import mean_at, running_mean
+from lstm_apps.pipeline.weight_transfer import TransferParts
 from lstm_apps.text.word_vectors import initialise_embedding
 
 
@@ -29,6 +30,12 @@ class TaggerModel(DecodedEvaluation[list[str]], AppModule):
 
     app_name = "tagger"
     network = TaggerNetwork
+    fitted_weights = {
+        "words": ("net.word_embedding.",),
+        "chars": ("net.char_features.embedding.",),
+        "tags": ("net.emission.", "net.crf.", "net.constraint_decoder."),
+    }
+    transfer_parts = TransferParts(embedding="net.word_embedding", encoder="net.encoder", tokenizer="words")
 
     def __init__(
         self,

@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader
 
 from lstm_apps.apps.textgen.prepared_stream import (
     StreamSource,
+    TokenizerSettings,
     prepare_stream_store,
     store_directory,
     tokenizer_identity,
@@ -18,12 +19,17 @@ from lstm_apps.apps.textgen.stream import BPTTWindows, stream_rows
 from lstm_apps.bounds import Positive
 from lstm_apps.data.prepared.store import default_prepared_dir, link_alias, open_store, problem
 from lstm_apps.errors import UserError
-from lstm_apps.pipeline.app_datamodule import AppDataModule, ResumableBatchLoader
-from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
+from lstm_apps.pipeline.app_datamodule import AppDataModule
+from lstm_apps.text.tokenizer import Tokenizer, WordSplit, fitted, tokenizer_from_json
 
 
 class TextStreamDataModule(AppDataModule):
     """Language-model data for stateful truncated BPTT.
+
+    ``tokenizer``: ``char``, ``bpe`` or ``word`` (``word_split`` says how words are cut;
+    ``lowercase`` for bpe and word). ``reverse`` reads every split backwards, token by token: the
+    backward language model whose encoder fills the backward direction of another app's
+    bidirectional encoder (``init_from_backward``, docs/fine-tuning.md).
 
     The corpus is tokenized once, in ``prepare_data()`` (one process per node), into a prepared
     token store under ``prepared_dir`` (``data/prepared/store.py``); ``setup()`` memory-maps it, so a
@@ -38,9 +44,12 @@ class TextStreamDataModule(AppDataModule):
     def __init__(
         self,
         corpus: StreamSource,
-        tokenizer: Literal["char", "bpe"] = "char",
+        tokenizer: Literal["char", "bpe", "word"] = "char",
         vocab_size: Positive = 4000,
         min_frequency: Positive = 1,
+        lowercase: bool = False,
+        word_split: WordSplit = "whitespace",
+        reverse: bool = False,
         batch_size: Positive = 64,
         eval_batch_size: Positive = 16,
         bptt: Positive = 128,
@@ -48,9 +57,10 @@ class TextStreamDataModule(AppDataModule):
     ) -> None:
         super().__init__(source=corpus)
         self.corpus = corpus
-        self.tokenizer_kind = tokenizer
-        self.vocab_size = vocab_size
-        self.min_frequency = min_frequency
+        self.tokenizer_settings = TokenizerSettings(
+            tokenizer, vocab_size, min_frequency, lowercase, word_split
+        )
+        self.reverse = reverse
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.bptt = bptt
@@ -67,10 +77,8 @@ class TextStreamDataModule(AppDataModule):
     def store_directory(self, fitted_json: str | None = None) -> Path:
         """Where this corpus, tokenized with this tokenizer (``fitted_json``, else the
         checkpoint's or the settings), is (or will be) prepared."""
-        settings = tokenizer_identity(
-            self.tokenizer_kind, self.vocab_size, self.min_frequency, fitted_json or self._fitted_json()
-        )
-        return store_directory(self.prepared_dir, self.corpus, settings)
+        identity = tokenizer_identity(self.tokenizer_settings, fitted_json or self._fitted_json())
+        return store_directory(self.prepared_dir, self.corpus, identity)
 
     def prepare_data(self) -> None:
         """Tokenize the corpus into the store unless an intact one is there already. A store
@@ -78,14 +86,7 @@ class TextStreamDataModule(AppDataModule):
         checkpoint finds it without tokenizing the corpus again."""
         directory = self.store_directory()
         if problem(directory) is not None:
-            prepare_stream_store(
-                directory,
-                self.corpus,
-                self.tokenizer_kind,
-                self.vocab_size,
-                self.min_frequency,
-                self._fitted_json(),
-            )
+            prepare_stream_store(directory, self.corpus, self.tokenizer_settings, self._fitted_json())
         if self._fitted_json() is None:
             link_alias(self.store_directory(open_store(directory).tokenizer_json), directory)
 
@@ -98,7 +99,11 @@ class TextStreamDataModule(AppDataModule):
         store = open_store(directory)
         self.tokenizer_json = store.tokenizer_json
         self.tokenizer = tokenizer_from_json(store.tokenizer_json)
-        self.ids = {split: prepared.ids for split, prepared in store.splits.items()}
+        # Reversed: a view with a negative stride over the same memory-mapped tokens, no copy.
+        self.ids = {
+            split: prepared.ids[::-1] if self.reverse else prepared.ids
+            for split, prepared in store.splits.items()
+        }
 
     def _tokenizer(self) -> Tokenizer:
         return fitted(self.tokenizer, "setup()")
@@ -108,7 +113,7 @@ class TextStreamDataModule(AppDataModule):
         return {"tokenizer": self.tokenizer_json}
 
     def handoff(self) -> dict[str, Any]:
-        return {"vocab_size": self._tokenizer().vocab_size}
+        return {"vocab_size": self._tokenizer().vocab_size, "reverse": self.reverse}
 
     def _windows(self, split: str, batch_size: int) -> BPTTWindows:
         rank, world = self.distributed_position()
@@ -127,7 +132,7 @@ class TextStreamDataModule(AppDataModule):
         if trainer is None:
             return DataLoader(windows, batch_size=None, pin_memory=self.pin_memory())
         windows.epoch_source = lambda: trainer.current_epoch
-        return ResumableBatchLoader(windows, trainer, self.pin_memory())
+        return self.resumable_loader(windows, trainer)
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(

@@ -15,6 +15,7 @@ from lstm_apps.core.export_graph import ExportGraph, GraphOf, flat_state, state_
 from lstm_apps.core.recurrent import RecurrentState, detach_state
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.running_mean import mean_at, running_mean
+from lstm_apps.pipeline.weight_transfer import TransferParts
 from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
 
 SPLITS = ("train", "val", "test")
@@ -32,10 +33,13 @@ class LanguageModel(AppModule):
 
     app_name = "textgen"
     network = LanguageNetwork
+    fitted_weights = {"tokenizer": ("net.embedding.", "net.decoder.")}
+    transfer_parts = TransferParts(embedding="net.embedding", encoder="net.rnn", tokenizer="tokenizer")
 
     def __init__(
         self,
         vocab_size: int,
+        reverse: bool = False,
         sample_prompt: str = "The ",
         sample_tokens: Positive = 200,
         sample_temperature: PositiveReal = 0.8,
@@ -45,6 +49,7 @@ class LanguageModel(AppModule):
     ) -> None:
         super().__init__(optimizer=optimizer, scheduler=scheduler)
         self.vocab_size = vocab_size
+        self.reverse = reverse  # trained on reversed text: it writes what comes before a prompt
         self.net = LanguageNetwork(vocab_size, **settings)
         self.sample_prompt = sample_prompt
         self.sample_tokens = sample_tokens
@@ -186,10 +191,13 @@ class LanguageModel(AppModule):
         seed: int | None = None,
         num_samples: int = 1,
     ) -> list[str]:
-        """Continue ``prompt`` ``num_samples`` times at once (one batched step per token)."""
+        """Continue ``prompt`` ``num_samples`` times at once (one batched step per token); a model of
+        reversed text writes the text before it (``join`` puts the two in reading order)."""
         tokenizer = fitted(self.tokenizer, "bind_fitted_state()")
         with self.evaluating():
             prompt_ids = tokenizer.encode(prompt) or tokenizer.encode(DOCUMENT_START)
+            if self.reverse:
+                prompt_ids = prompt_ids[::-1]
             tokens = torch.tensor([prompt_ids], device=self.device).repeat(num_samples, 1)
             generator = None
             if seed is not None:
@@ -203,15 +211,18 @@ class LanguageModel(AppModule):
                 top_p=top_p,
                 generator=generator,
             )
-        return [tokenizer.decode(ids) for ids in new_ids.tolist()]
+        return [tokenizer.decode(ids[::-1] if self.reverse else ids) for ids in new_ids.tolist()]
+
+    def join(self, prompt: str, generated: str) -> str:
+        """The prompt and what ``generate`` wrote for it, in reading order."""
+        return generated + prompt if self.reverse else prompt + generated
 
     def validation_samples(self) -> dict[str, str]:
         text = self.generate(
             self.sample_prompt, self.sample_tokens, temperature=self.sample_temperature, seed=0
         )[0]
-        return {
-            "samples/generated": f"**prompt:** `{self.sample_prompt!r}`\n\n```\n{self.sample_prompt}{text}\n```"
-        }
+        shown = self.join(self.sample_prompt, text)
+        return {"samples/generated": f"**prompt:** `{self.sample_prompt!r}`\n\n```\n{shown}\n```"}
 
 
 def _state_batch(state: RecurrentState) -> int:

@@ -45,7 +45,7 @@ class TextgenPredictor(Predictor[LanguageModel, TextgenOptions]):
             seed=options.seed,
             num_samples=options.num_samples,
         )
-        return Prediction("\n\n".join(prompt + sample for sample in samples))
+        return Prediction("\n\n".join(self.model.join(prompt, sample) for sample in samples))
 
 
 PREDICTOR = TextgenPredictor

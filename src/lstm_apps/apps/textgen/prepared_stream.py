@@ -11,13 +11,14 @@ import hashlib
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from lstm_apps.data.files import SPLITS
 from lstm_apps.data.prepared.store import FORMAT_VERSION, store_key, write_store
 from lstm_apps.text.chunked import encode_chunks, train_streaming
-from lstm_apps.text.tokenizer import Tokenizer, tokenizer_from_json
+from lstm_apps.text.tokenizer import Tokenizer, WordSplit, tokenizer_from_json
 
 
 class StreamSource(Protocol):
@@ -28,16 +29,36 @@ class StreamSource(Protocol):
     def chunks(self, split: str) -> Iterator[str]: ...
 
 
-def tokenizer_identity(
-    kind: str, vocab_size: int, min_frequency: int, fitted_json: str | None
-) -> dict[str, Any]:
-    """The tokenizer part of a store's key: a fitted tokenizer by its hash, else its settings."""
+@dataclass(frozen=True)
+class TokenizerSettings:
+    """How the text generator's tokenizer is trained (``lowercase``: bpe and word; ``word_split``: word)."""
+
+    kind: str
+    vocab_size: int
+    min_frequency: int
+    lowercase: bool = False
+    word_split: WordSplit = "whitespace"
+
+    def train(self, chunks: Iterator[str]) -> Tokenizer:
+        return train_streaming(
+            self.kind, chunks, self.vocab_size, self.min_frequency, self.lowercase, self.word_split
+        )
+
+
+def tokenizer_identity(settings: TokenizerSettings, fitted_json: str | None) -> dict[str, Any]:
+    """The tokenizer part of a store's key: a fitted tokenizer by its hash, else its settings
+    (those that change nothing for its kind left out, so stores prepared before they existed
+    keep their keys)."""
     if fitted_json is not None:
         return {"fitted": hashlib.sha256(fitted_json.encode("utf-8")).hexdigest()}
-    settings: dict[str, Any] = {"kind": kind, "min_frequency": min_frequency}
-    if kind != "char":
-        settings["vocab_size"] = vocab_size
-    return settings
+    identity: dict[str, Any] = {"kind": settings.kind, "min_frequency": settings.min_frequency}
+    if settings.kind != "char":
+        identity["vocab_size"] = settings.vocab_size
+        if settings.lowercase:
+            identity["lowercase"] = True
+    if settings.kind == "word":
+        identity["word_split"] = settings.word_split
+    return identity
 
 
 def store_directory(root: Path, source: StreamSource, tokenizer: dict[str, Any]) -> Path:
@@ -49,9 +70,7 @@ def store_directory(root: Path, source: StreamSource, tokenizer: dict[str, Any])
 def prepare_stream_store(
     directory: Path,
     source: StreamSource,
-    kind: str,
-    vocab_size: int,
-    min_frequency: int,
+    settings: TokenizerSettings,
     fitted_json: str | None,
 ) -> None:
     """Train (or take) the tokenizer, encode every split chunk by chunk, and write the store."""
@@ -60,7 +79,7 @@ def prepare_stream_store(
     if fitted_json is not None:
         tokenizer = tokenizer_from_json(fitted_json)
     else:
-        tokenizer = train_streaming(kind, source.chunks("train"), vocab_size, min_frequency)
+        tokenizer = settings.train(source.chunks("train"))
     splits = {split: encode_chunks(tokenizer, source.chunks(split)) for split in SPLITS}
     stored_json = fitted_json or tokenizer.to_json()
     write_store(directory, splits, tokenizer.vocab_size, stored_json, key=directory.name)

@@ -29,7 +29,8 @@ def as_long(window: np.ndarray | torch.Tensor) -> torch.Tensor:
     """One window as ``int64`` ids: only the window is copied, never the whole stream."""
     if isinstance(window, torch.Tensor):
         return window.long()
-    return torch.from_numpy(np.asarray(window, dtype=np.int64))
+    # ascontiguousarray: a reversed stream's windows are views with negative strides
+    return torch.from_numpy(np.ascontiguousarray(window, dtype=np.int64))
 
 
 class BPTTWindows(IterableDataset):
