@@ -11,8 +11,13 @@ import pytest
 import torch
 
 from helpers.config import compose_config
-from helpers.fixture_data import write_conll, write_labelled, write_tiny_corpus
-from helpers.tiny import tiny_classifier_overrides, tiny_tagger_overrides, tiny_textgen_overrides
+from helpers.fixture_data import write_conll, write_labelled, write_pairs, write_tiny_corpus
+from helpers.tiny import (
+    tiny_classifier_overrides,
+    tiny_seq2seq_overrides,
+    tiny_tagger_overrides,
+    tiny_textgen_overrides,
+)
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.train import train
 
@@ -224,3 +229,79 @@ def test_same_app_keeps_the_fitted_state_and_restarts_the_steps(tmp_path: Path) 
     assert tuned["lstm_apps"]["fitted_state"] == source["lstm_apps"]["fitted_state"]
     rows = _rows(tmp_path / "b")
     assert rows and all(status == "loaded" for status, _ in rows.values())
+
+
+def test_seq2seq_encoder_and_source_tokenizer_come_from_a_language_model(tmp_path: Path) -> None:
+    pairs = write_pairs(tmp_path / "pairs")
+    sources = tmp_path / "sources.txt"
+    sources.write_text("".join(line.split("\t")[0] + "\n" for line in pairs.read_text().splitlines()))
+    corpus = {"train": sources, "val": sources, "test": sources}
+    lm_overrides = [
+        *tiny_textgen_overrides(corpus),
+        "data.tokenizer=word",
+        "data.bptt=4",
+        "model.embedding_dim=16",
+        "model.hidden_size=32",
+        "test_after_fit=false",
+    ]
+    train(compose_config("train", lm_overrides, tmp_path / "lm"))
+    lm = _checkpoint(tmp_path / "lm")
+    seen = _initial([*tiny_seq2seq_overrides(pairs), f"init_from={lm}"], tmp_path / "run")
+    lm_payload = torch.load(lm, map_location="cpu", weights_only=True)
+    assert seen.fitted["source"] == lm_payload["lstm_apps"]["fitted_state"]["tokenizer"]
+    assert seen.fitted["target"] != seen.fitted["source"], "the target side keeps its own tokenizer"
+    assert torch.equal(
+        seen.state["net.src_embedding.weight"], lm_payload["state_dict"]["net.embedding.weight"]
+    )
+    assert torch.equal(
+        seen.state["net.encoder.rnn.weight_hh_l0"], lm_payload["state_dict"]["net.rnn.rnn.weight_hh_l0"]
+    )
+    assert _rows(tmp_path / "run")["net.decoder.output.weight"] == ("fresh", "not part of the transfer")
+
+
+def test_what_cannot_start_from_a_checkpoint_is_one_line(word_lms: dict[str, Path], tmp_path: Path) -> None:
+    labelled = write_labelled(tmp_path / "data", fmt="tsv")
+    classifier = [*tiny_classifier_overrides(labelled), "model.embedding_dim=16", "model.hidden_size=32"]
+    cases = [
+        (
+            [*classifier, f"init_from={word_lms['forward']}", "init_from_fitted=[tokenizer]"],
+            r"^init_from_fitted: across apps it is all \(the language model's tokenizer\) or none$",
+        ),
+        (
+            [*classifier, f"init_from_backward={word_lms['backward']}"],
+            r"^init_from_backward: needs init_from",
+        ),
+        (
+            [*classifier, f"init_from={word_lms['forward']}", f"init_from_backward={word_lms['forward']}"],
+            r"^init_from_backward: .* read its text forwards \(train it with data\.reverse=true\)$",
+        ),
+        (
+            [*classifier, f"init_from={tmp_path / 'missing.ckpt'}"],
+            r"^init_from: file not found: ",
+        ),
+    ]
+    for overrides, message in cases:
+        with pytest.raises(UserError, match=message):
+            train(compose_config("train", _untrained(overrides, tmp_path / "run"), tmp_path / "run"))
+
+
+def test_the_tagger_refuses_a_tokenizer_that_cuts_inside_words(tmp_path: Path) -> None:
+    conll = write_conll(tmp_path / "conll", repeat=3)
+    text = tmp_path / "text.txt"
+    text.write_text(
+        " ".join(line.split()[0] for line in conll.read_text().splitlines() if line.strip()) + "\n"
+    )
+    corpus = {"train": text, "val": text, "test": text}
+    lm_overrides = [
+        *tiny_textgen_overrides(corpus),
+        "data.tokenizer=word",
+        "data.word_split=punctuation",
+        "data.bptt=4",
+        "test_after_fit=false",
+    ]
+    train(compose_config("train", lm_overrides, tmp_path / "lm"))
+    overrides = [*tiny_tagger_overrides(conll), f"init_from={_checkpoint(tmp_path / 'lm')}"]
+    with pytest.raises(
+        UserError, match=r"^init_from: the tagger reads whole words, .* data\.word_split=whitespace$"
+    ):
+        train(compose_config("train", _untrained(overrides, tmp_path / "run"), tmp_path / "run"))

@@ -108,6 +108,59 @@ def test_generation_is_batched_and_seeded() -> None:
     assert model.generate("", 5, greedy=True)[0] == model.generate("", 5, greedy=True)[0]
 
 
+def test_word_tokenizer_reads_words_and_reverse_reads_them_backwards(tmp_path: Path) -> None:
+    text = tmp_path / "text.txt"
+    text.write_text("The cat sat. The dog sat!\n" * 6)
+    corpus = TextFiles(str(text), str(text), str(text))
+    words = TextStreamDataModule(
+        corpus,
+        tokenizer="word",
+        lowercase=True,
+        word_split="punctuation",
+        batch_size=1,
+        bptt=4,
+        prepared_dir=str(tmp_path / "store"),
+    )
+    words.setup("fit")
+    tokenizer = words.tokenizer
+    assert tokenizer.kind == "word"
+    assert tokenizer.decode(words.ids["train"][:7].tolist()) == "the cat sat. the dog sat"
+    backwards = TextStreamDataModule(
+        corpus,
+        tokenizer="word",
+        lowercase=True,
+        word_split="punctuation",
+        reverse=True,
+        batch_size=1,
+        bptt=4,
+        prepared_dir=str(tmp_path / "store"),
+    )
+    backwards.setup("fit")
+    assert backwards.handoff()["reverse"] is True
+    assert (backwards.ids["train"] == words.ids["train"][::-1]).all(), "the same store, read backwards"
+    first_inputs, first_targets = next(iter(backwards.train_dataloader()))
+    assert first_inputs[0, :3].tolist() == words.ids["train"][::-1][:3].tolist()
+    assert first_targets[0, 0] == first_inputs[0, 1]
+
+
+def test_a_model_of_reversed_text_writes_what_comes_before_the_prompt() -> None:
+    tok = train_tokenizer("word", ["a b c d"], vocab_size=20)
+    model = make_model(tok.vocab_size, reverse=True)
+    model.bind_fitted_state({"tokenizer": tok.to_json()})
+    fed: list[list[int]] = []
+
+    def network_generate(tokens: torch.Tensor, max_new_tokens: int, **sampling: object) -> torch.Tensor:
+        fed.append(tokens[0].tolist())
+        return torch.tensor([[tok.token_id("b"), tok.token_id("a")]])
+
+    model.net.generate = network_generate  # type: ignore[method-assign]
+    written = model.generate("c d", 2, greedy=True)[0]
+    assert fed == [[tok.token_id("d"), tok.token_id("c")]], "the prompt is read backwards"
+    assert written == "a b", "what it wrote, in reading order"
+    assert model.join("c d", written + " ") == "a b c d"
+    assert make_model(tok.vocab_size).join("c d", " x") == "c d x"
+
+
 def test_pydoc_corpus_is_deterministic_and_split_by_topic() -> None:
     first = PydocCorpus().load()
     second = PydocCorpus().load()
@@ -128,7 +181,7 @@ def test_datamodule_hands_over_vocab_and_shards_rows(tmp_path: Path, tiny_corpus
     )
     dm.prepare_data()
     dm.setup("fit")
-    assert dm.handoff() == {"vocab_size": dm.tokenizer.vocab_size}
+    assert dm.handoff() == {"vocab_size": dm.tokenizer.vocab_size, "reverse": False}
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (3, 8) and torch.equal(x[:, 1:], y[:, :-1])
 

@@ -1,9 +1,11 @@
 """The corpora of the fine-tuning measurements (docs/results.md, "fine-tuning and transfer"),
 made from data sets already arranged by ``lstm-apps prepare``.
 
-- ``lm_en/``: unlabelled English for the SST-2 language models: the text of SST-2's training
-  rows (labels dropped) and the English side of Multi30k's training set; validation: the text of
-  the classifier's validation rows. The dev set (the classifier's test set) is never read.
+- ``lm_en/``: unlabelled English for the SST-2 language models: SST-2's training sentences
+  (labels dropped; of its 57k rows only the whole sentences, not the phrases parsed out of them,
+  which would repeat each sentence's words a dozen times) and the English side of Multi30k's
+  training set; validation: the classifier's validation sentences. The dev set (the classifier's
+  test set) is never read.
 - ``lm_es/``: the CoNLL-2002 Spanish training sentences as plain text (tags dropped), one per
   line; validation: ``testa``. ``testb`` (the tagger's test set) is never read.
 - ``sst2_<pct>pct/train.tsv``: ``pct`` % of SST-2's labelled training rows, drawn with ``--seed``.
@@ -26,6 +28,28 @@ def tsv_texts(path: Path) -> Iterator[str]:
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
             yield row["text"]
+
+
+def whole_sentences(rows: list[str]) -> list[str]:
+    """The rows that are not part of a longer row (SST's phrases are parts of its sentences).
+    Longest first; a row is looked for only in the kept rows that hold its rarest word."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        for word in set(row.split()):
+            counts[word] = counts.get(word, 0) + 1
+    kept: list[str] = []
+    holding: dict[str, list[int]] = {}
+    for row in sorted(set(rows), key=len, reverse=True):
+        words = row.split()
+        if not words:
+            continue
+        rarest = min(words, key=lambda w: counts[w])
+        if any(row in kept[i] for i in holding.get(rarest, ())):
+            continue
+        for word in set(words):
+            holding.setdefault(word, []).append(len(kept))
+        kept.append(row)
+    return kept
 
 
 def conll_sentences(path: Path) -> Iterator[str]:
@@ -64,10 +88,9 @@ def main() -> None:
         data / "tagger" / "conll2002_es",
     )
 
-    english = [
-        *tsv_texts(sst / "train.tsv"),
-        *m30k.joinpath("train.en").read_text(encoding="utf-8").splitlines(),
-    ]
+    sentences = whole_sentences(list(tsv_texts(sst / "train.tsv")))
+    print("SST-2 whole training sentences", len(sentences))
+    english = [*sentences, *m30k.joinpath("train.en").read_text(encoding="utf-8").splitlines()]
     random.Random(args.seed).shuffle(english)  # the two sources interleaved, not one after the other
     print("lm_en/train.txt", write_lines(out / "lm_en" / "train.txt", english))
     print("lm_en/val.txt", write_lines(out / "lm_en" / "val.txt", tsv_texts(sst / "val.tsv")))

@@ -13,11 +13,11 @@ train() { local name=$1; shift; [ -f "$OUT/$name/done" ] && return 0
   lstm-apps train "hydra.run.dir=$OUT/$name" run_group=finetune trainer=cpu callbacks.progress_bar=null "$@" \
     && touch "$OUT/$name/done"; }
 
-# English word LM for SST-2 (forward and reversed text): 2 epochs of ~1M tokens.
+# English word LM for SST-2 (forward and reversed text): 3 epochs of ~0.5M words.
 LM_EN=(app=textgen data/corpus=text_files "data.corpus.train=$C/lm_en/train.txt" "data.corpus.val=$C/lm_en/val.txt"
   data.tokenizer=word data.lowercase=true data.word_split=punctuation data.vocab_size=20000
   data.batch_size=64 data.bptt=64 model.embedding_dim=300 model.hidden_size=256 model.num_layers=1
-  trainer.max_epochs=2 test_after_fit=false)
+  model.output_dropout=0.3 trainer.max_epochs=3 test_after_fit=false)
 # Spanish word LM on the CoNLL-2002 training text, the tagger's word and hidden sizes.
 LM_ES=(app=textgen data/corpus=text_files "data.corpus.train=$C/lm_es/train.txt" "data.corpus.val=$C/lm_es/val.txt"
   data.tokenizer=word data.word_split=whitespace data.vocab_size=100000

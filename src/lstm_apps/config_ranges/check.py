@@ -19,7 +19,7 @@ from lstm_apps.errors import UserError
 
 _ABSENT = object()
 # The sections of a run config whose ``_target_`` nodes own their keys (signature = schema).
-OWNED_SECTIONS = ("data", "model")
+OWNED_SECTIONS = ("data", "model", "finetune")
 
 
 def declarations(command: str) -> dict[str, Key]:
