@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,7 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cfg = compose_config("train", tiny_textgen_overrides(corpus) + ["trainer.max_epochs=2"], root / "run")
     metrics = train(cfg)
     assert {"val/loss", "val/ppl", "test/loss", "test/ppl", "test/loss_blocks"} <= set(metrics)
+    assert json.loads((root / "run" / "metrics.json").read_text()) == pytest.approx(metrics)
     return root / "run"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Mapping
@@ -161,6 +162,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
 
     log_final_hparams(trainer, plain_dict(cfg), _final_metric_columns(metrics))
     if trainer.is_global_zero:
+        # the run's final numbers for scripts (sweeps, benchmarks), beside its config
+        (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
         _announce(trainer, output_dir, done=True)
     return metrics
 
