@@ -208,6 +208,9 @@ def test_same_app_new_labels_keep_the_encoder_and_start_the_head_fresh(tmp_path:
     assert rows["net.output.weight"] == ("fresh", "labels fitted anew (init_from_fitted)")
     assert rows["net.embedding.weight"] == ("loaded", "net.embedding.weight")
 
+    keeping_labels = [*tiny_classifier_overrides(relabelled), f"init_from={source}"]
+    with pytest.raises(UserError, match=r"label 'new_\d' does not occur .*; the labels are the checkpoint's"):
+        train(compose_config("train", _untrained(keeping_labels, tmp_path / "d"), tmp_path / "d"))
     with pytest.raises(
         UserError, match=r"^init_from_strict: 2 tensor\(s\) do not load whole: net\.output\.weight"
     ):

@@ -128,6 +128,15 @@ class PreparedSentenceDataModule(BucketedDataModule):
     def open_columns(self, store: PreparedStore) -> None:
         raise NotImplementedError
 
+    def kept_part_error(self, part: str, err: UserError) -> UserError:
+        """``err`` (a value outside the fitted ``part``, e.g. an unknown label) with the way out when
+        that part came from a checkpoint rather than from this data."""
+        if self._fitted_state is None and part not in self._adopted:
+            return err
+        return UserError(
+            f"{err}; the {part} are the checkpoint's (init_from_fitted without {part} fits them anew)"
+        )
+
     # Keys and the store's life.
     def _key(self, fitted: dict[str, str] | None) -> str:
         identity = getattr(self.source, "identity", None)

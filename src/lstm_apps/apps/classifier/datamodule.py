@@ -12,6 +12,7 @@ from lstm_apps.apps.classifier.encoding import ClassifierVocab, EncodedTexts, La
 from lstm_apps.apps.classifier.labelled_text import LabelledText
 from lstm_apps.bounds import Positive, Seed
 from lstm_apps.data.prepared.store import PreparedStore
+from lstm_apps.errors import UserError
 from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
 
 
@@ -94,7 +95,10 @@ class TextClassificationDataModule(PreparedSentenceDataModule):
 
     def encode_records(self, split: str, records: list[LabelledText]) -> Columns:
         assert self.vocab is not None, "use_vocabularies() first"
-        encoded = self.vocab.encode(records)
+        try:
+            encoded = self.vocab.encode(records)
+        except UserError as err:
+            raise self.kept_part_error("labels", err) from None
         return {"tokens": encoded.tokens, "labels": encoded.labels}
 
     def open_columns(self, store: PreparedStore) -> None:

@@ -111,7 +111,10 @@ class TaggingDataModule(PreparedSentenceDataModule):
     def encode_records(self, split: str, records: list[TaggedSentence]) -> Columns:
         assert self.vocab is not None, "use_vocabularies() first"
         sentences = list(self._in_scheme(records))
-        encoded = self.vocab.encode(sentences, source=f"data.corpus.{split}")
+        try:
+            encoded = self.vocab.encode(sentences, source=f"data.corpus.{split}")
+        except UserError as err:
+            raise self.kept_part_error("tags", err) from None
         return {
             "words": encoded.words,
             "tags": encoded.tags,
