@@ -61,32 +61,42 @@ def _initial(overrides: list[str], run: Path) -> Initial:
     return seen
 
 
+def _word_lm(text: Path, run: Path, *extra: str) -> Path:
+    """A tiny word-level language model of ``text`` (textgen), trained in ``run``; its checkpoint."""
+    corpus = {"train": text, "val": text, "test": text}
+    overrides = [
+        *tiny_textgen_overrides(corpus),
+        "data.tokenizer=word",
+        "data.bptt=4",
+        "model.embedding_dim=16",
+        "model.hidden_size=32",
+        "test_after_fit=false",
+        *extra,
+    ]
+    train(compose_config("train", overrides, run))
+    return _checkpoint(run)
+
+
+def _conll_text(conll: Path, text: Path) -> Path:
+    """The words of a CoNLL file as one line of plain text."""
+    lines = conll.read_text().splitlines()
+    text.write_text(
+        " ".join(line.split()[0] for line in lines if line.strip() and "DOCSTART" not in line) + "\n"
+    )
+    return text
+
+
 @pytest.fixture(scope="module")
 def word_lms(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A forward and a backward word LM (textgen, whitespace words) of the same tokenizer, on
     text whose words the tagger and classifier fixtures share."""
     root = tmp_path_factory.mktemp("lms")
     conll = write_conll(root / "conll", repeat=3)
-    text = root / "text.txt"
-    words = [
-        line.split()[0] for line in conll.read_text().splitlines() if line.strip() and "DOCSTART" not in line
-    ]
-    text.write_text(" ".join(words) + "\n")
-    corpus = {"train": text, "val": text, "test": text}
-    common = [
-        *tiny_textgen_overrides(corpus),
-        "data.tokenizer=word",
-        "data.bptt=4",
-        "model.embedding_dim=16",
-        "model.hidden_size=32",
-        "model.num_layers=2",
-        "test_after_fit=false",
-    ]
-    made = {}
-    for name, extra in (("forward", []), ("backward", ["data.reverse=true"])):
-        run = root / name
-        train(compose_config("train", [*common, *extra], run))
-        made[name] = _checkpoint(run)
+    text = _conll_text(conll, root / "text.txt")
+    made = {
+        "forward": _word_lm(text, root / "forward", "model.num_layers=2"),
+        "backward": _word_lm(text, root / "backward", "model.num_layers=2", "data.reverse=true"),
+    }
     made["conll"] = conll
     return made
 
@@ -238,17 +248,7 @@ def test_seq2seq_encoder_and_source_tokenizer_come_from_a_language_model(tmp_pat
     pairs = write_pairs(tmp_path / "pairs")
     sources = tmp_path / "sources.txt"
     sources.write_text("".join(line.split("\t")[0] + "\n" for line in pairs.read_text().splitlines()))
-    corpus = {"train": sources, "val": sources, "test": sources}
-    lm_overrides = [
-        *tiny_textgen_overrides(corpus),
-        "data.tokenizer=word",
-        "data.bptt=4",
-        "model.embedding_dim=16",
-        "model.hidden_size=32",
-        "test_after_fit=false",
-    ]
-    train(compose_config("train", lm_overrides, tmp_path / "lm"))
-    lm = _checkpoint(tmp_path / "lm")
+    lm = _word_lm(sources, tmp_path / "lm")
     seen = _initial([*tiny_seq2seq_overrides(pairs), f"init_from={lm}"], tmp_path / "run")
     lm_payload = torch.load(lm, map_location="cpu", weights_only=True)
     assert seen.fitted["source"] == lm_payload["lstm_apps"]["fitted_state"]["tokenizer"]
@@ -290,20 +290,8 @@ def test_what_cannot_start_from_a_checkpoint_is_one_line(word_lms: dict[str, Pat
 
 def test_the_tagger_refuses_a_tokenizer_that_cuts_inside_words(tmp_path: Path) -> None:
     conll = write_conll(tmp_path / "conll", repeat=3)
-    text = tmp_path / "text.txt"
-    text.write_text(
-        " ".join(line.split()[0] for line in conll.read_text().splitlines() if line.strip()) + "\n"
-    )
-    corpus = {"train": text, "val": text, "test": text}
-    lm_overrides = [
-        *tiny_textgen_overrides(corpus),
-        "data.tokenizer=word",
-        "data.word_split=punctuation",
-        "data.bptt=4",
-        "test_after_fit=false",
-    ]
-    train(compose_config("train", lm_overrides, tmp_path / "lm"))
-    overrides = [*tiny_tagger_overrides(conll), f"init_from={_checkpoint(tmp_path / 'lm')}"]
+    lm = _word_lm(_conll_text(conll, tmp_path / "text.txt"), tmp_path / "lm", "data.word_split=punctuation")
+    overrides = [*tiny_tagger_overrides(conll), f"init_from={lm}"]
     with pytest.raises(
         UserError, match=r"^init_from: the tagger reads whole words, .* data\.word_split=whitespace$"
     ):

@@ -50,21 +50,42 @@ def main() -> None:
         ]
         print(f"| {rows} | " + " | ".join(cells) + " |")
     print()
-    print("| tagger | test F1 | best val F1 |")
-    print("|---|---|---|")
-    for kind, label in (("scratch", "from scratch"), ("lm", "from the Spanish LM pair")):
-        runs = found[f"tagger_{kind}"]
-        print(
-            f"| {label} | {cell(values(runs, 'test/f1'), 100, 1)} | {cell(values(runs, 'best/val/f1'), 100, 1)} |"
-        )
+    table(
+        found,
+        "tagger",
+        ("test F1", "best val F1"),
+        ("test/f1", "best/val/f1"),
+        100,
+        1,
+        {"scratch": "from scratch", "lm": "from the Spanish LM pair"},
+    )
     print()
-    print("| captions LM | val nats/char at the last validation | best |")
-    print("|---|---|---|")
-    for kind, label in (("scratch", "from scratch"), ("from_shakespeare", "from the tiny-shakespeare LM")):
-        runs = found[f"captions_{kind}"]
-        print(
-            f"| {label} | {cell(values(runs, 'val/loss'), 1, 3)} | {cell(values(runs, 'best/val/loss'), 1, 3)} |"
-        )
+    table(
+        found,
+        "captions",
+        ("val nats/char at the last validation", "best"),
+        ("val/loss", "best/val/loss"),
+        1,
+        3,
+        {"scratch": "from scratch", "from_shakespeare": "from the tiny-shakespeare LM"},
+    )
+
+
+def table(
+    found: dict[str, dict[int, dict[str, float]]],
+    prefix: str,
+    headers: tuple[str, ...],
+    keys: tuple[str, ...],
+    scale: float,
+    digits: int,
+    kinds: dict[str, str],
+) -> None:
+    """One row per condition ``<prefix>_<kind>``, one column per metric key."""
+    print(f"| {prefix} | " + " | ".join(headers) + " |")
+    print("|---" * (len(headers) + 1) + "|")
+    for kind, label in kinds.items():
+        runs = found[f"{prefix}_{kind}"]
+        print(f"| {label} | " + " | ".join(cell(values(runs, key), scale, digits) for key in keys) + " |")
 
 
 if __name__ == "__main__":
