@@ -55,7 +55,7 @@ case ${1:?stage} in
     CHAR=(app=textgen data/corpus=text_files data.batch_size=32 data.bptt=128 model.embedding_dim=256
       model.hidden_size=256 model.num_layers=2 test_after_fit=false callbacks.early_stopping=null)
     train shakespeare "${CHAR[@]}" "data.corpus.train=$ROOT/data/textgen/tinyshakespeare/train.txt" \
-      "data.corpus.val=$ROOT/data/textgen/tinyshakespeare/val.txt" trainer.max_steps=1000 trainer.val_check_interval=250
+      "data.corpus.val=$ROOT/data/textgen/tinyshakespeare/val.txt" trainer.max_steps=1000
     for seed in 1 2; do
       CAPTIONS=("${CHAR[@]}" "data.corpus.train=$C/captions_en/train.txt" "data.corpus.val=$C/captions_en/val.txt"
         trainer.max_steps=200 trainer.val_check_interval=50 seed=$seed)
