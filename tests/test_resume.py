@@ -160,3 +160,16 @@ def test_textgen_resumes_mid_epoch_on_its_prepared_store(tmp_path: Path) -> None
     assert trained.count(1) == per_epoch - 2, "epoch 1 continues with its remaining windows"
     final = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert (final["global_step"], final["epoch"]) == (reference["global_step"], reference["epoch"])
+
+
+@pytest.mark.slow
+def test_a_fit_stopped_by_a_signal_leaves_no_signal_handler_behind(tmp_path: Path) -> None:
+    """Lightning puts back the handlers it found when the fit started, the preemption callback's
+    among them; a later fit in the same process (a search's next trial) must find the defaults,
+    or its SLURM requeue signal would stop without requeueing."""
+    data = write_conll(tmp_path / "data", repeat=8)
+    before = {signum: signal.getsignal(signum) for signum in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGTERM)}
+    overrides = [*tiny_tagger_overrides(data), "trainer.max_epochs=2", "test_after_fit=false"]
+    with pytest.raises(SystemExit):
+        train(compose_config("train", overrides, tmp_path / "run"), [SignalAt(epoch=1, batch=2)])
+    assert {signum: signal.getsignal(signum) for signum in before} == before

@@ -96,11 +96,27 @@ class PreemptionSignals(L.Callback):
         print(f"[lstm-apps] {message}", file=sys.stderr, flush=True)
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self.restore_handlers()
+
+    def restore_handlers(self) -> None:
+        """Put back the handlers found at the start of the fit (once)."""
         for signum, previous in self._installed.items():
             # A handler not installed from Python (None) cannot be put back, and signal.signal()
             # refuses None: the default takes its place.
             signal.signal(signum, signal.SIG_DFL if previous is None else previous)
         self._installed.clear()
+
+
+def restore_after_fit(trainer: L.Trainer) -> None:
+    """After ``fit`` however it ended: the preemption callbacks' handlers are put back.
+
+    A fit stopped by a signal or an error gets no teardown call, and Lightning then puts back the
+    handlers it found when the fit started — ours, installed by then. Left in place, a later fit
+    in the same process (a search's next trial, a notebook) would find them and install none of
+    its own, its requeue signal stopping without requeueing."""
+    for callback in trainer.callbacks:  # type: ignore[attr-defined]
+        if isinstance(callback, PreemptionSignals):
+            callback.restore_handlers()
 
 
 def requeue_after_stop(trainer: L.Trainer) -> None:

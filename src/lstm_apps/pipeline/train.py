@@ -34,7 +34,7 @@ from lstm_apps.pipeline.hparams import log_final_hparams
 from lstm_apps.pipeline.init_from import InitialWeights
 from lstm_apps.pipeline.init_from import report as show_plan
 from lstm_apps.pipeline.numerics import apply_matmul_precision
-from lstm_apps.pipeline.preemption import requeue_after_stop
+from lstm_apps.pipeline.preemption import requeue_after_stop, restore_after_fit
 
 log = logging.getLogger("lstm_apps")
 
@@ -179,6 +179,8 @@ def _fit(trainer: L.Trainer, model: AppModule, datamodule: AppDataModule, ckpt_p
         if "val_check_interval" in str(err):
             raise UserError(f"trainer.val_check_interval: {err}") from None
         raise
+    finally:
+        restore_after_fit(trainer)
 
 
 def _auto_resume_checkpoint(cfg: DictConfig) -> str | None:
