@@ -98,6 +98,34 @@ def test_trains_evaluates_predicts_and_exports(
 
 
 @pytest.mark.parametrize("app", APPS)
+def test_starts_from_its_own_checkpoint_with_init_from(tmp_path: Path, app: str) -> None:
+    """``init_from`` of the same app: every weight loads, the fitted state is kept, steps restart."""
+    setup = tiny(app, tmp_path)
+    train(compose_config("train", [*setup.overrides, *FEW, "test_after_fit=false"], tmp_path / "a"))
+    source = torch.load(tmp_path / "a" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    overrides = [
+        *setup.overrides,
+        *FEW,
+        "test_after_fit=false",
+        f"init_from={tmp_path / 'a' / 'checkpoints' / 'last.ckpt'}",
+        "init_from_strict=true",
+    ]
+    train(compose_config("train", overrides, tmp_path / "b"))
+    tuned = torch.load(tmp_path / "b" / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert tuned["global_step"] == source["global_step"], "the step count starts again"
+    assert tuned["lstm_apps"]["fitted_state"] == source["lstm_apps"]["fitted_state"]
+    parameters = len(
+        dict(
+            model_from_checkpoint(
+                read_checkpoint(tmp_path / "a" / "checkpoints" / "last.ckpt")
+            ).named_parameters()
+        )
+    )
+    counts = (tmp_path / "b" / "init_from.txt").read_text().splitlines()[-1]
+    assert counts.startswith(f"  {parameters} loaded, 0 partly, 0 fresh"), counts
+
+
+@pytest.mark.parametrize("app", APPS)
 def test_trains_in_bf16_mixed_precision_on_cpu(tmp_path: Path, app: str) -> None:
     overrides = [*tiny(app, tmp_path).overrides, *FEW, "trainer.precision=bf16-mixed"]
     metrics = train(compose_config("train", overrides, tmp_path / "run"))

@@ -33,7 +33,9 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cfg = compose_config("train", tiny_textgen_overrides(corpus) + ["trainer.max_epochs=2"], root / "run")
     metrics = train(cfg)
     assert {"val/loss", "val/ppl", "test/loss", "test/ppl", "test/loss_blocks"} <= set(metrics)
-    assert json.loads((root / "run" / "metrics.json").read_text()) == pytest.approx(metrics)
+    summary = json.loads((root / "run" / "metrics.json").read_text())
+    assert summary["app"] == "textgen" and summary["metrics"] == pytest.approx(metrics)
+    assert Path(summary["best_checkpoint"]).is_file()
     return root / "run"
 
 

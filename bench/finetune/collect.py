@@ -22,7 +22,8 @@ def read(runs: Path) -> dict[str, dict[int, dict[str, float]]]:
         match = SEED.match(metrics.parent.name)
         if match is None:
             continue
-        found[match["name"]][int(match["seed"])] = json.loads(metrics.read_text())
+        summary = json.loads(metrics.read_text())
+        found[match["name"]][int(match["seed"])] = summary.get("metrics", summary)
     return found
 
 

@@ -13,11 +13,13 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from hydra.utils import get_class
 from omegaconf import DictConfig, ListConfig
 
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_module import AppModule
+from lstm_apps.pipeline.build import instantiate_model
 from lstm_apps.pipeline.checkpoint import CheckpointInfo, read_checkpoint
 from lstm_apps.pipeline.weight_transfer import (
     EncoderSource,
@@ -142,7 +144,7 @@ class InitialWeights:
                 if self.forward.fitted_state.get(name) != model.fitted_state.get(name)
                 for prefix in prefixes
             }
-            return same_app_plan(model, self.forward.payload["state_dict"], str(self.forward.path), changed)
+            return same_app_plan(model, parameters_of(self.forward), str(self.forward.path), changed)
         target = model.transfer_parts
         assert target is not None
         forward = _encoder_source(self.forward, "lm")
@@ -182,7 +184,14 @@ def _tokenizer_key(info: CheckpointInfo) -> str:
 def _encoder_source(info: CheckpointInfo, label: str) -> EncoderSource:
     parts = source_parts(info)
     assert parts is not None
-    return EncoderSource(label, info.payload["state_dict"], parts)
+    return EncoderSource(label, parameters_of(info), parts)
+
+
+def parameters_of(info: CheckpointInfo) -> dict[str, torch.Tensor]:
+    """The checkpoint's parameters, its buffers left out (they are never loaded: a new run's are
+    its own data's). Which names are parameters its model says, built from its config unloaded."""
+    names = {name for name, _ in instantiate_model(info.config.model, info.handoff).named_parameters()}
+    return {name: value for name, value in info.payload["state_dict"].items() if name in names}
 
 
 def report(plan: LoadPlan, output_dir: Path | None) -> None:

@@ -162,8 +162,9 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
 
     log_final_hparams(trainer, plain_dict(cfg), _final_metric_columns(metrics))
     if trainer.is_global_zero:
-        # the run's final numbers for scripts (sweeps, benchmarks), beside its config
-        (output_dir / "metrics.json").write_text(json.dumps(metrics, indent=1, sort_keys=True) + "\n")
+        # the run's final numbers for scripts (sweeps, benchmarks), laid out as eval's
+        summary = {"app": cfg.app_name, "best_checkpoint": _best_checkpoint(trainer), "metrics": metrics}
+        (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         _announce(trainer, output_dir, done=True)
     return metrics
 
