@@ -3,6 +3,7 @@ and encoder (across apps), prints one loading table, and strict mode fails in on
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -296,3 +297,34 @@ def test_the_tagger_refuses_a_tokenizer_that_cuts_inside_words(tmp_path: Path) -
         UserError, match=r"^init_from: the tagger reads whole words, .* data\.word_split=whitespace$"
     ):
         train(compose_config("train", _untrained(overrides, tmp_path / "run"), tmp_path / "run"))
+
+
+def test_a_grown_vocabulary_keeps_the_rows_of_the_tokens_it_had(tmp_path: Path) -> None:
+    """Textgen moved to a corpus with characters the first one lacked, its tokenizer fitted anew
+    (``init_from_fitted=none``): the embedding rows of the characters both know are copied by
+    character, the new characters' rows start fresh."""
+    first = write_tiny_corpus(tmp_path / "first")
+    overrides = [*tiny_textgen_overrides(first), "test_after_fit=false"]
+    train(compose_config("train", overrides, tmp_path / "a"))
+    source = torch.load(_checkpoint(tmp_path / "a"), map_location="cpu", weights_only=True)
+    grown = tmp_path / "grown.txt"
+    grown.write_text(first["train"].read_text() + "QXZ 0123456789 §¶\n")
+    corpus = {"train": grown, "val": first["val"], "test": first["test"]}
+    tuned = [
+        *tiny_textgen_overrides(corpus),
+        f"init_from={_checkpoint(tmp_path / 'a')}",
+        "init_from_fitted=none",
+    ]
+    seen = _initial(tuned, tmp_path / "b")
+    before = json.loads(source["lstm_apps"]["fitted_state"]["tokenizer"])["symbols"]
+    after = json.loads(seen.fitted["tokenizer"])["symbols"]
+    assert len(after) > len(before) and set(before) <= set(after)
+    for symbol in ("e", " ", "<unk>"):
+        row_before, row_after = before.index(symbol), after.index(symbol)
+        assert torch.equal(
+            seen.state["net.embedding.weight"][row_after],
+            source["state_dict"]["net.embedding.weight"][row_before],
+        ), symbol
+    status, note = _rows(tmp_path / "b")["net.embedding.weight"]
+    assert status == "partly" and f"; {len(before)} of {len(after)} rows by name" in note
+    assert _rows(tmp_path / "b")["net.rnn.rnn.weight_hh_l0"][0] == "loaded"

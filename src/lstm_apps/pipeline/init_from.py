@@ -9,6 +9,7 @@ and the run prints one table of what was loaded, started fresh or ignored (``wei
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +23,14 @@ from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.build import instantiate_model
 from lstm_apps.pipeline.checkpoint import CheckpointInfo, read_checkpoint
 from lstm_apps.pipeline.weight_transfer import (
+    Change,
     EncoderSource,
     LoadPlan,
     TransferParts,
     encoder_plan,
     same_app_plan,
 )
+from lstm_apps.text.tokenizer import CharTokenizer, HFWrappedTokenizer, tokenizer_from_json
 
 log = logging.getLogger("lstm_apps")
 
@@ -139,7 +142,10 @@ class InitialWeights:
     def plan(self, model: AppModule) -> LoadPlan:
         if not self.across_apps:
             changed = {
-                prefix: f"{name} fitted anew (init_from_fitted)"
+                prefix: Change(
+                    f"{name} fitted anew (init_from_fitted)",
+                    _entry_names(self.forward.fitted_state.get(name), model.fitted_state.get(name)),
+                )
                 for name, prefixes in model.fitted_weights.items()
                 if self.forward.fitted_state.get(name) != model.fitted_state.get(name)
                 for prefix in prefixes
@@ -164,6 +170,32 @@ class InitialWeights:
             raise UserError(f"init_from_strict: {len(problems)} tensor(s) do not load whole: {shown}{more}")
         plan.apply(model)
         return plan
+
+
+def _entry_names(before: str | None, after: str | None) -> tuple[list[str], list[str]] | None:
+    """The names of a fitted part's entries (a tokenizer's tokens, a label or tag set) before and
+    after, or None where the part has none (a scaler, the speech units' settings)."""
+    names = [_names(text) for text in (before, after)]
+    first, second = names
+    return (first, second) if first is not None and second is not None else None
+
+
+def _names(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    payload = json.loads(text)
+    if not isinstance(payload, dict):
+        return None
+    if payload.get("kind") in ("char", "bpe", "word"):
+        tokenizer = tokenizer_from_json(text)
+        if isinstance(tokenizer, CharTokenizer):
+            return list(tokenizer.symbols)
+        return tokenizer.id_words() if isinstance(tokenizer, HFWrappedTokenizer) else None
+    for key in ("labels", "tags"):
+        entries = payload.get(key)
+        if isinstance(entries, list) and all(isinstance(e, str) for e in entries):
+            return list(entries)
+    return None
 
 
 def source_parts(info: CheckpointInfo) -> TransferParts | None:

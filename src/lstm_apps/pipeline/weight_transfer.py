@@ -49,12 +49,23 @@ class Row:
 
 @dataclass
 class Copy:
-    """``value`` into ``target`` (rows and columns ``[:, start:stop]`` only, others zeroed, when
-    ``columns`` is set)."""
+    """``value`` into ``target``: whole; or into columns ``[:, start:stop]`` only, the others
+    zeroed (``columns``); or rows ``value[old]`` into ``target[new]``, the others as they are
+    (``rows``: ``(new, old)`` index lists)."""
 
     target: str
     value: torch.Tensor
     columns: tuple[int, int] | None = None
+    rows: tuple[list[int], list[int]] | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A fitted part fitted anew: ``why`` (for the table) and, where its entries have names (a
+    tokenizer's tokens, a label set), the names of the rows before and after."""
+
+    why: str
+    names: tuple[list[str], list[str]] | None = None
 
 
 @dataclass
@@ -78,7 +89,12 @@ class LoadPlan:
             for copy in self.copies:
                 param = params[copy.target]
                 value = copy.value.to(param.device, param.dtype)
-                if copy.columns is None:
+                if copy.rows is not None:
+                    new, old = copy.rows
+                    param[torch.tensor(new, device=param.device)] = value[
+                        torch.tensor(old, device=param.device)
+                    ]
+                elif copy.columns is None:
                     param.copy_(value)
                 else:
                     start, stop = copy.columns
@@ -97,6 +113,30 @@ class LoadPlan:
         return "\n".join(lines)
 
 
+def _rows_by_name(
+    plan: LoadPlan, name: str, param: torch.Tensor, value: torch.Tensor | None, change: Change
+) -> None:
+    """Rows of ``value`` into ``param`` where the row's entry (token, label) is in both parts."""
+    pairs: list[tuple[int, int]] = []
+    if value is not None and change.names is not None and value.dim() >= 1:
+        before, after = change.names
+        fits = (
+            value.size(0) == len(before)
+            and param.size(0) == len(after)
+            and value.shape[1:] == param.shape[1:]
+        )
+        index = {entry: i for i, entry in enumerate(after)}
+        pairs = [(index[entry], j) for j, entry in enumerate(before) if fits and entry in index]
+    if not pairs:
+        plan.rows.append(Row(name, "fresh", note=change.why))
+        return
+    assert value is not None
+    new, old = [n for n, _ in pairs], [o for _, o in pairs]
+    note = f"{len(pairs)} of {param.size(0)} rows by name, the entries both have ({change.why})"
+    plan.rows.append(Row(name, "partly", source=name, note=note))
+    plan.copies.append(Copy(name, value, rows=(new, old)))
+
+
 def _shape(tensor: torch.Tensor) -> str:
     return "[" + ", ".join(str(n) for n in tensor.shape) + "]"
 
@@ -105,19 +145,20 @@ def same_app_plan(
     model: nn.Module,
     source: dict[str, torch.Tensor],
     origin: str,
-    changed: dict[str, str],
+    changed: dict[str, Change],
 ) -> LoadPlan:
     """Every parameter of ``model`` from the tensor of the same name in ``source`` where the shape
-    agrees and no ``changed`` prefix (a fitted part fitted anew -> why) says its rows mean
-    something else now; the rest start fresh. Checkpoint tensors the model has no place for are
+    agrees and no ``changed`` prefix (a fitted part fitted anew) says its rows mean something else
+    now; such rows are copied by name where both parts have names (a grown vocabulary keeps its
+    known tokens' rows), the others start fresh. Checkpoint tensors the model has no place for are
     listed as ignored."""
     plan = LoadPlan(origin)
     own = set(model.state_dict())
     for name, param in model.named_parameters():
-        reason = next((why for prefix, why in changed.items() if name.startswith(prefix)), None)
+        change = next((c for prefix, c in changed.items() if name.startswith(prefix)), None)
         value = source.get(name)
-        if reason is not None:
-            plan.rows.append(Row(name, "fresh", note=reason))
+        if change is not None:
+            _rows_by_name(plan, name, param, value, change)
         elif value is None:
             plan.rows.append(Row(name, "fresh", note="not in the checkpoint"))
         elif value.shape != param.shape:
