@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from lstm_apps.errors import UserError
-from lstm_apps.text.tokenizer import CharTokenizer, HFWrappedTokenizer, Tokenizer, WordSplit
+from lstm_apps.text.tokenizer import CharTokenizer, Tokenizer, WordSplit, train_tokenizer
 
 CHUNK_CHARS = 8 << 20
 PIECE_CHARS = 64 << 10  # what one HF batch entry holds: enough pieces per chunk for its threads
@@ -138,12 +138,9 @@ def train_streaming(
     (``lowercase``: bpe and word; ``word_split``: word)."""
     if kind == "char":
         return train_char(chunks, min_frequency)
+    # HF tokenizers read the paragraphs as they are pulled; the dispatch is train_tokenizer's
     paragraphs = (p for chunk in chunks for p in chunk.split("\n\n"))
-    if kind == "bpe":
-        return HFWrappedTokenizer.train_bpe(paragraphs, vocab_size, max(min_frequency, 2), lowercase)
-    if kind == "word":
-        return HFWrappedTokenizer.train_word(paragraphs, vocab_size, min_frequency, lowercase, word_split)
-    raise UserError(f"tokenizer kind must be one of char, bpe, word; got {kind!r}")
+    return train_tokenizer(kind, paragraphs, vocab_size, min_frequency, lowercase, word_split)
 
 
 def encode_chunks(tokenizer: Tokenizer, chunks: Iterable[str]) -> Iterator[np.ndarray]:
