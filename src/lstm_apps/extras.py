@@ -17,6 +17,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "forecast": ("statsmodels",),
     "baselines": ("sklearn",),
     "asr": ("soundfile", "espeakng_loader", "scipy"),
+    "serve": ("litserve", "pydantic", "multipart"),
 }
 
 

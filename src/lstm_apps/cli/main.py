@@ -1,5 +1,5 @@
 """The ``lstm-apps`` console script: ``lstm-apps {train,eval,predict,export} [hydra overrides]``,
-``lstm-apps prepare APP DATASET``."""
+``lstm-apps serve ckpt_path=…``, ``lstm-apps prepare APP DATASET``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ COMMANDS = {
     "eval": ("lstm_apps.cli.evaluate", "score a checkpoint: lstm-apps eval ckpt_path=runs/…/last.ckpt"),
     "predict": ("lstm_apps.cli.predict", "use a checkpoint: lstm-apps predict ckpt_path=… prompt='The'"),
     "export": ("lstm_apps.cli.export", "ONNX/TorchScript graphs: lstm-apps export ckpt_path=… format=onnx"),
+    "serve": ("lstm_apps.cli.serve", "HTTP server + playground: lstm-apps serve ckpt_path=… serve.port=8000"),
     "prepare": ("lstm_apps.cli.prepare", "fetch a public data set: lstm-apps prepare seq2seq multi30k"),
 }
 
@@ -24,7 +25,7 @@ def usage() -> str:
     lines += [
         "",
         f"apps: {', '.join(available_apps())}",
-        "each command takes --help; train, eval, predict and export also --cfg job like any Hydra app",
+        "each command takes --help; train, eval, predict, export and serve also --cfg job like any Hydra app",
     ]
     return "\n".join(lines)
 

@@ -13,29 +13,34 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from lstm_apps.config_ranges.declared import EVAL, EXPORT, PREDICT_COMMON, RUN, Key
+from lstm_apps.config_ranges.declared import EVAL, EXPORT, PREDICT_COMMON, RUN, SERVE, Key
 from lstm_apps.config_ranges.schema import config_keys, object_keys, parameter_keys, target_nodes
 from lstm_apps.errors import UserError
 
 _ABSENT = object()
 # The sections of a run config whose ``_target_`` nodes own their keys (signature = schema).
 OWNED_SECTIONS = ("data", "model", "finetune")
+# The same for ``lstm-apps serve``: ``serve`` is ``ServeSettings``.
+SERVE_SECTIONS = ("serve",)
 
 
 def declarations(command: str) -> dict[str, Key]:
     """The keys of ``command``'s config that no constructor owns (``declared.py``)."""
-    tables = {"train": RUN, "eval": EVAL, "predict": PREDICT_COMMON, "export": EXPORT}
+    tables = {"train": RUN, "eval": EVAL, "predict": PREDICT_COMMON, "export": EXPORT, "serve": SERVE}
     if command not in tables:
         raise ValueError(f"unknown command {command!r}")
     return dict(tables[command])
 
 
 def declared_keys(cfg: DictConfig, command: str) -> dict[str, Key]:
-    """Every key ``cfg`` can be checked on: the command's own, and for a run the keys of each
-    ``_target_`` under ``data`` and ``model``, read from its signature."""
+    """Every key ``cfg`` can be checked on: the command's own, and for a run (a server) the keys
+    of each ``_target_`` under ``data``, ``model`` and ``finetune`` (``serve``), read from its
+    signature."""
     found = declarations(command)
     if command == "train":
         found.update(config_keys(cfg, OWNED_SECTIONS))
+    if command == "serve":
+        found.update(config_keys(cfg, SERVE_SECTIONS))
     return found
 
 

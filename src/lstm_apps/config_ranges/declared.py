@@ -3,8 +3,8 @@
 The keys of models, datamodules, data sources and predictor options are declared on their
 parameters (``lstm_apps.bounds``, read by ``schema.py``). What is left is listed here: ``RUN``,
 what every app shares in ``lstm-apps train`` (optimiser, scheduler, Lightning's trainer and
-callbacks, the pipeline's own ``model.compile``, search, launcher resources); ``EVAL``, ``EXPORT``
-and ``PREDICT_COMMON``, the keys of those commands. Keys are dotted paths in the composed config; a
+callbacks, the pipeline's own ``model.compile``, search, launcher resources); ``EVAL``, ``EXPORT``,
+``SERVE`` and ``PREDICT_COMMON``, the keys of those commands. Keys are dotted paths in the composed config; a
 key absent from a config (a callback switched off) is not checked. ``tests/test_config_ranges.py``
 fails for a numeric key that neither a signature nor this file declares.
 """
@@ -170,6 +170,9 @@ EXPORT: Table = {
     "format": key(one_of("onnx", "torchscript"), doc="the exported graph"),
     "tolerance": key(reals(0, low_open=True), doc="largest |exported - PyTorch| allowed"),
 }
+
+# ---------------------------------------------------------------- lstm-apps serve (serve.* is ServeSettings')
+SERVE: Table = dict(_DEVICE_SIDE)
 
 # ---------------------------------------------------------------- lstm-apps predict: what every app shares
 PREDICT_COMMON: Table = {

@@ -47,21 +47,27 @@ class Predictor(Generic[ModelT, OptionsT]):
 
     Subclasses set ``options_type`` (a dataclass whose fields are the app's options) and implement
     ``predict``. ``device`` is where the model runs, as torch names it (``cpu``, ``cuda:1``).
+    ``direct``: run ``predict_step`` in a plain inference loop instead of ``trainer.predict`` — what
+    a server answering a few requests at a time wants (building a Trainer per call costs
+    milliseconds); the batches, the model's ``predict_step`` and the formatting are the same.
     """
 
     options_type: ClassVar[type]
 
-    def __init__(self, model: ModelT, options: OptionsT, device: str = "cpu") -> None:
+    def __init__(self, model: ModelT, options: OptionsT, device: str = "cpu", direct: bool = False) -> None:
         self.model = model
         self.options = options
         self.device = device
+        self.direct = direct
 
     def predict(self) -> Prediction:
         raise NotImplementedError
 
     def run_batches(self, batches: Iterable[Any]) -> list[Any]:
         """``trainer.predict`` over ready-made batches: the model's ``predict_step`` results, one
-        entry per batch, in order."""
+        entry per batch, in order (without the Trainer when ``direct``)."""
+        if self.direct:
+            return run_directly(self.model, batches, self.device)
         return predict_batches(self.model, batches, self.device)
 
 
@@ -133,6 +139,14 @@ def predict_batches(model: L.LightningModule, batches: Iterable[Any], device: st
         enable_model_summary=False,
     )
     return trainer.predict(model, datamodule=_PredictData(batches)) or []
+
+
+def run_directly(model: L.LightningModule, batches: Iterable[Any], device: str) -> list[Any]:
+    """``model.predict_step`` over ``batches`` moved to ``device``, in eval and inference mode: what
+    ``trainer.predict`` does on one device, without building a Trainer."""
+    model.eval()
+    with torch.inference_mode():
+        return [model.predict_step(move_batch(batch, device), index) for index, batch in enumerate(batches)]
 
 
 class _Batches(torch.utils.data.IterableDataset):

@@ -36,12 +36,11 @@ class ClassifierPredictor(Predictor[ClassifierModel, ClassifierOptions]):
     options_type = ClassifierOptions
 
     def predict(self) -> Prediction:
-        options, labels = self.options, self.model.labels
+        options = self.options
         exactly_one(options, "text", "input_file", 'text="..." or input_file=path')
         if options.text is not None:
-            probabilities = self.classify([str(options.text)])[0]
-            order = probabilities.argsort(descending=True)[: options.top_labels or len(labels)].tolist()
-            return Prediction("\n".join(f"{labels[i]}\t{probabilities[i]:.4f}" for i in order))
+            ranked = self.ranked(self.classify([str(options.text)])[0], options.top_labels)
+            return Prediction("\n".join(f"{label}\t{p:.4f}" for label, p in ranked))
         texts = read_texts(existing_file(options.input_file, "input_file"), options.text_column or "text")
         rows = [f"{self.row(p)}\t{t}" for p, t in zip(self.classify(texts), texts, strict=True)]
         return Prediction("\n".join(rows) + "\n", f"classified {len(texts)} texts")
@@ -59,6 +58,12 @@ class ClassifierPredictor(Predictor[ClassifierModel, ClassifierOptions]):
         for index, probabilities in self.run_batches(batches):
             result[index] = probabilities
         return result
+
+    def ranked(self, probabilities: torch.Tensor, top_labels: int = 0) -> list[tuple[str, float]]:
+        """``(label, probability)`` best first, the ``top_labels`` best (0: all)."""
+        labels = self.model.labels
+        order = probabilities.argsort(descending=True)[: top_labels or len(labels)].tolist()
+        return [(labels[i], float(probabilities[i])) for i in order]
 
     def row(self, probabilities: torch.Tensor) -> str:
         """``label<TAB>probability`` (multi-label: comma-separated lists, possibly empty)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +23,17 @@ from lstm_apps.pipeline.weight_transfer import TransferParts
 from lstm_apps.plots import attention_heatmap
 from lstm_apps.text.scores import translation_scores
 from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
+
+
+class Translation(NamedTuple):
+    """One hypothesis as text with its score; with attention asked for, the weights
+    ``[target token][source token]`` and both sides' tokens as text."""
+
+    text: str
+    score: float
+    attention: list[list[float]] | None = None
+    source_tokens: list[str] | None = None
+    target_tokens: list[str] | None = None
 
 
 class Seq2SeqModel(DecodedEvaluation[str], AppModule):
@@ -148,16 +159,36 @@ class Seq2SeqModel(DecodedEvaluation[str], AppModule):
         search settings (``beam_size``, ``n_best``, ``alpha``, ``max_len``)."""
         return self.decode(batch["src"], batch["src_lengths"], **search)
 
-    def predict_step(
-        self, batch: dict[str, Any], batch_idx: int = 0
-    ) -> list[tuple[int, list[tuple[str, float]]]]:
-        """``(index, n-best (text, score))`` for every source of a predictor's batch (``src``,
-        ``src_lengths``, ``index``, ``source_text`` and the ``search`` settings)."""
+    def predict_step(self, batch: dict[str, Any], batch_idx: int = 0) -> list[tuple[int, list[Translation]]]:
+        """``(index, n-best translations)`` for every source of a predictor's batch (``src``,
+        ``src_lengths``, ``index``, ``source_text`` and the ``search`` settings); with
+        ``with_attention`` each translation also carries its attention over the source tokens."""
         found = self.decode_batch(batch, **batch["search"])
-        return [
-            (int(i), [(self.hypothesis_text(h, source), h.score) for h in hyps])
-            for i, source, hyps in zip(batch["index"].tolist(), batch["source_text"], found, strict=True)
-        ]
+        keep = bool(batch.get("with_attention"))
+        lengths = batch["src_lengths"].tolist()
+        rows = batch["src"].tolist() if keep else []
+        results = []
+        for row, (i, source, hyps) in enumerate(
+            zip(batch["index"].tolist(), batch["source_text"], found, strict=True)
+        ):
+            translations = []
+            for h in hyps:
+                text = self.hypothesis_text(h, source)
+                if keep and h.attention is not None:
+                    length = lengths[row]
+                    translations.append(
+                        Translation(
+                            text,
+                            h.score,
+                            h.attention[:, :length].float().cpu().tolist(),
+                            [self.source_tokenizer().decode([t]) for t in rows[row][:length]],
+                            [self.target_tokenizer().decode([t]) for t in h.tokens],
+                        )
+                    )
+                else:
+                    translations.append(Translation(text, h.score))
+            results.append((int(i), translations))
+        return results
 
     # -- training / evaluation ------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:

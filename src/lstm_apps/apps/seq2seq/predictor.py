@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from lstm_apps.apps.seq2seq.model import Seq2SeqModel
+from lstm_apps.apps.seq2seq.model import Seq2SeqModel, Translation
 from lstm_apps.bounds import NonNegative, Positive
 from lstm_apps.pipeline.predictor import Prediction, Predictor, exactly_one, existing_file
 from lstm_apps.text.batching import pad_sequences
@@ -49,14 +49,28 @@ class Seq2SeqPredictor(Predictor[Seq2SeqModel, Seq2SeqOptions]):
             "\n".join(f"{i}\t{score:.4f}\t{hyp}" for i in range(len(sources)) for hyp, score in results[i])
         )
 
-    def translate(self, sources: list[str]) -> list[list[tuple[str, float]]]:
-        """``(text, score)`` n-best per source string, in the order given."""
+    def translate(
+        self,
+        sources: list[str],
+        beam_size: int | None = None,
+        n_best: int | None = None,
+        with_attention: bool = False,
+    ) -> list[list[Translation]]:
+        """The n-best translations (``text``, ``score`` …) per source string, in the order given;
+        ``beam_size``/``n_best`` default to the options'."""
         options = self.options
-        search = {"beam_size": options.beam_size, "n_best": options.n_best, "alpha": options.length_penalty}
-        results = dict(item for found in self.run_batches(self.batches(sources, search)) for item in found)
+        search = {
+            "beam_size": beam_size or options.beam_size,
+            "n_best": n_best or options.n_best,
+            "alpha": options.length_penalty,
+        }
+        batches = self.batches(sources, search, with_attention)
+        results = dict(item for found in self.run_batches(batches) for item in found)
         return [results[i] for i in range(len(sources))]
 
-    def batches(self, sources: list[str], search: dict[str, Any]) -> list[dict[str, Any]]:
+    def batches(
+        self, sources: list[str], search: dict[str, Any], with_attention: bool = False
+    ) -> list[dict[str, Any]]:
         """Source strings as ``predict_step`` batches of ``batch_size``, sorted by length: ``src``,
         ``src_lengths``, ``index`` (position in ``sources``), the texts and the ``search`` settings."""
         model = self.model
@@ -73,6 +87,7 @@ class Seq2SeqPredictor(Predictor[Seq2SeqModel, Seq2SeqOptions]):
                     "index": torch.tensor(chunk),
                     "source_text": [sources[i] for i in chunk],
                     "search": search,
+                    "with_attention": with_attention,
                 }
             )
         return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from lstm_apps.apps.tagger.conll import TaggedSentence, parse_conll
@@ -41,14 +42,46 @@ def read_prediction_input(path: Path, input_format: str = "auto") -> list[Tagged
     raise UserError(f"input_format: must be auto, conll or text, got {input_format!r}")
 
 
+@dataclass
+class Entity:
+    """An entity of running text: its type, its words and their character offsets (``end`` excluded)."""
+
+    type: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class TaggedText:
+    """Running text split into words, with one tag per word and the entities the tags spell."""
+
+    words: list[tuple[str, int, int]]  # (word, start, end) in the text
+    tags: list[str]
+    entities: list[Entity]
+
+
+def tag_texts(texts: list[str], tagger: Tagger, scheme: str, field: str = "text") -> list[TaggedText]:
+    """Split each text into words, tag them all in one call of ``tagger`` and read the entities
+    back as character offsets into the text."""
+    split = [split_words(text) for text in texts]
+    for words in split:
+        if not words:
+            raise UserError(f"{field}: nothing to tag")
+    found = tagger([[word for word, _, _ in words] for words in split])
+    tagged = []
+    for text, words, tags in zip(texts, split, found, strict=True):
+        entities = []
+        for kind, start, end in spans(tags, scheme):
+            first, last = words[start][1], words[end - 1][2]
+            entities.append(Entity(kind, text[first:last], first, last))
+        tagged.append(TaggedText(words, tags, entities))
+    return tagged
+
+
 def format_tagged_text(text: str, tagger: Tagger, scheme: str) -> str:
     """``token/TAG …`` on the first line, then one ``TYPE<TAB>span text<TAB>start-end`` line per entity."""
-    words = split_words(text)
-    if not words:
-        raise UserError("text: nothing to tag")
-    tags = tagger([[word for word, _, _ in words]])[0]
-    lines = [" ".join(f"{word}/{tag}" for (word, _, _), tag in zip(words, tags, strict=True))]
-    for kind, start, end in spans(tags, scheme):
-        first, last = words[start][1], words[end - 1][2]
-        lines.append(f"{kind}\t{text[first:last]}\t{first}-{last}")
+    tagged = tag_texts([text], tagger, scheme)[0]
+    lines = [" ".join(f"{word}/{tag}" for (word, _, _), tag in zip(tagged.words, tagged.tags, strict=True))]
+    lines += [f"{e.type}\t{e.text}\t{e.start}-{e.end}" for e in tagged.entities]
     return "\n".join(lines)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import torch
@@ -193,25 +193,95 @@ class LanguageModel(AppModule):
     ) -> list[str]:
         """Continue ``prompt`` ``num_samples`` times at once (one batched step per token); a model of
         reversed text writes the text before it (``join`` puts the two in reading order)."""
+        return self.generate_many(
+            [prompt] * num_samples,
+            max_new_tokens,
+            greedy=greedy,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            seed=seed,
+        )
+
+    @torch.no_grad()
+    def generate_many(
+        self,
+        prompts: list[str],
+        max_new_tokens: int = 200,
+        *,
+        greedy: bool = False,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        seed: int | None = None,
+    ) -> list[str]:
+        """Continue each of ``prompts`` in one batch: prompts of different lengths are right-padded
+        and read packed, so each row continues from its own last token."""
         tokenizer = fitted(self.tokenizer, "bind_fitted_state()")
         with self.evaluating():
-            prompt_ids = tokenizer.encode(prompt) or tokenizer.encode(DOCUMENT_START)
-            if self.reverse:
-                prompt_ids = prompt_ids[::-1]
-            tokens = torch.tensor([prompt_ids], device=self.device).repeat(num_samples, 1)
-            generator = None
-            if seed is not None:
-                generator = torch.Generator(device=self.device).manual_seed(int(seed))
+            rows = [self.prompt_ids(prompt) for prompt in prompts]
+            longest = max(len(row) for row in rows)
+            tokens = torch.tensor([row + [0] * (longest - len(row)) for row in rows], device=self.device)
+            lengths = None if all(len(row) == longest for row in rows) else torch.tensor([len(r) for r in rows])
             new_ids = self.net.generate(
                 tokens,
                 max_new_tokens,
+                lengths=lengths,
                 greedy=greedy,
                 temperature=temperature,
                 top_k=top_k,
                 top_p=top_p,
-                generator=generator,
+                generator=self._generator(seed),
             )
         return [tokenizer.decode(ids[::-1] if self.reverse else ids) for ids in new_ids.tolist()]
+
+    def stream(
+        self,
+        prompt: str = "",
+        max_new_tokens: int = 200,
+        *,
+        greedy: bool = False,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        seed: int | None = None,
+    ) -> Iterator[str]:
+        """What ``generate`` writes for ``prompt``, piece by piece as the tokens are sampled (a
+        reversed model's pieces go before the text so far). Each piece is the new part of the text
+        decoded so far, so tokens that decode to nothing alone (part of a character) wait."""
+        tokenizer = fitted(self.tokenizer, "bind_fitted_state()")
+        with self.evaluating(), torch.no_grad():
+            tokens = torch.tensor([self.prompt_ids(prompt)], device=self.device)
+            steps = self.net.generate_steps(
+                tokens,
+                greedy=greedy,
+                temperature=temperature,
+                top_k=top_k,
+                top_p=top_p,
+                generator=self._generator(seed),
+            )
+            produced: list[int] = []
+            shown = ""
+            for _ in range(max_new_tokens):
+                produced.append(int(next(steps)[0]))
+                text = tokenizer.decode(produced[::-1] if self.reverse else produced)
+                grown = text.endswith(shown) if self.reverse else text.startswith(shown)
+                if not grown or len(text) == len(shown):
+                    continue
+                piece = text[: len(text) - len(shown)] if self.reverse else text[len(shown) :]
+                shown = text
+                yield piece
+
+    def prompt_ids(self, prompt: str) -> list[int]:
+        """The prompt's token ids in the order the model reads (the document start if empty)."""
+        tokenizer = fitted(self.tokenizer, "bind_fitted_state()")
+        ids = tokenizer.encode(prompt) or tokenizer.encode(DOCUMENT_START)
+        return ids[::-1] if self.reverse else ids
+
+    def _generator(self, seed: int | None) -> torch.Generator | None:
+        if seed is None:
+            return None
+        return torch.Generator(device=self.device).manual_seed(int(seed))
 
     def join(self, prompt: str, generated: str) -> str:
         """The prompt and what ``generate`` wrote for it, in reading order."""

@@ -5,6 +5,8 @@ Built, run, exported and reused without Lightning; ``LanguageModel`` trains it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 from torch import nn
 
@@ -58,11 +60,40 @@ class LanguageNetwork(nn.Module):
         nn.init.zeros_(self.decoder.bias)
 
     def forward(
-        self, tokens: torch.Tensor, state: RecurrentState | None = None
+        self, tokens: torch.Tensor, state: RecurrentState | None = None, lengths: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, RecurrentState]:
-        """``tokens`` ``[B, T]`` -> logits ``[B, T, V]`` and the final recurrent state."""
-        hidden, state = self.rnn(self.embedding_dropout(self.embedding(tokens)), state=state)
+        """``tokens`` ``[B, T]`` -> logits ``[B, T, V]`` and the final recurrent state (with
+        ``lengths``, the state after each row's last real token: rows of different lengths, packed)."""
+        hidden, state = self.rnn(self.embedding_dropout(self.embedding(tokens)), lengths=lengths, state=state)
         return self.decoder(self.bridge(self.output_dropout(hidden))), state
+
+    @torch.no_grad()
+    def generate_steps(
+        self,
+        prompt_ids: torch.Tensor,
+        *,
+        lengths: torch.Tensor | None = None,
+        greedy: bool = False,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> Iterator[torch.Tensor]:
+        """The next token ids ``[B]`` after each row of ``prompt_ids`` ``[B, T]`` (right-padded
+        to ``lengths``, if given), one batched step per ``next()``, for as long as asked."""
+        logits, state = self(prompt_ids, lengths=lengths)
+        if lengths is None:
+            last = logits[:, -1]
+        else:
+            rows = torch.arange(prompt_ids.size(0), device=prompt_ids.device)
+            last = logits[rows, lengths.to(prompt_ids.device) - 1]
+        while True:
+            step = select_next_token(
+                last, greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p, generator=generator
+            )
+            yield step
+            logits, state = self(step[:, None], state)
+            last = logits[:, -1]
 
     @torch.no_grad()
     def generate(
@@ -70,6 +101,7 @@ class LanguageNetwork(nn.Module):
         prompt_ids: torch.Tensor,
         max_new_tokens: int,
         *,
+        lengths: torch.Tensor | None = None,
         greedy: bool = False,
         temperature: float = 1.0,
         top_k: int = 0,
@@ -78,19 +110,15 @@ class LanguageNetwork(nn.Module):
     ) -> torch.Tensor:
         """New token ids ``[B, max_new_tokens]`` continuing each row of ``prompt_ids`` ``[B, T]``,
         one batched step per token."""
-        logits, state = self(prompt_ids)
-        produced: list[torch.Tensor] = []
-        for _ in range(max_new_tokens):
-            step = select_next_token(
-                logits[:, -1],
-                greedy=greedy,
-                temperature=temperature,
-                top_k=top_k,
-                top_p=top_p,
-                generator=generator,
-            )
-            produced.append(step)
-            logits, state = self(step[:, None], state)
-        if not produced:
+        if max_new_tokens <= 0:
             return prompt_ids.new_zeros(prompt_ids.size(0), 0)
-        return torch.stack(produced, dim=1)
+        steps = self.generate_steps(
+            prompt_ids,
+            lengths=lengths,
+            greedy=greedy,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            generator=generator,
+        )
+        return torch.stack([next(steps) for _ in range(max_new_tokens)], dim=1)

@@ -1,0 +1,159 @@
+"""Assemble the LitServer for a checkpoint: the app's endpoints, the playground at ``/``, ``/info``
+with the checkpoint's summary, one-line validation errors, and a SIGTERM that drains.
+
+An app declares its endpoints as ``ENDPOINTS`` (``AppAPI`` subclasses) in the
+``lstm_apps.endpoints`` entry-point group, as it declares its predictor.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import multiprocessing
+import signal
+import threading
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import litserve as ls
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from starlette.routing import Route
+
+from lstm_apps import __version__
+from lstm_apps.errors import UserError
+from lstm_apps.pipeline.checkpoint import CheckpointInfo
+from lstm_apps.serving.api import AppAPI
+from lstm_apps.serving.settings import ServeSettings
+from lstm_apps.serving.summary import checkpoint_summary
+
+logger = logging.getLogger("lstm_apps.serving")
+
+ENDPOINT_GROUP = "lstm_apps.endpoints"
+PLAYGROUND = Path(__file__).with_name("playground")
+# LitServe names its HTTP front-end processes so; the SIGTERM drain stops them first.
+FRONT_END_PREFIX = "LitServer-"
+
+
+def endpoints_for(app: str) -> list[type[AppAPI]]:
+    """The ``ENDPOINTS`` of ``app`` (its ``lstm_apps.endpoints`` entry point)."""
+    found = entry_points(group=ENDPOINT_GROUP, name=app)
+    if not found:
+        raise UserError(f"app {app!r} has no serve endpoints")
+    endpoints = next(iter(found)).load()
+    if not endpoints or not all(isinstance(e, type) and issubclass(e, AppAPI) for e in endpoints):
+        raise UserError(f"app {app!r}: the {ENDPOINT_GROUP} entry point is not a list of AppAPI classes")
+    return list(endpoints)
+
+
+def playground_script(app: str) -> Path:
+    """The app's form: ``playground.js`` beside its ``serving.py``."""
+    entry = next(iter(entry_points(group=ENDPOINT_GROUP, name=app)))
+    return Path(str(importlib.import_module(entry.module).__file__)).with_name("playground.js")
+
+
+def build_server(info: CheckpointInfo, settings: ServeSettings) -> ls.LitServer:
+    """A LitServer with ``info``'s endpoints and our routes; ``run_server`` starts it."""
+    apis = [endpoint(str(info.path), settings) for endpoint in endpoints_for(info.app)]
+    metadata = {
+        "app": info.app,
+        "checkpoint": str(info.path),
+        "version": __version__,
+        "endpoints": {api.api_path: {"summary": api.summary, "stream": api.stream} for api in apis},
+        "batching": {"max_batch_size": settings.max_batch_size, "batch_timeout": settings.batch_timeout},
+        "limits": {"max_input_chars": settings.max_input_chars, "max_upload_mb": settings.max_upload_mb},
+        "training": checkpoint_summary(info),
+    }
+    server = ls.LitServer(
+        apis,
+        accelerator=settings.accelerator,
+        workers_per_device=settings.workers_per_device,
+        timeout=settings.timeout,
+        max_payload_size=int(settings.max_upload_mb * 1024 * 1024),
+        model_metadata=metadata,
+    )
+    # LitServe's "/" says "litserve running"; ours is the playground.
+    server.app.router.routes = [
+        route for route in server.app.router.routes if not (isinstance(route, Route) and route.path == "/")
+    ]
+    add_playground(server, info.app)
+    server.app.add_exception_handler(RequestValidationError, one_line_validation_error)  # type: ignore[arg-type]
+    return server
+
+
+def add_playground(server: ls.LitServer, app: str) -> None:
+    """``GET /``: the page; ``GET /playground/<file>``: its shared assets and the app's form."""
+    files = {name: PLAYGROUND / name for name in ("playground.css", "playground.js")}
+    files["app.js"] = playground_script(app)
+    page = (PLAYGROUND / "index.html").read_text(encoding="utf-8").replace("{{app}}", app)
+
+    async def index() -> HTMLResponse:
+        return HTMLResponse(page)
+
+    async def asset(name: str) -> Any:
+        if name not in files:
+            return JSONResponse({"detail": f"no such file: {name}"}, status_code=404)
+        return FileResponse(files[name])
+
+    server.app.add_api_route("/", index, methods=["GET"], include_in_schema=False)
+    server.app.add_api_route("/playground/{name}", asset, methods=["GET"], include_in_schema=False)
+
+
+async def one_line_validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+    """FastAPI's list of problems as one line naming each field: ``text: Field required``; a body
+    that is not JSON at all is a 400."""
+    problems = []
+    status = 422
+    content_type = request.headers.get("content-type", "")
+    for item in error.errors():
+        location = [str(part) for part in item.get("loc", ()) if part != "body"]
+        if not location and item.get("type") == "model_attributes_type" and "json" not in content_type:
+            status = 415
+            problems.append(
+                f"body: send a JSON object with Content-Type: application/json (got {content_type or 'none'})"
+            )
+            continue
+        if item.get("type") == "json_invalid":
+            status = 400
+            problems.append(f"body: not valid JSON ({item.get('ctx', {}).get('error', 'decode error')})")
+            continue
+        field = ".".join(location) or "body"
+        problems.append(f"{field}: {item.get('msg', 'invalid')}")
+    return JSONResponse({"detail": "; ".join(problems)}, status_code=status)
+
+
+def drain_on_sigterm(server: ls.LitServer, timeout: float) -> None:
+    """On SIGTERM: stop the HTTP front ends first (uvicorn stops accepting and finishes the requests
+    in flight, up to ``timeout`` seconds) while the model processes keep answering them, then let
+    LitServe shut the rest down."""
+
+    def drain() -> None:
+        front_ends = [p for p in multiprocessing.active_children() if p.name.startswith(FRONT_END_PREFIX)]
+        logger.warning("SIGTERM: finishing the requests in flight, then stopping")
+        for process in front_ends:
+            process.terminate()
+        for process in front_ends:
+            process.join(timeout)
+        event = getattr(server, "_shutdown_event", None)
+        if event is not None:
+            event.set()
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one drain, however many signals follow
+        threading.Thread(target=drain, name="drain", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def run_server(server: ls.LitServer, settings: ServeSettings) -> None:
+    drain_on_sigterm(server, settings.drain_timeout)
+    server.uvicorn_graceful_timeout = settings.drain_timeout
+    server.run(
+        host=settings.host,
+        port=settings.port,
+        num_api_servers=settings.api_servers,
+        generate_client_file=False,
+        log_level="warning",
+    )

@@ -1,0 +1,45 @@
+"""The ``serve.*`` keys: one dataclass whose annotations are the keys' allowed values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from annotated_types import Ge, Le
+
+from lstm_apps.bounds import NonNegative, Positive, PositiveReal
+
+Port = Annotated[int, Ge(1), Le(65535)]
+
+
+@dataclass
+class ServeSettings:
+    """How ``lstm-apps serve`` listens, batches and limits requests.
+
+    ``host``: ``127.0.0.1`` answers this machine only (the default; put a reverse proxy in front to
+    publish it), ``0.0.0.0`` / ``::`` every interface. ``max_batch_size`` and ``batch_timeout``
+    (seconds) drive dynamic batching: a model process takes every request queued while it was busy,
+    up to ``max_batch_size``, and decodes them as one batch; ``batch_timeout`` > 0 also waits that
+    long for more (a lone request then waits too); ``max_batch_size=1`` turns batching off.
+    ``workers_per_device``: model processes per device; ``accelerator``: where they run.
+    ``api_servers``: HTTP front-end processes. ``max_input_chars`` bounds every text field and
+    ``max_upload_mb`` every request body (an image or audio upload included); ``timeout``: seconds a
+    request may wait for its answer before a 504; ``drain_timeout``: seconds SIGTERM waits for the
+    requests in flight.
+    """
+
+    host: Literal["127.0.0.1", "0.0.0.0", "::"] = "127.0.0.1"
+    port: Port = 8000
+    max_batch_size: Positive = 32
+    batch_timeout: NonNegative = 0.0
+    workers_per_device: Positive = 1
+    accelerator: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    api_servers: Positive = 1
+    max_input_chars: Positive = 5000
+    max_upload_mb: PositiveReal = 20.0
+    timeout: PositiveReal = 60.0
+    drain_timeout: PositiveReal = 30.0
+
+    @property
+    def batching(self) -> bool:
+        return self.max_batch_size > 1
