@@ -8,6 +8,7 @@ down-mixed to mono; other sample rates are resampled with a polyphase filter
 from __future__ import annotations
 
 from math import gcd
+from typing import IO
 from pathlib import Path
 
 import numpy as np
@@ -48,16 +49,22 @@ def resample(samples: np.ndarray, rate: int, target: int, where: str) -> np.ndar
 def read_audio(path: str | Path, sample_rate: int, where: str = "") -> np.ndarray:
     """The file's samples as int16 mono at ``sample_rate``; ``where`` (``manifest.jsonl:12``) is
     named in errors beside the file."""
-    require_extra("asr", "reading audio files")
-    import soundfile
-
     file = Path(path)
     at = f"{where}: {file}" if where else str(file)
     if not file.is_file():
         raise UserError(f"{at}: audio file not found")
+    return decode_audio(str(file), sample_rate, at)
+
+
+def decode_audio(source: str | IO[bytes], sample_rate: int, at: str) -> np.ndarray:
+    """Samples of an audio file (a path, or an open binary file such as an upload) as int16 mono at
+    ``sample_rate``; ``at`` names it in errors."""
+    require_extra("asr", "reading audio files")
+    import soundfile
+
     try:
-        samples, rate = soundfile.read(str(file), dtype="float32", always_2d=True)
-    except (RuntimeError, soundfile.LibsndfileError) as err:
+        samples, rate = soundfile.read(source, dtype="float32", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError, TypeError) as err:
         raise UserError(f"{at}: not an audio file soundfile can read ({err})") from None
     if samples.size == 0:
         raise UserError(f"{at}: the file holds no samples")

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from lstm_apps.apps.asr.audio import read_audio
 from lstm_apps.apps.asr.datamodule import SpeechBatches, packed_audio
@@ -61,21 +64,32 @@ class SpeechPredictor(Predictor[SpeechModel, SpeechOptions]):
 
     def transcribe(self, entries: list[tuple[Path, str]]) -> list[str]:
         """Transcripts of the audio files (``(path, where)`` each), in batches of similar length."""
+        rate = self.model.sample_rate
+        return self.transcribe_audio(
+            [read_audio(path, rate, where if where != str(path) else "") for path, where in entries]
+        )
+
+    def transcribe_audio(self, audio: list[np.ndarray], beam_size: int | None = None) -> list[str]:
+        """Transcripts of int16 clips at the model's rate, in batches of similar length; the beam
+        defaults to the options'."""
         model, options = self.model, self.options
-        rate = model.sample_rate
-        audio = [read_audio(path, rate, where if where != str(path) else "") for path, where in entries]
         batches = SpeechBatches(packed_audio(audio), None, options.batch_size, shuffle=False)
-        lm = model.language_model(options.lm, options.lm_order)
         search = {
-            "beam_size": options.beam_size,
-            "lm": lm,
+            "beam_size": beam_size or options.beam_size,
+            "lm": self.language_model(),
             "lm_weight": options.lm_weight,
             "lm_bonus": options.lm_bonus,
         }
         found = dict(
             item for batch in self.run_batches({**b, "search": search} for b in batches) for item in batch
         )
-        return [found[i] for i in range(len(entries))]
+        return [found[i] for i in range(len(audio))]
+
+    def language_model(self) -> Any:
+        """The n-gram LM of ``lm`` or the model's own, read once per predictor."""
+        if not hasattr(self, "_language_model"):
+            self._language_model = self.model.language_model(self.options.lm, self.options.lm_order)
+        return self._language_model
 
 
 PREDICTOR = SpeechPredictor

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Protocol
+from typing import IO, Annotated, Any, Protocol
 
 import torch
 from annotated_types import Ge
@@ -56,12 +56,13 @@ class ImageCache:
         return self.tensors[path]
 
 
-def load_image(path: Path, transform: v2.Compose) -> torch.Tensor:
+def load_image(path: Path | IO[bytes], transform: v2.Compose, name: str | None = None) -> torch.Tensor:
+    """The image at ``path`` (or in an open binary file, called ``name`` in errors), transformed."""
     try:
         with Image.open(path) as image:
             return transform(image.convert("RGB"))
-    except (OSError, ValueError) as err:
-        raise UserError(f"{path}: cannot read image ({err})") from None
+    except (OSError, ValueError, Image.DecompressionBombError) as err:
+        raise UserError(f"{name or path}: cannot read image ({err})") from None
 
 
 class TrainPairs(Dataset):

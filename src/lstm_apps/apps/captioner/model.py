@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -20,6 +20,15 @@ from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.plots import attention_overlay
 from lstm_apps.text.scores import caption_scores
 from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
+
+
+class Caption(NamedTuple):
+    """A caption; with attention asked for, its words and per word the weights over the image's
+    regions (a ``grid_size`` x ``grid_size`` grid, row by row)."""
+
+    text: str
+    words: list[str] | None = None
+    attention: list[list[float]] | None = None
 
 
 class CaptionModel(DecodedEvaluation[str], AppModule):
@@ -102,15 +111,23 @@ class CaptionModel(DecodedEvaluation[str], AppModule):
             alpha=self.length_penalty,
         )
 
-    def predict_step(self, batch: dict[str, Any], batch_idx: int = 0) -> list[tuple[int, str]]:
+    def predict_step(self, batch: dict[str, Any], batch_idx: int = 0) -> list[tuple[int, Caption]]:
         """``(index, caption)`` for a batch of normalised ``images`` ``[B, 3, H, W]`` with their
-        ``index`` and the ``beam_size`` to search with."""
+        ``index`` and the ``beam_size`` to search with; with ``with_attention`` each caption also
+        carries its words and, per word, the attention over the image's regions."""
         tokenizer = self._tokenizer()
         found = self.decode(batch["images"], beam_size=int(batch["beam_size"]))
-        return [
-            (int(i), tokenizer.decode(h[0].tokens))
-            for i, h in zip(batch["index"].tolist(), found, strict=True)
-        ]
+        keep = bool(batch.get("with_attention"))
+        results = []
+        for i, hyps in zip(batch["index"].tolist(), found, strict=True):
+            best = hyps[0]
+            text = tokenizer.decode(best.tokens)
+            if keep and best.attention is not None:
+                words = [tokenizer.decode([t]) for t in best.tokens]
+                results.append((int(i), Caption(text, words, best.attention.float().cpu().tolist())))
+            else:
+                results.append((int(i), Caption(text)))
+        return results
 
     # -- training / evaluation ------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:

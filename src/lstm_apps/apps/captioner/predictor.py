@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from lstm_apps.apps.captioner.datamodule import image_transform, load_image
-from lstm_apps.apps.captioner.model import CaptionModel
+from lstm_apps.apps.captioner.model import Caption, CaptionModel
 from lstm_apps.bounds import Positive
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.predictor import Prediction, Predictor, exactly_one, existing_file
@@ -63,17 +63,33 @@ class CaptionerPredictor(Predictor[CaptionModel, CaptionerOptions]):
 
     def caption_files(self, paths: list[Path]) -> list[str]:
         """One caption per image file, in order."""
-        beam_size = self.options.beam_size
-
-        def collate(items: list[tuple[torch.Tensor, int]]) -> dict[str, Any]:
-            images, indices = zip(*items, strict=True)
-            return {"images": torch.stack(images), "index": torch.tensor(indices), "beam_size": beam_size}
-
         loader = DataLoader(
-            ImageFiles(paths, self.model.image_size), self.options.batch_size, collate_fn=collate
+            ImageFiles(paths, self.model.image_size),
+            self.options.batch_size,
+            collate_fn=lambda items: self.collate(items, self.options.beam_size, False),
         )
         captions = dict(item for found in self.run_batches(loader) for item in found)
-        return [captions[i] for i in range(len(paths))]
+        return [captions[i].text for i in range(len(paths))]
+
+    def caption_images(self, images: list[torch.Tensor], beam_size: int, with_attention: bool) -> list[Caption]:
+        """One caption per normalised image tensor (``image_transform``'s), in batches."""
+        size = self.options.batch_size
+        batches = [
+            self.collate([(images[i], i) for i in range(start, min(start + size, len(images)))], beam_size, with_attention)
+            for start in range(0, len(images), size)
+        ]
+        captions = dict(item for found in self.run_batches(batches) for item in found)
+        return [captions[i] for i in range(len(images))]
+
+    @staticmethod
+    def collate(items: list[tuple[torch.Tensor, int]], beam_size: int, with_attention: bool) -> dict[str, Any]:
+        images, indices = zip(*items, strict=True)
+        return {
+            "images": torch.stack(images),
+            "index": torch.tensor(indices),
+            "beam_size": beam_size,
+            "with_attention": with_attention,
+        }
 
 
 PREDICTOR = CaptionerPredictor

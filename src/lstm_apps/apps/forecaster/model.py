@@ -184,16 +184,22 @@ class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):
     @torch.no_grad()
     def forecast_after(self, values: np.ndarray, times: list, future_times: list) -> torch.Tensor:
         """Forecast ``[horizon, V, Q]`` (original units) following the last ``context`` rows."""
+        return self.forecast_many([(values, times, future_times)])[0]
+
+    def forecast_many(self, windows: list[tuple[np.ndarray, list, list]]) -> list[torch.Tensor]:
+        """``forecast_after`` for several series at once, as one batch: ``(values, times, future
+        times)`` each."""
         with self.evaluating():
             scaler = Scaler(self.scale_mean.cpu().numpy(), self.scale_std.cpu().numpy())
-            scaled = torch.from_numpy(scaler.transform(values[-self.context :]))
-            past = torch.from_numpy(calendar_features(times[-self.context :])[:, : self.calendar_size])
-            ahead = torch.from_numpy(calendar_features(future_times)[:, : self.calendar_size])
-            inputs = torch.cat([scaled, past], dim=-1).unsqueeze(0).to(self.device)
-            forecast = self.calibrated(self.unscale(self(inputs, ahead.unsqueeze(0).to(self.device))))[
-                0
-            ].cpu()
-        return forecast
+            inputs, ahead = [], []
+            for values, times, future_times in windows:
+                scaled = torch.from_numpy(scaler.transform(values[-self.context :]))
+                past = torch.from_numpy(calendar_features(times[-self.context :])[:, : self.calendar_size])
+                inputs.append(torch.cat([scaled, past], dim=-1))
+                ahead.append(torch.from_numpy(calendar_features(future_times)[:, : self.calendar_size]))
+            batch = torch.stack(inputs).to(self.device)
+            forecast = self.calibrated(self.unscale(self(batch, torch.stack(ahead).to(self.device)))).cpu()
+        return list(forecast)
 
     def export_graphs(self) -> list[ExportGraph]:
         """``forecast``: scaled ``inputs [B, context, V + K]`` (and, for the seq2seq head, the

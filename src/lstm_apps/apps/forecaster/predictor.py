@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+import torch
 
 from lstm_apps.apps.forecaster.model import ForecasterModel
-from lstm_apps.apps.forecaster.time_series import format_time, read_series_csv
+from lstm_apps.apps.forecaster.time_series import TimeSeries, format_time, read_series_csv
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.predictor import Prediction, Predictor, existing_file
 
@@ -31,26 +34,50 @@ class ForecasterPredictor(Predictor[ForecasterModel, ForecasterOptions]):
         series = read_series_csv(
             existing_file(path, "input_file"), "input_file", model.time_column, model.columns
         )
-        if len(series) < model.context:
-            raise UserError(
-                f"input_file: {path} has {len(series)} rows; the model reads the last {model.context}"
-            )
-        future = series.future_times(model.horizon)
-        point, interval = model.point_and_interval(model.forecast_after(series.values, series.times, future))
+        forecast = self.forecast([series], [f"input_file: {path}"])[0]
         header = [model.time_column]
         for column in model.columns:
             header += [column]
-            if interval is not None:
+            if forecast.lower is not None:
                 header += [f"{column}_q{model.quantiles[0]:g}", f"{column}_q{model.quantiles[-1]:g}"]
         rows = [",".join(header)]
-        for step, time in enumerate(future):
+        for step, time in enumerate(forecast.times):
             cells = [format_time(time)]
             for v in range(model.variables):
-                cells.append(f"{point[step, v]:.6g}")
-                if interval is not None:
-                    cells += [f"{interval[0][step, v]:.6g}", f"{interval[1][step, v]:.6g}"]
+                cells.append(f"{forecast.point[step, v]:.6g}")
+                if forecast.lower is not None and forecast.upper is not None:
+                    cells += [f"{forecast.lower[step, v]:.6g}", f"{forecast.upper[step, v]:.6g}"]
             rows.append(",".join(cells))
         return Prediction("\n".join(rows) + "\n", f"forecast of {model.horizon} steps")
+
+    def forecast(self, series: list[TimeSeries], names: list[str]) -> list[Forecast]:
+        """The next ``horizon`` steps after each series (``names`` say which, in errors), as one
+        batch."""
+        model = self.model
+        for one, name in zip(series, names, strict=True):
+            if len(one) < model.context:
+                raise UserError(f"{name} has {len(one)} rows; the model reads the last {model.context}")
+        futures = [one.future_times(model.horizon) for one in series]
+        found = model.forecast_many(
+            [(one.values, one.times, future) for one, future in zip(series, futures, strict=True)]
+        )
+        forecasts = []
+        for future, forecast in zip(futures, found, strict=True):
+            point, interval = model.point_and_interval(forecast)
+            lower, upper = interval if interval is not None else (None, None)
+            forecasts.append(Forecast(future, point, lower, upper))
+        return forecasts
+
+
+@dataclass
+class Forecast:
+    """The forecast times and ``[horizon, V]`` point forecasts, with the outermost quantiles'
+    bounds when the model has quantiles."""
+
+    times: list[datetime | float]
+    point: torch.Tensor
+    lower: torch.Tensor | None
+    upper: torch.Tensor | None
 
 
 PREDICTOR = ForecasterPredictor

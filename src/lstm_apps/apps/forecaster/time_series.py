@@ -12,6 +12,7 @@ import calendar
 import csv
 import io
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -164,19 +165,33 @@ def read_series_csv(
         )
     positions = [header.index(c) for c in columns]
     time_position = header.index(time_column)
+
+    def rows() -> Iterator[tuple[str, str, list[str]]]:
+        for cells in reader:
+            if not any(c.strip() for c in cells):
+                continue
+            where = f"{path}:{reader.line_num}"
+            if len(cells) != len(header):
+                raise UserError(f"{where}: {len(cells)} columns, the header has {len(header)}")
+            yield where, cells[time_position], [cells[p] for p in positions]
+
+    return series_from_rows(rows(), columns, f"{key}: {path}", time_column)
+
+
+def series_from_rows(
+    rows: Iterable[tuple[str, str, list[str]]], columns: list[str], source: str, time_column: str = "time"
+) -> TimeSeries:
+    """A series from ``(where, time, value cells)`` rows (a CSV file's, or a request's): each time
+    parsed, the step between times regular, each value a finite number; ``where`` names a row in
+    errors and ``source`` the whole."""
     times: list[datetime | float] = []
-    rows: list[list[float]] = []
+    values_by_row: list[list[float]] = []
     step: TimeStep | None = None
-    for cells in reader:
-        if not any(c.strip() for c in cells):
-            continue
-        where = f"{path}:{reader.line_num}"
-        if len(cells) != len(header):
-            raise UserError(f"{where}: {len(cells)} columns, the header has {len(header)}")
-        time = _parse_time(cells[time_position], where)
+    for where, time_cell, cells in rows:
+        time = _parse_time(time_cell, where)
         values = []
-        for column, position in zip(columns, positions, strict=True):
-            cell = cells[position].strip()
+        for column, cell in zip(columns, cells, strict=True):
+            cell = str(cell).strip()
             try:
                 value = float(cell)
             except ValueError:
@@ -196,10 +211,10 @@ def read_series_csv(
                     f"step of {step.describe()} (a gap, a repeated or a missing time?)"
                 )
         times.append(time)
-        rows.append(values)
+        values_by_row.append(values)
     if len(times) < 3 or step is None:
-        raise UserError(f"{key}: {path} needs at least 3 rows, found {len(times)}")
-    return TimeSeries(times, np.asarray(rows, dtype=np.float64), columns, step, time_column)
+        raise UserError(f"{source} needs at least 3 rows, found {len(times)}")
+    return TimeSeries(times, np.asarray(values_by_row, dtype=np.float64), columns, step, time_column)
 
 
 class SeriesFile:

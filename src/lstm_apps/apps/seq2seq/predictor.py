@@ -44,9 +44,9 @@ class Seq2SeqPredictor(Predictor[Seq2SeqModel, Seq2SeqOptions]):
             self.model.replace_unknown = options.replace_unknown
         results = self.translate(sources)
         if options.n_best == 1:
-            return Prediction("\n".join(results[i][0][0] for i in range(len(sources))))
+            return Prediction("\n".join(results[i][0].text for i in range(len(sources))))
         return Prediction(
-            "\n".join(f"{i}\t{score:.4f}\t{hyp}" for i in range(len(sources)) for hyp, score in results[i])
+            "\n".join(f"{i}\t{h.score:.4f}\t{h.text}" for i in range(len(sources)) for h in results[i])
         )
 
     def translate(
