@@ -57,7 +57,9 @@ class TakeWhatIsQueued(BatchedLoop):
     busy (and, with ``batch_timeout`` > 0, what arrives that much later): a lone request is answered
     at once, and under load the batches grow by themselves."""
 
-    def get_batch_requests(self, lit_api: ls.LitAPI, request_queue: Queue, transport: Any) -> tuple[list, list]:
+    def get_batch_requests(
+        self, lit_api: ls.LitAPI, request_queue: Queue, transport: Any
+    ) -> tuple[list, list]:
         try:
             first = request_queue.get(timeout=IDLE_WAIT_S)
         except Empty:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from omegaconf import DictConfig, OmegaConf
 
+from lstm_apps.errors import UserError
 from lstm_apps.extras import require_extra
 from lstm_apps.pipeline.checkpoint import read_checkpoint
 from lstm_apps.pipeline.numerics import apply_matmul_precision
@@ -11,9 +14,14 @@ from lstm_apps.serving.settings import ServeSettings
 
 
 def serve_settings(cfg: DictConfig) -> ServeSettings:
+    """``cfg.serve`` as ``ServeSettings`` (its values were checked against the annotations before)."""
     values = OmegaConf.to_container(cfg.serve, resolve=True)
     assert isinstance(values, dict)
     values.pop("_target_", None)
+    known = {field.name for field in dataclasses.fields(ServeSettings)}
+    for name in values:
+        if name not in known:
+            raise UserError(f"serve.{name}: not a serve setting (known: {', '.join(sorted(known))})")
     return ServeSettings(**{str(k): v for k, v in values.items()})
 
 

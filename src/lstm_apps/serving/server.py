@@ -27,7 +27,7 @@ from lstm_apps.errors import UserError
 from lstm_apps.pipeline.checkpoint import CheckpointInfo
 from lstm_apps.serving.api import AppAPI
 from lstm_apps.serving.settings import ServeSettings
-from lstm_apps.serving.summary import checkpoint_summary
+from lstm_apps.serving.summary import checkpoint_summary, handoff_summary
 
 logger = logging.getLogger("lstm_apps.serving")
 
@@ -65,6 +65,7 @@ def build_server(info: CheckpointInfo, settings: ServeSettings) -> ls.LitServer:
         "batching": {"max_batch_size": settings.max_batch_size, "batch_timeout": settings.batch_timeout},
         "limits": {"max_input_chars": settings.max_input_chars, "max_upload_mb": settings.max_upload_mb},
         "training": checkpoint_summary(info),
+        "handoff": handoff_summary(info),
     }
     server = ls.LitServer(
         apis,

@@ -40,3 +40,19 @@ def checkpoint_summary(info: CheckpointInfo) -> dict[str, Any]:
         if isinstance(info.payload.get(name), int):
             summary[name] = info.payload[name]
     return summary
+
+
+def handoff_summary(info: CheckpointInfo, longest: int = 256) -> dict[str, Any]:
+    """The data's hand-off to the model (labels, tags, columns, horizon …) that a client needs to
+    form requests and read answers: scalars and lists of at most ``longest`` scalars."""
+    found: dict[str, Any] = {}
+    for name, value in info.handoff.items():
+        if isinstance(value, SCALARS):
+            found[name] = value
+        elif (
+            isinstance(value, list | tuple)
+            and len(value) <= longest
+            and all(isinstance(v, SCALARS) for v in value)
+        ):
+            found[name] = list(value)
+    return found

@@ -8,8 +8,8 @@ down-mixed to mono; other sample rates are resampled with a polyphase filter
 from __future__ import annotations
 
 from math import gcd
-from typing import IO
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 

@@ -72,7 +72,7 @@ class SpeechPredictor(Predictor[SpeechModel, SpeechOptions]):
     def transcribe_audio(self, audio: list[np.ndarray], beam_size: int | None = None) -> list[str]:
         """Transcripts of int16 clips at the model's rate, in batches of similar length; the beam
         defaults to the options'."""
-        model, options = self.model, self.options
+        options = self.options
         batches = SpeechBatches(packed_audio(audio), None, options.batch_size, shuffle=False)
         search = {
             "beam_size": beam_size or options.beam_size,

@@ -42,7 +42,9 @@ class SpeechAPI(AppAPI):
         try:
             samples = decode_audio(io.BytesIO(data), self.model.sample_rate, name)
         except UserError as err:
-            raise BadRequest("audio", str(err), status_code=415 if "soundfile can read" in str(err) else 422) from None
+            raise BadRequest(
+                "audio", str(err), status_code=415 if "soundfile can read" in str(err) else 422
+            ) from None
         return samples, request.beam_size
 
     def answer(self, items: list[tuple[Any, int]]) -> list[dict]:

@@ -71,18 +71,26 @@ class CaptionerPredictor(Predictor[CaptionModel, CaptionerOptions]):
         captions = dict(item for found in self.run_batches(loader) for item in found)
         return [captions[i].text for i in range(len(paths))]
 
-    def caption_images(self, images: list[torch.Tensor], beam_size: int, with_attention: bool) -> list[Caption]:
+    def caption_images(
+        self, images: list[torch.Tensor], beam_size: int, with_attention: bool
+    ) -> list[Caption]:
         """One caption per normalised image tensor (``image_transform``'s), in batches."""
         size = self.options.batch_size
         batches = [
-            self.collate([(images[i], i) for i in range(start, min(start + size, len(images)))], beam_size, with_attention)
+            self.collate(
+                [(images[i], i) for i in range(start, min(start + size, len(images)))],
+                beam_size,
+                with_attention,
+            )
             for start in range(0, len(images), size)
         ]
         captions = dict(item for found in self.run_batches(batches) for item in found)
         return [captions[i] for i in range(len(images))]
 
     @staticmethod
-    def collate(items: list[tuple[torch.Tensor, int]], beam_size: int, with_attention: bool) -> dict[str, Any]:
+    def collate(
+        items: list[tuple[torch.Tensor, int]], beam_size: int, with_attention: bool
+    ) -> dict[str, Any]:
         images, indices = zip(*items, strict=True)
         return {
             "images": torch.stack(images),

@@ -30,7 +30,9 @@ class CaptionForm(BaseModel):
 
 class CaptionAttention(BaseModel):
     words: list[str]
-    grid_size: int = Field(description="the image's centre square is split into grid_size x grid_size regions")
+    grid_size: int = Field(
+        description="the image's centre square is split into grid_size x grid_size regions"
+    )
     weights: list[list[float]] = Field(description="per word, one weight per region, row by row")
 
 

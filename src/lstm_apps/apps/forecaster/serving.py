@@ -45,8 +45,11 @@ class ForecasterAPI(AppAPI):
         extra = [c for c in request.values if c not in model.columns]
         if missing or extra:
             field = f"values.{(missing or extra)[0]}"
-            raise BadRequest(field, f"{'missing' if missing else 'not a column of the model'}; "
-                             f"the model forecasts {', '.join(model.columns)}")
+            raise BadRequest(
+                field,
+                f"{'missing' if missing else 'not a column of the model'}; "
+                f"the model forecasts {', '.join(model.columns)}",
+            )
         for column in model.columns:
             if len(request.values[column]) != len(request.time):
                 raise BadRequest(

@@ -18,9 +18,13 @@ MAX_BEAM = 64
 class TranslateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source: str = Field(description="one sentence in the source language", examples=["Ein Mann fährt Fahrrad."])
+    source: str = Field(
+        description="one sentence in the source language", examples=["Ein Mann fährt Fahrrad."]
+    )
     beam_size: Positive = Field(Seq2SeqOptions.beam_size, le=MAX_BEAM, description="1: greedy")
-    n_best: Positive = Field(Seq2SeqOptions.n_best, le=MAX_BEAM, description="hypotheses answered, best first")
+    n_best: Positive = Field(
+        Seq2SeqOptions.n_best, le=MAX_BEAM, description="hypotheses answered, best first"
+    )
     attention: bool = Field(False, description="also answer the best translation's attention weights")
 
 
@@ -58,7 +62,9 @@ class Seq2SeqAPI(AppAPI):
         def settings(i: int) -> tuple[int, int, bool]:
             return items[i].beam_size, items[i].n_best, items[i].attention
 
-        for (beam_size, n_best, attention), group in groupby(sorted(range(len(items)), key=settings), settings):
+        for (beam_size, n_best, attention), group in groupby(
+            sorted(range(len(items)), key=settings), settings
+        ):
             members = list(group)
             found = predictor.translate([items[i].source for i in members], beam_size, n_best, attention)
             for i, hypotheses in zip(members, found, strict=True):

@@ -15,7 +15,10 @@ from lstm_apps.serving.api import AppAPI
 class TagRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(description="running text; split into words as the tagger was trained", examples=["John lives in Berlin ."])
+    text: str = Field(
+        description="running text; split into words as the tagger was trained",
+        examples=["John lives in Berlin ."],
+    )
 
 
 class EntityOut(BaseModel):

@@ -222,7 +222,9 @@ class LanguageModel(AppModule):
             rows = [self.prompt_ids(prompt) for prompt in prompts]
             longest = max(len(row) for row in rows)
             tokens = torch.tensor([row + [0] * (longest - len(row)) for row in rows], device=self.device)
-            lengths = None if all(len(row) == longest for row in rows) else torch.tensor([len(r) for r in rows])
+            lengths = (
+                None if all(len(row) == longest for row in rows) else torch.tensor([len(r) for r in rows])
+            )
             new_ids = self.net.generate(
                 tokens,
                 max_new_tokens,

@@ -30,7 +30,9 @@ class GenerateRequest(BaseModel):
     temperature: PositiveReal = TextgenOptions.temperature
     top_k: Count = TextgenOptions.top_k
     top_p: Annotated[float, Gt(0), Le(1)] = TextgenOptions.top_p
-    seed: Seed | None = Field(TextgenOptions.seed, description="the same seed and settings write the same text")
+    seed: Seed | None = Field(
+        TextgenOptions.seed, description="the same seed and settings write the same text"
+    )
 
     def sampling(self) -> dict:
         return {
@@ -49,7 +51,9 @@ class GenerateResponse(BaseModel):
 
 class StreamPiece(BaseModel):
     text: str = Field(description="the next piece of text")
-    before: bool = Field(description="true for a model of reversed text: the piece goes before the text so far")
+    before: bool = Field(
+        description="true for a model of reversed text: the piece goes before the text so far"
+    )
 
 
 class _TextgenAPI(AppAPI):
