@@ -96,6 +96,24 @@ def test_a_model_process_takes_everything_queued_as_one_batch_and_does_not_wait_
     assert time.monotonic() - started >= 0.4
 
 
+def test_a_request_that_finds_the_process_idle_is_answered_alone_at_once() -> None:
+    api = _Echo("unused.ckpt", ServeSettings(max_batch_size=8))
+    api.request_timeout = 30
+    queue: Queue = Queue()
+
+    def arrive() -> None:
+        time.sleep(0.05)
+        for i in range(3):
+            queue.put((0, f"uid{i}", time.monotonic(), {"n": i}))
+
+    threading.Thread(target=arrive).start()
+    loop = TakeWhatIsQueued()
+    first, _ = loop.get_batch_requests(api, queue, _Transport())  # waited for it: nothing behind
+    time.sleep(0.01)
+    rest, _ = loop.get_batch_requests(api, queue, _Transport())  # these queued meanwhile
+    assert [p[2]["n"] for p in first] == [0] and [p[2]["n"] for p in rest] == [1, 2]
+
+
 def test_an_error_inside_the_model_is_a_500_that_says_what_failed(caplog: pytest.LogCaptureFixture) -> None:
     class Broken(AppAPI):
         summary = "broken"
@@ -105,7 +123,7 @@ def test_an_error_inside_the_model_is_a_500_that_says_what_failed(caplog: pytest
 
     api = Broken("unused.ckpt", ServeSettings(max_batch_size=1))
     with caplog.at_level(logging.ERROR, "lstm_apps.serving"), pytest.raises(HTTPException) as failed:
-        api.predict({"text": "x"})
+        api.predict([{"text": "x"}])
     assert failed.value.status_code == 500
     assert failed.value.detail == "model error: RuntimeError: shape mismatch in layer 2"
     assert "model error" in caplog.text and "shape mismatch" in caplog.text  # logged, with its traceback
@@ -226,23 +244,30 @@ def test_classifier_answers_as_its_predictor_and_survives_bad_requests(tmp_path:
             assert "\n" not in detail
         still_serves(server, "/predict", json={"text": text})
 
-        # Requests that arrive together are answered as one batch, each with its own answer.
-        texts = [f"{text} {i}" for i in range(24)]
-        expected_all = predictor_of(ckpt).classify(texts)
+        # Requests that arrive together are answered as batches, each with its own answer; a bad
+        # one among them is answered alone with its 4xx and does not fail the others.
+        texts = [f"{text} {i}" if i % 4 else "  " for i in range(24)]
+        good = [i for i, t in enumerate(texts) if t.strip()]
+        expected_all = dict(zip(good, predictor_of(ckpt).classify([texts[i] for i in good]), strict=True))
         answers: dict[int, Any] = {}
 
         def ask(i: int) -> None:
-            answers[i] = server.post("/predict", json={"text": texts[i]}).json()
+            answer = server.post("/predict", json={"text": texts[i]})
+            answers[i] = (answer.status_code, answer.json())
 
         threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(texts))]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        for i, probabilities in enumerate(expected_all):
-            assert max(answers[i]["probabilities"].values()) == pytest.approx(
-                float(probabilities.max()), abs=1e-5
-            )
+        for i in range(len(texts)):
+            status, body = answers[i]
+            if i in expected_all:
+                assert status == 200, body
+                top = float(expected_all[i].max())
+                assert max(body["probabilities"].values()) == pytest.approx(top, abs=1e-5)
+            else:
+                assert (status, body["detail"]) == (422, "text: empty; give some text")
 
         driver = browser_or_skip()
         try:

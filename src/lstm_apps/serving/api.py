@@ -11,13 +11,18 @@ what a schema cannot (lengths against ``serve.max_input_chars``, decodable image
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from queue import Empty, Queue
 from typing import Any, ClassVar
 
 import litserve as ls
+import torch
 from fastapi import HTTPException
+from litserve.callbacks import EventTypes
 from litserve.loops import BatchedLoop
+from litserve.loops.base import _StopLoopError
+from litserve.utils import LitAPIStatus, LoopResponseType, PickleableHTTPException
 
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
@@ -28,6 +33,8 @@ logger = logging.getLogger("lstm_apps.serving")
 
 # How long an idle model process blocks on its queue before looking again (no busy polling).
 IDLE_WAIT_S = 0.5
+# A request that took longer than this to arrive found the process idle: nothing queued behind it.
+WAITED_S = 0.002
 
 
 class BadRequest(HTTPException):
@@ -38,33 +45,90 @@ class BadRequest(HTTPException):
 
 
 class _Prefetched:
-    """A request queue whose first item was already taken (to block on it without spinning)."""
+    """A request queue whose first item was already taken (to block on it without spinning);
+    ``queue=None``: nothing else is taken."""
 
-    def __init__(self, first: Any, queue: Queue) -> None:
+    def __init__(self, first: Any, queue: Queue | None) -> None:
         self.first: list[Any] = [first]
         self.queue = queue
 
     def get_nowait(self) -> Any:
-        return self.first.pop() if self.first else self.queue.get_nowait()
+        if self.first:
+            return self.first.pop()
+        if self.queue is None:
+            raise Empty
+        return self.queue.get_nowait()
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        return self.first.pop() if self.first else self.queue.get(block=block, timeout=timeout)
+        if self.first:
+            return self.first.pop()
+        if self.queue is None:
+            raise Empty
+        return self.queue.get(block=block, timeout=timeout)
 
 
 class TakeWhatIsQueued(BatchedLoop):
-    """LitServe's batched loop, except that an idle process blocks for the next request instead of
-    polling, and a batch is the first request plus whatever queued behind it while the model was
-    busy (and, with ``batch_timeout`` > 0, what arrives that much later): a lone request is answered
-    at once, and under load the batches grow by themselves."""
+    """The model process's loop: blocks for the next request (no polling); a request that finds the
+    process idle is answered at once, and a batch is a request plus whatever queued behind it
+    while the model was busy (and, with ``batch_timeout`` > 0, what arrives that much later), so a
+    lone request pays nothing for batching and under load the batches grow by themselves.
 
-    def get_batch_requests(
-        self, lit_api: ls.LitAPI, request_queue: Queue, transport: Any
-    ) -> tuple[list, list]:
+    Each request is decoded on its own: one that cannot be (a 4xx) is answered alone, and the rest
+    of its batch goes on, where LitServe's own batched loop would fail the whole batch with it."""
+
+    def get_batch_requests(self, lit_api: ls.LitAPI, request_queue: Queue, transport: Any) -> tuple[list, list]:
+        asked = time.perf_counter()
         try:
             first = request_queue.get(timeout=IDLE_WAIT_S)
         except Empty:
             return [], []
-        return super().get_batch_requests(lit_api, _Prefetched(first, request_queue), transport)  # type: ignore[arg-type]
+        waited = time.perf_counter() - asked > WAITED_S
+        more = None if waited and lit_api.batch_timeout == 0 else request_queue
+        return super().get_batch_requests(lit_api, _Prefetched(first, more), transport)  # type: ignore[arg-type]
+
+    def run_batched_loop(
+        self, lit_api: ls.LitAPI, request_queue: Queue, transport: Any, callback_runner: Any, lit_spec: Any = None
+    ) -> None:
+        while True:
+            try:
+                batch, timed_out = self.get_batch_requests(lit_api, request_queue, transport)
+            except _StopLoopError:
+                return
+            for queue_id, uid in timed_out:
+                self.answer_error(transport, queue_id, uid, HTTPException(504, "Request timed out"))
+            decoded = []
+            for queue_id, uid, payload in batch:
+                try:
+                    decoded.append((queue_id, uid, lit_api.decode_request(payload)))
+                except HTTPException as err:
+                    self.answer_error(transport, queue_id, uid, err)
+                except Exception as err:
+                    logger.exception("could not decode a request")
+                    self.answer_error(transport, queue_id, uid, HTTPException(500, f"decoding error: {err}"))
+            if not decoded:
+                continue
+            callback_runner.trigger_event(EventTypes.BEFORE_PREDICT.value, lit_api=lit_api)
+            try:
+                outputs = lit_api.predict([item for _, _, item in decoded])
+                answers = [lit_api.encode_response(output) for output in outputs]
+            except HTTPException as err:
+                for queue_id, uid, _ in decoded:
+                    self.answer_error(transport, queue_id, uid, err)
+                continue
+            finally:
+                callback_runner.trigger_event(EventTypes.AFTER_PREDICT.value, lit_api=lit_api)
+            for (queue_id, uid, _), answer in zip(decoded, answers, strict=True):
+                self.put_response(transport, queue_id, uid, answer, LitAPIStatus.OK, LoopResponseType.REGULAR)
+
+    def answer_error(self, transport: Any, queue_id: int, uid: str, error: HTTPException) -> None:
+        self.put_response(
+            transport,
+            queue_id,
+            uid,
+            PickleableHTTPException.from_exception(error),
+            LitAPIStatus.ERROR,
+            LoopResponseType.REGULAR,
+        )
 
 
 class AppAPI(ls.LitAPI):
@@ -78,13 +142,13 @@ class AppAPI(ls.LitAPI):
     streams: ClassVar[bool] = False
 
     def __init__(self, ckpt_path: str, settings: ServeSettings) -> None:
-        batch = 1 if self.streams else settings.max_batch_size
+        # Batching off is the same loop with batches of one, so the two compare like for like.
         super().__init__(
-            max_batch_size=batch,
+            max_batch_size=1 if self.streams else settings.max_batch_size,
             batch_timeout=settings.batch_timeout,
             api_path=self.default_path,
             stream=self.streams,
-            loop=TakeWhatIsQueued() if batch > 1 else "auto",
+            loop="auto" if self.streams else TakeWhatIsQueued(),
         )
         self.ckpt_path = ckpt_path
         self.settings = settings
@@ -92,6 +156,8 @@ class AppAPI(ls.LitAPI):
 
     # -- model process ---------------------------------------------------------------------------
     def setup(self, device: str) -> None:
+        if torch.device(device).type == "cpu":
+            torch.set_num_threads(self.settings.threads_per_model_process())
         info = read_checkpoint(self.ckpt_path)
         model = model_from_checkpoint(info).to(device).eval()
         predictor_type = predictor_for(info.app)
@@ -109,10 +175,10 @@ class AppAPI(ls.LitAPI):
         return self.predictor
 
     def predict(self, x: Any, **kwargs: Any) -> Any:
-        """One batched ``answer`` for the batch (a single request when batching is off); an error
-        in the model is a 500 that says what went wrong, and is logged with its traceback."""
-        batched = self.max_batch_size > 1
-        items = list(x) if batched else [x]
+        """One batched ``answer`` for the decoded requests of a batch (``TakeWhatIsQueued`` hands
+        a list, also of one); an error in the model is a 500 that says what went wrong, and is
+        logged with its traceback."""
+        items = list(x)
         try:
             answers = self.answer(items)
         except HTTPException:
@@ -122,7 +188,7 @@ class AppAPI(ls.LitAPI):
         except Exception as err:
             logger.exception("model error on a batch of %d request(s)", len(items))
             raise HTTPException(status_code=500, detail=f"model error: {type(err).__name__}: {err}") from None
-        return answers if batched else answers[0]
+        return answers
 
     def answer(self, items: list[Any]) -> list[Any]:
         """JSON-ready answers, one per decoded request, in order."""

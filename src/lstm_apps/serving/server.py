@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 from importlib.metadata import entry_points
@@ -141,7 +142,13 @@ def drain_on_sigterm(server: ls.LitServer, timeout: float) -> None:
         if event is not None:
             event.set()
 
+    main_process = os.getpid()
+
     def on_sigterm(signum: int, frame: Any) -> None:
+        if os.getpid() != main_process:  # a process forked from this one: stop as it would have
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one drain, however many signals follow
         threading.Thread(target=drain, name="drain", daemon=True).start()
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from annotated_types import Ge, Le
 
-from lstm_apps.bounds import NonNegative, Positive, PositiveReal
+from lstm_apps.bounds import Count, NonNegative, Positive, PositiveReal
 
 Port = Annotated[int, Ge(1), Le(65535)]
 
@@ -21,7 +22,9 @@ class ServeSettings:
     (seconds) drive dynamic batching: a model process takes every request queued while it was busy,
     up to ``max_batch_size``, and decodes them as one batch; ``batch_timeout`` > 0 also waits that
     long for more (a lone request then waits too); ``max_batch_size=1`` turns batching off.
-    ``workers_per_device``: model processes per device; ``accelerator``: where they run.
+    ``workers_per_device``: model processes per device; ``accelerator``: where they run;
+    ``cpu_threads``: torch threads per model process on a CPU (0: the cores shared out among the
+    model processes and the HTTP front end, which needs a core of its own to keep the batches fed).
     ``api_servers``: HTTP front-end processes. ``max_input_chars`` bounds every text field and
     ``max_upload_mb`` every request body (an image or audio upload included); ``timeout``: seconds a
     request may wait for its answer before a 504; ``drain_timeout``: seconds SIGTERM waits for the
@@ -34,6 +37,7 @@ class ServeSettings:
     batch_timeout: NonNegative = 0.0
     workers_per_device: Positive = 1
     accelerator: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    cpu_threads: Count = 0
     api_servers: Positive = 1
     max_input_chars: Positive = 5000
     max_upload_mb: PositiveReal = 20.0
@@ -43,3 +47,10 @@ class ServeSettings:
     @property
     def batching(self) -> bool:
         return self.max_batch_size > 1
+
+    def threads_per_model_process(self) -> int:
+        """``cpu_threads``, or the cores left after one for the front end, shared among the model
+        processes (at least one each)."""
+        if self.cpu_threads:
+            return self.cpu_threads
+        return max(1, ((os.cpu_count() or 1) - self.api_servers) // self.workers_per_device)

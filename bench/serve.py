@@ -1,0 +1,286 @@
+"""What dynamic batching buys a served model: requests per second and p50/p99 latency at 1, 8 and
+32 concurrent HTTP clients, batching off (``serve.max_batch_size=1``) and on, for the classifier,
+the tagger and seq2seq, each with its recipe's model size (SST-2, CoNLL, Multi30k) on synthetic
+data with a recipe-sized vocabulary (weights untrained: speed does not depend on them).
+
+    python bench/serve.py [--apps classifier tagger seq2seq] [--clients 1 8 32]
+                          [--requests 400] [--seconds 15] [--batch 32]
+
+Each client is a thread with its own keep-alive connection that sends its next request when the
+last one is answered (a closed loop); a point ends after ``--requests`` answers or ``--seconds``,
+whichever comes first, after a warm-up of a few requests. Both servers run at once and each point
+is measured on them in turn, ``--repeats`` times; the best is kept. Loopback only. Writes the table into
+``bench/results.md`` (section "serving: dynamic batching") and prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+HERE = Path(__file__).resolve().parent
+VOCABULARY = 8000  # words; Multi30k's word vocabulary is about this size, SST-2's 14k
+QUIET = ["callbacks=minimal", "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0"]
+ONE_STEP = ["trainer.max_epochs=1", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1",
+            "test_after_fit=false"]
+
+
+def words(rng: random.Random, low: int, high: int) -> list[str]:
+    """A sentence of Zipf-distributed synthetic words."""
+    return [f"w{min(int(rng.paretovariate(1.0)) - 1, VOCABULARY - 1)}" for _ in range(rng.randint(low, high))]
+
+
+def sentences(count: int, seed: int, low: int = 8, high: int = 30) -> list[str]:
+    rng = random.Random(seed)
+    return [" ".join(words(rng, low, high)) for _ in range(count)]
+
+
+def classifier_setup(folder: Path) -> tuple[list[str], Callable[[str], dict]]:
+    rows = [f"{text}\t{'pos' if i % 2 else 'neg'}" for i, text in enumerate(sentences(20000, 0))]
+    (folder / "train.tsv").write_text("text\tlabel\n" + "\n".join(rows) + "\n")
+    overrides = [
+        "app=classifier", "data/corpus=labelled_files", f"data.corpus.train={folder / 'train.tsv'}",
+        f"data.corpus.val={folder / 'train.tsv'}", "data.tokenizer=word", "data.min_frequency=1",
+        "model.embedding_dim=300", "model.hidden_size=256", "model.num_layers=1", "model.pooling=attention",
+    ]
+    return overrides, lambda text: {"text": text}
+
+
+def tagger_setup(folder: Path) -> tuple[list[str], Callable[[str], dict]]:
+    tags = ["O", "O", "O", "B-PER", "I-PER", "B-LOC", "B-ORG", "I-ORG", "B-MISC"]
+    blocks = []
+    for i, text in enumerate(sentences(8000, 1)):
+        blocks.append("".join(f"{w} {tags[(i + j) % len(tags)]}\n" for j, w in enumerate(text.split())))
+    (folder / "train.txt").write_text("\n".join(blocks) + "\n")
+    overrides = [
+        "app=tagger", "data/corpus=conll_files", f"data.corpus.train={folder / 'train.txt'}",
+        f"data.corpus.val={folder / 'train.txt'}", "model.word_dim=100", "model.char_features=lstm",
+        "model.char_dim=25", "model.char_size=50", "model.hidden_size=100", "model.output=crf",
+    ]
+    return overrides, lambda text: {"text": text}
+
+
+def seq2seq_setup(folder: Path) -> tuple[list[str], Callable[[str], dict]]:
+    sources, targets = sentences(20000, 2, 6, 20), sentences(20000, 3, 6, 20)
+    (folder / "pairs.tsv").write_text("".join(f"{s}\t{t}\n" for s, t in zip(sources, targets, strict=True)))
+    overrides = [
+        "app=seq2seq", "data/corpus=parallel_files", f"data.corpus.train={folder / 'pairs.tsv'}",
+        f"data.corpus.val={folder / 'pairs.tsv'}", "data.tokenizer=word", "data.vocab_size=10000",
+        "data.min_frequency=1", "model.embedding_dim=256", "model.hidden_size=512", "model.encoder_layers=2",
+        "model.decoder_layers=2", "model.attention=general", "model.input_feeding=true",
+        "model.tie_embeddings=true", "model.max_len_a=1.5", "model.max_len_b=5",
+    ]
+    return overrides, lambda text: {"source": text, "beam_size": 5}
+
+
+SETUPS = {"classifier": classifier_setup, "tagger": tagger_setup, "seq2seq": seq2seq_setup}
+# Words per request, drawn uniformly: the means of the recipes' test sets (SST-2 dev 19.5 words,
+# CoNLL-2002 Spanish testb 34 tokens, Multi30k test2016 German 10.9 words).
+REQUEST_LENGTHS = {"classifier": (8, 31), "tagger": (10, 58), "seq2seq": (5, 17)}
+
+
+def checkpoint(app: str, folder: Path) -> tuple[Path, Callable[[str], dict]]:
+    overrides, request = SETUPS[app](folder)
+    run = folder / "run"
+    command = [sys.executable, "-m", "lstm_apps.cli.main", "train", *overrides, *QUIET, *ONE_STEP,
+               f"hydra.run.dir={run}"]
+    subprocess.run(command, check=True, capture_output=True, cwd=folder)
+    return run / "checkpoints" / "last.ckpt", request
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(ckpt: Path, batch: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    log = (ckpt.parent / f"serve-{batch}.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lstm_apps.cli.main", "serve", f"ckpt_path={ckpt}", f"serve.port={port}",
+         f"serve.max_batch_size={batch}", "serve.accelerator=cpu"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"the server exited: see {log.name}")
+        try:
+            if requests.get(url + "/health", timeout=2).status_code == 200:
+                return process, url
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    raise SystemExit("the server did not come up")
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def load(url: str, bodies: list[dict], clients: int, total: int, seconds: float) -> dict[str, float]:
+    """``clients`` closed-loop clients until ``total`` answers or ``seconds``; latencies in ms."""
+    latencies: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+    issued = [0]
+    stop_at = time.monotonic() + seconds
+
+    host, port = url.removeprefix("http://").split(":")
+    encoded = [json.dumps(body).encode() for body in bodies]
+    headers = {"Content-Type": "application/json"}
+
+    def client(index: int) -> None:
+        # http.client on one keep-alive connection: a real HTTP client that spends little of the
+        # two cores the server shares with it.
+        connection = http.client.HTTPConnection(host, int(port), timeout=120)
+        while time.monotonic() < stop_at:
+            with lock:
+                if issued[0] >= total:
+                    break
+                issued[0] += 1
+                body = encoded[issued[0] % len(encoded)]
+            started = time.perf_counter()
+            connection.request("POST", "/predict", body, headers)
+            answer = connection.getresponse()
+            answer.read()
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                if answer.status == 200:
+                    latencies.append(elapsed)
+                else:
+                    failures[0] += 1
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    ordered = sorted(latencies)
+    return {
+        "answers": len(latencies),
+        "failures": failures[0],
+        "throughput": len(latencies) / wall,
+        "p50": statistics.median(ordered),
+        "p99": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+    }
+
+
+def measure(app: str, args: argparse.Namespace, folder: Path) -> list[tuple[str, int, dict[str, float]]]:
+    """Both servers (batching off and on) up at once, each point measured on them in turn,
+    ``--repeats`` times, the best kept: machine noise hits both alike."""
+    ckpt, request = checkpoint(app, folder)
+    low, high = REQUEST_LENGTHS[app]
+    bodies = [request(text) for text in sentences(500, 7, low, high)]
+    servers = {"off": start_server(ckpt, 1), "on": start_server(ckpt, args.batch)}
+    best: dict[tuple[str, int], dict[str, float]] = {}
+    try:
+        for _, url in servers.values():
+            load(url, bodies, 4, 16, 30)  # warm-up: first calls allocate
+        for clients in args.clients:
+            for _ in range(args.repeats):
+                for mode, (_, url) in servers.items():
+                    result = load(url, bodies, clients, args.requests, args.seconds)
+                    kept = best.get((mode, clients))
+                    if kept is None or result["throughput"] > kept["throughput"]:
+                        best[(mode, clients)] = {**result, "p50": min(result["p50"], kept["p50"]) if kept else result["p50"]}
+                    elif result["p50"] < kept["p50"]:
+                        kept["p50"] = result["p50"]
+            for mode in servers:
+                r = best[(mode, clients)]
+                print(f"{app} batching={mode} clients={clients}: {r['throughput']:.1f} req/s, "
+                      f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms", flush=True)
+    finally:
+        for process, _ in servers.values():
+            stop_server(process)
+    return [(mode, clients, best[(mode, clients)]) for mode in servers for clients in args.clients]
+
+
+def table(results: dict[str, list[tuple[str, int, dict[str, float]]]], args: argparse.Namespace) -> str:
+    import torch
+
+    lines = [
+        "## serving: dynamic batching",
+        "",
+        f"`python bench/serve.py` — `lstm-apps serve` on this machine's CPU ({platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores; torch {torch.__version__}, Python {platform.python_version()}), loopback HTTP, "
+        f"closed-loop clients (each sends its next request when answered), at most {args.requests} answers or "
+        f"{args.seconds:g} s per point after a warm-up; both servers up at once and measured in turn, best of "
+        f"{args.repeats} (the highest throughput, the lowest p50). Batching off: `serve.max_batch_size=1`; on: "
+        f"`serve.max_batch_size={args.batch}` with `serve.batch_timeout=0` (a model process takes every request "
+        "queued while it was busy). Models of the recipes' sizes: classifier BiLSTM 256 + attention, 300-d "
+        "embeddings; tagger char BiLSTM 2 x 25 + BiLSTM 100 + CRF; seq2seq 2 x 512 LSTM encoder-decoder with "
+        "attention, beam 5; vocabularies of about 8,000 words; requests as long as the recipes' test sentences "
+        "on average (classifier 8-31 words, tagger 10-58, seq2seq 5-17).",
+        "",
+        "| app | batching | clients | requests/s | p50 ms | p99 ms |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    summary = []
+    for app, rows in results.items():
+        for mode, clients, r in rows:
+            lines.append(f"| {app} | {mode} | {clients} | {r['throughput']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} |")
+        by = {(mode, clients): r for mode, clients, r in rows}
+        most, least = max(args.clients), min(args.clients)
+        if ("on", most) in by and ("off", most) in by and ("on", least) in by and ("off", least) in by:
+            gain = by[("on", most)]["throughput"] / by[("off", most)]["throughput"]
+            slower = by[("on", least)]["p50"] / by[("off", least)]["p50"] - 1
+            summary.append(f"- {app}: batching gives **{gain:.1f}x** the throughput at {most} clients; "
+                           f"p50 at {least} client {slower:+.0%} with batching on")
+    return "\n".join([*lines, "", *summary, ""])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--apps", nargs="+", choices=list(SETUPS), default=list(SETUPS))
+    parser.add_argument("--clients", nargs="+", type=int, default=[1, 8, 32])
+    parser.add_argument("--requests", type=int, default=400, help="answers per point at most")
+    parser.add_argument("--seconds", type=float, default=15.0, help="seconds per point at most")
+    parser.add_argument("--batch", type=int, default=32, help="serve.max_batch_size with batching on")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each point, in turn; the best is kept")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results.md alone")
+    args = parser.parse_args()
+    results = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for app in args.apps:
+            folder = Path(scratch) / app
+            folder.mkdir()
+            results[app] = measure(app, args, folder)
+    text = table(results, args)
+    print(text)
+    if not args.no_write:
+        sys.path.insert(0, str(HERE))
+        from run import merge_results
+
+        path = HERE / "results.md"
+        path.write_text(merge_results(path, [text]))
+
+
+if __name__ == "__main__":
+    main()
