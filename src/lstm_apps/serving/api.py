@@ -83,8 +83,9 @@ class TakeWhatIsQueued(BatchedLoop):
         except Empty:
             return [], []
         waited = time.perf_counter() - asked > WAITED_S
-        more = None if waited and lit_api.batch_timeout == 0 else request_queue
-        return super().get_batch_requests(lit_api, _Prefetched(first, more), transport)  # type: ignore[arg-type]
+        return super().get_batch_requests(
+            lit_api, _Prefetched(first, None if waited else request_queue), transport  # type: ignore[arg-type]
+        )
 
     def run_batched_loop(
         self, lit_api: ls.LitAPI, request_queue: Queue, transport: Any, callback_runner: Any, lit_spec: Any = None
