@@ -11,7 +11,6 @@ what a schema cannot (lengths against ``serve.max_input_chars``, decodable image
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from queue import Empty, Queue
 from typing import Any, ClassVar
@@ -33,8 +32,6 @@ logger = logging.getLogger("lstm_apps.serving")
 
 # How long an idle model process blocks on its queue before looking again (no busy polling).
 IDLE_WAIT_S = 0.5
-# A request that took longer than this to arrive found the process idle: nothing queued behind it.
-WAITED_S = 0.002
 
 
 class BadRequest(HTTPException):
@@ -77,15 +74,16 @@ class TakeWhatIsQueued(BatchedLoop):
     of its batch goes on, where LitServe's own batched loop would fail the whole batch with it."""
 
     def get_batch_requests(self, lit_api: ls.LitAPI, request_queue: Queue, transport: Any) -> tuple[list, list]:
-        asked = time.perf_counter()
-        try:
-            first = request_queue.get(timeout=IDLE_WAIT_S)
-        except Empty:
-            return [], []
-        waited = time.perf_counter() - asked > WAITED_S
-        return super().get_batch_requests(
-            lit_api, _Prefetched(first, None if waited else request_queue), transport  # type: ignore[arg-type]
-        )
+        try:  # something already queued: the process was busy, so look for more behind it
+            first = request_queue.get_nowait()
+            behind: Queue | None = request_queue
+        except Empty:  # idle: block until a request comes, and answer it alone at once
+            try:
+                first = request_queue.get(timeout=IDLE_WAIT_S)
+            except Empty:
+                return [], []
+            behind = None
+        return super().get_batch_requests(lit_api, _Prefetched(first, behind), transport)  # type: ignore[arg-type]
 
     def run_batched_loop(
         self, lit_api: ls.LitAPI, request_queue: Queue, transport: Any, callback_runner: Any, lit_spec: Any = None
