@@ -44,6 +44,7 @@ LAYERS = {
     "pipeline": 3,
     "diagnostics": 4,
     "callbacks": 4,
+    "serving": 4,
     "apps": 5,
     "cli": 6,
 }
@@ -127,3 +128,15 @@ def test_each_app_registers_its_own_predictor() -> None:
     assert sorted(registered) == apps
     for app, target in registered.items():
         assert target == f"lstm_apps.apps.{app}.predictor:PREDICTOR", (app, target)
+
+
+def test_each_app_registers_its_own_serve_endpoints() -> None:
+    import tomllib
+
+    project = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())["project"]
+    registered = project["entry-points"]["lstm_apps.endpoints"]
+    apps = sorted(p.name for p in (SRC / "apps").iterdir() if (p / "serving.py").is_file())
+    assert sorted(registered) == apps
+    for app, target in registered.items():
+        assert target == f"lstm_apps.apps.{app}.serving:ENDPOINTS", (app, target)
+        assert (SRC / "apps" / app / "playground.js").is_file(), app

@@ -7,7 +7,7 @@ An app declares its endpoints as ``ENDPOINTS`` (``AppAPI`` subclasses) in the
 
 from __future__ import annotations
 
-import importlib
+import inspect
 import logging
 import multiprocessing
 import os
@@ -50,9 +50,8 @@ def endpoints_for(app: str) -> list[type[AppAPI]]:
 
 
 def playground_script(app: str) -> Path:
-    """The app's form: ``playground.js`` beside its ``serving.py``."""
-    entry = next(iter(entry_points(group=ENDPOINT_GROUP, name=app)))
-    return Path(str(importlib.import_module(entry.module).__file__)).with_name("playground.js")
+    """The app's form: ``playground.js`` beside the module of its endpoints."""
+    return Path(inspect.getfile(endpoints_for(app)[0])).with_name("playground.js")
 
 
 def build_server(info: CheckpointInfo, settings: ServeSettings) -> ls.LitServer:
