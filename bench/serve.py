@@ -31,15 +31,18 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import requests
 
 HERE = Path(__file__).resolve().parent
 VOCABULARY = 8000  # words; Multi30k's word vocabulary is about this size, SST-2's 14k
 QUIET = ["callbacks=minimal", "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0"]
-ONE_STEP = ["trainer.max_epochs=1", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1",
-            "test_after_fit=false"]
+ONE_STEP = [
+    "trainer.max_epochs=1",
+    "trainer.limit_train_batches=1",
+    "trainer.limit_val_batches=1",
+    "test_after_fit=false",
+]
 
 
 def words(rng: random.Random, low: int, high: int) -> list[str]:
@@ -56,9 +59,16 @@ def classifier_setup(folder: Path) -> tuple[list[str], Callable[[str], dict]]:
     rows = [f"{text}\t{'pos' if i % 2 else 'neg'}" for i, text in enumerate(sentences(20000, 0))]
     (folder / "train.tsv").write_text("text\tlabel\n" + "\n".join(rows) + "\n")
     overrides = [
-        "app=classifier", "data/corpus=labelled_files", f"data.corpus.train={folder / 'train.tsv'}",
-        f"data.corpus.val={folder / 'train.tsv'}", "data.tokenizer=word", "data.min_frequency=1",
-        "model.embedding_dim=300", "model.hidden_size=256", "model.num_layers=1", "model.pooling=attention",
+        "app=classifier",
+        "data/corpus=labelled_files",
+        f"data.corpus.train={folder / 'train.tsv'}",
+        f"data.corpus.val={folder / 'train.tsv'}",
+        "data.tokenizer=word",
+        "data.min_frequency=1",
+        "model.embedding_dim=300",
+        "model.hidden_size=256",
+        "model.num_layers=1",
+        "model.pooling=attention",
     ]
     return overrides, lambda text: {"text": text}
 
@@ -70,9 +80,16 @@ def tagger_setup(folder: Path) -> tuple[list[str], Callable[[str], dict]]:
         blocks.append("".join(f"{w} {tags[(i + j) % len(tags)]}\n" for j, w in enumerate(text.split())))
     (folder / "train.txt").write_text("\n".join(blocks) + "\n")
     overrides = [
-        "app=tagger", "data/corpus=conll_files", f"data.corpus.train={folder / 'train.txt'}",
-        f"data.corpus.val={folder / 'train.txt'}", "model.word_dim=100", "model.char_features=lstm",
-        "model.char_dim=25", "model.char_size=50", "model.hidden_size=100", "model.output=crf",
+        "app=tagger",
+        "data/corpus=conll_files",
+        f"data.corpus.train={folder / 'train.txt'}",
+        f"data.corpus.val={folder / 'train.txt'}",
+        "model.word_dim=100",
+        "model.char_features=lstm",
+        "model.char_dim=25",
+        "model.char_size=50",
+        "model.hidden_size=100",
+        "model.output=crf",
     ]
     return overrides, lambda text: {"text": text}
 
@@ -81,11 +98,22 @@ def seq2seq_setup(folder: Path) -> tuple[list[str], Callable[[str], dict]]:
     sources, targets = sentences(20000, 2, 6, 20), sentences(20000, 3, 6, 20)
     (folder / "pairs.tsv").write_text("".join(f"{s}\t{t}\n" for s, t in zip(sources, targets, strict=True)))
     overrides = [
-        "app=seq2seq", "data/corpus=parallel_files", f"data.corpus.train={folder / 'pairs.tsv'}",
-        f"data.corpus.val={folder / 'pairs.tsv'}", "data.tokenizer=word", "data.vocab_size=10000",
-        "data.min_frequency=1", "model.embedding_dim=256", "model.hidden_size=512", "model.encoder_layers=2",
-        "model.decoder_layers=2", "model.attention=general", "model.input_feeding=true",
-        "model.tie_embeddings=true", "model.max_len_a=1.5", "model.max_len_b=5",
+        "app=seq2seq",
+        "data/corpus=parallel_files",
+        f"data.corpus.train={folder / 'pairs.tsv'}",
+        f"data.corpus.val={folder / 'pairs.tsv'}",
+        "data.tokenizer=word",
+        "data.vocab_size=10000",
+        "data.min_frequency=1",
+        "model.embedding_dim=256",
+        "model.hidden_size=512",
+        "model.encoder_layers=2",
+        "model.decoder_layers=2",
+        "model.attention=general",
+        "model.input_feeding=true",
+        "model.tie_embeddings=true",
+        "model.max_len_a=1.5",
+        "model.max_len_b=5",
     ]
     return overrides, lambda text: {"source": text, "beam_size": 5}
 
@@ -99,8 +127,16 @@ REQUEST_LENGTHS = {"classifier": (8, 31), "tagger": (10, 58), "seq2seq": (5, 17)
 def checkpoint(app: str, folder: Path) -> tuple[Path, Callable[[str], dict]]:
     overrides, request = SETUPS[app](folder)
     run = folder / "run"
-    command = [sys.executable, "-m", "lstm_apps.cli.main", "train", *overrides, *QUIET, *ONE_STEP,
-               f"hydra.run.dir={run}"]
+    command = [
+        sys.executable,
+        "-m",
+        "lstm_apps.cli.main",
+        "train",
+        *overrides,
+        *QUIET,
+        *ONE_STEP,
+        f"hydra.run.dir={run}",
+    ]
     subprocess.run(command, check=True, capture_output=True, cwd=folder)
     return run / "checkpoints" / "last.ckpt", request
 
@@ -115,9 +151,19 @@ def start_server(ckpt: Path, batch: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     log = (ckpt.parent / f"serve-{batch}.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "lstm_apps.cli.main", "serve", f"ckpt_path={ckpt}", f"serve.port={port}",
-         f"serve.max_batch_size={batch}", "serve.accelerator=cpu"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "lstm_apps.cli.main",
+            "serve",
+            f"ckpt_path={ckpt}",
+            f"serve.port={port}",
+            f"serve.max_batch_size={batch}",
+            "serve.accelerator=cpu",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -209,13 +255,19 @@ def measure(app: str, args: argparse.Namespace, folder: Path) -> list[tuple[str,
                     result = load(url, bodies, clients, args.requests, args.seconds)
                     kept = best.get((mode, clients))
                     if kept is None or result["throughput"] > kept["throughput"]:
-                        best[(mode, clients)] = {**result, "p50": min(result["p50"], kept["p50"]) if kept else result["p50"]}
+                        best[(mode, clients)] = {
+                            **result,
+                            "p50": min(result["p50"], kept["p50"]) if kept else result["p50"],
+                        }
                     elif result["p50"] < kept["p50"]:
                         kept["p50"] = result["p50"]
             for mode in servers:
                 r = best[(mode, clients)]
-                print(f"{app} batching={mode} clients={clients}: {r['throughput']:.1f} req/s, "
-                      f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms", flush=True)
+                print(
+                    f"{app} batching={mode} clients={clients}: {r['throughput']:.1f} req/s, "
+                    f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms",
+                    flush=True,
+                )
     finally:
         for process, _ in servers.values():
             stop_server(process)
@@ -245,25 +297,33 @@ def table(results: dict[str, list[tuple[str, int, dict[str, float]]]], args: arg
     summary = []
     for app, rows in results.items():
         for mode, clients, r in rows:
-            lines.append(f"| {app} | {mode} | {clients} | {r['throughput']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} |")
+            lines.append(
+                f"| {app} | {mode} | {clients} | {r['throughput']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} |"
+            )
         by = {(mode, clients): r for mode, clients, r in rows}
         most, least = max(args.clients), min(args.clients)
         if ("on", most) in by and ("off", most) in by and ("on", least) in by and ("off", least) in by:
             gain = by[("on", most)]["throughput"] / by[("off", most)]["throughput"]
             slower = by[("on", least)]["p50"] / by[("off", least)]["p50"] - 1
-            summary.append(f"- {app}: batching gives **{gain:.1f}x** the throughput at {most} clients; "
-                           f"p50 at {least} client {slower:+.0%} with batching on")
+            summary.append(
+                f"- {app}: batching gives **{gain:.1f}x** the throughput at {most} clients; "
+                f"p50 at {least} client {slower:+.0%} with batching on"
+            )
     return "\n".join([*lines, "", *summary, ""])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--apps", nargs="+", choices=list(SETUPS), default=list(SETUPS))
     parser.add_argument("--clients", nargs="+", type=int, default=[1, 8, 32])
     parser.add_argument("--requests", type=int, default=400, help="answers per point at most")
     parser.add_argument("--seconds", type=float, default=15.0, help="seconds per point at most")
     parser.add_argument("--batch", type=int, default=32, help="serve.max_batch_size with batching on")
-    parser.add_argument("--repeats", type=int, default=2, help="runs of each point, in turn; the best is kept")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="runs of each point, in turn; the best is kept"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results.md alone")
     args = parser.parse_args()
     results = {}

@@ -73,7 +73,9 @@ class TakeWhatIsQueued(BatchedLoop):
     Each request is decoded on its own: one that cannot be (a 4xx) is answered alone, and the rest
     of its batch goes on, where LitServe's own batched loop would fail the whole batch with it."""
 
-    def get_batch_requests(self, lit_api: ls.LitAPI, request_queue: Queue, transport: Any) -> tuple[list, list]:
+    def get_batch_requests(
+        self, lit_api: ls.LitAPI, request_queue: Queue, transport: Any
+    ) -> tuple[list, list]:
         try:  # something already queued: the process was busy, so look for more behind it
             first = request_queue.get_nowait()
             behind: Queue | None = request_queue
@@ -83,10 +85,15 @@ class TakeWhatIsQueued(BatchedLoop):
             except Empty:
                 return [], []
             behind = None
-        return super().get_batch_requests(lit_api, _Prefetched(first, behind), transport)  # type: ignore[arg-type]
+        return super().get_batch_requests(lit_api, _Prefetched(first, behind), transport)
 
     def run_batched_loop(
-        self, lit_api: ls.LitAPI, request_queue: Queue, transport: Any, callback_runner: Any, lit_spec: Any = None
+        self,
+        lit_api: ls.LitAPI,
+        request_queue: Queue,
+        transport: Any,
+        callback_runner: Any,
+        lit_spec: Any = None,
     ) -> None:
         while True:
             try:

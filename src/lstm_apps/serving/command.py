@@ -21,7 +21,7 @@ def serve_settings(cfg: DictConfig) -> ServeSettings:
     known = {field.name for field in dataclasses.fields(ServeSettings)}
     for name in values:
         if name not in known:
-            raise UserError(f"serve.{name}: not a serve setting (known: {', '.join(sorted(known))})")
+            raise UserError(f"serve.{name!s}: not a serve setting (known: {', '.join(sorted(known))})")
     return ServeSettings(**{str(k): v for k, v in values.items()})
 
 

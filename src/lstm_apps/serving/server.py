@@ -80,7 +80,7 @@ def build_server(info: CheckpointInfo, settings: ServeSettings) -> ls.LitServer:
         route for route in server.app.router.routes if not (isinstance(route, Route) and route.path == "/")
     ]
     add_playground(server, info.app)
-    server.app.add_exception_handler(RequestValidationError, one_line_validation_error)  # type: ignore[arg-type]
+    server.app.add_exception_handler(RequestValidationError, one_line_validation_error)
     return server
 
 

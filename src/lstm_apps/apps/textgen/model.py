@@ -180,28 +180,12 @@ class LanguageModel(AppModule):
 
     @torch.no_grad()
     def generate(
-        self,
-        prompt: str = "",
-        max_new_tokens: int = 200,
-        *,
-        greedy: bool = False,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        seed: int | None = None,
-        num_samples: int = 1,
+        self, prompt: str = "", max_new_tokens: int = 200, *, num_samples: int = 1, **sampling: Any
     ) -> list[str]:
         """Continue ``prompt`` ``num_samples`` times at once (one batched step per token); a model of
-        reversed text writes the text before it (``join`` puts the two in reading order)."""
-        return self.generate_many(
-            [prompt] * num_samples,
-            max_new_tokens,
-            greedy=greedy,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            seed=seed,
-        )
+        reversed text writes the text before it (``join`` puts the two in reading order).
+        ``sampling``: ``generate_many``'s ``greedy``, ``temperature``, ``top_k``, ``top_p``, ``seed``."""
+        return self.generate_many([prompt] * num_samples, max_new_tokens, **sampling)
 
     @torch.no_grad()
     def generate_many(

@@ -6,6 +6,7 @@ Built, run, exported and reused without Lightning; ``LanguageModel`` trains it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import nn
@@ -102,23 +103,12 @@ class LanguageNetwork(nn.Module):
         max_new_tokens: int,
         *,
         lengths: torch.Tensor | None = None,
-        greedy: bool = False,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        generator: torch.Generator | None = None,
+        **sampling: Any,
     ) -> torch.Tensor:
         """New token ids ``[B, max_new_tokens]`` continuing each row of ``prompt_ids`` ``[B, T]``,
-        one batched step per token."""
+        one batched step per token; ``sampling``: ``generate_steps``' ``greedy``, ``temperature``,
+        ``top_k``, ``top_p``, ``generator``."""
         if max_new_tokens <= 0:
             return prompt_ids.new_zeros(prompt_ids.size(0), 0)
-        steps = self.generate_steps(
-            prompt_ids,
-            lengths=lengths,
-            greedy=greedy,
-            temperature=temperature,
-            top_k=top_k,
-            top_p=top_p,
-            generator=generator,
-        )
+        steps = self.generate_steps(prompt_ids, lengths=lengths, **sampling)
         return torch.stack([next(steps) for _ in range(max_new_tokens)], dim=1)

@@ -105,7 +105,7 @@ class StreamAPI(StreamingAppAPI, _TextgenAPI):
         for piece in model.stream(item.prompt, item.max_new_tokens, **item.sampling()):
             yield {"text": piece, "before": model.reverse}
 
-    def encode_response(self, output: Iterator[dict], **kwargs: object):  # type: ignore[no-untyped-def]
+    def encode_response(self, output: Iterator[dict], **kwargs: object):
         # Unannotated: FastAPI takes a return annotation for the response model of the whole
         # answer; each line is a StreamPiece.
         for piece in output:
