@@ -465,7 +465,7 @@ def test_forecaster_answers_the_forecast_of_a_json_series(tmp_path: Path) -> Non
 def test_captioner_captions_an_upload_and_refuses_what_is_not_an_image(tmp_path: Path) -> None:
     ckpt, predict = trained("captioner", tmp_path)
     image = Path(predict[0].split("=", 1)[1])
-    with serving(ckpt) as server:
+    with serving(ckpt, "serve.max_upload_mb=0.5") as server:
         check_info(server, "captioner", ckpt)
         assert openapi_fields(server) == {"image", "beam_size", "attention"}
         files = {"image": ("1.png", image.read_bytes(), "image/png")}
@@ -479,6 +479,8 @@ def test_captioner_captions_an_upload_and_refuses_what_is_not_an_image(tmp_path:
             "image: not an image (x.png"
         )
         assert server.post("/predict", data={"beam_size": "2"}).json()["detail"] == "image: Field required"
+        too_big = server.post("/predict", files={"image": ("big.png", b"x" * 600_000, "image/png")})
+        assert (too_big.status_code, too_big.json()["detail"]) == (413, "body: larger than serve.max_upload_mb=0.5 MB")
         still_serves(server, "/predict", files=files)
 
         driver = browser_or_skip()

@@ -10,6 +10,7 @@ the form with the example below, waits for the answer and saves the page.
 from __future__ import annotations
 
 import argparse
+import base64
 import signal
 import socket
 import subprocess
@@ -133,10 +134,16 @@ def shoot(app: str, ckpt: str, out: Path, scratch: Path) -> None:
                 words = driver.find_elements(By.CSS_SELECTOR, "#words button")
                 if words:
                     words[min(2, len(words) - 1)].click()
-            height = driver.execute_script("return document.documentElement.scrollHeight")
-            driver.set_window_size(1000, min(max(height + 40, 600), 1600))
-            time.sleep(0.5)
-            driver.save_screenshot(str(out / f"{app}.png"))
+            height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+            shot = driver.execute_cdp_cmd(
+                "Page.captureScreenshot",
+                {
+                    "format": "png",
+                    "captureBeyondViewport": True,
+                    "clip": {"x": 0, "y": 0, "width": 1000, "height": min(height + 24, 1800), "scale": 1},
+                },
+            )
+            (out / f"{app}.png").write_bytes(base64.b64decode(shot["data"]))
             print(f"{app}: {out / f'{app}.png'}", flush=True)
         finally:
             driver.quit()

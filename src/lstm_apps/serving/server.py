@@ -21,6 +21,7 @@ import litserve as ls
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 from lstm_apps import __version__
@@ -81,6 +82,7 @@ def build_server(info: CheckpointInfo, settings: ServeSettings) -> ls.LitServer:
     ]
     add_playground(server, info.app)
     server.app.add_exception_handler(RequestValidationError, one_line_validation_error)
+    server.app.add_exception_handler(StarletteHTTPException, naming_the_limits(settings))
     return server
 
 
@@ -123,6 +125,19 @@ async def one_line_validation_error(request: Request, error: RequestValidationEr
         field = ".".join(location) or "body"
         problems.append(f"{field}: {item.get('msg', 'invalid')}")
     return JSONResponse({"detail": "; ".join(problems)}, status_code=status)
+
+
+def naming_the_limits(settings: ServeSettings) -> Any:
+    """HTTP errors as ``{"detail": …}``, as FastAPI answers them, except that LitServe's "Payload
+    too large" names the setting that decides it."""
+
+    async def answer(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = error.detail
+        if error.status_code == 413 and detail == "Payload too large":
+            detail = f"body: larger than serve.max_upload_mb={settings.max_upload_mb:g} MB"
+        return JSONResponse({"detail": detail}, status_code=error.status_code, headers=error.headers)
+
+    return answer
 
 
 def drain_on_sigterm(server: ls.LitServer, timeout: float) -> None:
