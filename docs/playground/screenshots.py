@@ -47,7 +47,11 @@ def seq2seq(driver: Any, scratch: Path) -> str:
 
 
 def tagger(driver: Any, scratch: Path) -> str:
-    fill(driver, "text", "El presidente de Telefónica , Juan Villalonga , viajó ayer a Barcelona para reunirse con la Generalitat .")
+    fill(
+        driver,
+        "text",
+        "El presidente de Telefónica , Juan Villalonga , viajó ayer a Barcelona para reunirse con la Generalitat .",
+    )
     return "tagged"
 
 
@@ -74,7 +78,7 @@ def captioner(driver: Any, scratch: Path) -> str:
 
 
 def asr(driver: Any, scratch: Path) -> str:
-    clip = next(Path(ARGS.asr_clips).rglob("*.wav"))
+    clip = next(Path(ARGS.asr_clips).resolve().rglob("*.wav"))
     driver.find_element(By.ID, "audio").send_keys(str(clip))
     return "transcript"
 
@@ -99,7 +103,13 @@ def free_port() -> int:
 def browser() -> Any:
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1000,1100", "--hide-scrollbars"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1000,1100",
+        "--hide-scrollbars",
+    ):
         options.add_argument(flag)
     return webdriver.Chrome(options=options, service=Service(executable_path="/usr/bin/chromedriver"))
 
@@ -123,17 +133,24 @@ def shoot(app: str, ckpt: str, out: Path, scratch: Path) -> None:
         driver = browser()
         try:
             driver.get(url + "/")
-            WebDriverWait(driver, 30).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+            WebDriverWait(driver, 30).until(
+                lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready")
+            )
             selector = FORMS[app](driver, scratch)
             driver.find_element(By.ID, "submit").click()
             WebDriverWait(driver, 120).until(
-                lambda d: d.find_elements(By.CSS_SELECTOR, selector if selector.startswith("#") else f"#{selector}")
-                or d.find_element(By.ID, "error").text
+                lambda d: (
+                    d.find_elements(By.CSS_SELECTOR, selector if selector.startswith("#") else f"#{selector}")
+                    or d.find_element(By.ID, "error").text
+                )
             )
             if app == "captioner":
                 words = driver.find_elements(By.CSS_SELECTOR, "#words button")
-                if words:
-                    words[min(2, len(words) - 1)].click()
+                colours = [
+                    w for w in words if w.text in ("red", "blue", "green", "yellow", "orange", "purple")
+                ]
+                if colours or words:
+                    (colours or words)[0].click()
             height = int(driver.execute_script("return document.documentElement.scrollHeight"))
             shot = driver.execute_cdp_cmd(
                 "Page.captureScreenshot",
@@ -153,7 +170,9 @@ def shoot(app: str, ckpt: str, out: Path, scratch: Path) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("checkpoints", nargs="+", help="app=checkpoint")
     parser.add_argument("--out", default=str(Path(__file__).parent))
     parser.add_argument("--asr-clips", default="data", help="a folder with WAV clips (asr)")
