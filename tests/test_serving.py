@@ -480,7 +480,10 @@ def test_captioner_captions_an_upload_and_refuses_what_is_not_an_image(tmp_path:
         )
         assert server.post("/predict", data={"beam_size": "2"}).json()["detail"] == "image: Field required"
         too_big = server.post("/predict", files={"image": ("big.png", b"x" * 600_000, "image/png")})
-        assert (too_big.status_code, too_big.json()["detail"]) == (413, "body: larger than serve.max_upload_mb=0.5 MB")
+        assert (too_big.status_code, too_big.json()["detail"]) == (
+            413,
+            "body: larger than serve.max_upload_mb=0.5 MB",
+        )
         still_serves(server, "/predict", files=files)
 
         driver = browser_or_skip()
