@@ -1,0 +1,92 @@
+"""The music app's groundwork: piano rolls from the benchmark's pitch lists, the joint frame
+output's autoregressive masks, and the JSB measures."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lstm_apps.apps.music.network import PianoRollNetwork
+from lstm_apps.apps.music.piano_roll import KEYS, frames, pitches, read_jsb_json
+from lstm_apps.apps.music.scores import frame_accuracy, frame_counts, nll_sum
+from lstm_apps.errors import UserError
+
+
+def test_frames_and_pitches_are_inverse_and_bad_pieces_name_where() -> None:
+    piece = [[60, 64, 67], [], [21, 108]]
+    roll = frames(piece, "x.json: train piece 0")
+    assert roll.shape == (3, KEYS) and roll.sum() == 5
+    assert pitches(roll) == piece
+    with pytest.raises(
+        UserError, match=r"^x.json: train piece 3, step 1: pitch 109 is off the piano keyboard"
+    ):
+        frames([[60], [109]], "x.json: train piece 3")
+    with pytest.raises(UserError, match=r"^x.json: test piece 0: an empty piece"):
+        frames([], "x.json: test piece 0")
+
+
+def test_reads_the_benchmark_json_per_split(tmp_path: Path) -> None:
+    path = tmp_path / "jsb.json"
+    path.write_text(json.dumps({"train": [[[60], [62, 65]]], "valid": [[[60]]], "test": [[[72, 76]]]}))
+    rolls = read_jsb_json(path)
+    assert [len(rolls[s]) for s in ("train", "valid", "test")] == [1, 1, 1]
+    assert rolls["train"][0].shape == (2, KEYS)
+    path.write_text(json.dumps({"train": [], "test": []}))
+    with pytest.raises(UserError, match="expected the splits train, valid, test"):
+        read_jsb_json(path)
+
+
+def test_the_joint_output_reads_only_the_keys_below_each_key() -> None:
+    torch.manual_seed(0)
+    net = PianoRollNetwork(
+        hidden_size=16, num_layers=1, input_size=8, dropout=0.0, output="joint", joint_units=40
+    )
+    inputs = torch.rand(1, 1, KEYS).round()
+    targets = torch.rand(1, 1, KEYS).round().requires_grad_(True)
+    logits = net(inputs, targets)[0, 0]
+    for key in (0, 1, 40, 87):
+        (grad,) = torch.autograd.grad(logits[key], targets, retain_graph=True)
+        seen = grad[0, 0].nonzero().flatten().tolist()
+        assert all(j < key for j in seen), (key, seen)
+    (grad,) = torch.autograd.grad(logits[87], targets)
+    assert grad[0, 0, :87].abs().sum() > 0  # the top key does read the keys below it
+
+
+@pytest.mark.parametrize("output", ["independent", "joint"])
+def test_learns_a_repeating_progression_and_samples_frames(output: str) -> None:
+    torch.manual_seed(0)
+    chords = [[60, 64, 67], [62, 65, 69], [64, 67, 71], [65, 69, 72]]
+    roll = torch.from_numpy(frames(chords * 6, "progression").astype(np.float32))[None]
+    net = PianoRollNetwork(
+        hidden_size=32, num_layers=1, input_size=16, dropout=0.0, output=output, joint_units=64
+    )
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.02)
+    mask = torch.ones(1, roll.size(1) - 1)
+    for _ in range(400):
+        loss = nll_sum(net(roll[:, :-1], roll[:, 1:]), roll[:, 1:], mask) / mask.sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < 0.5  # nats per step, summed over 88 keys: near certainty
+    net.eval()
+    logits, _ = net.context(roll[:, :4])
+    frame = net.sample_frame(logits[:, -1], generator=torch.Generator().manual_seed(0))
+    assert pitches(frame.numpy().astype(bool)) == [chords[0]]  # after the fourth chord, the first
+
+
+def test_nll_and_frame_accuracy_follow_the_protocol() -> None:
+    targets = torch.zeros(1, 2, KEYS)
+    targets[0, 0, 10] = 1
+    logits = torch.full((1, 2, KEYS), -1e4)
+    mask = torch.tensor([[1.0, 0.0]])  # the second step is padding
+    assert nll_sum(logits, targets, mask).item() == pytest.approx(1e4)  # one certain miss
+    assert nll_sum(torch.zeros(1, 2, KEYS), targets, mask).item() == pytest.approx(KEYS * math.log(2))
+    predicted = torch.zeros(1, 2, KEYS)
+    predicted[0, 0, 10] = predicted[0, 0, 11] = predicted[0, 1, 5] = 1
+    counts = frame_counts(predicted, targets, mask)
+    assert counts.tolist() == [1.0, 1.0, 0.0] and frame_accuracy(counts) == 0.5
