@@ -90,3 +90,20 @@ def test_nll_and_frame_accuracy_follow_the_protocol() -> None:
     predicted[0, 0, 10] = predicted[0, 0, 11] = predicted[0, 1, 5] = 1
     counts = frame_counts(predicted, targets, mask)
     assert counts.tolist() == [1.0, 1.0, 0.0] and frame_accuracy(counts) == 0.5
+
+
+def test_prepare_fetches_both_grids_from_a_folder_and_checks_them(tmp_path: Path) -> None:
+    from lstm_apps.apps.music.prepare import FILES, prepare
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    good = {"train": [[[60, 64]]], "valid": [[[62]]], "test": [[[67, 71]]]}
+    for filename in FILES.values():
+        (mirror / filename).write_text(json.dumps(good))
+    written = prepare("jsb_chorales", tmp_path / "data", f"file://{mirror}")
+    assert set(written) == {"quarter", "16th"} and read_jsb_json(written["quarter"])["test"][0].sum() == 2
+    (mirror / FILES["16th"]).write_text(json.dumps({**good, "test": [[[120]]]}))
+    with pytest.raises(UserError, match=r"test piece 0, step 0: pitch 120 is off the piano keyboard"):
+        prepare("jsb_chorales", tmp_path / "other", f"file://{mirror}")
+    with pytest.raises(UserError, match="unknown data set 'bach'"):
+        prepare("bach", tmp_path, None)

@@ -68,6 +68,16 @@ def test_wheel_carries_every_config_file(wheel: Path) -> None:
     assert not any(n.startswith(("tests/", "bench/", "configs/")) for n in names)
 
 
+def test_wheel_carries_the_playground_page_and_every_app_form(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    shared = {f"lstm_apps/serving/playground/{n}" for n in ("index.html", "playground.css", "playground.js")}
+    forms = {
+        f"lstm_apps/apps/{p.parent.name}/playground.js"
+        for p in (ROOT / "src/lstm_apps/apps").glob("*/serving.py")
+    }
+    assert forms and shared | forms <= names
+
+
 def test_wheel_metadata_names_the_extras_and_no_exact_torch_pin(wheel: Path) -> None:
     (metadata,) = [n for n in zipfile.ZipFile(wheel).namelist() if n.endswith("METADATA")]
     text = zipfile.ZipFile(wheel).read(metadata).decode()

@@ -13,7 +13,7 @@ from lstm_apps.apps.preparation import app_names, catalogue, preparation
 from lstm_apps.cli.main import main as lstm_apps_main
 
 REPO = Path(__file__).resolve().parents[1]
-APPS = ["asr", "captioner", "classifier", "forecaster", "seq2seq", "tagger", "textgen"]
+APPS = ["asr", "captioner", "classifier", "forecaster", "music", "seq2seq", "tagger", "textgen"]
 
 
 def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
@@ -30,6 +30,7 @@ def test_every_app_package_is_found_with_its_data_sets() -> None:
     assert set(found["tagger"]) == {"conll2003", "conll2002_es", "conll2002_nl"}
     assert set(found["forecaster"]) == {"co2", "sunspots"}
     assert set(found["asr"]) == {"librispeech_100"}
+    assert set(found["music"]) == {"jsb_chorales"}
     for app in APPS:
         assert callable(preparation(app).prepare)
     assert preparation("nope") is None

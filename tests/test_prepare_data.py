@@ -81,7 +81,7 @@ def test_unknown_corpus_name(tmp_path: Path) -> None:
         prepare_textgen.prepare("ptb", tmp_path)
 
 
-@pytest.mark.parametrize("app", ["textgen", "seq2seq", "captioner", "tagger", "classifier"])
+@pytest.mark.parametrize("app", ["textgen", "seq2seq", "captioner", "tagger", "classifier", "music"])
 def test_each_checkout_script_offers_its_apps_data_sets(app: str) -> None:
     script = load_script(REPO / "apps" / app / "prepare_data.py")
     package = importlib.import_module(f"lstm_apps.apps.{app}.prepare")
