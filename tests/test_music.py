@@ -107,3 +107,57 @@ def test_prepare_fetches_both_grids_from_a_folder_and_checks_them(tmp_path: Path
         prepare("jsb_chorales", tmp_path / "other", f"file://{mirror}")
     with pytest.raises(UserError, match="unknown data set 'bach'"):
         prepare("bach", tmp_path, None)
+
+
+def _score(notes: list[tuple[list[str], float]]):  # type: ignore[no-untyped-def]
+    from music21 import chord, stream
+
+    part = stream.Stream()
+    for names, length in notes:
+        part.append(chord.Chord(names, quarterLength=length))
+    return part
+
+
+def test_a_score_becomes_a_roll_sampled_on_the_grid() -> None:
+    from lstm_apps.apps.music.score_files import score_roll
+
+    score = _score([(["C4", "E4", "G4"], 2.0), (["D4"], 1.0), (["B3", "D4"], 0.5)])
+    assert pitches(score_roll(score, 1, "s")) == [[60, 64, 67], [60, 64, 67], [62], [59, 62]]
+    assert pitches(score_roll(score, 2, "s"))[4:] == [[62], [62], [59, 62]]
+    with pytest.raises(UserError, match=r"^s: pitch C9 \(MIDI 120\) at quarter 0 is off the piano keyboard"):
+        score_roll(_score([(["C9"], 1.0)]), 1, "s")
+
+
+def test_midi_files_read_back_in_c_and_a_bad_file_is_one_line(tmp_path: Path) -> None:
+    from lstm_apps.apps.music.score_files import read_score
+
+    midi = tmp_path / "d_major.mid"
+    _score(
+        [
+            (["D4", "F#4", "A4"], 1.0),
+            (["G4", "B4", "D5"], 1.0),
+            (["A4", "C#5", "E5"], 1.0),
+            (["D4", "F#4", "A4"], 1.0),
+        ]
+    ).write("midi", fp=str(midi))
+    assert pitches(read_score(midi, normalise=False))[0] == [62, 66, 69]
+    assert pitches(read_score(midi))[0] == [60, 64, 67]  # D major -> C major
+    bad = tmp_path / "notes.mid"
+    bad.write_bytes(b"not a midi file")
+    with pytest.raises(UserError, match=r"notes.mid: music21 cannot read it"):
+        read_score(bad)
+    text = tmp_path / "notes.txt"
+    text.write_text("C D E")
+    with pytest.raises(UserError, match=r"notes.txt: not a MIDI or MusicXML file"):
+        read_score(text)
+
+
+def test_the_bach_chorales_ship_with_music21_and_read_as_rolls() -> None:
+    from music21 import corpus
+
+    from lstm_apps.apps.music.score_files import bach_chorales, score_roll
+
+    chorales = list(bach_chorales())
+    assert len(chorales) >= 400 and chorales[0][0].startswith("bwv")
+    roll = score_roll(corpus.parse(str(chorales[0][1])), 1, chorales[0][0])
+    assert roll.shape[0] >= 16 and 3 <= roll.sum(axis=1).max() <= 6  # four voices, a few doubled or held

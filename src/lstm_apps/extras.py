@@ -18,6 +18,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "baselines": ("sklearn",),
     "asr": ("soundfile", "espeakng_loader", "scipy"),
     "serve": ("litserve", "pydantic", "multipart"),
+    "music": ("music21",),
 }
 
 
