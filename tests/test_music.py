@@ -161,3 +161,18 @@ def test_the_bach_chorales_ship_with_music21_and_read_as_rolls() -> None:
     assert len(chorales) >= 400 and chorales[0][0].startswith("bwv")
     roll = score_roll(corpus.parse(str(chorales[0][1])), 1, chorales[0][0])
     assert roll.shape[0] >= 16 and 3 <= roll.sum(axis=1).max() <= 6  # four voices, a few doubled or held
+
+
+def test_batches_predict_every_frame_from_a_silent_start() -> None:
+    from lstm_apps.apps.music.batching import roll_batch
+
+    short, long = frames([[60], [62]], "a"), frames([[64], [65], [67]], "b")
+    batch = roll_batch([short, long])
+    assert batch["lengths"].tolist() == [2, 3] and batch["mask"].tolist() == [[1, 1, 0], [1, 1, 1]]
+    assert batch["inputs"][:, 0].sum() == 0  # the first frame is predicted from silence
+    assert pitches(batch["inputs"][1].numpy().astype(bool)) == [[], [64], [65]]
+    assert pitches(batch["targets"][0].numpy().astype(bool)) == [[60], [62], []]
+    net = PianoRollNetwork(hidden_size=8, num_layers=1, input_size=8, dropout=0.0)
+    logits = net(batch["inputs"], batch["targets"], batch["lengths"])
+    per_step = nll_sum(logits, batch["targets"], batch["mask"]) / batch["mask"].sum()
+    assert per_step.item() == pytest.approx(KEYS * math.log(2), rel=0.1)  # untrained: about a coin per key
