@@ -193,13 +193,15 @@ def open_playground(driver: Any, server: Server, app: str) -> None:
 
 
 def submit_and_wait(driver: Any, element_id: str) -> Any:
+    """Submit the form, wait until the page says this submission finished, and return
+    ``element_id`` (the page must show no error)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
+    body = driver.find_element(By.TAG_NAME, "body")
+    finished = int(body.get_attribute("data-finished") or 0)
     driver.find_element(By.ID, "submit").click()
-    WebDriverWait(driver, 30).until(
-        lambda d: d.find_elements(By.ID, element_id) or d.find_element(By.ID, "error").text
-    )
+    WebDriverWait(driver, 30).until(lambda d: int(body.get_attribute("data-finished") or 0) > finished)
     assert driver.find_element(By.ID, "error").text == ""
     return driver.find_element(By.ID, element_id)
 

@@ -24,6 +24,8 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
+from litserve.transport.process_transport import MPQueueTransport
+
 from lstm_apps import __version__
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.checkpoint import CheckpointInfo
@@ -55,6 +57,24 @@ def playground_script(app: str) -> Path:
     return Path(inspect.getfile(endpoints_for(app)[0])).with_name("playground.js")
 
 
+class PipeQueueServer(ls.LitServer):
+    """A LitServer whose request and response queues are pipes between the processes.
+
+    LitServe's own queues are proxies of a manager process, so every request crossed it four times
+    (put and get, both ways); at 32 clients on two cores that process and its round trips held the
+    throughput down (docs/serving.md). The queues come from the spawn context because the model
+    processes are spawned; the HTTP front ends are forked and inherit them.
+    """
+
+    def _init_manager(self, num_api_servers: int) -> Any:
+        manager = super()._init_manager(num_api_servers)
+        spawn = multiprocessing.get_context("spawn")
+        for path in self.litapi_request_queues:
+            self.litapi_request_queues[path] = spawn.Queue()
+        self._transport = MPQueueTransport(manager, [spawn.Queue() for _ in range(num_api_servers)])
+        return manager
+
+
 def build_server(info: CheckpointInfo, settings: ServeSettings) -> ls.LitServer:
     """A LitServer with ``info``'s endpoints and our routes; ``run_server`` starts it."""
     apis = [endpoint(str(info.path), settings) for endpoint in endpoints_for(info.app)]
@@ -68,7 +88,7 @@ def build_server(info: CheckpointInfo, settings: ServeSettings) -> ls.LitServer:
         "training": checkpoint_summary(info),
         "handoff": handoff_summary(info),
     }
-    server = ls.LitServer(
+    server = PipeQueueServer(
         apis,
         accelerator=settings.accelerator,
         workers_per_device=settings.workers_per_device,

@@ -116,6 +116,8 @@ const playground = (() => {
         showError(error.message);
       } finally {
         button.disabled = false;
+        // How many submissions have finished: lets a page driver wait for this one.
+        document.body.dataset.finished = String(Number(document.body.dataset.finished || 0) + 1);
       }
     });
     document.body.dataset.ready = "true";
