@@ -21,10 +21,9 @@ import litserve as ls
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from litserve.transport.process_transport import MPQueueTransport
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
-
-from litserve.transport.process_transport import MPQueueTransport
 
 from lstm_apps import __version__
 from lstm_apps.errors import UserError
