@@ -4,7 +4,7 @@ per-token argmax vs CRF Viterbi, speech greedy vs prefix beam 8 with and without
 the share of a speech training step spent on its log-mel features, and the tagger's operator calls
 per training step.
 
-    python bench/run.py [--app all|textgen|seq2seq|captioner|tagger|classifier|forecaster|asr] [--steps N] [--warmup 4] [--repeats 2] [override ...]
+    python bench/run.py [--app all|textgen|seq2seq|captioner|tagger|classifier|forecaster|asr|music] [--steps N] [--warmup 4] [--repeats 2] [override ...]
 
 The Lightning side is the trainer a user gets (``configs/train.yaml``: default callbacks with the
 progress bar and checkpoints, TensorBoard logger, clipping, logging interval), the plain side a
@@ -40,6 +40,7 @@ GPU_STEPS = {
     "classifier": 60,
     "forecaster": 60,
     "asr": 60,
+    "music": 60,
 }
 # GPU only: extra training rows (title, overrides), e.g. the tagger as the CoNLL recipe runs it.
 GPU_CASES = {
@@ -58,6 +59,7 @@ DEFAULT_STEPS = {
     "classifier": 60,
     "forecaster": 40,
     "asr": 20,
+    "music": 40,
 }
 # Scaling runs: training batches per process in the timed (second) epoch.
 # (An epoch must hold that many batches per process also with 2 processes.)
@@ -69,6 +71,7 @@ SCALING_STEPS = {
     "classifier": 30,
     "forecaster": 20,
     "asr": 15,
+    "music": 8,
 }
 SCALING_SETUPS = (
     ("1 process, fp32", []),
@@ -109,6 +112,7 @@ UNITS = {
     "classifier": "texts",
     "forecaster": "windows",
     "asr": "utterances",
+    "music": "pieces",
 }
 # Decoders compared per app: (column name, search settings of the app's ``decode_batch``).
 DECODERS = {
@@ -140,7 +144,7 @@ def count_units(batch) -> int:
         "tokens",
         "inputs",
         "audio",
-    ):  # tagger, classifier, forecaster, asr: one sample per row
+    ):  # tagger, classifier, forecaster, music, asr: one sample per row
         if isinstance(batch, dict) and key in batch:
             return batch[key].size(0)
     if isinstance(batch, dict):

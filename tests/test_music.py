@@ -1,5 +1,6 @@
-"""The music app's groundwork: piano rolls from the benchmark's pitch lists, the joint frame
-output's autoregressive masks, and the JSB measures."""
+"""The music app: piano rolls from the benchmark's pitch lists and from scores, the joint frame
+output's autoregressive masks and key-by-key decisions, the JSB measures, the sources and their
+splits, sampling, MIDI out, the synthesiser and the predictor."""
 
 from __future__ import annotations
 
@@ -176,3 +177,133 @@ def test_batches_predict_every_frame_from_a_silent_start() -> None:
     logits = net(batch["inputs"], batch["targets"], batch["lengths"])
     per_step = nll_sum(logits, batch["targets"], batch["mask"]) / batch["mask"].sum()
     assert per_step.item() == pytest.approx(KEYS * math.log(2), rel=0.1)  # untrained: about a coin per key
+
+
+def test_events_store_a_roll_compactly_and_decode_to_it() -> None:
+    from lstm_apps.apps.music.piano_roll import STEP_END, events, roll_of_events
+
+    roll = frames([[60, 64], [], [21, 108], [67]], "a")
+    encoded = events(roll)
+    assert encoded.tolist() == [39, 43, STEP_END, STEP_END, 0, 87, STEP_END, 46, STEP_END]
+    assert (roll_of_events(encoded) == roll).all()
+
+
+def test_joint_decisions_key_by_key_match_the_full_pass() -> None:
+    torch.manual_seed(0)
+    net = PianoRollNetwork(
+        hidden_size=16, num_layers=1, input_size=8, dropout=0.0, output="joint", joint_units=64
+    )
+    assert net.joint is not None
+    state_logits = torch.randn(3, 5, KEYS) * 2
+    frame = net.most_likely_frames(state_logits)
+    # Each decided key is what the full masked pass says given the keys decided below it.
+    full = state_logits + net.joint(frame)
+    assert torch.equal(frame, (full > 0).float())
+    independent = PianoRollNetwork(hidden_size=16, num_layers=1, input_size=8, dropout=0.0)
+    assert torch.equal(independent.most_likely_frames(state_logits), (state_logits > 0).float())
+
+
+def test_sources_split_by_piece_and_augment_only_training_pieces(tmp_path: Path) -> None:
+    from lstm_apps.apps.music.sources import AUGMENT_SEMITONES, ScoreFolder, split_of, transposed
+
+    parts = split_of([f"p{i}" for i in range(20)], 0.1, 0.2, seed=3)
+    assert sorted(parts["train"] + parts["val"] + parts["test"]) == list(range(20))
+    assert (len(parts["val"]), len(parts["test"])) == (2, 4)
+    roll = frames([[60, 64], [62]], "a")
+    assert pitches(transposed(roll, 2)) == [[62, 66], [64]]
+    assert transposed(frames([[108]], "b"), 1) is None  # would leave the keyboard
+
+    class Pieces(ScoreFolder):
+        def files(self) -> list[tuple[str, Path]]:
+            return [(f"p{i}", tmp_path / f"p{i}.mid") for i in range(10)]
+
+    read: list[str] = []
+    import lstm_apps.apps.music.sources as sources
+
+    def fake_read(path: Path, steps: int, normalise: bool) -> np.ndarray:
+        read.append(Path(path).stem)
+        return frames([[60 + int(Path(path).stem[1:])]], str(path))
+
+    original = sources.read_score
+    sources.read_score = fake_read  # type: ignore[assignment]
+    try:
+        source = Pieces(str(tmp_path), transposition="augment", val_fraction=0.2, test_fraction=0.2)
+        train, test = list(source.records("train")), list(source.records("test"))
+    finally:
+        sources.read_score = original  # type: ignore[assignment]
+    assert len(train) == 6 * len(AUGMENT_SEMITONES) and len(test) == 2
+    keys = len(AUGMENT_SEMITONES)
+    as_written = [pitches(train[i * keys + list(AUGMENT_SEMITONES).index(0)])[0][0] for i in range(6)]
+    assert as_written == [60 + int(name[1:]) for name in read[:6]]  # each piece, then its 11 other keys
+    assert [pitches(r)[0][0] for r in train[:keys]] == [as_written[0] + t for t in AUGMENT_SEMITONES]
+    assert set(read[:6]).isdisjoint(read[6:])  # a test piece is never read for training
+
+
+def test_a_folder_without_scores_and_a_missing_benchmark_file_are_one_line(tmp_path: Path) -> None:
+    from lstm_apps.apps.music.sources import JsbChorales, ScoreFolder
+
+    (tmp_path / "notes.txt").write_text("x")
+    with pytest.raises(UserError, match=r"^data.scores.folder: .* holds no MIDI or MusicXML files"):
+        list(ScoreFolder(str(tmp_path)).records("train"))
+    with pytest.raises(UserError, match=r"^data.scores.folder: .*jsb-chorales-quarter.json is missing; run"):
+        list(JsbChorales(str(tmp_path)).records("train"))
+
+
+def test_samples_continue_the_primer_and_a_seed_repeats_them() -> None:
+    from lstm_apps.apps.music.model import MusicModel
+
+    torch.manual_seed(0)
+    model = MusicModel(
+        1, 8, hidden_size=16, num_layers=1, input_size=8, dropout=0.0, output="joint", joint_units=16
+    )
+    primer = torch.from_numpy(frames([[60, 64, 67], [62]], "p"))
+    first = model.sample(3, 5, 1.0, primer, torch.Generator().manual_seed(7))
+    again = model.sample(3, 5, 1.0, primer, torch.Generator().manual_seed(7))
+    assert first.shape == (3, 7, KEYS) and torch.equal(first, again)
+    assert torch.equal(first[:, :2], primer.float().expand(3, -1, -1))
+    assert set(first.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_notes_synthesise_and_draw(tmp_path: Path) -> None:
+    from lstm_apps.apps.music.rendering import SAMPLE_RATE, note_runs, roll_image, synthesise
+
+    roll = frames([[60, 64], [60], [], [67]], "a")
+    assert sorted(note_runs(roll)) == [(39, 0, 2), (43, 0, 1), (46, 3, 1)]
+    audio = synthesise(roll, 1)
+    assert audio.shape == (4 * SAMPLE_RATE * 60 // 100,) and 0.5 < audio.abs().max() <= 0.8
+    step = audio.numel() // 4
+    assert audio[2 * step : 3 * step].abs().max() == 0  # the silent step is silent
+    image = roll_image(roll, cell=2)
+    assert image.shape[0] == 3 and image.shape[2] == 4 * 2 and 0 <= image.min() and image.max() <= 1
+
+
+def test_midi_written_reads_back_and_a_primer_longer_than_the_context_is_one_line(tmp_path: Path) -> None:
+    from lstm_apps.apps.music.model import MusicModel
+    from lstm_apps.apps.music.predictor import MusicOptions, MusicPredictor
+    from lstm_apps.apps.music.score_files import midi_bytes, read_score
+
+    roll = frames([[60, 64], [60, 64], [], [67]], "a")
+    path = tmp_path / "a.mid"
+    path.write_bytes(midi_bytes(roll, 1, 100))
+    assert (read_score(path, 1, normalise=False) == roll).all()
+
+    model = MusicModel(1, 3, hidden_size=8, num_layers=1, input_size=8, dropout=0.0)
+    out = tmp_path / "out"
+    options = MusicOptions(num_samples=2, length=3, primer=str(path), output_dir=str(out), seed=1)
+    with pytest.raises(
+        UserError, match=r"^primer: .*a.mid is 4 steps on the model's grid, longer than the model's context"
+    ):
+        MusicPredictor(model, options).predict()
+    model.longest_piece = 10
+    printed = MusicPredictor(model, options).predict().text.splitlines()
+    assert [line.split("\t")[0] for line in printed] == [
+        str(out / "sample_000.mid"),
+        str(out / "sample_001.mid"),
+    ]
+    again = MusicPredictor(model, options).predict().text.splitlines()
+    assert again[0].startswith(str(out / "sample_002.mid"))  # earlier samples are kept
+    sampled = read_score(out / "sample_000.mid", 1, normalise=False)
+    assert (sampled[:4] == roll).all()  # the primer comes first
+    (tmp_path / "bad.mid").write_text("not midi")
+    with pytest.raises(UserError, match=r"bad.mid: music21 cannot read it"):
+        MusicPredictor(model, MusicOptions(primer=str(tmp_path / "bad.mid"), output_dir=str(out))).predict()

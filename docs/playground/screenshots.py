@@ -83,6 +83,13 @@ def asr(driver: Any, scratch: Path) -> str:
     return "transcript"
 
 
+def music(driver: Any, scratch: Path) -> str:
+    fill(driver, "num_samples", "2")
+    fill(driver, "length", "96")
+    fill(driver, "seed", "3")
+    return "pieces"
+
+
 FORMS: dict[str, Callable[[Any, Path], str]] = {
     "textgen": textgen,
     "seq2seq": seq2seq,
@@ -91,6 +98,7 @@ FORMS: dict[str, Callable[[Any, Path], str]] = {
     "forecaster": forecaster,
     "captioner": captioner,
     "asr": asr,
+    "music": music,
 }
 
 

@@ -161,3 +161,23 @@ def write_speech(
     manifest = folder / name
     manifest.write_text("\n".join(rows) + "\n")
     return manifest
+
+
+def write_chorales(folder: Path, pieces: tuple[int, int, int] = (10, 3, 3), seed: int = 0) -> Path:
+    """A folder holding ``jsb-chorales-quarter.json`` in the benchmark's layout: pieces that walk
+    a I-IV-V-I progression in four voices (learnable), some steps held."""
+    rng = np.random.default_rng(seed)
+    chords = [[48, 64, 67, 72], [53, 65, 69, 72], [55, 62, 67, 71], [48, 64, 67, 72]]
+
+    def piece() -> list[list[int]]:
+        steps = int(rng.integers(8, 16))
+        start = int(rng.integers(0, 4))
+        return [chords[(start + t // 2) % 4] if rng.random() > 0.05 else [] for t in range(steps)]
+
+    data = {
+        split: [piece() for _ in range(n)]
+        for split, n in zip(("train", "valid", "test"), pieces, strict=True)
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "jsb-chorales-quarter.json").write_text(json.dumps(data))
+    return folder

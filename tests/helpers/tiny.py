@@ -14,6 +14,7 @@ from pathlib import Path
 
 from helpers.fixture_data import (
     handful,
+    write_chorales,
     write_conll,
     write_labelled,
     write_pairs,
@@ -171,6 +172,27 @@ def tiny_asr_overrides(manifest: Path) -> list[str]:
     ]
 
 
+def tiny_music_overrides(folder: Path) -> list[str]:
+    return [
+        "app=music",
+        "data/scores=jsb_chorales",
+        f"data.scores.folder={folder}",
+        "data.batch_size=4",
+        "model.output=joint",
+        "model.hidden_size=16",
+        "model.num_layers=1",
+        "model.input_size=8",
+        "model.joint_units=16",
+        "model.dropout=0.0",
+        "model.log_samples=1",
+        "model.sample_steps=4",
+        "optimizer.lr=0.01",
+        "scheduler=none",
+        *QUIET,
+        "trainer.log_every_n_steps=1",
+    ]
+
+
 def _textgen(folder: Path) -> Tiny:
     return Tiny(tiny_textgen_overrides(write_tiny_corpus(folder)), ["prompt=the cat", "max_new_tokens=8"])
 
@@ -197,6 +219,13 @@ def _forecaster(folder: Path) -> Tiny:
     return Tiny(tiny_forecaster_overrides(series), [f"input_file={series}"])
 
 
+def _music(folder: Path) -> Tiny:
+    scores = write_chorales(folder / "chorales")
+    return Tiny(
+        tiny_music_overrides(scores), ["num_samples=2", "length=6", f"output_dir={folder / 'samples'}"]
+    )
+
+
 def _asr(folder: Path) -> Tiny:
     manifest = write_speech(folder / "speech")
     return Tiny(tiny_asr_overrides(manifest), [f"input={manifest.parent / 'm1-0.wav'}", "beam_size=2"])
@@ -211,6 +240,7 @@ TINY: dict[str, Callable[[Path], Tiny]] = {
     "classifier": _classifier,
     "forecaster": _forecaster,
     "asr": _asr,
+    "music": _music,
 }
 
 

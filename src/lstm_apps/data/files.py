@@ -33,11 +33,16 @@ def write_text_atomically(path: str | Path, text: str) -> None:
     The temporary name is unique per process (pid and a random part): ranks or nodes writing the
     same file at once each rename a complete file of their own into place.
     """
+    write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def write_bytes_atomically(path: str | Path, data: bytes) -> None:
+    """``write_text_atomically`` for bytes (a MIDI file, an image)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.partial")
     try:
-        partial.write_text(text, encoding="utf-8")
+        partial.write_bytes(data)
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)

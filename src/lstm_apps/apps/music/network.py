@@ -11,6 +11,7 @@ keep each key from seeing itself or the keys above); sampling fills a frame key 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -51,6 +52,24 @@ class JointFrame(nn.Module):
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         return self.out(torch.relu(self.into(frames)))
+
+    def decide(
+        self, state_logits: torch.Tensor, choose: Callable[[torch.Tensor], torch.Tensor]
+    ) -> torch.Tensor:
+        """A frame ``[..., 88]`` decided key by key from the lowest: ``choose`` turns key k's
+        logit (given the keys chosen below it) into 0/1. The hidden layer's input grows by one
+        key per step (a rank-one update) instead of being recomputed: 88 times less work than
+        calling ``forward`` for every key."""
+        w_in = self.into.weight * self.into.mask  # [H, 88]
+        w_out = self.out.weight * self.out.mask  # [88, H]
+        hidden = self.into.bias.expand(*state_logits.shape[:-1], -1)
+        frame = torch.zeros_like(state_logits)
+        for key in range(KEYS):  # key k's distribution needs the keys decided below it
+            logit = state_logits[..., key] + torch.relu(hidden) @ w_out[key] + self.out.bias[key]
+            chosen = choose(logit)
+            frame[..., key] = chosen
+            hidden = hidden + chosen[..., None] * w_in[:, key]
+        return frame
 
 
 class PianoRollNetwork(nn.Module):
@@ -99,8 +118,14 @@ class PianoRollNetwork(nn.Module):
         (independent), or key by key from the lowest (joint)."""
         if self.joint is None:
             return torch.bernoulli(torch.sigmoid(logits / temperature), generator=generator)
-        frame = torch.zeros_like(logits)
-        for key in range(KEYS):  # each key's probability needs the keys drawn below it
-            total = logits[:, key] + self.joint(frame)[:, key]
-            frame[:, key] = torch.bernoulli(torch.sigmoid(total / temperature), generator=generator)
-        return frame
+        return self.joint.decide(
+            logits, lambda logit: torch.bernoulli(torch.sigmoid(logit / temperature), generator=generator)
+        )
+
+    @torch.no_grad()
+    def most_likely_frames(self, logits: torch.Tensor) -> torch.Tensor:
+        """The frames ``[..., 88]`` each key of which is on where it is more likely than not
+        (joint: given the keys decided below it), from the state's ``logits``."""
+        if self.joint is None:
+            return (logits > 0).float()
+        return self.joint.decide(logits, lambda logit: (logit > 0).float())

@@ -59,3 +59,26 @@ def read_jsb_json(path: str | Path) -> dict[str, list[np.ndarray]]:
         split: [frames(piece, f"{path}: {split} piece {i}") for i, piece in enumerate(data[split])]
         for split in SPLITS
     }
+
+
+# A roll as a flat sequence of small integers for the prepared store: each step's sounding keys
+# (0-87), then STEP_END. A chorale's step holds about four keys, so this is about 5 bytes a step
+# where the frames would take 88.
+STEP_END = KEYS
+
+
+def events(roll: np.ndarray) -> np.ndarray:
+    """``roll [T, 88]`` as ``uint8`` events: each step's keys, lowest first, then ``STEP_END``."""
+    steps, keys = np.nonzero(roll)
+    out = np.full(len(keys) + len(roll), STEP_END, dtype=np.uint8)
+    out[np.arange(len(keys)) + steps] = keys  # entry i of step t has t step ends before it
+    return out
+
+
+def roll_of_events(encoded: np.ndarray) -> np.ndarray:
+    """The inverse of ``events``: ``[T, 88]`` bool frames."""
+    ends = encoded == STEP_END
+    step = np.cumsum(ends) - ends
+    roll = np.zeros((int(ends.sum()), KEYS), dtype=bool)
+    roll[step[~ends], encoded[~ends].astype(np.int64)] = True
+    return roll

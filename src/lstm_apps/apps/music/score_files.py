@@ -81,3 +81,46 @@ def bach_chorales() -> Iterator[tuple[str, Path]]:
     for path in corpus.getComposer("bach"):
         file = Path(str(path))
         yield file.name[: -len(file.suffix)], file
+
+
+def midi_bytes(roll: np.ndarray, steps_per_quarter: int, quarters_per_minute: int) -> bytes:
+    """A standard MIDI file of ``roll`` (one track, a piano): each run of a key's frames is one
+    note, the grid's step ``1 / steps_per_quarter`` quarter notes long."""
+    require_extra("music", "writing MIDI files")
+    from music21 import midi, note, stream, tempo
+
+    from lstm_apps.apps.music.rendering import note_runs
+
+    part = stream.Stream()
+    part.insert(0, tempo.MetronomeMark(number=quarters_per_minute))
+    # A rest as long as the piece keeps its length where it ends (or is all) in silence.
+    part.insert(0, note.Rest(quarterLength=len(roll) / steps_per_quarter))
+    for key, first, steps in note_runs(roll):
+        sounding = note.Note(key + LOWEST_PITCH)
+        sounding.quarterLength = steps / steps_per_quarter
+        part.insert(first / steps_per_quarter, sounding)
+    track = midi.translate.streamToMidiFile(part)
+    return bytes(track.writestr())
+
+
+def read_score_bytes(data: bytes, name: str, steps_per_quarter: int) -> np.ndarray:
+    """A MIDI or MusicXML file given as bytes (an upload) as a piano roll, as written (no
+    transposition); anything music21 cannot read is one line naming ``name``."""
+    require_extra("music", "reading MIDI and MusicXML files")
+    from music21 import converter
+
+    try:
+        score = converter.parseData(data) if not data.startswith(b"MThd") else _parse_midi(data)
+    except Exception as err:  # music21 raises many kinds for a bad file; each means "cannot read"
+        raise UserError(
+            f"{name}: not a MIDI or MusicXML file music21 can read ({type(err).__name__})"
+        ) from None
+    return score_roll(score, steps_per_quarter, name)
+
+
+def _parse_midi(data: bytes) -> Any:
+    from music21 import midi
+
+    track = midi.MidiFile()
+    track.readstr(data)
+    return midi.translate.midiFileToStream(track)
