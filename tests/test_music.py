@@ -307,3 +307,43 @@ def test_midi_written_reads_back_and_a_primer_longer_than_the_context_is_one_lin
     (tmp_path / "bad.mid").write_text("not midi")
     with pytest.raises(UserError, match=r"bad.mid: music21 cannot read it"):
         MusicPredictor(model, MusicOptions(primer=str(tmp_path / "bad.mid"), output_dir=str(out))).predict()
+
+
+def test_tensorboard_gets_a_piano_roll_and_a_sound_of_each_drawn_sample() -> None:
+    from lstm_apps.apps.music.model import MusicModel
+    from lstm_apps.apps.music.rendering import SAMPLE_RATE
+
+    torch.manual_seed(0)
+    model = MusicModel(
+        1, 8, log_samples=2, sample_steps=6, hidden_size=8, num_layers=1, input_size=8, dropout=0.0
+    )
+    images, sounds = model.validation_images(), model.validation_audio()
+    assert sorted(images) == ["samples/piano_roll_0", "samples/piano_roll_1"]
+    assert all(image.shape[0] == 3 and image.shape[2] == 6 * 4 for image in images.values())
+    assert sorted(sounds) == ["samples/audio_0", "samples/audio_1"]
+    assert all(rate == SAMPLE_RATE and samples.dim() == 1 for samples, rate in sounds.values())
+    drawn = [roll.copy() for roll in model.validation_samples_drawn()]
+    model._samples = None  # the next validation draws again, seeded by the epoch: the same pieces
+    assert all((a == b).all() for a, b in zip(drawn, model.validation_samples_drawn(), strict=True))
+    assert (
+        MusicModel(1, 8, log_samples=0, hidden_size=8, num_layers=1, input_size=8).validation_images() == {}
+    )
+
+
+def test_the_chorales_and_a_folder_of_midi_files_give_pieces_per_split(tmp_path: Path) -> None:
+    from lstm_apps.apps.music.score_files import midi_bytes
+    from lstm_apps.apps.music.sources import BachChorales, ScoreFolder
+
+    chorales = BachChorales(pieces=5, val_fraction=0.2, test_fraction=0.2)
+    parts = {split: list(chorales.records(split)) for split in ("train", "val", "test")}
+    assert [len(parts[s]) for s in ("train", "val", "test")] == [3, 1, 1]
+    assert all(roll.shape[1] == KEYS and roll.any(axis=1).mean() > 0.8 for p in parts.values() for roll in p)
+    assert len(chorales.identity()["files"]) == 5
+
+    (tmp_path / "set" / "inner").mkdir(parents=True)
+    for i in range(4):
+        roll = frames([[60 + i, 64 + i], [62 + i]] * (i + 2), f"piece {i}")
+        (tmp_path / "set" / ("inner" if i % 2 else "") / f"p{i}.mid").write_bytes(midi_bytes(roll, 1, 100))
+    folder = ScoreFolder(str(tmp_path / "set"), transposition="none", val_fraction=0.25, test_fraction=0.25)
+    lengths = sorted(len(r) for s in ("train", "val", "test") for r in folder.records(s))
+    assert lengths == [4, 6, 8, 10]  # every file once, in whichever split, as written

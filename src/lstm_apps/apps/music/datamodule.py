@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any, Protocol
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol, cast
 
 import numpy as np
 import torch
@@ -26,7 +26,7 @@ class ScoreSource(Protocol):
     def identity(self) -> dict[str, Any]: ...
 
 
-class RollColumn:
+class RollColumn(Sequence[np.ndarray]):
     """A split's pieces as piano rolls, decoded from the mapped events on demand."""
 
     def __init__(self, encoded: SequenceArrays) -> None:
@@ -38,7 +38,7 @@ class RollColumn:
     def __len__(self) -> int:
         return len(self.encoded)
 
-    def __getitem__(self, index: int) -> np.ndarray:
+    def __getitem__(self, index: int) -> np.ndarray:  # type: ignore[override]
         return roll_of_events(np.asarray(self.encoded[index]))
 
 
@@ -46,7 +46,9 @@ class RollBatches(LengthBucketedBatches):
     """Pieces of similar length together: ``roll_batch`` (``inputs``, ``targets``, ``lengths``,
     ``mask``) and ``index`` (the pieces' places in the split)."""
 
-    def __init__(self, rolls: RollColumn, batch_size: int, shuffle: bool, seed: int, rank: int, world: int):
+    def __init__(
+        self, rolls: RollColumn, batch_size: int, shuffle: bool, seed: int, rank: int, world: int
+    ) -> None:
         super().__init__(rolls.steps, batch_size, shuffle, seed, rank, world)
         self.rolls = rolls
 
@@ -89,7 +91,11 @@ class MusicDataModule(PreparedSentenceDataModule):
         pass
 
     def encode_records(self, split: str, records: list[np.ndarray]) -> Columns:
-        return {"events": SequenceArrays.from_lists([events(roll) for roll in records], STEP_END + 1)}
+        return {
+            "events": SequenceArrays.from_lists(
+                cast("list[Sequence[int]]", [events(roll) for roll in records]), STEP_END + 1
+            )
+        }
 
     def open_columns(self, store: PreparedStore) -> None:
         for split in self.split_names("events"):

@@ -4,7 +4,7 @@ independently or jointly (``output``); scored as the JSB protocol scores it."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -57,7 +57,7 @@ class MusicModel(AppModule):
         self.counts = nn.ModuleDict(
             {f"{split}_{c}": SumMetric(nan_strategy="disable") for split in SPLITS[1:] for c in COUNTS}
         )
-        self._samples: list[np.ndarray] = []
+        self._samples: list[np.ndarray] | None = None
         self._report = ""
 
     # -- model ----------------------------------------------------------------------------------
@@ -93,16 +93,19 @@ class MusicModel(AppModule):
         self._nll(logits, batch, split)
         counts = frame_counts(self.net.most_likely_frames(state_logits), batch["targets"], batch["mask"])
         for name, value in zip(COUNTS, counts, strict=True):
-            self.counts[f"{split}_{name}"].update(value)
+            self._count(split, name).update(value)
+
+    def _count(self, split: str, name: str) -> SumMetric:
+        return cast(SumMetric, self.counts[f"{split}_{name}"])
 
     def _reset(self, split: str) -> None:
         mean_at(self.mean_nll, f"{split}_nll").reset()
         for name in COUNTS:
-            self.counts[f"{split}_{name}"].reset()
+            self._count(split, name).reset()
 
     def _finish(self, split: str) -> tuple[float, float]:
         nll = mean_at(self.mean_nll, f"{split}_nll").compute()
-        tp, fp, fn = (self.counts[f"{split}_{name}"].compute() for name in COUNTS)
+        tp, fp, fn = (self._count(split, name).compute() for name in COUNTS)
         accuracy = tp / (tp + fp + fn).clamp(min=1)
         # compute() already reduced over processes; sync_dist only tells Lightning so.
         self.log(f"{split}/nll", nll, prog_bar=split == "val", sync_dist=True)
@@ -117,10 +120,7 @@ class MusicModel(AppModule):
 
     def on_validation_epoch_end(self) -> None:
         self._finish("val")
-        if self.log_samples and not self.trainer.sanity_checking:
-            generator = torch.Generator(device=self.device).manual_seed(self.current_epoch)
-            rolls = self.sample(self.log_samples, self.sample_steps, generator=generator)
-            self._samples = [roll.cpu().numpy().astype(bool) for roll in rolls]
+        self._samples = None  # drawn when the samples callback asks for them (its epochs only)
 
     def on_test_epoch_start(self) -> None:
         self._reset("test")
@@ -140,13 +140,25 @@ class MusicModel(AppModule):
     def evaluation_report(self) -> str:
         return self._report
 
+    def validation_samples_drawn(self) -> list[np.ndarray]:
+        """``log_samples`` pieces of ``sample_steps`` steps, drawn once per validation (seeded by
+        the epoch) for both the pictures and the sounds."""
+        if self._samples is None:
+            self._samples = []
+            if self.log_samples:
+                generator = torch.Generator(device=self.device).manual_seed(self.current_epoch)
+                rolls = self.sample(self.log_samples, self.sample_steps, generator=generator)
+                self._samples = [roll.cpu().numpy().astype(bool) for roll in rolls]
+        return self._samples
+
     def validation_images(self) -> dict[str, torch.Tensor]:
-        return {f"samples/piano_roll_{i}": roll_image(roll) for i, roll in enumerate(self._samples)}
+        drawn = self.validation_samples_drawn()
+        return {f"samples/piano_roll_{i}": roll_image(roll) for i, roll in enumerate(drawn)}
 
     def validation_audio(self) -> dict[str, tuple[torch.Tensor, int]]:
         return {
             f"samples/audio_{i}": (synthesise(roll, self.steps_per_quarter), SAMPLE_RATE)
-            for i, roll in enumerate(self._samples)
+            for i, roll in enumerate(self.validation_samples_drawn())
         }
 
     # -- inference ------------------------------------------------------------------------------

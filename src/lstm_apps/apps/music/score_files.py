@@ -91,7 +91,7 @@ def midi_bytes(roll: np.ndarray, steps_per_quarter: int, quarters_per_minute: in
 
     from lstm_apps.apps.music.rendering import note_runs
 
-    part = stream.Stream()
+    part: Any = stream.Stream()
     part.insert(0, tempo.MetronomeMark(number=quarters_per_minute))
     # A rest as long as the piece keeps its length where it ends (or is all) in silence.
     part.insert(0, note.Rest(quarterLength=len(roll) / steps_per_quarter))

@@ -8,6 +8,7 @@ import base64
 import binascii
 from typing import Annotated
 
+import numpy as np
 from annotated_types import Ge, Gt, Le
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,7 +54,9 @@ class MusicResponse(BaseModel):
 class MusicAPI(AppAPI):
     summary = "sample pieces, or continue a primer"
 
-    def decode_request(self, request: MusicRequest, **kwargs: object) -> tuple[MusicRequest, object]:
+    def decode_request(
+        self, request: MusicRequest, **kwargs: object
+    ) -> tuple[MusicRequest, np.ndarray | None]:
         predictor: MusicPredictor = self.the_predictor
         if request.primer is not None and request.primer_midi is not None:
             raise BadRequest("primer", "give primer or primer_midi, not both")
@@ -74,13 +77,13 @@ class MusicAPI(AppAPI):
             raise BadRequest(field, message) from None
         return request, None
 
-    def answer(self, items: list[tuple[MusicRequest, object]]) -> list[dict]:
+    def answer(self, items: list[tuple[MusicRequest, np.ndarray | None]]) -> list[dict]:
         predictor: MusicPredictor = self.the_predictor
         answers = []
         for request, primer in items:  # each request's pieces are one batch (their own length, seed …)
             rolls = predictor.sample(
                 request.num_samples, request.length, request.temperature, primer, request.seed
-            )  # type: ignore[arg-type]
+            )
             answers.append(
                 {
                     "samples": [
@@ -91,7 +94,7 @@ class MusicAPI(AppAPI):
                         for roll in rolls
                     ],
                     "steps_per_quarter": predictor.model.steps_per_quarter,
-                    "primer_steps": 0 if primer is None else len(primer),  # type: ignore[arg-type]
+                    "primer_steps": 0 if primer is None else len(primer),
                 }
             )
         return answers
