@@ -86,12 +86,9 @@ class MusicModel(AppModule):
         self.log("train/nll_epoch", mean_at(self.mean_nll, "train_nll").compute(), sync_dist=True)
 
     def _evaluate(self, batch: dict[str, torch.Tensor], split: str) -> None:
-        state_logits, _ = self.net.context(batch["inputs"], batch["lengths"])
-        logits = (
-            state_logits + self.net.joint(batch["targets"]) if self.net.joint is not None else state_logits
-        )
-        self._nll(logits, batch, split)
-        counts = frame_counts(self.net.most_likely_frames(state_logits), batch["targets"], batch["mask"])
+        context, _ = self.net.context(batch["inputs"], batch["lengths"])
+        self._nll(self.net.frame_logits(context, batch["targets"]), batch, split)
+        counts = frame_counts(self.net.most_likely_frames(context), batch["targets"], batch["mask"])
         for name, value in zip(COUNTS, counts, strict=True):
             self._count(split, name).update(value)
 
@@ -167,8 +164,8 @@ class MusicModel(AppModule):
         """The app's decoding entry point: for each piece of a collated batch, the most likely
         next frame after each of its steps ``[T_i, 88]``."""
         with self.evaluating():
-            state_logits, _ = self.net.context(batch["inputs"], batch["lengths"])
-            frames = self.net.most_likely_frames(state_logits)
+            context, _ = self.net.context(batch["inputs"], batch["lengths"])
+            frames = self.net.most_likely_frames(context)
         return [frames[row, :length] for row, length in enumerate(batch["lengths"].tolist())]
 
     @torch.no_grad()
@@ -198,9 +195,10 @@ class MusicModel(AppModule):
         return sampled if given is None else torch.cat([given, sampled], dim=1)
 
     def export_graphs(self) -> list[ExportGraph]:
-        """``next_frame``: frames ``[B, T, 88]`` (a silent frame, then the piece) -> the state's
-        logits for each next frame ``[B, T, 88]`` (independent output: the keys' logits; joint:
-        add ``frame_keys``' logits, which read the keys of the frame below each key)."""
+        """``next_frame``: frames ``[B, T, 88]`` (a silent frame, then the piece) -> ``context``,
+        what the state says of each next frame: the keys' logits ``[B, T, 88]`` (independent
+        output: the whole model). Joint also ``frame_keys``: a frame's ``context [N, 88]`` and its
+        keys ``[N, 88]`` -> each key's logit given the keys below it (decide from the lowest up)."""
         net = self.net
 
         def next_frame(frames: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -218,26 +216,26 @@ class MusicModel(AppModule):
                 GraphOf(net, next_frame),
                 lambda n: ((torch.rand(n, 12 + n, KEYS) < 0.05).float(),),
                 ["frames"],
-                ["logits"],
-                {"frames": {0: "batch", 1: "steps"}, "logits": {0: "batch", 1: "steps"}},
+                ["context"],
+                {"frames": {0: "batch", 1: "steps"}, "context": {0: "batch", 1: "steps"}},
                 extras,
             )
         ]
         if net.joint is not None:
             joint = net.joint
 
-            def frame_keys(frames: torch.Tensor) -> tuple[torch.Tensor, ...]:
-                return (joint(frames),)
+            def frame_keys(context: torch.Tensor, frames: torch.Tensor) -> tuple[torch.Tensor, ...]:
+                return (joint(context, frames),)
 
             graphs.append(
                 ExportGraph(
                     "frame_keys",
                     GraphOf(net, frame_keys),
-                    lambda n: ((torch.rand(n, KEYS) < 0.05).float(),),
-                    ["frames"],
+                    lambda n: (torch.randn(n, KEYS), (torch.rand(n, KEYS) < 0.05).float()),
+                    ["context", "frames"],
                     ["logits"],
-                    {"frames": {0: "frames"}, "logits": {0: "frames"}},
-                    extras,
+                    {"context": {0: "frames"}, "frames": {0: "frames"}, "logits": {0: "frames"}},
+                    {**extras, "joint_units": joint.units},
                 )
             )
         return graphs

@@ -39,33 +39,34 @@ class MaskedLinear(nn.Linear):
 
 
 class JointFrame(nn.Module):
-    """``logit_k = head(h)_k + made(x_<k)_k``: a one-hidden-layer MADE over the keys of a frame,
-    added to the recurrent state's own logits."""
+    """A one-hidden-layer MADE over the keys of a frame, added to the logits the recurrent state
+    gives each key (its ``context``): ``logit_k = head(h)_k + V_k · relu(W x_<k + c)``, ``W`` and
+    ``V`` masked so that key k reads only the keys below it in the frame."""
 
     def __init__(self, hidden_units: int) -> None:
         super().__init__()
+        self.units = hidden_units
         # Hidden unit j may read keys < degree_j; output key k may read hidden units with degree <= k.
         degrees = torch.arange(hidden_units) % (KEYS - 1) + 1
         keys = torch.arange(KEYS)
         self.into = MaskedLinear(KEYS, hidden_units, (keys[None, :] < degrees[:, None]))
         self.out = MaskedLinear(hidden_units, KEYS, (degrees[None, :] <= keys[:, None]))
 
-    def forward(self, frames: torch.Tensor) -> torch.Tensor:
-        return self.out(torch.relu(self.into(frames)))
+    def forward(self, context: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """Logits ``[..., 88]`` of ``frames`` given their ``context`` (teacher forcing)."""
+        return context + self.out(torch.relu(self.into(frames)))
 
-    def decide(
-        self, state_logits: torch.Tensor, choose: Callable[[torch.Tensor], torch.Tensor]
-    ) -> torch.Tensor:
+    def decide(self, context: torch.Tensor, choose: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
         """A frame ``[..., 88]`` decided key by key from the lowest: ``choose`` turns key k's
         logit (given the keys chosen below it) into 0/1. The hidden layer's input grows by one
         key per step (a rank-one update) instead of being recomputed: 88 times less work than
         calling ``forward`` for every key."""
         w_in = self.into.weight * self.into.mask  # [H, 88]
         w_out = self.out.weight * self.out.mask  # [88, H]
-        hidden = self.into.bias.expand(*state_logits.shape[:-1], -1)
-        frame = torch.zeros_like(state_logits)
+        hidden = self.into.bias.expand(*context.shape[:-1], -1)
+        frame = torch.zeros_like(context)
         for key in range(KEYS):  # key k's distribution needs the keys decided below it
-            logit = state_logits[..., key] + torch.relu(hidden) @ w_out[key] + self.out.bias[key]
+            logit = context[..., key] + torch.relu(hidden) @ w_out[key] + self.out.bias[key]
             chosen = choose(logit)
             frame[..., key] = chosen
             hidden = hidden + chosen[..., None] * w_in[:, key]
@@ -96,36 +97,38 @@ class PianoRollNetwork(nn.Module):
     def context(
         self, frames: torch.Tensor, lengths: torch.Tensor | None = None, state: RecurrentState | None = None
     ) -> tuple[torch.Tensor, RecurrentState]:
-        """Per step, the state's logits for the next frame ``[B, T, 88]``, and the final state."""
+        """Per step, what the state says of the next frame (its ``context``: each key's logit
+        ``[B, T, 88]``; the joint output adds what the keys below say), and the final state."""
         hidden, state = self.rnn(torch.relu(self.embed(frames)), lengths=lengths, state=state)
         return self.head(self.dropout(hidden)), state
+
+    def frame_logits(self, context: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """The logits ``[..., 88]`` of ``targets`` given their ``context`` (``context``'s)."""
+        return context if self.joint is None else self.joint(context, targets)
 
     def forward(
         self, frames: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> torch.Tensor:
         """Logits of ``targets`` (the next frames, ``[B, T, 88]``) given ``frames``; the joint
         output reads each target frame's lower keys through its masks (teacher forcing)."""
-        logits, _ = self.context(frames, lengths)
-        if self.joint is not None:
-            logits = logits + self.joint(targets)
-        return logits
+        return self.frame_logits(self.context(frames, lengths)[0], targets)
 
     @torch.no_grad()
     def sample_frame(
-        self, logits: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None
+        self, context: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None
     ) -> torch.Tensor:
-        """One frame ``[B, 88]`` drawn from the state's ``logits`` ``[B, 88]``: all keys at once
-        (independent), or key by key from the lowest (joint)."""
+        """One frame ``[B, 88]`` drawn given its ``context`` (a step of ``context()``'s): all keys
+        at once (independent), or key by key from the lowest (joint)."""
         if self.joint is None:
-            return torch.bernoulli(torch.sigmoid(logits / temperature), generator=generator)
+            return torch.bernoulli(torch.sigmoid(context / temperature), generator=generator)
         return self.joint.decide(
-            logits, lambda logit: torch.bernoulli(torch.sigmoid(logit / temperature), generator=generator)
+            context, lambda logit: torch.bernoulli(torch.sigmoid(logit / temperature), generator=generator)
         )
 
     @torch.no_grad()
-    def most_likely_frames(self, logits: torch.Tensor) -> torch.Tensor:
+    def most_likely_frames(self, context: torch.Tensor) -> torch.Tensor:
         """The frames ``[..., 88]`` each key of which is on where it is more likely than not
-        (joint: given the keys decided below it), from the state's ``logits``."""
+        (joint: given the keys decided below it), from their ``context``."""
         if self.joint is None:
-            return (logits > 0).float()
-        return self.joint.decide(logits, lambda logit: (logit > 0).float())
+            return (context > 0).float()
+        return self.joint.decide(context, lambda logit: (logit > 0).float())
