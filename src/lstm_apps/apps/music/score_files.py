@@ -24,12 +24,14 @@ SCORE_SUFFIXES = (".mid", ".midi", ".xml", ".musicxml", ".mxl")
 
 def score_roll(score: Any, steps_per_quarter: int, where: str) -> np.ndarray:
     """``[T, 88]`` bool frames of a music21 score (every part together)."""
-    length = float(score.highestTime)
-    steps = math.ceil(length * steps_per_quarter)
+    notes = list(score.flatten().notes)
+    # The last note's end, not the score's: MIDI files come back padded to whole bars.
+    length = max((float(n.offset) + float(n.duration.quarterLength) for n in notes), default=0.0)
+    steps = math.ceil(length * steps_per_quarter - 1e-9)
     if steps == 0:
         raise UserError(f"{where}: an empty piece (no notes)")
     roll = np.zeros((steps, KEYS), dtype=bool)
-    for note in score.flatten().notes:
+    for note in notes:
         start = float(note.offset)
         end = start + float(note.duration.quarterLength)
         first = math.ceil(start * steps_per_quarter - 1e-9)
@@ -93,7 +95,8 @@ def midi_bytes(roll: np.ndarray, steps_per_quarter: int, quarters_per_minute: in
 
     part: Any = stream.Stream()
     part.insert(0, tempo.MetronomeMark(number=quarters_per_minute))
-    # A rest as long as the piece keeps its length where it ends (or is all) in silence.
+    # A rest as long as the piece keeps its length in the file where it ends in silence (a
+    # reader takes the last note's end).
     part.insert(0, note.Rest(quarterLength=len(roll) / steps_per_quarter))
     for key, first, steps in note_runs(roll):
         sounding = note.Note(key + LOWEST_PITCH)
