@@ -76,13 +76,15 @@ def read_score(path: str | Path, steps_per_quarter: int = 1, normalise: bool = T
 
 
 def bach_chorales() -> Iterator[tuple[str, Path]]:
-    """``(name, path)`` of each Bach chorale in music21's corpus (no download)."""
+    """``(name, path)`` of each Bach chorale in music21's corpus stored as MusicXML (410 of its
+    413 files; the other three are Humdrum copies). No download."""
     require_extra("music", "the Bach chorales music21 ships")
     from music21 import corpus
 
     for path in corpus.getComposer("bach"):
         file = Path(str(path))
-        yield file.name[: -len(file.suffix)], file
+        if file.suffix.lower() in SCORE_SUFFIXES:
+            yield file.name[: -len(file.suffix)], file
 
 
 def midi_bytes(roll: np.ndarray, steps_per_quarter: int, quarters_per_minute: int) -> bytes:
