@@ -16,7 +16,7 @@ TEST_WORKERS ?= 2
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
 .DEFAULT_GOAL := help
-.PHONY: help install train sweep eval predict serve test test-fast bench bench-serve bench-data tensorboard lint typecheck format clean
+.PHONY: help install train sweep eval predict serve test test-fast bench bench-serve bench-gpu bench-data tensorboard lint typecheck format clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ bench: $(STAMP) ## per app: Lightning vs plain-PyTorch throughput, decoding spee
 
 bench-serve: $(STAMP) ## served models: requests/s and p50/p99 at 1, 8, 32 HTTP clients, batching off and on
 	$(BIN)/python bench/serve.py
+
+bench-gpu: $(STAMP) ## one GPU, 9 min: every app's throughput, then the results recipes side by side -> bench/results_gpu.md, docs/results.md
+	$(BIN)/python bench/gpu.py $(ARGS)
 
 bench-data: $(STAMP) ## large corpora: prepare speed, peak RSS, start -> 1st step: make bench-data SIZES="10 100 1000" PAIRS="200 1000"
 	$(BIN)/python bench/large_corpus.py $(SIZES)

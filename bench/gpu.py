@@ -1,0 +1,298 @@
+"""What this project reaches on one GPU, in a known time: the throughput table of every app, then
+the results pages' recipes trained side by side on the same GPU, each within the budget.
+
+    python bench/gpu.py [--budget 540] [--datasets ../shared/datasets] [--device cuda]
+                        [--recipes seq2seq_multi30k music_jsb …] [--no-throughput] [--out bench/gpu_runs]
+
+1. Throughput (``bench/run.py --only-training``, every app, short windows): a share of the budget.
+2. Data: each recipe's ``lstm-apps prepare`` from ``--datasets`` (``file://`` only: nothing is
+   downloaded), before and outside the timed part.
+3. Recipes: one ``lstm-apps train`` process per recipe, all started together on the one device,
+   each with ``trainer.max_time`` set so that every run (and its test) ends inside the budget; a
+   process still running at the deadline is stopped. A log per recipe in ``--out/<recipe>.log``.
+4. Rows: device, torch/CUDA versions, wall time and the metric as the results page defines it,
+   into ``bench/results_gpu.md`` and, for each recipe that measured, the summary table of
+   ``docs/results.md`` (where its row says "not yet run on a GPU"). A failing recipe is reported
+   in its row and the others go on.
+
+``--recipes-file recipes.json`` replaces the built-in table (``[{"name", "train": [overrides],
+"prepare": [[app, dataset, subfolder]], "metric": key}]``): the tests drive tiny recipes this way
+on a CPU (``--device cpu --budget 60``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # bench/run.py, for its table of apps
+ROOT = HERE.parent
+THROUGHPUT_SHARE = 0.15  # of the budget, for step 1
+TEST_MARGIN_S = 45.0  # left after trainer.max_time for the test run, the checkpoint and the exit
+NOT_YET = "not yet run on a GPU"
+
+
+@dataclass
+class Recipe:
+    name: str
+    train: list[str]
+    metric: str
+    prepare: list[list[str]] = field(default_factory=list)  # [app, dataset, subfolder of --datasets]
+
+
+RECIPES = [
+    Recipe(
+        "seq2seq_multi30k",
+        ["experiment=seq2seq_multi30k"],
+        "test/bleu_lc",
+        [["seq2seq", "multi30k", "multi30k"]],
+    ),
+    Recipe(
+        "seq2seq_multi30k_bpe",
+        ["experiment=seq2seq_multi30k_bpe"],
+        "test/bleu_lc",
+        [["seq2seq", "multi30k", "multi30k"]],
+    ),
+    Recipe(
+        "textgen_shakespeare_nanogpt",
+        ["experiment=textgen_shakespeare_nanogpt"],
+        "test/loss_blocks",
+        [["textgen", "tinyshakespeare", "tinyshakespeare"]],
+    ),
+    Recipe(
+        "tagger_conll2002_es",
+        ["experiment=tagger_conll2002_es"],
+        "test/f1",
+        [["tagger", "conll2002_es", "conll2002"]],
+    ),
+    Recipe("classifier_sst2", ["experiment=classifier_sst2"], "test/acc", [["classifier", "sst2", "sst2"]]),
+    Recipe("asr", ["app=asr"], "test/wer"),
+    Recipe("music_jsb", ["experiment=music_jsb"], "test/nll", [["music", "jsb_chorales", "jsb_chorales"]]),
+    Recipe(
+        "music_jsb_joint",
+        ["experiment=music_jsb_joint"],
+        "test/nll",
+        [["music", "jsb_chorales", "jsb_chorales"]],
+    ),
+]
+
+
+def as_max_time(seconds: float) -> str:
+    total = max(1, int(seconds))
+    return f"00:{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def device_line(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        name = f"{torch.cuda.get_device_name()}, CUDA {torch.version.cuda}"
+    else:
+        name = f"CPU ({platform.machine()}, {os.cpu_count()} cores)"
+    return f"{name}; torch {torch.__version__}, Python {platform.python_version()}"
+
+
+def prepare(recipes: list[Recipe], datasets: Path, data_dir: Path, out: Path) -> dict[str, str]:
+    """Each distinct preparation once, from ``file://`` folders; recipe name -> why it failed."""
+    failed: dict[str, str] = {}
+    done: dict[tuple[str, str], str | None] = {}
+    for recipe in recipes:
+        for app, dataset, folder in recipe.prepare:
+            key = (app, dataset)
+            if key not in done:
+                log = out / f"prepare-{app}-{dataset}.log"
+                command = [
+                    sys.executable, "-m", "lstm_apps.cli.main", "prepare", app, dataset,
+                    "--base-url", (datasets / folder).resolve().as_uri(), "--out-dir", str(data_dir / app),
+                ]  # fmt: skip
+                with log.open("w") as sink:
+                    code = subprocess.run(
+                        command, stdout=sink, stderr=subprocess.STDOUT, check=False
+                    ).returncode
+                done[key] = None if code == 0 else f"prepare {app} {dataset} failed (see {log.name})"
+            if done[key] is not None:
+                failed[recipe.name] = str(done[key])
+    return failed
+
+
+def train_all(
+    recipes: list[Recipe], device: str, data_dir: Path, out: Path, seconds: float
+) -> dict[str, dict[str, object]]:
+    """Every recipe in its own process at once; each gets ``trainer.max_time`` = ``seconds`` less
+    the test margin, and is stopped if it is still running ``seconds`` after the start."""
+    accelerator = "gpu" if device.startswith("cuda") else "cpu"
+    started = time.monotonic()
+    running: dict[str, tuple[subprocess.Popen[bytes], float]] = {}
+    for recipe in recipes:
+        command = [
+            sys.executable, "-m", "lstm_apps.cli.main", "train", *recipe.train,
+            f"trainer.max_time={as_max_time(seconds - TEST_MARGIN_S)}",
+            f"trainer.accelerator={accelerator}", "trainer.devices=1",
+            f"paths.data_dir={data_dir}", f"hydra.run.dir={out / recipe.name}",
+            "++callbacks.progress_bar=null",  # a log file, not a live bar
+        ]  # fmt: skip
+        sink = (out / f"{recipe.name}.log").open("w")
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+        running[recipe.name] = (process, time.monotonic())
+    deadline = started + seconds
+    ended: dict[str, float] = {}
+    while len(ended) < len(running) and time.monotonic() < deadline:
+        for name, (process, _) in running.items():
+            if name not in ended and process.poll() is not None:
+                ended[name] = time.monotonic()
+        time.sleep(0.2)
+    results: dict[str, dict[str, object]] = {}
+    for recipe in recipes:
+        process, began = running[recipe.name]
+        if recipe.name not in ended:  # past the deadline: stop it (a checkpoint is written on SIGTERM)
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            ended[recipe.name] = time.monotonic()
+        results[recipe.name] = {
+            "code": process.returncode,
+            "started_s": began - started,
+            "wall_s": ended[recipe.name] - began,
+            **read_metric(recipe, out),
+        }
+    return results
+
+
+def read_metric(recipe: Recipe, out: Path) -> dict[str, object]:
+    summary = out / recipe.name / "metrics.json"
+    if not summary.is_file():
+        return {"error": f"no metrics.json (see {recipe.name}.log)"}
+    value = json.loads(summary.read_text())["metrics"].get(recipe.metric)
+    if value is None:
+        return {"error": f"{recipe.metric} not in metrics.json"}
+    return {"value": float(value)}
+
+
+def throughput(budget: float, out: Path) -> str:
+    """``bench/run.py --only-training`` app by app (each writes its own section), within
+    ``budget`` seconds in all: an app that does not finish in its share is named."""
+    from run import UNITS  # bench/run.py: the apps it measures
+
+    apps = list(UNITS)
+    finished, stopped = [], []
+    deadline = time.monotonic() + budget
+    for i, app in enumerate(apps):
+        share = (deadline - time.monotonic()) / (len(apps) - i)
+        log = out / f"throughput-{app}.log"
+        with log.open("w") as sink:
+            try:
+                subprocess.run(
+                    [sys.executable, str(HERE / "run.py"), "--app", app, "--only-training", "--repeats", "1"],
+                    stdout=sink, stderr=subprocess.STDOUT, timeout=max(1.0, share), check=False,
+                )  # fmt: skip
+                finished.append(app)
+            except subprocess.TimeoutExpired:
+                stopped.append(app)
+    line = f"throughput measured for {', '.join(finished) or 'no app'}"
+    return line + (f"; stopped at its share of the budget: {', '.join(stopped)}" if stopped else "")
+
+
+def rows(recipes: list[Recipe], results: dict[str, dict[str, object]], failed: dict[str, str]) -> list[str]:
+    lines = ["| recipe | metric | result | wall time |", "|---|---|---:|---:|"]
+    for recipe in recipes:
+        found = results.get(recipe.name, {})
+        if recipe.name in failed:
+            value = f"failed: {failed[recipe.name]}"
+        elif "value" in found:
+            value = f"{found['value']:.4g}"
+        else:
+            value = f"failed: {found.get('error', 'did not run')} (exit {found.get('code')})"
+        wall = f"{float(found['wall_s']):.0f} s" if "wall_s" in found else "—"
+        lines.append(f"| `{recipe.name}` | `{recipe.metric}` | {value} | {wall} |")
+    return lines
+
+
+def write_pages(
+    recipes: list[Recipe], results: dict[str, dict[str, object]], table: list[str], device: str,
+    results_file: Path, page: Path | None,
+) -> None:  # fmt: skip
+    heading = "## recipes side by side (bench/gpu.py)"
+    section = f"{heading}\n\n{device}\n\n" + "\n".join(table) + "\n"
+    text = results_file.read_text() if results_file.exists() else "# GPU benchmarks\n"
+    if heading in text:
+        start = text.index(heading)
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    results_file.write_text(text)
+    if page is None or not page.exists():
+        return
+    lines = page.read_text().splitlines()
+    for recipe in recipes:
+        value = results.get(recipe.name, {}).get("value")
+        if value is None:
+            continue  # only where it measured
+        for i, line in enumerate(lines):
+            if line.startswith(f"| `{recipe.name}` |") and NOT_YET in line:
+                lines[i] = line.replace(
+                    NOT_YET, f"{float(value):.4g} on {device.split(';')[0]} (`make bench-gpu`)", 1
+                )
+    page.write_text("\n".join(lines) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--budget", type=float, default=540.0, help="wall seconds for the whole run (default 9 min)"
+    )
+    parser.add_argument("--datasets", type=Path, default=ROOT.parent / "shared" / "datasets")
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--recipes", nargs="*", help="run only these (names of the built-in table)")
+    parser.add_argument("--recipes-file", type=Path, help="a JSON recipe table instead of the built-in one")
+    parser.add_argument("--no-throughput", action="store_true", help="skip step 1")
+    parser.add_argument("--out", type=Path, default=HERE / "gpu_runs")
+    parser.add_argument("--results", type=Path, default=HERE / "results_gpu.md")
+    parser.add_argument("--page", type=Path, default=ROOT / "docs" / "results.md")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    recipes = RECIPES
+    if args.recipes_file:
+        recipes = [Recipe(**entry) for entry in json.loads(args.recipes_file.read_text())]
+    if args.recipes:
+        unknown = sorted(set(args.recipes) - {r.name for r in recipes})
+        if unknown:
+            parser.error(
+                f"unknown recipe(s) {', '.join(unknown)} (available: {', '.join(r.name for r in recipes)})"
+            )
+        recipes = [r for r in recipes if r.name in args.recipes]
+    args.out.mkdir(parents=True, exist_ok=True)
+    data_dir = args.out / "data"
+    device = device_line(args.device)
+    print(f"[bench-gpu] {device}; budget {args.budget:.0f} s; {len(recipes)} recipes", flush=True)
+    if not args.no_throughput:
+        print("[bench-gpu] " + throughput(THROUGHPUT_SHARE * args.budget, args.out), flush=True)
+    failed = prepare(recipes, args.datasets, data_dir, args.out)  # outside the timed part
+    left = args.budget - (time.monotonic() - started)
+    to_train = [r for r in recipes if r.name not in failed]
+    results = train_all(to_train, args.device, data_dir, args.out, left) if to_train else {}
+    table = rows(recipes, results, failed)
+    write_pages(recipes, results, table, device, args.results, args.page)
+    (args.out / "summary.json").write_text(
+        json.dumps({"device": device, "results": results, "failed": failed})
+    )
+    print("\n".join(table), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

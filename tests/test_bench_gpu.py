@@ -1,0 +1,121 @@
+"""``bench/gpu.py`` (``make bench-gpu``) driven on a CPU with tiny recipes: the recipes run side by
+side in their own processes inside the budget, data is prepared from ``file://`` folders first,
+rows are written to the results file and the page, and a failing recipe is reported while the
+others go on."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers.fixture_data import write_chorales, write_series
+from helpers.tiny import tiny_forecaster_overrides, tiny_music_overrides
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.slow
+def test_recipes_run_side_by_side_within_the_budget_and_fill_the_pages(tmp_path: Path) -> None:
+    datasets = tmp_path / "datasets"
+    chorales = write_chorales(datasets / "jsb")
+    shutil.copy(chorales / "jsb-chorales-quarter.json", chorales / "jsb-chorales-16th.json")
+    series = write_series(tmp_path / "series", 200)
+    # The music recipe reads what `lstm-apps prepare music jsb_chorales` wrote under the run's data dir.
+    music = [o for o in tiny_music_overrides(chorales) if not o.startswith("data.scores.folder=")]
+    recipes = [
+        {
+            "name": "music_tiny",
+            "train": music,
+            "metric": "test/nll",
+            "prepare": [["music", "jsb_chorales", "jsb"]],
+        },
+        {"name": "forecaster_tiny", "train": tiny_forecaster_overrides(series), "metric": "test/mae"},
+        {  # would train for ever: trainer.max_time ends it inside the budget, and it is tested
+            "name": "long_tiny",
+            "train": [
+                *tiny_forecaster_overrides(series),
+                "trainer.max_epochs=100000",
+                "callbacks.early_stopping=null",
+            ],
+            "metric": "test/mae",
+        },
+        {
+            "name": "broken_tiny",
+            "train": [*tiny_forecaster_overrides(series), "model.hidden_size=-3"],
+            "metric": "test/mae",
+        },
+    ]
+    table = tmp_path / "recipes.json"
+    table.write_text(json.dumps(recipes))
+    page = tmp_path / "results.md"
+    page.write_text(
+        "| recipe | metric | result |\n|---|---|---|\n"
+        "| `music_tiny` | NLL | not yet run on a GPU; CPU 9.1 |\n"
+        "| `broken_tiny` | MAE | not yet run on a GPU |\n"
+    )
+    results = tmp_path / "results_gpu.md"
+    out = tmp_path / "runs"
+    budget = 75
+    began = time.monotonic()
+    command = [
+        sys.executable, str(ROOT / "bench" / "gpu.py"), "--device", "cpu", "--budget", str(budget),
+        "--no-throughput", "--recipes-file", str(table), "--datasets", str(datasets),
+        "--out", str(out), "--results", str(results), "--page", str(page),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=budget + 60)
+    wall = time.monotonic() - began
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert wall <= budget + 15, wall  # inside the budget (and the interpreter's start)
+
+    summary = json.loads((out / "summary.json").read_text())["results"]
+    assert set(summary) == {"music_tiny", "forecaster_tiny", "long_tiny", "broken_tiny"}
+    assert max(r["started_s"] for r in summary.values()) < 5  # started together, not one after another
+    assert summary["music_tiny"]["value"] > 0 and summary["forecaster_tiny"]["value"] > 0
+    assert summary["broken_tiny"]["code"] != 0 and "value" not in summary["broken_tiny"]
+    assert (
+        summary["long_tiny"]["code"] == 0 and summary["long_tiny"]["value"] > 0
+    )  # stopped by max_time, tested
+    assert summary["long_tiny"]["wall_s"] > summary["forecaster_tiny"]["wall_s"]
+    assert all((out / f"{name}.log").is_file() for name in summary)
+
+    written = results.read_text()
+    assert "## recipes side by side (bench/gpu.py)" in written and "CPU (" in written
+    assert f"| `music_tiny` | `test/nll` | {summary['music_tiny']['value']:.4g} |" in written
+    assert "| `broken_tiny` | `test/mae` | failed: no metrics.json" in written
+    rows = page.read_text().splitlines()
+    assert "not yet run on a GPU" not in rows[2] and f"{summary['music_tiny']['value']:.4g} on CPU" in rows[2]
+    assert rows[3] == "| `broken_tiny` | MAE | not yet run on a GPU |"  # only where it measured
+
+
+def test_every_built_in_recipe_composes_with_the_overrides_the_script_adds(tmp_path: Path) -> None:
+    from helpers.config import compose_config
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import gpu
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    names = {recipe.name for recipe in gpu.RECIPES}
+    assert {
+        "seq2seq_multi30k",
+        "textgen_shakespeare_nanogpt",
+        "tagger_conll2002_es",
+        "classifier_sst2",
+    } <= names
+    assert {"asr", "music_jsb"} <= names
+    for recipe in gpu.RECIPES:
+        extra = [
+            f"trainer.max_time={gpu.as_max_time(300)}",
+            "trainer.accelerator=gpu",
+            f"paths.data_dir={tmp_path}",
+            "++callbacks.progress_bar=null",
+        ]
+        cfg = compose_config("train", [*recipe.train, *extra], tmp_path / recipe.name)
+        assert cfg.trainer.max_time == "00:00:05:00" and cfg.callbacks.progress_bar is None, recipe.name
+        assert recipe.metric.startswith("test/")
