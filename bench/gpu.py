@@ -7,17 +7,19 @@ the results pages' recipes trained side by side on the same GPU, each within the
 1. Throughput (``bench/run.py --only-training``, every app, short windows): a share of the budget.
 2. Data: each recipe's ``lstm-apps prepare`` from ``--datasets`` (``file://`` only: nothing is
    downloaded), before and outside the timed part.
-3. Recipes: one ``lstm-apps train`` process per recipe, all started together on the one device,
-   each with ``trainer.max_time`` set so that every run (and its test) ends inside the budget; a
-   process still running at the deadline is stopped. A log per recipe in ``--out/<recipe>.log``.
+3. Recipes: one ``lstm-apps train`` process per recipe, all started together on the one device
+   (except those that start from another recipe's checkpoint — the fine-tuning comparison's
+   classifier from its language models — which start when those end), each with
+   ``trainer.max_time`` set so that every run (and its test) ends inside the budget; a process
+   still running at the deadline is stopped. A log per recipe in ``--out/<recipe>.log``.
 4. Rows: device, torch/CUDA versions, wall time and the metric as the results page defines it,
    into ``bench/results_gpu.md`` and, for each recipe that measured, the summary table of
    ``docs/results.md`` (where its row says "not yet run on a GPU"). A failing recipe is reported
    in its row and the others go on.
 
-``--recipes-file recipes.json`` replaces the built-in table (``[{"name", "train": [overrides],
-"prepare": [[app, dataset, subfolder]], "metric": key}]``): the tests drive tiny recipes this way
-on a CPU (``--device cpu --budget 60``).
+``--recipes-file recipes.json`` replaces the built-in table (a list of ``Recipe`` fields: ``name``,
+``train``, ``metric``, ``prepare``, ``setup``, ``after``, ``share``): the tests drive tiny recipes
+this way on a CPU (``--device cpu --budget 75``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import signal
 import subprocess
 import sys
@@ -38,15 +41,46 @@ sys.path.insert(0, str(HERE))  # bench/run.py, for its table of apps
 ROOT = HERE.parent
 THROUGHPUT_SHARE = 0.15  # of the budget, for step 1
 TEST_MARGIN_S = 45.0  # left after trainer.max_time for the test run, the checkpoint and the exit
+TEST_MARGIN_SHARE = 0.25  # … or this share of the training time, if smaller (short budgets)
 NOT_YET = "not yet run on a GPU"
 
 
 @dataclass
 class Recipe:
+    """One ``lstm-apps train``. ``prepare``: ``[app, dataset, subfolder of --datasets]`` for
+    ``lstm-apps prepare``; ``setup``: commands run after every preparation, before the timed part;
+    ``after``: recipes whose best checkpoints it starts from (``{best:<name>}`` in ``train``), so it
+    starts when they end; ``share``: the part of the training time its ``max_time`` gets (a
+    recipe others wait for takes half). ``{data_dir}`` and ``{python}`` are filled in."""
+
     name: str
     train: list[str]
     metric: str
-    prepare: list[list[str]] = field(default_factory=list)  # [app, dataset, subfolder of --datasets]
+    prepare: list[list[str]] = field(default_factory=list)
+    setup: list[list[str]] = field(default_factory=list)
+    after: list[str] = field(default_factory=list)
+    share: float = 1.0
+
+
+# The fine-tuning comparison (docs/results.md#fine-tuning-and-transfer) at 10 % of SST-2's labels:
+# a pair of English word LMs, then the classifier from them, against the classifier from scratch.
+SST2_PREPARES = [
+    ["classifier", "sst2", "sst2"],
+    ["seq2seq", "multi30k", "multi30k"],
+    ["tagger", "conll2002_es", "conll2002"],
+]
+CORPORA = [["{python}", str(HERE / "finetune" / "make_corpora.py"), "{data_dir}", "{data_dir}/corpora"]]
+LM_EN = [
+    "app=textgen", "data/corpus=text_files", "data.corpus.train={data_dir}/corpora/lm_en/train.txt",
+    "data.corpus.val={data_dir}/corpora/lm_en/val.txt", "data.tokenizer=word", "data.lowercase=true",
+    "data.word_split=punctuation", "data.vocab_size=20000", "data.batch_size=64", "data.bptt=64",
+    "model.embedding_dim=300", "model.hidden_size=256", "model.num_layers=1", "model.output_dropout=0.3",
+    "trainer.max_epochs=3", "test_after_fit=false",
+]  # fmt: skip
+SST2_10 = [
+    "experiment=classifier_sst2", "data.batch_size=64", "data.corpus.train={data_dir}/corpora/sst2_10pct/train.tsv",
+    "trainer.max_epochs=10", "callbacks.early_stopping=null",
+]  # fmt: skip
 
 
 RECIPES = [
@@ -82,6 +116,25 @@ RECIPES = [
         ["experiment=music_jsb_joint"],
         "test/nll",
         [["music", "jsb_chorales", "jsb_chorales"]],
+    ),
+    Recipe("finetune_lm_en_fwd", LM_EN, "val/loss", SST2_PREPARES, CORPORA, share=0.5),
+    Recipe(
+        "finetune_lm_en_bwd",
+        [*LM_EN, "data.reverse=true", "trainer.max_epochs=2"],
+        "val/loss",
+        SST2_PREPARES,
+        CORPORA,
+        share=0.5,
+    ),
+    Recipe("finetune_sst2_10pct_scratch", SST2_10, "test/acc", SST2_PREPARES, CORPORA, share=0.5),
+    Recipe(
+        "finetune_sst2_10pct_lm",
+        [*SST2_10, "init_from={best:finetune_lm_en_fwd}", "init_from_backward={best:finetune_lm_en_bwd}"],
+        "test/acc",
+        SST2_PREPARES,
+        CORPORA,
+        after=["finetune_lm_en_fwd", "finetune_lm_en_bwd"],
+        share=0.5,
     ),
 ]
 
@@ -121,21 +174,51 @@ def prepare(recipes: list[Recipe], datasets: Path, data_dir: Path, out: Path) ->
                 done[key] = None if code == 0 else f"prepare {app} {dataset} failed (see {log.name})"
             if done[key] is not None:
                 failed[recipe.name] = str(done[key])
+    ran: dict[str, str | None] = {}
+    for recipe in recipes:
+        for step in recipe.setup:
+            command = [filled(part, data_dir) for part in step]
+            key = " ".join(command)
+            if key not in ran:
+                log = out / f"setup-{len(ran)}.log"
+                with log.open("w") as sink:
+                    code = subprocess.run(
+                        command, stdout=sink, stderr=subprocess.STDOUT, check=False
+                    ).returncode
+                ran[key] = None if code == 0 else f"setup failed (see {log.name})"
+            if ran[key] is not None and recipe.name not in failed:
+                failed[recipe.name] = str(ran[key])
     return failed
+
+
+def filled(text: str, data_dir: Path, best: dict[str, str] | None = None) -> str:
+    """``text`` with ``{python}``, ``{data_dir}`` and ``{best:<recipe>}`` filled in."""
+    text = text.replace("{python}", sys.executable).replace("{data_dir}", str(data_dir))
+    return re.sub(r"\{best:([^}]+)\}", lambda m: (best or {}).get(m.group(1), m.group(0)), text)
 
 
 def train_all(
     recipes: list[Recipe], device: str, data_dir: Path, out: Path, seconds: float
 ) -> dict[str, dict[str, object]]:
-    """Every recipe in its own process at once; each gets ``trainer.max_time`` = ``seconds`` less
-    the test margin, and is stopped if it is still running ``seconds`` after the start."""
+    """Every recipe in its own process, all at once except those that start from others'
+    checkpoints (they start when those end). Each gets ``trainer.max_time``: its ``share`` of
+    ``seconds`` less the test margin, or what is left when it starts; a process still running
+    ``seconds`` after the start is stopped."""
     accelerator = "gpu" if device.startswith("cuda") else "cpu"
     started = time.monotonic()
+    deadline = started + seconds
     running: dict[str, tuple[subprocess.Popen[bytes], float]] = {}
-    for recipe in recipes:
+    ended: dict[str, float] = {}
+    results: dict[str, dict[str, object]] = {}
+    best: dict[str, str] = {}
+
+    def start(recipe: Recipe) -> None:
+        left = deadline - time.monotonic()
+        limit = min(recipe.share * seconds, left) - min(TEST_MARGIN_S, TEST_MARGIN_SHARE * seconds)
         command = [
-            sys.executable, "-m", "lstm_apps.cli.main", "train", *recipe.train,
-            f"trainer.max_time={as_max_time(seconds - TEST_MARGIN_S)}",
+            sys.executable, "-m", "lstm_apps.cli.main", "train",
+            *(filled(o, data_dir, best) for o in recipe.train),
+            f"trainer.max_time={as_max_time(limit)}",
             f"trainer.accelerator={accelerator}", "trainer.devices=1",
             f"paths.data_dir={data_dir}", f"hydra.run.dir={out / recipe.name}",
             "++callbacks.progress_bar=null",  # a log file, not a live bar
@@ -143,28 +226,41 @@ def train_all(
         sink = (out / f"{recipe.name}.log").open("w")
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
         running[recipe.name] = (process, time.monotonic())
-    deadline = started + seconds
-    ended: dict[str, float] = {}
-    while len(ended) < len(running) and time.monotonic() < deadline:
+
+    waiting = list(recipes)
+    while time.monotonic() < deadline and (waiting or len(ended) < len(running)):
         for name, (process, _) in running.items():
             if name not in ended and process.poll() is not None:
                 ended[name] = time.monotonic()
+                found = out / name / "metrics.json"
+                if process.returncode == 0 and found.is_file():
+                    best[name] = str(json.loads(found.read_text()).get("best_checkpoint") or "")
+        for recipe in list(waiting):
+            broken = [n for n in recipe.after if n in ended and not best.get(n)]
+            unknown = [n for n in recipe.after if n not in {r.name for r in recipes}]
+            if broken or unknown:
+                waiting.remove(recipe)
+                results[recipe.name] = {"error": f"needs {', '.join(broken + unknown)}, which did not finish"}
+            elif all(best.get(n) for n in recipe.after):
+                waiting.remove(recipe)
+                start(recipe)
         time.sleep(0.2)
-    results: dict[str, dict[str, object]] = {}
-    for recipe in recipes:
-        process, began = running[recipe.name]
-        if recipe.name not in ended:  # past the deadline: stop it (a checkpoint is written on SIGTERM)
+    for recipe in waiting:
+        results[recipe.name] = {"error": f"did not start: {', '.join(recipe.after)} ran out of time"}
+    for name, (process, began) in running.items():
+        if name not in ended:  # past the deadline: stop it (a checkpoint is written on SIGTERM)
             os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
-            ended[recipe.name] = time.monotonic()
-        results[recipe.name] = {
+            ended[name] = time.monotonic()
+        recipe = next(r for r in recipes if r.name == name)
+        results[name] = {
             "code": process.returncode,
             "started_s": began - started,
-            "wall_s": ended[recipe.name] - began,
+            "wall_s": ended[name] - began,
             **read_metric(recipe, out),
         }
     return results

@@ -45,6 +45,20 @@ def test_recipes_run_side_by_side_within_the_budget_and_fill_the_pages(tmp_path:
             ],
             "metric": "test/mae",
         },
+        {  # starts from forecaster_tiny's best checkpoint once that has ended
+            "name": "from_forecaster_tiny",
+            "train": [*tiny_forecaster_overrides(series), "init_from={best:forecaster_tiny}"],
+            "metric": "test/mae",
+            "setup": [["{python}", "-c", "open('{data_dir}/setup_ran', 'w')"]],
+            "after": ["forecaster_tiny"],
+            "share": 0.5,
+        },
+        {
+            "name": "after_broken_tiny",
+            "train": ["app=forecaster"],
+            "metric": "test/mae",
+            "after": ["broken_tiny"],
+        },
         {
             "name": "broken_tiny",
             "train": [*tiny_forecaster_overrides(series), "model.hidden_size=-3"],
@@ -74,15 +88,26 @@ def test_recipes_run_side_by_side_within_the_budget_and_fill_the_pages(tmp_path:
     assert wall <= budget + 15, wall  # inside the budget (and the interpreter's start)
 
     summary = json.loads((out / "summary.json").read_text())["results"]
-    assert set(summary) == {"music_tiny", "forecaster_tiny", "long_tiny", "broken_tiny"}
-    assert max(r["started_s"] for r in summary.values()) < 5  # started together, not one after another
+    assert set(summary) == {
+        "music_tiny", "forecaster_tiny", "long_tiny", "broken_tiny", "from_forecaster_tiny", "after_broken_tiny"
+    }  # fmt: skip
+    together = [
+        summary[n]["started_s"] for n in ("music_tiny", "forecaster_tiny", "long_tiny", "broken_tiny")
+    ]
+    assert max(together) < 5  # started together, not one after another
+    chained = summary["from_forecaster_tiny"]
+    first = summary["forecaster_tiny"]
+    assert chained["started_s"] >= first["started_s"] + first["wall_s"] - 1 and chained["value"] > 0
+    assert "init_from" in (out / "from_forecaster_tiny.log").read_text()
+    assert (out / "data" / "setup_ran").is_file()
+    assert summary["after_broken_tiny"]["error"] == "needs broken_tiny, which did not finish"
     assert summary["music_tiny"]["value"] > 0 and summary["forecaster_tiny"]["value"] > 0
     assert summary["broken_tiny"]["code"] != 0 and "value" not in summary["broken_tiny"]
     assert (
         summary["long_tiny"]["code"] == 0 and summary["long_tiny"]["value"] > 0
     )  # stopped by max_time, tested
     assert summary["long_tiny"]["wall_s"] > summary["forecaster_tiny"]["wall_s"]
-    assert all((out / f"{name}.log").is_file() for name in summary)
+    assert all((out / f"{name}.log").is_file() for name, r in summary.items() if "code" in r)
 
     written = results.read_text()
     assert "## recipes side by side (bench/gpu.py)" in written and "CPU (" in written
@@ -108,7 +133,7 @@ def test_every_built_in_recipe_composes_with_the_overrides_the_script_adds(tmp_p
         "tagger_conll2002_es",
         "classifier_sst2",
     } <= names
-    assert {"asr", "music_jsb"} <= names
+    assert {"asr", "music_jsb", "finetune_sst2_10pct_scratch", "finetune_sst2_10pct_lm"} <= names
     for recipe in gpu.RECIPES:
         extra = [
             f"trainer.max_time={gpu.as_max_time(300)}",
@@ -116,6 +141,9 @@ def test_every_built_in_recipe_composes_with_the_overrides_the_script_adds(tmp_p
             f"paths.data_dir={tmp_path}",
             "++callbacks.progress_bar=null",
         ]
-        cfg = compose_config("train", [*recipe.train, *extra], tmp_path / recipe.name)
+        best = {name: str(tmp_path / f"{name}.ckpt") for name in recipe.after}
+        train = [gpu.filled(o, tmp_path, best) for o in recipe.train]
+        assert not [o for o in train if "{" in o], train
+        cfg = compose_config("train", [*train, *extra], tmp_path / recipe.name)
         assert cfg.trainer.max_time == "00:00:05:00" and cfg.callbacks.progress_bar is None, recipe.name
-        assert recipe.metric.startswith("test/")
+        assert recipe.metric.startswith(("test/", "val/"))
