@@ -31,9 +31,14 @@ class RollColumn(Sequence[np.ndarray]):
 
     def __init__(self, encoded: SequenceArrays) -> None:
         self.encoded = encoded
-        # Steps per piece (every piece has at least one): its step ends, counted once.
-        ends = (np.asarray(encoded.ids) == STEP_END).astype(np.int64)
-        self.steps = np.add.reduceat(ends, encoded.offsets[:-1]) if len(encoded) else np.zeros(0, np.int64)
+        # Steps per piece (every piece has at least one): its step ends, counted once, summed in
+        # int64 from a one-byte mask (no 8-byte copy of the events).
+        ends = np.asarray(encoded.ids) == STEP_END
+        self.steps = (
+            np.add.reduceat(ends, encoded.offsets[:-1], dtype=np.int64)
+            if len(encoded)
+            else np.zeros(0, np.int64)
+        )
 
     def __len__(self) -> int:
         return len(self.encoded)
