@@ -4,7 +4,7 @@ the tagger and seq2seq, each with its recipe's model size (SST-2, CoNLL, Multi30
 data with a recipe-sized vocabulary (weights untrained: speed does not depend on them).
 
     python bench/serve.py [--apps classifier tagger seq2seq] [--clients 1 8 32]
-                          [--requests 400] [--seconds 15] [--batch 32]
+                          [--requests 2000] [--seconds 8] [--batch 32]
 
 Each client is a thread with its own keep-alive connection that sends its next request when the
 last one is answered (a closed loop); a point ends after ``--requests`` answers or ``--seconds``,
@@ -318,8 +318,8 @@ def main() -> None:
     )
     parser.add_argument("--apps", nargs="+", choices=list(SETUPS), default=list(SETUPS))
     parser.add_argument("--clients", nargs="+", type=int, default=[1, 8, 32])
-    parser.add_argument("--requests", type=int, default=400, help="answers per point at most")
-    parser.add_argument("--seconds", type=float, default=15.0, help="seconds per point at most")
+    parser.add_argument("--requests", type=int, default=2000, help="answers per point at most")
+    parser.add_argument("--seconds", type=float, default=8.0, help="seconds per point at most")
     parser.add_argument("--batch", type=int, default=32, help="serve.max_batch_size with batching on")
     parser.add_argument(
         "--repeats", type=int, default=2, help="runs of each point, in turn; the best is kept"

@@ -10,6 +10,7 @@ what a schema cannot (lengths against ``serve.max_input_chars``, decodable image
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Iterator
 from queue import Empty, Queue
@@ -32,6 +33,14 @@ logger = logging.getLogger("lstm_apps.serving")
 
 # How long an idle model process blocks on its queue before looking again (no busy polling).
 IDLE_WAIT_S = 0.5
+
+
+def settle_the_heap() -> None:
+    """Collect once, then leave the objects that live as long as the process (modules, the model)
+    out of every later collection: the first full collection over torch's and Lightning's objects
+    took about 250 ms, a request stalled that long in each new process (docs/serving.md)."""
+    gc.collect()
+    gc.freeze()
 
 
 class BadRequest(HTTPException):
@@ -123,8 +132,20 @@ class TakeWhatIsQueued(BatchedLoop):
                 continue
             finally:
                 callback_runner.trigger_event(EventTypes.AFTER_PREDICT.value, lit_api=lit_api)
-            for (queue_id, uid, _), answer in zip(decoded, answers, strict=True):
+            self.answer_batch(transport, [(queue_id, uid) for queue_id, uid, _ in decoded], answers)
+
+    def answer_batch(self, transport: Any, addresses: list[tuple[int, str]], answers: list[Any]) -> None:
+        """The answers, one message per front end where the transport takes that (``send_all``)."""
+        if not hasattr(transport, "send_all"):
+            for (queue_id, uid), answer in zip(addresses, answers, strict=True):
                 self.put_response(transport, queue_id, uid, answer, LitAPIStatus.OK, LoopResponseType.REGULAR)
+            return
+        by_front_end: dict[int, list[Any]] = {}
+        for (queue_id, uid), answer in zip(addresses, answers, strict=True):
+            message = (uid, (answer, LitAPIStatus.OK, LoopResponseType.REGULAR, self.worker_id))
+            by_front_end.setdefault(queue_id, []).append(message)
+        for queue_id, messages in by_front_end.items():
+            transport.send_all(messages, queue_id)
 
     def answer_error(self, transport: Any, queue_id: int, uid: str, error: HTTPException) -> None:
         self.put_response(
@@ -168,6 +189,7 @@ class AppAPI(ls.LitAPI):
         model = model_from_checkpoint(info).to(device).eval()
         predictor_type = predictor_for(info.app)
         self.predictor = predictor_type(model, predictor_type.options_type(), str(device), direct=True)
+        settle_the_heap()
         logger.info("model process ready: %s on %s (%s)", info.app, device, self.api_path)
 
     @property
@@ -201,6 +223,9 @@ class AppAPI(ls.LitAPI):
         raise NotImplementedError
 
     def encode_response(self, output: Any, **kwargs: Any) -> Any:
+        """``output`` as it is: an endpoint annotates its own ``encode_response`` with its
+        pydantic response, which FastAPI checks and writes in the HTTP front end, so the model
+        process does not build that model too."""
         return output
 
     # -- checks decode_request shares ------------------------------------------------------------

@@ -21,16 +21,17 @@ import litserve as ls
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
-from litserve.transport.process_transport import MPQueueTransport
+from litserve.server import no_auth
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 
 from lstm_apps import __version__
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.checkpoint import CheckpointInfo
-from lstm_apps.serving.api import AppAPI
+from lstm_apps.serving.api import AppAPI, settle_the_heap
 from lstm_apps.serving.settings import ServeSettings
 from lstm_apps.serving.summary import checkpoint_summary, handoff_summary
+from lstm_apps.serving.transport import AnswerPipe, PipeTransport
 
 logger = logging.getLogger("lstm_apps.serving")
 
@@ -57,12 +58,15 @@ def playground_script(app: str) -> Path:
 
 
 class PipeQueueServer(ls.LitServer):
-    """A LitServer whose request and response queues are pipes between the processes.
+    """A LitServer whose queues are pipes between the processes and whose endpoints ask nothing
+    of a thread.
 
     LitServe's own queues are proxies of a manager process, so every request crossed it four times
-    (put and get, both ways); at 32 clients on two cores that process and its round trips held the
-    throughput down (docs/serving.md). The queues come from the spawn context because the model
-    processes are spawned; the HTTP front ends are forked and inherit them.
+    (put and get, both ways); here requests go down a queue from the spawn context (the model
+    processes are spawned; the HTTP front ends are forked and inherit it) and answers come back
+    through ``PipeTransport``. Without an API key LitServe's endpoint depends on a plain function,
+    which FastAPI runs in a worker thread for every request; ``setup_auth`` swaps in an ``async``
+    one that runs on the event loop (docs/serving.md has what each change bought).
     """
 
     def _init_manager(self, num_api_servers: int) -> Any:
@@ -70,8 +74,16 @@ class PipeQueueServer(ls.LitServer):
         spawn = multiprocessing.get_context("spawn")
         for path in self.litapi_request_queues:
             self.litapi_request_queues[path] = spawn.Queue()
-        self._transport = MPQueueTransport(manager, [spawn.Queue() for _ in range(num_api_servers)])
+        self._transport = PipeTransport([AnswerPipe(spawn) for _ in range(num_api_servers)])
         return manager
+
+    def setup_auth(self, lit_api: ls.LitAPI | None = None) -> Any:
+        chosen = super().setup_auth(lit_api)
+        return nobody_to_authorize if chosen is no_auth else chosen
+
+
+async def nobody_to_authorize() -> None:
+    """The endpoints' dependency when no API key is set: nothing to check, on the event loop."""
 
 
 def build_server(info: CheckpointInfo, settings: ServeSettings) -> ls.LitServer:
@@ -191,10 +203,12 @@ def drain_on_sigterm(server: ls.LitServer, timeout: float) -> None:
 def run_server(server: ls.LitServer, settings: ServeSettings) -> None:
     drain_on_sigterm(server, settings.drain_timeout)
     server.uvicorn_graceful_timeout = settings.drain_timeout
+    settle_the_heap()  # before the HTTP front ends are forked from this process
     server.run(
         host=settings.host,
         port=settings.port,
         num_api_servers=settings.api_servers,
         generate_client_file=False,
         log_level="warning",
+        access_log=False,  # a logger call per request, though nothing below a warning is shown
     )

@@ -60,7 +60,7 @@ class SpeechAPI(AppAPI):
         return [answers[i] for i in range(len(items))]
 
     def encode_response(self, output: dict, **kwargs: object) -> TranscribeResponse:
-        return TranscribeResponse(**output)
+        return output  # type: ignore[return-value]
 
 
 ENDPOINTS = [SpeechAPI]

@@ -83,7 +83,7 @@ class CaptionerAPI(AppAPI):
         return [answers[i] for i in range(len(items))]
 
     def encode_response(self, output: dict, **kwargs: object) -> CaptionResponse:
-        return CaptionResponse(**output)
+        return output  # type: ignore[return-value]
 
 
 ENDPOINTS = [CaptionerAPI]
