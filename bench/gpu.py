@@ -4,7 +4,8 @@ the results pages' recipes trained side by side on the same GPU, each within the
     python bench/gpu.py [--budget 540] [--datasets ../shared/datasets] [--device cuda]
                         [--recipes seq2seq_multi30k music_jsb …] [--no-throughput] [--out bench/gpu_runs]
 
-1. Throughput (``bench/run.py --only-training``, every app, short windows): a share of the budget.
+1. Throughput (``bench/run.py --only-training``, every app, short windows; on a GPU with the
+   tagger's batch-10 case too): a share of the budget, into ``--bench-results`` (bench/results.md).
 2. Data: each recipe's ``lstm-apps prepare`` from ``--datasets`` (``file://`` only: nothing is
    downloaded), before and outside the timed part.
 3. Recipes: one ``lstm-apps train`` process per recipe, all started together on the one device
@@ -12,7 +13,8 @@ the results pages' recipes trained side by side on the same GPU, each within the
    classifier from its language models — which start when those end), each with
    ``trainer.max_time`` set so that every run (and its test) ends inside the budget; a process
    still running at the deadline is stopped. A log per recipe in ``--out/<recipe>.log``.
-4. Rows: device, torch/CUDA versions, wall time and the metric as the results page defines it,
+4. Rows: device, torch/CUDA versions, wall time, training throughput (optimizer steps and examples
+   per second in fit, from the run's ``metrics.json`` and ``config.yaml``) and the metric as the results page defines it,
    into ``bench/results_gpu.md`` and, for each recipe that measured, the summary table of
    ``docs/results.md`` (where its row says "not yet run on a GPU"). A failing recipe is reported
    in its row and the others go on.
@@ -267,41 +269,72 @@ def train_all(
 
 
 def read_metric(recipe: Recipe, out: Path) -> dict[str, object]:
-    summary = out / recipe.name / "metrics.json"
-    if not summary.is_file():
+    summary_file = out / recipe.name / "metrics.json"
+    if not summary_file.is_file():
         return {"error": f"no metrics.json (see {recipe.name}.log)"}
-    value = json.loads(summary.read_text())["metrics"].get(recipe.metric)
+    summary = json.loads(summary_file.read_text())
+    value = summary["metrics"].get(recipe.metric)
+    found: dict[str, object] = training_rate(summary.get("fit") or {}, out / recipe.name / "config.yaml")
     if value is None:
-        return {"error": f"{recipe.metric} not in metrics.json"}
-    return {"value": float(value)}
+        return {**found, "error": f"{recipe.metric} not in metrics.json"}
+    return {**found, "value": float(value)}
 
 
-def throughput(budget: float, out: Path) -> str:
-    """``bench/run.py --only-training`` app by app (each writes its own section), within
-    ``budget`` seconds in all: an app that does not finish in its share is named."""
+def training_rate(fit: dict[str, float], config: Path) -> dict[str, object]:
+    """Optimizer steps per second in fit (validation included), and examples per second: steps x
+    ``data.batch_size`` x ``trainer.accumulate_grad_batches`` of the run's config."""
+    steps, seconds = fit.get("optimizer_steps"), fit.get("seconds")
+    if not steps or not seconds:
+        return {}
+    rate: dict[str, object] = {"steps_per_s": steps / seconds}
+    if config.is_file():
+        from omegaconf import OmegaConf
+
+        cfg = OmegaConf.load(config)
+        batch = OmegaConf.select(cfg, "data.batch_size")
+        accumulate = OmegaConf.select(cfg, "trainer.accumulate_grad_batches", default=1) or 1
+        if isinstance(batch, int):
+            rate["examples_per_s"] = steps * batch * int(accumulate) / seconds
+    return rate
+
+
+def throughput(
+    budget: float, out: Path, results: Path, apps: list[str] | None = None, steps: int | None = None
+) -> str:
+    """``bench/run.py --only-training`` app by app (each merges its sections into ``results``),
+    within ``budget`` seconds in all: an app that does not finish in its share is named."""
     from run import UNITS  # bench/run.py: the apps it measures
 
-    apps = list(UNITS)
-    finished, stopped = [], []
+    apps = apps or list(UNITS)
+    finished, stopped, failed = [], [], []
     deadline = time.monotonic() + budget
     for i, app in enumerate(apps):
         share = (deadline - time.monotonic()) / (len(apps) - i)
         log = out / f"throughput-{app}.log"
+        command = [
+            sys.executable, str(HERE / "run.py"), "--app", app, "--only-training", "--repeats", "1",
+            "--results", str(results), *(["--steps", str(steps), "--warmup", "1"] if steps else []),
+        ]  # fmt: skip
         with log.open("w") as sink:
+            process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
             try:
-                subprocess.run(
-                    [sys.executable, str(HERE / "run.py"), "--app", app, "--only-training", "--repeats", "1"],
-                    stdout=sink, stderr=subprocess.STDOUT, timeout=max(1.0, share), check=False,
-                )  # fmt: skip
-                finished.append(app)
-            except subprocess.TimeoutExpired:
+                code = process.wait(timeout=max(1.0, share))
+                (finished if code == 0 else failed).append(app)
+            except subprocess.TimeoutExpired:  # run.py and the children it measures with, all of them
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
                 stopped.append(app)
     line = f"throughput measured for {', '.join(finished) or 'no app'}"
+    if failed:
+        line += f"; failed (see throughput-<app>.log): {', '.join(failed)}"
     return line + (f"; stopped at its share of the budget: {', '.join(stopped)}" if stopped else "")
 
 
 def rows(recipes: list[Recipe], results: dict[str, dict[str, object]], failed: dict[str, str]) -> list[str]:
-    lines = ["| recipe | metric | result | wall time |", "|---|---|---:|---:|"]
+    lines = [
+        "| recipe | metric | result | wall time | training throughput |",
+        "|---|---|---:|---:|---:|",
+    ]
     for recipe in recipes:
         found = results.get(recipe.name, {})
         if recipe.name in failed:
@@ -311,7 +344,12 @@ def rows(recipes: list[Recipe], results: dict[str, dict[str, object]], failed: d
         else:
             value = f"failed: {found.get('error', 'did not run')} (exit {found.get('code')})"
         wall = f"{float(found['wall_s']):.0f} s" if "wall_s" in found else "—"
-        lines.append(f"| `{recipe.name}` | `{recipe.metric}` | {value} | {wall} |")
+        rate = "—"
+        if "steps_per_s" in found:
+            rate = f"{float(found['steps_per_s']):.1f} steps/s"
+            if "examples_per_s" in found:
+                rate += f" ({float(found['examples_per_s']):,.0f} examples/s)"
+        lines.append(f"| `{recipe.name}` | `{recipe.metric}` | {value} | {wall} | {rate} |")
     return lines
 
 
@@ -356,6 +394,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipes", nargs="*", help="run only these (names of the built-in table)")
     parser.add_argument("--recipes-file", type=Path, help="a JSON recipe table instead of the built-in one")
     parser.add_argument("--no-throughput", action="store_true", help="skip step 1")
+    parser.add_argument("--throughput-apps", nargs="*", help="step 1 for these apps only (default: all)")
+    parser.add_argument(
+        "--throughput-steps", type=int, help="timed steps per app in step 1 (default: run.py's)"
+    )
+    parser.add_argument("--bench-results", type=Path, default=HERE / "results.md", help="step 1's page")
     parser.add_argument("--out", type=Path, default=HERE / "gpu_runs")
     parser.add_argument("--results", type=Path, default=HERE / "results_gpu.md")
     parser.add_argument("--page", type=Path, default=ROOT / "docs" / "results.md")
@@ -376,7 +419,14 @@ def main(argv: list[str] | None = None) -> int:
     device = device_line(args.device)
     print(f"[bench-gpu] {device}; budget {args.budget:.0f} s; {len(recipes)} recipes", flush=True)
     if not args.no_throughput:
-        print("[bench-gpu] " + throughput(THROUGHPUT_SHARE * args.budget, args.out), flush=True)
+        measured = throughput(
+            THROUGHPUT_SHARE * args.budget,
+            args.out,
+            args.bench_results,
+            args.throughput_apps,
+            args.throughput_steps,
+        )
+        print("[bench-gpu] " + measured, flush=True)
     failed = prepare(recipes, args.datasets, data_dir, args.out)  # outside the timed part
     left = args.budget - (time.monotonic() - started)
     to_train = [r for r in recipes if r.name not in failed]

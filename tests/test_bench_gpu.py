@@ -6,6 +6,7 @@ others go on."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -114,6 +115,10 @@ def test_recipes_run_side_by_side_within_the_budget_and_fill_the_pages(tmp_path:
     assert "## recipes side by side (bench/gpu.py)" in written and "CPU (" in written
     assert f"| `music_tiny` | `test/nll` | {summary['music_tiny']['value']:.4g} |" in written
     assert "| `broken_tiny` | `test/mae` | failed: no metrics.json" in written
+    assert summary["forecaster_tiny"]["steps_per_s"] > 0 and summary["forecaster_tiny"]["examples_per_s"] > 0
+    # training throughput from the run's metrics.json (steps, seconds) and config.yaml (batch size)
+    music_row = next(line for line in written.splitlines() if line.startswith("| `music_tiny` |"))
+    assert re.search(r"\| [\d.]+ steps/s \([\d,]+ examples/s\) \|$", music_row), music_row
     rows = page.read_text().splitlines()
     assert "not yet run on a GPU" not in rows[2] and f"{summary['music_tiny']['value']:.4g} on CPU" in rows[2]
     assert rows[3] == "| `broken_tiny` | MAE | not yet run on a GPU |"  # only where it measured
@@ -148,3 +153,50 @@ def test_every_built_in_recipe_composes_with_the_overrides_the_script_adds(tmp_p
         cfg = compose_config("train", [*train, *extra], tmp_path / recipe.name)
         assert cfg.trainer.max_time == "00:00:05:00" and cfg.callbacks.progress_bar is None, recipe.name
         assert recipe.metric.startswith(("test/", "val/"))
+
+
+def run_gpu_script(tmp_path: Path, budget: int, *arguments: str) -> subprocess.CompletedProcess[str]:
+    recipes = tmp_path / "none.json"
+    recipes.write_text("[]")
+    command = [
+        sys.executable, str(ROOT / "bench" / "gpu.py"), "--device", "cpu", "--budget", str(budget),
+        "--recipes-file", str(recipes), "--out", str(tmp_path / "runs"), "--results",
+        str(tmp_path / "results_gpu.md"), "--page", str(tmp_path / "page.md"), *arguments,
+    ]  # fmt: skip
+    return subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=budget + 120)
+
+
+@pytest.mark.slow
+def test_the_throughput_step_measures_each_app_into_the_bench_page(tmp_path: Path) -> None:
+    page = tmp_path / "bench_results.md"
+    page.write_text("# Benchmarks (`make bench`)\n\n## music: training throughput\n\nkept as it was\n")
+    done = run_gpu_script(
+        tmp_path,
+        400,
+        "--throughput-apps",
+        "forecaster",
+        "--throughput-steps",
+        "3",
+        "--bench-results",
+        str(page),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "throughput measured for forecaster" in done.stdout and "stopped" not in done.stdout
+    written = page.read_text()
+    assert "## forecaster: training throughput" in written and "Lightning / plain = **" in written
+    assert "3 timed steps" in written and "kept as it was" in written  # merged, not overwritten
+
+
+def test_an_app_that_outlasts_its_share_of_the_throughput_time_is_stopped_and_named(tmp_path: Path) -> None:
+    page = tmp_path / "bench_results.md"
+    began = time.monotonic()
+    # classifier: an app no other test measures, so the processes looked for below are this test's
+    done = run_gpu_script(tmp_path, 4, "--throughput-apps", "classifier", "--bench-results", str(page))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "stopped at its share of the budget: classifier" in done.stdout
+    assert time.monotonic() - began < 60 and not page.exists()
+    time.sleep(0.5)
+    left = subprocess.run(
+        ["pgrep", "-f", f"{ROOT / 'bench' / 'run.py'} --app classifier"], capture_output=True
+    )
+    assert left.returncode == 1, left.stdout  # run.py and its measuring children all stopped

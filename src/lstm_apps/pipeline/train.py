@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -147,7 +148,14 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
             show_plan(plan, output_dir)
         _announce(trainer, output_dir)
 
+    fit_started = time.monotonic()
+    first_step = trainer.global_step
     _fit(trainer, model, datamodule, resume_from)
+    fitted = {
+        "optimizer_steps": trainer.global_step - first_step,
+        "epochs": trainer.current_epoch,
+        "seconds": round(time.monotonic() - fit_started, 3),
+    }
     metrics = _scalar_metrics(trainer.callback_metrics)
     best_score = getattr(trainer.checkpoint_callback, "best_model_score", None)
     if best_score is not None:
@@ -163,7 +171,12 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     log_final_hparams(trainer, plain_dict(cfg), _final_metric_columns(metrics))
     if trainer.is_global_zero:
         # the run's final numbers for scripts (sweeps, benchmarks), laid out as eval's
-        summary = {"app": cfg.app_name, "best_checkpoint": _best_checkpoint(trainer), "metrics": metrics}
+        summary = {
+            "app": cfg.app_name,
+            "best_checkpoint": _best_checkpoint(trainer),
+            "metrics": metrics,
+            "fit": fitted,  # this run's optimizer steps and seconds in fit (validation included)
+        }
         (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         _announce(trainer, output_dir, done=True)
     return metrics
