@@ -45,6 +45,7 @@ THROUGHPUT_SHARE = 0.15  # of the budget, for step 1
 TEST_MARGIN_S = 45.0  # left after trainer.max_time for the test run, the checkpoint and the exit
 TEST_MARGIN_SHARE = 0.25  # … or this share of the training time, if smaller (short budgets)
 NOT_YET = "not yet run on a GPU"
+STOP_GRACE_S = 20.0  # for the runs still going at the deadline to write their checkpoints, together
 
 
 @dataclass
@@ -102,7 +103,7 @@ RECIPES = [
         "textgen_shakespeare_nanogpt",
         ["experiment=textgen_shakespeare_nanogpt"],
         "test/loss_blocks",
-        [["textgen", "tinyshakespeare", "tinyshakespeare"]],
+        [["textgen", "tinyshakespeare_nanogpt", "tinyshakespeare"]],
     ),
     Recipe(
         "tagger_conll2002_es",
@@ -249,15 +250,19 @@ def train_all(
         time.sleep(0.2)
     for recipe in waiting:
         results[recipe.name] = {"error": f"did not start: {', '.join(recipe.after)} ran out of time"}
+    late = [name for name in running if name not in ended]
+    for name in late:  # past the deadline: stop them all at once (SIGTERM writes a checkpoint)
+        os.killpg(running[name][0].pid, signal.SIGTERM)
+    grace_ends = time.monotonic() + STOP_GRACE_S
+    for name in late:
+        process = running[name][0]
+        try:
+            process.wait(timeout=max(0.1, grace_ends - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        ended[name] = time.monotonic()
     for name, (process, began) in running.items():
-        if name not in ended:  # past the deadline: stop it (a checkpoint is written on SIGTERM)
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-            ended[name] = time.monotonic()
         recipe = next(r for r in recipes if r.name == name)
         results[name] = {
             "code": process.returncode,
@@ -265,6 +270,8 @@ def train_all(
             "wall_s": ended[name] - began,
             **read_metric(recipe, out),
         }
+        if name in late and "value" not in results[name]:
+            results[name]["error"] = f"stopped at the end of the budget, before its test ended (see {name}.log)"
     return results
 
 
