@@ -271,7 +271,9 @@ def train_all(
             **read_metric(recipe, out),
         }
         if name in late and "value" not in results[name]:
-            results[name]["error"] = f"stopped at the end of the budget, before its test ended (see {name}.log)"
+            results[name]["error"] = (
+                f"stopped at the end of the budget, before its test ended (see {name}.log)"
+            )
     return results
 
 

@@ -164,7 +164,10 @@ def test_every_built_in_recipe_composes_with_the_overrides_the_script_adds(tmp_p
         data.pop("prepared_dir", None)  # the store training writes itself
         for path in data_files(data, tmp_path):
             parts = path.relative_to(tmp_path).parts
-            assert parts[:2] in prepared or any(folder in path.parents for folder in made), (recipe.name, path)
+            assert parts[:2] in prepared or any(folder in path.parents for folder in made), (
+                recipe.name,
+                path,
+            )
 
 
 def data_files(value: object, data_dir: Path) -> list[Path]:
