@@ -20,7 +20,7 @@ from fastapi import HTTPException
 
 from helpers.config import compose_config
 from helpers.running import run_main
-from helpers.serving import CHROMEDRIVER, CHROMIUM, Server, chromium, serving
+from helpers.serving import CHROMEDRIVER, CHROMIUM, Server, chromium, serving, tiny_checkpoint
 from helpers.tiny import TINY
 from lstm_apps.paths import available_apps
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
@@ -330,6 +330,29 @@ def test_tagger_answers_entities_with_character_offsets(tmp_path: Path) -> None:
             assert [m.get_attribute("data-type") for m in marks] == [e["type"] for e in answer["entities"]]
         finally:
             driver.quit()
+
+
+@pytest.mark.slow
+def test_answers_find_their_requests_across_two_front_ends_and_two_model_processes(tmp_path: Path) -> None:
+    ckpt = tiny_checkpoint("tagger", tmp_path)
+    texts = [f"word{i} and w{i % 7} then {'x' * (1 + i % 5)} ." for i in range(64)]
+    answers: dict[int, Any] = {}
+
+    def ask(first: int) -> None:  # each client on its own connection, one request after another
+        with requests.Session() as session:
+            for i in range(first, len(texts), 8):
+                answers[i] = session.post(server.url + "/predict", json={"text": texts[i]}, timeout=60)
+
+    with serving(ckpt, "serve.api_servers=2", "serve.workers_per_device=2") as server:
+        clients = [threading.Thread(target=ask, args=(first,)) for first in range(8)]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join()
+        assert server.get("/info").json()["model"]["batching"]["max_batch_size"] == 32
+    for i, text in enumerate(texts):  # each answer is its own request's, whichever processes took it
+        assert answers[i].status_code == 200, answers[i].text
+        assert [token["text"] for token in answers[i].json()["tokens"]] == text.split()
 
 
 @pytest.mark.slow
