@@ -121,6 +121,7 @@ def seq2seq_setup(folder: Path) -> tuple[list[str], Callable[[str], dict]]:
 SETUPS = {"classifier": classifier_setup, "tagger": tagger_setup, "seq2seq": seq2seq_setup}
 # Words per request, drawn uniformly: the means of the recipes' test sets (SST-2 dev 19.5 words,
 # CoNLL-2002 Spanish testb 34 tokens, Multi30k test2016 German 10.9 words).
+ROLES = ("model", "front end", "client")  # the processes whose CPU a point reports, in its columns
 REQUEST_LENGTHS = {"classifier": (8, 31), "tagger": (10, 58), "seq2seq": (5, 17)}
 
 
@@ -185,6 +186,31 @@ def stop_server(process: subprocess.Popen) -> None:
         process.wait(60)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+
+
+def cpu_seconds(server: int) -> dict[str, float]:
+    """CPU seconds so far (user + system) of the server's model processes (spawned), its other
+    processes (the HTTP front ends, forked; the idle bookkeeping ones too) and this client
+    process, from /proc (Linux); empty elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+    def used(pid: int) -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    try:
+        children = [
+            int(child)
+            for task in Path(f"/proc/{server}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
+        spent = {"model": 0.0, "front end": used(server), "client": used(os.getpid())}
+        for child in children:
+            role = "model" if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes() else "front end"
+            spent[role] += used(child)
+    except OSError:
+        return {}
+    return spent
 
 
 def load(url: str, bodies: list[dict], clients: int, total: int, seconds: float) -> dict[str, float]:
@@ -252,7 +278,12 @@ def measure(app: str, args: argparse.Namespace, folder: Path) -> list[tuple[str,
         for clients in args.clients:
             for _ in range(args.repeats):
                 for mode, (_, url) in servers.items():
+                    process = servers[mode][0]
+                    before, began = cpu_seconds(process.pid), time.perf_counter()
                     result = load(url, bodies, clients, args.requests, args.seconds)
+                    after, wall = cpu_seconds(process.pid), time.perf_counter() - began
+                    for role in after.keys() & before.keys():  # cores each kind of process kept busy
+                        result[f"cpu {role}"] = (after[role] - before[role]) / wall
                     kept = best.get((mode, clients))
                     if kept is None or result["throughput"] > kept["throughput"]:
                         best[(mode, clients)] = {
@@ -289,16 +320,18 @@ def table(results: dict[str, list[tuple[str, int, dict[str, float]]]], args: arg
         "queued while it was busy). Models of the recipes' sizes: classifier BiLSTM 256 + attention, 300-d "
         "embeddings; tagger char BiLSTM 2 x 25 + BiLSTM 100 + CRF; seq2seq 2 x 512 LSTM encoder-decoder with "
         "attention, beam 5; vocabularies of about 8,000 words; requests as long as the recipes' test sentences "
-        "on average (classifier 8-31 words, tagger 10-58, seq2seq 5-17).",
+        "on average (classifier 8-31 words, tagger 10-58, seq2seq 5-17). Cores busy: CPU seconds per second of "
+        "the point, from /proc, of the model process, the HTTP front end and this client.",
         "",
-        "| app | batching | clients | requests/s | p50 ms | p99 ms |",
-        "| --- | --- | ---: | ---: | ---: | ---: |",
+        "| app | batching | clients | requests/s | p50 ms | p99 ms | cores busy: model / front end / client |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     summary = []
     for app, rows in results.items():
         for mode, clients, r in rows:
+            busy = " / ".join(f"{r[f'cpu {role}']:.2f}" for role in ROLES) if f"cpu {ROLES[0]}" in r else "—"
             lines.append(
-                f"| {app} | {mode} | {clients} | {r['throughput']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} |"
+                f"| {app} | {mode} | {clients} | {r['throughput']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} | {busy} |"
             )
         by = {(mode, clients): r for mode, clients, r in rows}
         most, least = max(args.clients), min(args.clients)
