@@ -351,7 +351,9 @@ def rows(recipes: list[Recipe], results: dict[str, dict[str, object]], failed: d
         elif "value" in found:
             value = f"{found['value']:.4g}"
         else:
-            value = f"failed: {found.get('error', 'did not run')} (exit {found.get('code')})"
+            value = f"failed: {found.get('error', 'did not run')}"
+            if found.get("code") not in (None, 0):  # 0: it stopped when told to, or never tested
+                value += f" (exit {found['code']})"
         wall = f"{float(found['wall_s']):.0f} s" if "wall_s" in found else "—"
         rate = "—"
         if "steps_per_s" in found:
