@@ -148,7 +148,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(ckpt: Path, batch: int) -> tuple[subprocess.Popen, str]:
+def start_server(ckpt: Path, batch: int, accelerator: str = "cpu") -> tuple[subprocess.Popen, str]:
     port = free_port()
     log = (ckpt.parent / f"serve-{batch}.log").open("w")
     process = subprocess.Popen(
@@ -160,7 +160,7 @@ def start_server(ckpt: Path, batch: int) -> tuple[subprocess.Popen, str]:
             f"ckpt_path={ckpt}",
             f"serve.port={port}",
             f"serve.max_batch_size={batch}",
-            "serve.accelerator=cpu",
+            f"serve.accelerator={accelerator}",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -270,7 +270,10 @@ def measure(app: str, args: argparse.Namespace, folder: Path) -> list[tuple[str,
     ckpt, request = checkpoint(app, folder)
     low, high = REQUEST_LENGTHS[app]
     bodies = [request(text) for text in sentences(500, 7, low, high)]
-    servers = {"off": start_server(ckpt, 1), "on": start_server(ckpt, args.batch)}
+    servers = {
+        "off": start_server(ckpt, 1, args.accelerator),
+        "on": start_server(ckpt, args.batch, args.accelerator),
+    }
     best: dict[tuple[str, int], dict[str, float]] = {}
     try:
         for _, url in servers.values():
@@ -308,11 +311,22 @@ def measure(app: str, args: argparse.Namespace, folder: Path) -> list[tuple[str,
 def table(results: dict[str, list[tuple[str, int, dict[str, float]]]], args: argparse.Namespace) -> str:
     import torch
 
+    if args.accelerator == "cuda":
+        heading, where = (
+            "## serving: dynamic batching on GPU",
+            f"one {torch.cuda.get_device_name()} GPU, CUDA {torch.version.cuda}",
+        )
+    else:
+        heading, where = (
+            "## serving: dynamic batching",
+            f"this machine's CPU ({platform.processor() or platform.machine()}",
+        )
+        where += f", {os.cpu_count()} cores"
     lines = [
-        "## serving: dynamic batching",
+        heading,
         "",
-        f"`python bench/serve.py` — `lstm-apps serve` on this machine's CPU ({platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores; torch {torch.__version__}, Python {platform.python_version()}), loopback HTTP, "
+        f"`python bench/serve.py --accelerator {args.accelerator}` — `lstm-apps serve` on {where}; "
+        f"torch {torch.__version__}, Python {platform.python_version()}{')' if args.accelerator == 'cpu' else ''}, loopback HTTP, "
         f"closed-loop clients (each sends its next request when answered), at most {args.requests} answers or "
         f"{args.seconds:g} s per point after a warm-up; both servers up at once and measured in turn, best of "
         f"{args.repeats} (the highest throughput, the lowest p50). Batching off: `serve.max_batch_size=1`; on: "
@@ -356,6 +370,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32, help="serve.max_batch_size with batching on")
     parser.add_argument(
         "--repeats", type=int, default=2, help="runs of each point, in turn; the best is kept"
+    )
+    parser.add_argument(
+        "--accelerator",
+        choices=["cpu", "cuda"],
+        default="cpu",
+        help="where the served models run (serve.accelerator)",
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results.md alone")
     args = parser.parse_args()
