@@ -86,40 +86,26 @@ SST2_10 = [
 ]  # fmt: skip
 
 
+def experiment(name: str, metric: str, *prepare: tuple[str, str, str]) -> Recipe:
+    """The recipe ``experiment=<name>``, with the ``lstm-apps prepare`` runs it reads."""
+    return Recipe(name, [f"experiment={name}"], metric, [list(step) for step in prepare])
+
+
+MULTI30K = ("seq2seq", "multi30k", "multi30k")
+JSB = ("music", "jsb_chorales", "jsb_chorales")
 RECIPES = [
-    Recipe(
-        "seq2seq_multi30k",
-        ["experiment=seq2seq_multi30k"],
-        "test/bleu_lc",
-        [["seq2seq", "multi30k", "multi30k"]],
-    ),
-    Recipe(
-        "seq2seq_multi30k_bpe",
-        ["experiment=seq2seq_multi30k_bpe"],
-        "test/bleu_lc",
-        [["seq2seq", "multi30k", "multi30k"]],
-    ),
-    Recipe(
+    experiment("seq2seq_multi30k", "test/bleu_lc", MULTI30K),
+    experiment("seq2seq_multi30k_bpe", "test/bleu_lc", MULTI30K),
+    experiment(
         "textgen_shakespeare_nanogpt",
-        ["experiment=textgen_shakespeare_nanogpt"],
         "test/loss_blocks",
-        [["textgen", "tinyshakespeare_nanogpt", "tinyshakespeare"]],
+        ("textgen", "tinyshakespeare_nanogpt", "tinyshakespeare"),
     ),
-    Recipe(
-        "tagger_conll2002_es",
-        ["experiment=tagger_conll2002_es"],
-        "test/f1",
-        [["tagger", "conll2002_es", "conll2002"]],
-    ),
-    Recipe("classifier_sst2", ["experiment=classifier_sst2"], "test/acc", [["classifier", "sst2", "sst2"]]),
-    Recipe("asr", ["app=asr"], "test/wer"),
-    Recipe("music_jsb", ["experiment=music_jsb"], "test/nll", [["music", "jsb_chorales", "jsb_chorales"]]),
-    Recipe(
-        "music_jsb_joint",
-        ["experiment=music_jsb_joint"],
-        "test/nll",
-        [["music", "jsb_chorales", "jsb_chorales"]],
-    ),
+    experiment("tagger_conll2002_es", "test/f1", ("tagger", "conll2002_es", "conll2002")),
+    experiment("classifier_sst2", "test/acc", ("classifier", "sst2", "sst2")),
+    Recipe("asr", ["app=asr"], "test/wer"),  # its embedded corpus: nothing to prepare
+    experiment("music_jsb", "test/nll", JSB),
+    experiment("music_jsb_joint", "test/nll", JSB),
     Recipe("finetune_lm_en_fwd", LM_EN, "val/loss", SST2_PREPARES, CORPORA, share=0.5),
     Recipe(
         "finetune_lm_en_bwd",
