@@ -119,9 +119,9 @@ def seq2seq_setup(folder: Path) -> tuple[list[str], Callable[[str], dict]]:
 
 
 SETUPS = {"classifier": classifier_setup, "tagger": tagger_setup, "seq2seq": seq2seq_setup}
+ROLES = ("model", "front end", "client")  # the processes whose CPU a point reports, in its columns
 # Words per request, drawn uniformly: the means of the recipes' test sets (SST-2 dev 19.5 words,
 # CoNLL-2002 Spanish testb 34 tokens, Multi30k test2016 German 10.9 words).
-ROLES = ("model", "front end", "client")  # the processes whose CPU a point reports, in its columns
 REQUEST_LENGTHS = {"classifier": (8, 31), "tagger": (10, 58), "seq2seq": (5, 17)}
 
 
@@ -312,21 +312,16 @@ def table(results: dict[str, list[tuple[str, int, dict[str, float]]]], args: arg
     import torch
 
     if args.accelerator == "cuda":
-        heading, where = (
-            "## serving: dynamic batching on GPU",
-            f"one {torch.cuda.get_device_name()} GPU, CUDA {torch.version.cuda}",
-        )
+        heading = "## serving: dynamic batching on GPU"
+        where = f"one {torch.cuda.get_device_name()} GPU (CUDA {torch.version.cuda})"
     else:
-        heading, where = (
-            "## serving: dynamic batching",
-            f"this machine's CPU ({platform.processor() or platform.machine()}",
-        )
-        where += f", {os.cpu_count()} cores"
+        heading = "## serving: dynamic batching"
+        where = f"this machine's CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
     lines = [
         heading,
         "",
         f"`python bench/serve.py --accelerator {args.accelerator}` — `lstm-apps serve` on {where}; "
-        f"torch {torch.__version__}, Python {platform.python_version()}{')' if args.accelerator == 'cpu' else ''}, loopback HTTP, "
+        f"torch {torch.__version__}, Python {platform.python_version()}; loopback HTTP, "
         f"closed-loop clients (each sends its next request when answered), at most {args.requests} answers or "
         f"{args.seconds:g} s per point after a warm-up; both servers up at once and measured in turn, best of "
         f"{args.repeats} (the highest throughput, the lowest p50). Batching off: `serve.max_batch_size=1`; on: "
