@@ -4,12 +4,13 @@ the tagger and seq2seq, each with its recipe's model size (SST-2, CoNLL, Multi30
 data with a recipe-sized vocabulary (weights untrained: speed does not depend on them).
 
     python bench/serve.py [--apps classifier tagger seq2seq] [--clients 1 8 32]
-                          [--requests 2000] [--seconds 8] [--batch 32]
+                          [--requests 2000] [--seconds 8] [--batch 32] [--int8 classifier tagger seq2seq]
 
 Each client is a thread with its own keep-alive connection that sends its next request when the
 last one is answered (a closed loop); a point ends after ``--requests`` answers or ``--seconds``,
 whichever comes first, after a warm-up of a few requests. Both servers run at once and each point
-is measured on them in turn, ``--repeats`` times; the best is kept. Loopback only. Writes the table into
+is measured on them in turn, ``--repeats`` times; the best is kept. The ``--int8`` apps are measured
+a second time with ``serve.quantize=int8`` (CPU only). Loopback only. Writes the table into
 ``bench/results.md`` (section "serving: dynamic batching") and prints it.
 """
 
@@ -125,9 +126,16 @@ ROLES = ("model", "front end", "client")  # the processes whose CPU a point repo
 REQUEST_LENGTHS = {"classifier": (8, 31), "tagger": (10, 58), "seq2seq": (5, 17)}
 
 
+def label(app: str, quantize: str) -> str:
+    """An app's name in the table, with its recurrent layers' precision where not float32."""
+    return app if quantize == "none" else f"{app} ({quantize})"
+
+
 def checkpoint(app: str, folder: Path) -> tuple[Path, Callable[[str], dict]]:
     overrides, request = SETUPS[app](folder)
     run = folder / "run"
+    if (run / "checkpoints" / "last.ckpt").is_file():  # trained for an earlier variant
+        return run / "checkpoints" / "last.ckpt", request
     command = [
         sys.executable,
         "-m",
@@ -148,9 +156,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(ckpt: Path, batch: int, accelerator: str = "cpu") -> tuple[subprocess.Popen, str]:
+def start_server(
+    ckpt: Path, batch: int, accelerator: str = "cpu", quantize: str = "none"
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    log = (ckpt.parent / f"serve-{batch}.log").open("w")
+    log = (ckpt.parent / f"serve-{batch}-{quantize}.log").open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -161,6 +171,7 @@ def start_server(ckpt: Path, batch: int, accelerator: str = "cpu") -> tuple[subp
             f"serve.port={port}",
             f"serve.max_batch_size={batch}",
             f"serve.accelerator={accelerator}",
+            f"serve.quantize={quantize}",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -264,15 +275,17 @@ def load(url: str, bodies: list[dict], clients: int, total: int, seconds: float)
     }
 
 
-def measure(app: str, args: argparse.Namespace, folder: Path) -> list[tuple[str, int, dict[str, float]]]:
+def measure(
+    app: str, args: argparse.Namespace, folder: Path, quantize: str = "none"
+) -> list[tuple[str, int, dict[str, float]]]:
     """Both servers (batching off and on) up at once, each point measured on them in turn,
     ``--repeats`` times, the best kept: machine noise hits both alike."""
     ckpt, request = checkpoint(app, folder)
     low, high = REQUEST_LENGTHS[app]
     bodies = [request(text) for text in sentences(500, 7, low, high)]
     servers = {
-        "off": start_server(ckpt, 1, args.accelerator),
-        "on": start_server(ckpt, args.batch, args.accelerator),
+        "off": start_server(ckpt, 1, args.accelerator, quantize),
+        "on": start_server(ckpt, args.batch, args.accelerator, quantize),
     }
     best: dict[tuple[str, int], dict[str, float]] = {}
     try:
@@ -298,7 +311,7 @@ def measure(app: str, args: argparse.Namespace, folder: Path) -> list[tuple[str,
             for mode in servers:
                 r = best[(mode, clients)]
                 print(
-                    f"{app} batching={mode} clients={clients}: {r['throughput']:.1f} req/s, "
+                    f"{label(app, quantize)} batching={mode} clients={clients}: {r['throughput']:.1f} req/s, "
                     f"p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms",
                     flush=True,
                 )
@@ -330,17 +343,18 @@ def table(results: dict[str, list[tuple[str, int, dict[str, float]]]], args: arg
         "embeddings; tagger char BiLSTM 2 x 25 + BiLSTM 100 + CRF; seq2seq 2 x 512 LSTM encoder-decoder with "
         "attention, beam 5; vocabularies of about 8,000 words; requests as long as the recipes' test sentences "
         "on average (classifier 8-31 words, tagger 10-58, seq2seq 5-17). Cores busy: CPU seconds per second of "
-        "the point, from /proc, of the model process, the HTTP front end and this client.",
+        "the point, from /proc, of the model process, the HTTP front end and this client. Rows marked (int8): the "
+        "same checkpoint served with `serve.quantize=int8` (int8 recurrent layers).",
         "",
         "| app | batching | clients | requests/s | p50 ms | p99 ms | cores busy: model / front end / client |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     summary = []
-    for app, rows in results.items():
+    for name, rows in results.items():
         for mode, clients, r in rows:
             busy = " / ".join(f"{r[f'cpu {role}']:.2f}" for role in ROLES) if f"cpu {ROLES[0]}" in r else "—"
             lines.append(
-                f"| {app} | {mode} | {clients} | {r['throughput']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} | {busy} |"
+                f"| {name} | {mode} | {clients} | {r['throughput']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} | {busy} |"
             )
         by = {(mode, clients): r for mode, clients, r in rows}
         most, least = max(args.clients), min(args.clients)
@@ -348,9 +362,17 @@ def table(results: dict[str, list[tuple[str, int, dict[str, float]]]], args: arg
             gain = by[("on", most)]["throughput"] / by[("off", most)]["throughput"]
             slower = by[("on", least)]["p50"] / by[("off", least)]["p50"] - 1
             summary.append(
-                f"- {app}: batching gives **{gain:.1f}x** the throughput at {most} clients; "
+                f"- {name}: batching gives **{gain:.1f}x** the throughput at {most} clients; "
                 f"p50 at {least} client {slower:+.0%} with batching on"
             )
+        app = name.split(" ")[0]
+        if name != app and app in results:  # int8 against the same app in float32
+            float32 = {(mode, clients): r for mode, clients, r in results[app]}
+            if ("on", most) in by and ("on", most) in float32:
+                ratio = by[("on", most)]["throughput"] / float32[("on", most)]["throughput"]
+                summary.append(
+                    f"- {name}: {ratio:.1f}x the float32 throughput at {most} clients, batching on"
+                )
     return "\n".join([*lines, "", *summary, ""])
 
 
@@ -372,6 +394,13 @@ def main() -> None:
         default="cpu",
         help="where the served models run (serve.accelerator)",
     )
+    parser.add_argument(
+        "--int8",
+        nargs="*",
+        choices=list(SETUPS),
+        default=list(SETUPS),
+        help="apps measured again with serve.quantize=int8 (CPU only; none: --int8 alone)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results.md alone")
     args = parser.parse_args()
     results = {}
@@ -380,6 +409,8 @@ def main() -> None:
             folder = Path(scratch) / app
             folder.mkdir()
             results[app] = measure(app, args, folder)
+            if app in args.int8 and args.accelerator == "cpu":
+                results[label(app, "int8")] = measure(app, args, folder, "int8")
     text = table(results, args)
     print(text)
     if not args.no_write:

@@ -18,9 +18,12 @@ from helpers.tiny import TINY, Tiny, missing_entry_message
 from lstm_apps.paths import available_apps
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.export import export
+from lstm_apps.pipeline.quantization import quantize_recurrent_layers
 from lstm_apps.pipeline.train import build_datamodule, train
 
 APPS = available_apps()
+LIKELIHOODS = ("test/loss", "test/nll", "test/mae")  # the fit of the test set, where an app reports one
+ONE_TEST = ["trainer.enable_progress_bar=false", "trainer.limit_test_batches=1"]
 
 
 def tiny(app: str, folder: Path) -> Tiny:
@@ -65,18 +68,29 @@ def test_trains_evaluates_predicts_and_exports(
                 "eval",
                 f"ckpt_path={ckpt}",
                 f"hydra.run.dir={evaluated}",
-                "trainer.enable_progress_bar=false",
-                "trainer.limit_test_batches=1",
+                *ONE_TEST,
             ]
         )
         == 0
     )
     summary = json.loads((evaluated / "metrics.json").read_text())
     assert summary["app"] == app and finite(summary["metrics"], "test/"), summary
+    # The same test batch with int8 recurrent layers: a score, and near float32's loss.
+    assert (
+        run_main(["eval", f"ckpt_path={ckpt}", f"hydra.run.dir={evaluated}_int8", "quantize=int8", *ONE_TEST])
+        == 0
+    )
+    int8 = json.loads((tmp_path / "eval_int8" / "metrics.json").read_text())["metrics"]
+    assert finite(int8, "test/") and int8.keys() == summary["metrics"].keys(), int8
+    fitted = {key: value for key, value in summary["metrics"].items() if key in LIKELIHOODS}
+    assert all(int8[key] == pytest.approx(value, rel=0.02) for key, value in fitted.items()), (int8, fitted)
+    assert int8 != summary["metrics"], "quantize=int8 scored the float32 model"
 
     capsys.readouterr()
     assert run_main(["predict", f"ckpt_path={ckpt}", "device=cpu", *setup.predict]) == 0
     assert capsys.readouterr().out.strip(), f"{app}: predict printed nothing for {setup.predict}"
+    assert run_main(["predict", f"ckpt_path={ckpt}", "quantize=int8", *setup.predict]) == 0
+    assert capsys.readouterr().out.strip(), f"{app}: predict with int8 layers printed nothing"
 
     for fmt, suffix in (("onnx", ".onnx"), ("torchscript", ".pt")):
         out = tmp_path / fmt
@@ -95,6 +109,8 @@ def test_trains_evaluates_predicts_and_exports(
     rows = batch[0].size(0) if isinstance(batch, tuple | list) else len(batch["index"])
     decoded = model.decode_batch(batch)
     assert len(decoded) == rows and all(len(row) > 0 for row in decoded), (app, type(decoded))
+    assert quantize_recurrent_layers(model) > 0, f"{app}: no recurrent layer became int8"
+    assert len(model.decode_batch(batch)) == rows
 
 
 @pytest.mark.parametrize("app", APPS)

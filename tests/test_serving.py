@@ -25,6 +25,7 @@ from helpers.tiny import TINY
 from lstm_apps.paths import available_apps
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.predictor import predictor_for
+from lstm_apps.pipeline.quantization import quantize_recurrent_layers
 from lstm_apps.pipeline.train import train
 from lstm_apps.serving.api import AppAPI, TakeWhatIsQueued
 from lstm_apps.serving.server import endpoints_for, playground_script
@@ -137,12 +138,17 @@ def test_an_error_inside_the_model_is_a_500_that_says_what_failed(caplog: pytest
         ("serve.host=10.1.2.3", "serve.host=10.1.2.3"),
         ("serve.max_batch_size=0", "serve.max_batch_size=0"),
         ("serve.prot=8000", "unknown config key 'prot'"),
+        ("serve.quantize=int4", "serve.quantize=int4"),
+        (
+            "serve.quantize=int8 serve.accelerator=cuda",
+            "serve.quantize=int8: int8 layers run on the CPU only; set serve.accelerator=cpu (or auto), not cuda",
+        ),
     ],
 )
 def test_a_bad_serve_setting_is_one_line_before_anything_starts(
     tmp_path: Path, override: str, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = run_main(["serve", f"ckpt_path={tmp_path / 'missing.ckpt'}", override])
+    code = run_main(["serve", f"ckpt_path={tmp_path / 'missing.ckpt'}", *override.split()])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and message in err[0], err
 
@@ -353,6 +359,27 @@ def test_answers_find_their_requests_across_two_front_ends_and_two_model_process
     for i, text in enumerate(texts):  # each answer is its own request's, whichever processes took it
         assert answers[i].status_code == 200, answers[i].text
         assert [token["text"] for token in answers[i].json()["tokens"]] == text.split()
+
+
+@pytest.mark.slow
+def test_int8_layers_answer_as_the_int8_predictor_does_and_near_float32(tmp_path: Path) -> None:
+    ckpt = tiny_checkpoint("classifier", tmp_path)
+    texts = ["the striker scored twice", "rain again in the north"]
+    info = read_checkpoint(ckpt)
+    model = model_from_checkpoint(info)
+    assert quantize_recurrent_layers(model) == 1
+    predictor = predictor_for("classifier")
+    # One at a time, as the server gets them: activations are quantized with their batch's range.
+    int8 = np.stack([predictor(model, predictor.options_type(), "cpu").classify([text])[0] for text in texts])
+    float32 = np.stack([predictor_of(ckpt).classify([text])[0] for text in texts])
+    assert not np.array_equal(int8, float32) and np.allclose(int8, float32, atol=0.02)
+    labels = info.handoff["labels"]
+    with serving(ckpt, "serve.quantize=int8") as server:
+        assert server.get("/info").json()["model"]["quantize"] == "int8"
+        for text, expected in zip(texts, int8, strict=True):
+            answer = server.post("/predict", json={"text": text}).json()["probabilities"]
+            assert answer == pytest.approx({labels[i]: float(p) for i, p in enumerate(expected)}, abs=1e-5)
+    assert "batching up to 32, recurrent layers in int8;" in server.output()
 
 
 @pytest.mark.slow

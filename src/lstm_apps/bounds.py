@@ -9,12 +9,15 @@ annotations read the same to any validator.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from annotated_types import Ge, Gt, Le, Lt
 
 Positive = Annotated[int, Ge(1)]
 """An integer >= 1: sizes, counts of layers, batch sizes."""
+
+Quantization = Literal["none", "int8"]
+"""How a trained model's recurrent layers run for inference: float32 as trained, or int8 (CPU)."""
 
 Count = Annotated[int, Ge(0)]
 """An integer >= 0 (0 usually switches something off)."""

@@ -11,6 +11,9 @@ fails for a numeric key that neither a signature nor this file declares.
 
 from __future__ import annotations
 
+from typing import get_args
+
+from lstm_apps.bounds import Quantization
 from lstm_apps.config_ranges.kinds import AnyOf, Choice, Flag, Key, Kind, ListOf, Null, Range, Text
 
 Table = dict[str, Key]
@@ -160,8 +163,10 @@ _DEVICE_SIDE = {
     "float32_matmul_precision": RUN["float32_matmul_precision"],
     "expected_app": key(NULL, Text(r"[A-Za-z0-9_]+", "an app name"), doc="the checkpoint must be this app's"),
 }
+QUANTIZE = key(one_of(*get_args(Quantization)), doc="int8: int8 recurrent layers, on the CPU")
 EVAL: Table = {
     **_DEVICE_SIDE,
+    "quantize": QUANTIZE,
     "split": key(one_of("test", "val"), doc="the split scored"),
     **{name: spec for name, spec in RUN.items() if name.startswith("trainer.")},
 }
@@ -178,4 +183,5 @@ SERVE: Table = dict(_DEVICE_SIDE)
 PREDICT_COMMON: Table = {
     **_DEVICE_SIDE,
     "device": key(NULL, Text(r"cpu|cuda(:\d+)?|mps", "cpu, cuda, cuda:N or mps"), doc="where to run"),
+    "quantize": QUANTIZE,
 }

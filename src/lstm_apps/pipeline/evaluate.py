@@ -14,6 +14,7 @@ from lstm_apps.errors import UserError
 from lstm_apps.pipeline.build import instantiate_node
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.numerics import apply_matmul_precision
+from lstm_apps.pipeline.quantization import apply_quantization
 from lstm_apps.pipeline.train import build_datamodule
 
 SPLIT_STAGES = {"test": "test", "val": "validate"}
@@ -48,6 +49,25 @@ def override_model_settings(
     return [f"model.{key!s}" for key in overrides]
 
 
+def place_on_the_cpu(cfg: DictConfig, quantization: str) -> None:
+    """Int8 layers run on the CPU, in float32 around them: ``trainer.accelerator=auto`` becomes
+    ``cpu``; another accelerator or a reduced precision is an error naming the key."""
+    accelerator = str(cfg.trainer.get("accelerator", "auto"))
+    if accelerator not in ("auto", "cpu"):
+        raise UserError(
+            f"quantize={quantization}: int8 layers run on the CPU only; "
+            f"set trainer.accelerator=cpu (or auto), not {accelerator}"
+        )
+    precision = str(cfg.trainer.get("precision", "32-true"))
+    if precision not in ("32-true", "32"):
+        raise UserError(
+            f"quantize={quantization}: the layers around the int8 ones run in float32; "
+            f"set trainer.precision=32-true, not {precision}"
+        )
+    with open_dict(cfg):
+        cfg.trainer.accelerator = "cpu"
+
+
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Score ``cfg.ckpt_path`` on ``cfg.split``; ``cfg.data`` entries override the stored data
     config, ``cfg.model`` entries the model settings the weights do not depend on (decoding)."""
@@ -55,6 +75,9 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     info = read_checkpoint(cfg.ckpt_path, expected_app=cfg.get("expected_app"))
     if cfg.split not in SPLIT_STAGES:
         raise UserError(f"split: must be one of {sorted(SPLIT_STAGES)}, got {cfg.split!r}")
+    quantization = cfg.get("quantize", "none")
+    if quantization != "none":
+        place_on_the_cpu(cfg, quantization)
     run_cfg = info.config
     if cfg.get("data"):
         with open_dict(run_cfg):
@@ -73,6 +96,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
             "this; eval can change only settings the weights do not depend on (decoding ones, "
             "e.g. +model.test_beam_size=10)"
         ) from None
+    apply_quantization(model, quantization, "cpu")  # none: the model as loaded
     trainer = instantiate_node(cfg.trainer, "trainer", logger=False, callbacks=[])
     runner = trainer.test if cfg.split == "test" else trainer.validate
     results = runner(model, datamodule=datamodule, verbose=False)

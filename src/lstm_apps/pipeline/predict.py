@@ -12,11 +12,13 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
+from lstm_apps.errors import UserError
 from lstm_apps.folders import output_folder
 from lstm_apps.pipeline.build import plain_dict
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.numerics import apply_matmul_precision
 from lstm_apps.pipeline.predictor import deliver, predictor_for, read_options
+from lstm_apps.pipeline.quantization import apply_quantization
 
 
 def predict(cfg: DictConfig) -> str:
@@ -27,8 +29,14 @@ def predict(cfg: DictConfig) -> str:
     output_file = getattr(options, "output_file", None)
     if output_file:  # checked before the model is loaded and run
         output_folder(Path(str(output_file)).expanduser().parent, "output_file")
-    device = cfg.get("device") or ("cuda" if torch.cuda.is_available() else "cpu")
+    quantization = cfg.get("quantize", "none")
+    device = cfg.get("device") or ("cuda" if torch.cuda.is_available() and quantization == "none" else "cpu")
+    if quantization != "none" and torch.device(device).type != "cpu":
+        raise UserError(
+            f"quantize={quantization}: int8 layers run on the CPU only; set device=cpu, not {device}"
+        )
     model = model_from_checkpoint(info).to(device)
+    apply_quantization(model, quantization, device)
     prediction = predictor_for(info.app)(model, options, device).predict()
     output = deliver(prediction, getattr(options, "output_file", None))
     print(output, flush=True)

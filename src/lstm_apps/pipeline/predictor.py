@@ -22,12 +22,13 @@ import torch
 from torch.utils.data import DataLoader
 
 from lstm_apps.config_ranges import check_options
+from lstm_apps.config_ranges.declared import PREDICT_COMMON
 from lstm_apps.data.files import write_text_atomically
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import move_batch
 
 # Keys of ``configs/predict.yaml`` that every app shares; everything else is the app's option.
-COMMON_KEYS = ("ckpt_path", "expected_app", "device", "float32_matmul_precision", "task_name")
+COMMON_KEYS = ("ckpt_path", "task_name", *PREDICT_COMMON)
 
 ModelT = TypeVar("ModelT", bound=L.LightningModule)
 OptionsT = TypeVar("OptionsT")

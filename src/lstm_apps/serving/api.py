@@ -27,6 +27,7 @@ from litserve.utils import LitAPIStatus, LoopResponseType, PickleableHTTPExcepti
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.predictor import Predictor, predictor_for
+from lstm_apps.pipeline.quantization import apply_quantization
 from lstm_apps.serving.settings import ServeSettings
 
 logger = logging.getLogger("lstm_apps.serving")
@@ -187,10 +188,17 @@ class AppAPI(ls.LitAPI):
             torch.set_num_threads(self.settings.threads_per_model_process())
         info = read_checkpoint(self.ckpt_path)
         model = model_from_checkpoint(info).to(device).eval()
+        quantized = apply_quantization(model, self.settings.quantize, device)
         predictor_type = predictor_for(info.app)
         self.predictor = predictor_type(model, predictor_type.options_type(), str(device), direct=True)
         settle_the_heap()
-        logger.info("model process ready: %s on %s (%s)", info.app, device, self.api_path)
+        logger.info(
+            "model process ready: %s on %s (%s)%s",
+            info.app,
+            device,
+            self.api_path,
+            f", {quantized} recurrent layers in {self.settings.quantize}" if quantized else "",
+        )
 
     @property
     def model(self) -> Any:

@@ -28,8 +28,8 @@ def serve_settings(cfg: DictConfig) -> ServeSettings:
 def serve(cfg: DictConfig) -> None:
     require_extra("serve", "serving a checkpoint over HTTP")
     apply_matmul_precision(cfg)
+    settings = serve_settings(cfg)  # before the checkpoint: a bad setting is named first
     info = read_checkpoint(cfg.ckpt_path, expected_app=cfg.get("expected_app"))
-    settings = serve_settings(cfg)
 
     from lstm_apps.serving.server import build_server, run_server
 
@@ -37,7 +37,8 @@ def serve(cfg: DictConfig) -> None:
     host = "127.0.0.1" if settings.host != "::" else "[::1]"
     print(
         f"serving {info.app} ({info.path}) at http://{host}:{settings.port}/ — playground at /, "
-        f"API docs at /docs, batching up to {settings.max_batch_size}; Ctrl+C or SIGTERM stops",
+        f"API docs at /docs, batching up to {settings.max_batch_size}"
+        f"{', recurrent layers in int8' if settings.quantize == 'int8' else ''}; Ctrl+C or SIGTERM stops",
         flush=True,
     )
     run_server(server, settings)

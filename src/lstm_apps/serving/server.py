@@ -95,13 +95,14 @@ def build_server(info: CheckpointInfo, settings: ServeSettings) -> ls.LitServer:
         "version": __version__,
         "endpoints": {api.api_path: {"summary": api.summary, "stream": api.stream} for api in apis},
         "batching": {"max_batch_size": settings.max_batch_size, "batch_timeout": settings.batch_timeout},
+        "quantize": settings.quantize,
         "limits": {"max_input_chars": settings.max_input_chars, "max_upload_mb": settings.max_upload_mb},
         "training": checkpoint_summary(info),
         "handoff": handoff_summary(info),
     }
     server = PipeQueueServer(
         apis,
-        accelerator=settings.accelerator,
+        accelerator=settings.device_kind(),
         workers_per_device=settings.workers_per_device,
         timeout=settings.timeout,
         max_payload_size=int(settings.max_upload_mb * 1024 * 1024),
