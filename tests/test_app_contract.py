@@ -15,10 +15,10 @@ import torch
 from helpers.config import compose_config
 from helpers.running import FEW, run_cli, run_main
 from helpers.tiny import TINY, Tiny, missing_entry_message
+from lstm_apps.core.recurrent import quantize_recurrent_layers
 from lstm_apps.paths import available_apps
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.export import export
-from lstm_apps.pipeline.quantization import quantize_recurrent_layers
 from lstm_apps.pipeline.train import build_datamodule, train
 
 APPS = available_apps()

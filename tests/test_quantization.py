@@ -14,8 +14,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from helpers.fixture_data import app_checkpoint
 from helpers.running import run_main
-from lstm_apps.core.recurrent import RecurrentBlock
-from lstm_apps.pipeline.quantization import apply_quantization, quantize_recurrent_layers
+from lstm_apps.core.recurrent import RecurrentBlock, quantize_recurrent_layers
+from lstm_apps.pipeline.quantization import apply_quantization
 
 
 class Layers(nn.Module):

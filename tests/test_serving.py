@@ -22,10 +22,10 @@ from helpers.config import compose_config
 from helpers.running import run_main
 from helpers.serving import CHROMEDRIVER, CHROMIUM, Server, chromium, serving, tiny_checkpoint
 from helpers.tiny import TINY
+from lstm_apps.core.recurrent import quantize_recurrent_layers
 from lstm_apps.paths import available_apps
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.predictor import predictor_for
-from lstm_apps.pipeline.quantization import quantize_recurrent_layers
 from lstm_apps.pipeline.train import train
 from lstm_apps.serving.api import AppAPI, TakeWhatIsQueued
 from lstm_apps.serving.server import endpoints_for, playground_script

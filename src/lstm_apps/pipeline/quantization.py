@@ -15,42 +15,11 @@ only int8 LSTM/GRU kernels torch has, and are called directly rather than throug
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 from torch import nn
-from torch.ao.nn.quantized import dynamic as quantized_dynamic
 
 from lstm_apps.bounds import Quantization
-
-_INT8_TWINS: dict[type[nn.Module], type[nn.Module]] = {
-    nn.LSTM: quantized_dynamic.LSTM,
-    nn.GRU: quantized_dynamic.GRU,
-}
-
-
-def quantize_recurrent_layers(model: nn.Module) -> int:
-    """Replace, in place, every ``nn.LSTM`` and ``nn.GRU`` of ``model`` (on the CPU, in eval mode)
-    by its int8 twin; returns how many were replaced. An LSTM with ``proj_size`` stays float32:
-    the int8 LSTM has no projection."""
-    if any(p.device.type != "cpu" for p in model.parameters()):
-        raise ValueError("int8 recurrent layers run on the CPU only; move the model there first")
-    model.eval()
-    swaps: list[tuple[nn.Module, str, nn.Module]] = []
-    for parent in model.modules():
-        for name, child in parent.named_children():
-            twin = _INT8_TWINS.get(type(child))
-            if twin is None or (isinstance(child, nn.LSTM) and child.proj_size):
-                continue
-            swaps.append((parent, name, child))
-    for parent, name, child in swaps:
-        # No qconfig: from_float's own default, int8 weights and activations quantized per step.
-        object.__setattr__(child, "qconfig", None)
-        with warnings.catch_warnings():  # the int8 weights are quantized tensors, whose creation warns
-            warnings.filterwarnings("ignore", "torch.quantize_per_tensor", UserWarning)
-            quantized = _INT8_TWINS[type(child)].from_float(child)  # type: ignore[attr-defined]
-        setattr(parent, name, quantized)
-    return len(swaps)
+from lstm_apps.core.recurrent import quantize_recurrent_layers
 
 
 def apply_quantization(model: nn.Module, quantization: Quantization, device: str | torch.device) -> int:
