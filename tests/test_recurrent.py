@@ -123,3 +123,19 @@ def test_bf16_autocast_on_a_cpu_without_bf16_recurrence_runs_it_in_float32(
         unpacked, _ = block(x.bfloat16())
     assert out.dtype == h.dtype == c.dtype == unpacked.dtype == torch.float32
     assert torch.allclose(out, expected, atol=0.05), "only the input was rounded to bfloat16"
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_one_step_on_the_cpu_runs_without_onednn_and_computes_the_same(cell: str) -> None:
+    """A decoder's one-step call skips oneDNN (slow there); longer inputs keep it."""
+    torch.manual_seed(0)
+    block = RecurrentBlock(6, 8, num_layers=2, cell=cell)  # type: ignore[arg-type]
+    seen: list[bool] = []
+    block.rnn.register_forward_pre_hook(lambda *_: seen.append(torch.backends.mkldnn.enabled))
+    step, steps = torch.randn(3, 1, 6), torch.randn(3, 5, 6)
+    out, state = block(step)
+    block(steps)
+    assert seen == [False, True] and torch.backends.mkldnn.enabled
+    expected, expected_state = block.rnn(step)  # the same layer called directly, oneDNN on
+    torch.testing.assert_close(out, expected)
+    torch.testing.assert_close(state, expected_state)

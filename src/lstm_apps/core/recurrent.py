@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import cache
 from typing import Literal, TypeVar
 
@@ -148,10 +149,34 @@ class RecurrentBlock(nn.Module):
         """``self.rnn`` on ``inputs``; in float32 where CPU autocast asks for bfloat16 but the
         CPU's oneDNN has no bfloat16 recurrence (e.g. AVX2-only machines), which would fail
         deep inside torch. The layers around it still run in bfloat16."""
+        if _one_float32_step_on_cpu(inputs):
+            with _without_onednn():
+                return self.rnn(inputs, state)
         if not _needs_float32_recurrence(inputs):
             return self.rnn(inputs, state)
         with torch.autocast("cpu", enabled=False):
             return self.rnn(inputs.float(), None if state is None else _float_state(state))
+
+
+def _one_float32_step_on_cpu(inputs: torch.Tensor | PackedSequence) -> bool:
+    """A decoder's or sampler's one-step call on the CPU (batch-first ``[B, 1, F]``): there oneDNN's
+    LSTM prepares its weights anew on every call and is 1.5-10x slower than torch's own kernel,
+    forward and backward (docs/performance.md); longer inputs amortise that and keep oneDNN."""
+    return (
+        isinstance(inputs, torch.Tensor)
+        and inputs.device.type == "cpu"
+        and inputs.dtype == torch.float32
+        and inputs.dim() == 3
+        and inputs.size(1) == 1
+        and not torch.is_autocast_enabled("cpu")
+    )
+
+
+def _without_onednn() -> AbstractContextManager[None]:
+    """oneDNN off for the call, its other settings (None: left as they are) untouched."""
+    return torch.backends.mkldnn.flags(
+        enabled=False, deterministic=None, allow_tf32=None, fp32_precision=None
+    )
 
 
 def _needs_float32_recurrence(inputs: torch.Tensor | PackedSequence) -> bool:
