@@ -173,7 +173,9 @@ def _one_float32_step_on_cpu(inputs: torch.Tensor | PackedSequence) -> bool:
 
 
 def _without_onednn() -> AbstractContextManager[None]:
-    """oneDNN off for the call, its other settings (None: left as they are) untouched."""
+    """oneDNN off for the call, its other settings (None: left as they are) untouched. The switch is
+    process-wide: another thread's recurrence running meanwhile takes torch's kernel too (slower
+    there, never wrong)."""
     return torch.backends.mkldnn.flags(
         enabled=False, deterministic=None, allow_tf32=None, fp32_precision=None
     )
