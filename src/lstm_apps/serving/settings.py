@@ -27,7 +27,7 @@ class ServeSettings:
     ``cpu_threads``: torch threads per model process on a CPU (0: the cores shared out among the
     model processes and the HTTP front end, which needs a core of its own to keep the batches fed).
     ``quantize``: ``int8`` serves the recurrent layers with int8 weights (CPU only; ``auto`` then
-    means the CPU), about twice the requests per second of float32 on a CPU.
+    means the CPU): 1.1-2.3x the float32 requests per second on a CPU, by model (docs/serving.md).
     ``api_servers``: HTTP front-end processes. ``max_input_chars`` bounds every text field and
     ``max_upload_mb`` every request body (an image or audio upload included); ``timeout``: seconds a
     request may wait for its answer before a 504; ``drain_timeout``: seconds SIGTERM waits for the
