@@ -14,7 +14,7 @@ from lstm_apps.errors import UserError
 from lstm_apps.pipeline.build import instantiate_node
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.numerics import apply_matmul_precision
-from lstm_apps.pipeline.quantization import apply_quantization
+from lstm_apps.pipeline.quantization import apply_quantization, refuse_off_the_cpu
 from lstm_apps.pipeline.train import build_datamodule
 
 SPLIT_STAGES = {"test": "test", "val": "validate"}
@@ -52,12 +52,7 @@ def override_model_settings(
 def place_on_the_cpu(cfg: DictConfig, quantization: str) -> None:
     """Int8 layers run on the CPU, in float32 around them: ``trainer.accelerator=auto`` becomes
     ``cpu``; another accelerator or a reduced precision is an error naming the key."""
-    accelerator = str(cfg.trainer.get("accelerator", "auto"))
-    if accelerator not in ("auto", "cpu"):
-        raise UserError(
-            f"quantize={quantization}: int8 layers run on the CPU only; "
-            f"set trainer.accelerator=cpu (or auto), not {accelerator}"
-        )
+    refuse_off_the_cpu(quantization, "trainer.accelerator", str(cfg.trainer.get("accelerator", "auto")))
     precision = str(cfg.trainer.get("precision", "32-true"))
     if precision not in ("32-true", "32"):
         raise UserError(

@@ -12,13 +12,12 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
-from lstm_apps.errors import UserError
 from lstm_apps.folders import output_folder
 from lstm_apps.pipeline.build import plain_dict
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.numerics import apply_matmul_precision
 from lstm_apps.pipeline.predictor import deliver, predictor_for, read_options
-from lstm_apps.pipeline.quantization import apply_quantization
+from lstm_apps.pipeline.quantization import apply_quantization, refuse_off_the_cpu
 
 
 def predict(cfg: DictConfig) -> str:
@@ -31,10 +30,7 @@ def predict(cfg: DictConfig) -> str:
         output_folder(Path(str(output_file)).expanduser().parent, "output_file")
     quantization = cfg.get("quantize", "none")
     device = cfg.get("device") or ("cuda" if torch.cuda.is_available() and quantization == "none" else "cpu")
-    if quantization != "none" and torch.device(device).type != "cpu":
-        raise UserError(
-            f"quantize={quantization}: int8 layers run on the CPU only; set device=cpu, not {device}"
-        )
+    refuse_off_the_cpu(quantization, "device", device)
     model = model_from_checkpoint(info).to(device)
     apply_quantization(model, quantization, device)
     prediction = predictor_for(info.app)(model, options, device).predict()

@@ -21,6 +21,18 @@ from torch import nn
 
 from lstm_apps.bounds import Quantization
 from lstm_apps.core.recurrent import quantize_recurrent_layers
+from lstm_apps.errors import UserError
+
+
+def refuse_off_the_cpu(quantization: str, key: str, where: str, quantize_key: str = "quantize") -> None:
+    """One line naming ``key`` when a quantized model is sent elsewhere than the CPU: ``where`` is
+    its value (a device, or an accelerator where ``auto`` means the CPU)."""
+    if quantization == "none" or where in ("auto", "cpu") or where.startswith("cpu:"):
+        return
+    auto = " (or auto)" if key.endswith("accelerator") else ""
+    raise UserError(
+        f"{quantize_key}={quantization}: int8 layers run on the CPU only; set {key}=cpu{auto}, not {where}"
+    )
 
 
 def apply_quantization(model: nn.Module, quantization: Quantization, device: str | torch.device) -> int:

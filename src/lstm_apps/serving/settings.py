@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from annotated_types import Ge, Le
 
 from lstm_apps.bounds import Count, NonNegative, Positive, PositiveReal, Quantization
-from lstm_apps.errors import UserError
+from lstm_apps.pipeline.quantization import refuse_off_the_cpu
 
 Port = Annotated[int, Ge(1), Le(65535)]
 
@@ -49,11 +49,7 @@ class ServeSettings:
     drain_timeout: PositiveReal = 30.0
 
     def __post_init__(self) -> None:
-        if self.quantize != "none" and self.accelerator not in ("auto", "cpu"):
-            raise UserError(
-                f"serve.quantize={self.quantize}: int8 layers run on the CPU only; "
-                f"set serve.accelerator=cpu (or auto), not {self.accelerator}"
-            )
+        refuse_off_the_cpu(self.quantize, "serve.accelerator", self.accelerator, "serve.quantize")
 
     def device_kind(self) -> Literal["auto", "cpu", "cuda", "mps"]:
         """The accelerator the model processes are started on: int8 layers run on the CPU only."""
