@@ -4,6 +4,9 @@ the results pages' recipes trained side by side on the same GPU, each within the
     python bench/gpu.py [--budget 540] [--datasets ../shared/datasets] [--device cuda]
                         [--recipes seq2seq_multi30k music_jsb …] [--no-throughput] [--out bench/gpu_runs]
 
+0. Before any of the budget is spent: the project's commands and apps import (else one line naming
+   the missing package, exit 2), and each recipe's optional packages are there (else its row
+   names them and it is not run).
 1. Throughput (``bench/run.py --only-training``, every app, short windows; on a GPU with the
    tagger's batch-10 case too): a share of the budget, into ``--bench-results`` (bench/results.md).
 2. Data: each recipe's ``lstm-apps prepare`` from ``--datasets`` (``file://`` only: nothing is
@@ -63,6 +66,7 @@ class Recipe:
     setup: list[list[str]] = field(default_factory=list)
     after: list[str] = field(default_factory=list)
     share: float = 1.0
+    extras: list[str] = field(default_factory=list)  # optional package sets (lstm_apps.extras) it needs
 
 
 # The fine-tuning comparison (docs/results.md#fine-tuning-and-transfer) at 10 % of SST-2's labels:
@@ -103,7 +107,7 @@ RECIPES = [
     ),
     experiment("tagger_conll2002_es", "test/f1", ("tagger", "conll2002_es", "conll2002")),
     experiment("classifier_sst2", "test/acc", ("classifier", "sst2", "sst2")),
-    Recipe("asr", ["app=asr"], "test/wer"),  # its embedded corpus: nothing to prepare
+    Recipe("asr", ["app=asr"], "test/wer", extras=["asr"]),  # its embedded corpus: nothing to prepare
     experiment("music_jsb", "test/nll", JSB),
     experiment("music_jsb_joint", "test/nll", JSB),
     Recipe("finetune_lm_en_fwd", LM_EN, "val/loss", SST2_PREPARES, CORPORA, share=0.5),
@@ -131,6 +135,37 @@ RECIPES = [
 def as_max_time(seconds: float) -> str:
     total = max(1, int(seconds))
     return f"00:{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
+
+def missing_requirements(recipes: list[Recipe]) -> tuple[str | None, dict[str, str]]:
+    """What cannot run here, found before any of the budget is spent: a package the project itself
+    needs (the whole run stops with one line), and each recipe's optional packages (the recipe is
+    reported and left out)."""
+    import importlib
+
+    try:
+        from lstm_apps.paths import available_apps
+
+        for module in ("lstm_apps.cli.prepare", "lstm_apps.cli.train"):
+            importlib.import_module(module)
+        for app in available_apps():
+            for part in ("datamodule", "model"):
+                importlib.import_module(f"lstm_apps.apps.{app}.{part}")
+    except ModuleNotFoundError as error:
+        return (
+            f"cannot start: {error}, which lstm-apps needs "
+            "(pip install -e . in the project's root installs what it needs)",
+            {},
+        )
+    from lstm_apps.extras import install_hint, missing_modules
+
+    failed = {}
+    for recipe in recipes:
+        missing = {extra: missing_modules(extra) for extra in recipe.extras}
+        needs = [f"{', '.join(m)} ({install_hint(extra)})" for extra, m in missing.items() if m]
+        if needs:
+            failed[recipe.name] = f"needs {'; '.join(needs)}, not run"
+    return None, failed
 
 
 def device_line(device: str) -> str:
@@ -411,6 +446,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"unknown recipe(s) {', '.join(unknown)} (available: {', '.join(r.name for r in recipes)})"
             )
         recipes = [r for r in recipes if r.name in args.recipes]
+    stop, unmet = missing_requirements(recipes)
+    if stop:
+        print(f"[bench-gpu] {stop}", file=sys.stderr, flush=True)
+        return 2
     args.out.mkdir(parents=True, exist_ok=True)
     data_dir = args.out / "data"
     device = device_line(args.device)
@@ -424,7 +463,9 @@ def main(argv: list[str] | None = None) -> int:
             args.throughput_steps,
         )
         print("[bench-gpu] " + measured, flush=True)
-    failed = prepare(recipes, args.datasets, data_dir, args.out)  # outside the timed part
+    failed = unmet | prepare(  # outside the timed part
+        [r for r in recipes if r.name not in unmet], args.datasets, data_dir, args.out
+    )
     left = args.budget - (time.monotonic() - started)
     to_train = [r for r in recipes if r.name not in failed]
     results = train_all(to_train, args.device, data_dir, args.out, left) if to_train else {}

@@ -6,12 +6,14 @@ others go on."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from omegaconf import OmegaConf
@@ -128,11 +130,7 @@ def test_recipes_run_side_by_side_within_the_budget_and_fill_the_pages(tmp_path:
 def test_every_built_in_recipe_composes_with_the_overrides_the_script_adds(tmp_path: Path) -> None:
     from helpers.config import compose_config
 
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        import gpu
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
+    gpu = import_gpu_script()
     names = {recipe.name for recipe in gpu.RECIPES}
     assert {
         "seq2seq_multi30k",
@@ -168,6 +166,63 @@ def test_every_built_in_recipe_composes_with_the_overrides_the_script_adds(tmp_p
                 recipe.name,
                 path,
             )
+
+
+def import_gpu_script() -> Any:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import gpu
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    return gpu
+
+
+def test_a_missing_package_of_the_project_stops_the_run_with_one_line_before_anything_runs(
+    tmp_path: Path,
+) -> None:
+    blocked = tmp_path / "blocked" / "annotated_types"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'annotated_types'\", name='annotated_types')\n"
+    )
+    recipes = tmp_path / "none.json"
+    recipes.write_text("[]")
+    command = [
+        sys.executable, str(ROOT / "bench" / "gpu.py"), "--device", "cpu", "--budget", "60",
+        "--recipes-file", str(recipes), "--out", str(tmp_path / "runs"),
+        "--results", str(tmp_path / "results_gpu.md"), "--page", str(tmp_path / "page.md"),
+    ]  # fmt: skip
+    path = os.pathsep.join([str(tmp_path / "blocked"), os.environ.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": path},
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "annotated_types" in lines[0] and "pip install" in lines[0], done.stderr
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "results_gpu.md").exists()
+
+
+def test_a_recipe_whose_optional_packages_are_missing_is_reported_and_not_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import lstm_apps.extras
+
+    gpu = import_gpu_script()
+    assert next(r for r in gpu.RECIPES if r.name == "asr").extras == ["asr"]
+    monkeypatch.setattr(lstm_apps.extras, "_installed", lambda module: module != "soundfile")
+    recipes = [
+        gpu.Recipe("asr", ["app=asr"], "test/wer", extras=["asr"]),
+        gpu.Recipe("plain", [], "test/mae"),
+    ]
+    stop, failed = gpu.missing_requirements(recipes)
+    assert stop is None
+    assert failed == {"asr": "needs soundfile (pip install 'lstm-apps[asr]'), not run"}
+    assert "| `asr` | `test/wer` | failed: needs soundfile" in "\n".join(gpu.rows(recipes, {}, failed))
 
 
 def data_files(value: object, data_dir: Path) -> list[Path]:
