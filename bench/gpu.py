@@ -159,7 +159,7 @@ def missing_requirements(recipes: list[Recipe]) -> tuple[str | None, dict[str, s
         )
     from lstm_apps.extras import install_hint, missing_modules
 
-    failed = {}
+    failed: dict[str, str] = {}
     for recipe in recipes:
         missing = {extra: missing_modules(extra) for extra in recipe.extras}
         needs = [f"{', '.join(m)} ({install_hint(extra)})" for extra, m in missing.items() if m]
