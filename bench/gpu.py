@@ -38,11 +38,12 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from lstm_apps.registry import Recipe, apps
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))  # bench/run.py, for its table of apps
+sys.path.insert(0, str(HERE))  # bench/run.py, for the apps it measures
 ROOT = HERE.parent
 THROUGHPUT_SHARE = 0.15  # of the budget, for step 1
 TEST_MARGIN_S = 45.0  # left after trainer.max_time for the test run, the checkpoint and the exit
@@ -51,85 +52,9 @@ NOT_YET = "not yet run on a GPU"
 STOP_GRACE_S = 20.0  # for the runs still going at the deadline to write their checkpoints, together
 
 
-@dataclass
-class Recipe:
-    """One ``lstm-apps train``. ``prepare``: ``[app, dataset, subfolder of --datasets]`` for
-    ``lstm-apps prepare``; ``setup``: commands run after every preparation, before the timed part;
-    ``after``: recipes whose best checkpoints it starts from (``{best:<name>}`` in ``train``), so it
-    starts when they end; ``share``: the part of the training time its ``max_time`` gets (a
-    recipe others wait for takes half). ``{data_dir}`` and ``{python}`` are filled in."""
-
-    name: str
-    train: list[str]
-    metric: str
-    prepare: list[list[str]] = field(default_factory=list)
-    setup: list[list[str]] = field(default_factory=list)
-    after: list[str] = field(default_factory=list)
-    share: float = 1.0
-    extras: list[str] = field(default_factory=list)  # optional package sets (lstm_apps.extras) it needs
-
-
-# The fine-tuning comparison (docs/results.md#fine-tuning-and-transfer) at 10 % of SST-2's labels:
-# a pair of English word LMs, then the classifier from them, against the classifier from scratch.
-SST2_PREPARES = [
-    ["classifier", "sst2", "sst2"],
-    ["seq2seq", "multi30k", "multi30k"],
-    ["tagger", "conll2002_es", "conll2002"],
-]
-CORPORA = [["{python}", str(HERE / "finetune" / "make_corpora.py"), "{data_dir}", "{data_dir}/corpora"]]
-LM_EN = [
-    "app=textgen", "data/corpus=text_files", "data.corpus.train={data_dir}/corpora/lm_en/train.txt",
-    "data.corpus.val={data_dir}/corpora/lm_en/val.txt", "data.tokenizer=word", "data.lowercase=true",
-    "data.word_split=punctuation", "data.vocab_size=20000", "data.batch_size=64", "data.bptt=64",
-    "model.embedding_dim=300", "model.hidden_size=256", "model.num_layers=1", "model.output_dropout=0.3",
-    "trainer.max_epochs=3", "test_after_fit=false",
-]  # fmt: skip
-SST2_10 = [
-    "experiment=classifier_sst2", "data.batch_size=64", "data.corpus.train={data_dir}/corpora/sst2_10pct/train.tsv",
-    "trainer.max_epochs=10", "callbacks.early_stopping=null",
-]  # fmt: skip
-
-
-def experiment(name: str, metric: str, *prepare: tuple[str, str, str]) -> Recipe:
-    """The recipe ``experiment=<name>``, with the ``lstm-apps prepare`` runs it reads."""
-    return Recipe(name, [f"experiment={name}"], metric, [list(step) for step in prepare])
-
-
-MULTI30K = ("seq2seq", "multi30k", "multi30k")
-JSB = ("music", "jsb_chorales", "jsb_chorales")
-RECIPES = [
-    experiment("seq2seq_multi30k", "test/bleu_lc", MULTI30K),
-    experiment("seq2seq_multi30k_bpe", "test/bleu_lc", MULTI30K),
-    experiment(
-        "textgen_shakespeare_nanogpt",
-        "test/loss_blocks",
-        ("textgen", "tinyshakespeare_nanogpt", "tinyshakespeare"),
-    ),
-    experiment("tagger_conll2002_es", "test/f1", ("tagger", "conll2002_es", "conll2002")),
-    experiment("classifier_sst2", "test/acc", ("classifier", "sst2", "sst2")),
-    Recipe("asr", ["app=asr"], "test/wer", extras=["asr"]),  # its embedded corpus: nothing to prepare
-    experiment("music_jsb", "test/nll", JSB),
-    experiment("music_jsb_joint", "test/nll", JSB),
-    Recipe("finetune_lm_en_fwd", LM_EN, "val/loss", SST2_PREPARES, CORPORA, share=0.5),
-    Recipe(
-        "finetune_lm_en_bwd",
-        [*LM_EN, "data.reverse=true", "trainer.max_epochs=2"],
-        "val/loss",
-        SST2_PREPARES,
-        CORPORA,
-        share=0.5,
-    ),
-    Recipe("finetune_sst2_10pct_scratch", SST2_10, "test/acc", SST2_PREPARES, CORPORA, share=0.5),
-    Recipe(
-        "finetune_sst2_10pct_lm",
-        [*SST2_10, "init_from={best:finetune_lm_en_fwd}", "init_from_backward={best:finetune_lm_en_bwd}"],
-        "test/acc",
-        SST2_PREPARES,
-        CORPORA,
-        after=["finetune_lm_en_fwd", "finetune_lm_en_bwd"],
-        share=0.5,
-    ),
-]
+def built_in_recipes() -> list[Recipe]:
+    """Every app's rows of the results pages (its ``App.recipes``), app by app."""
+    return [recipe for spec in apps().values() for recipe in spec.recipes]
 
 
 def as_max_time(seconds: float) -> str:
@@ -144,13 +69,11 @@ def missing_requirements(recipes: list[Recipe]) -> tuple[str | None, dict[str, s
     import importlib
 
     try:
-        from lstm_apps.paths import available_apps
-
         for module in ("lstm_apps.cli.prepare", "lstm_apps.cli.train"):
             importlib.import_module(module)
-        for app in available_apps():
+        for spec in apps().values():
             for part in ("datamodule", "model"):
-                importlib.import_module(f"lstm_apps.apps.{app}.{part}")
+                importlib.import_module(f"{spec.package}.{part}")
     except ModuleNotFoundError as error:
         return (
             f"cannot start: {error}, which lstm-apps needs "
@@ -216,8 +139,9 @@ def prepare(recipes: list[Recipe], datasets: Path, data_dir: Path, out: Path) ->
 
 
 def filled(text: str, data_dir: Path, best: dict[str, str] | None = None) -> str:
-    """``text`` with ``{python}``, ``{data_dir}`` and ``{best:<recipe>}`` filled in."""
-    text = text.replace("{python}", sys.executable).replace("{data_dir}", str(data_dir))
+    """``text`` with ``{python}``, ``{bench}``, ``{data_dir}`` and ``{best:<recipe>}`` filled in."""
+    text = text.replace("{python}", sys.executable).replace("{bench}", str(HERE))
+    text = text.replace("{data_dir}", str(data_dir))
     return re.sub(r"\{best:([^}]+)\}", lambda m: (best or {}).get(m.group(1), m.group(0)), text)
 
 
@@ -333,13 +257,13 @@ def throughput(
 ) -> str:
     """``bench/run.py --only-training`` app by app (each merges its sections into ``results``),
     within ``budget`` seconds in all: an app that does not finish in its share is named."""
-    from run import UNITS  # bench/run.py: the apps it measures
+    from run import benched_apps  # bench/run.py: the apps it measures
 
-    apps = apps or list(UNITS)
+    names = apps or benched_apps()
     finished, stopped, failed = [], [], []
     deadline = time.monotonic() + budget
-    for i, app in enumerate(apps):
-        share = (deadline - time.monotonic()) / (len(apps) - i)
+    for i, app in enumerate(names):
+        share = (deadline - time.monotonic()) / (len(names) - i)
         log = out / f"throughput-{app}.log"
         command = [
             sys.executable, str(HERE / "run.py"), "--app", app, "--only-training", "--repeats", "1",
@@ -436,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page", type=Path, default=ROOT / "docs" / "results.md")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    recipes = RECIPES
+    recipes = built_in_recipes()
     if args.recipes_file:
         recipes = [Recipe(**entry) for entry in json.loads(args.recipes_file.read_text())]
     if args.recipes:

@@ -1,10 +1,10 @@
 """Training throughput through Lightning vs a plain PyTorch loop (same model, same batches, same
-``training_step``), per app, plus decoding speed (seq2seq greedy vs beam 5, captioner greedy vs beam 3, tagger
-per-token argmax vs CRF Viterbi, speech greedy vs prefix beam 8 with and without the character LM),
-the share of a speech training step spent on its log-mel features, and the tagger's operator calls
-per training step.
+``training_step``), per app, plus what each app's ``Bench`` (lstm_apps.registry) asks for: its
+decoders side by side (greedy against beam search, argmax against Viterbi …), the share of a
+training step spent on features the network computes from raw input, and operator calls per
+training step.
 
-    python bench/run.py [--app all|textgen|seq2seq|captioner|tagger|classifier|forecaster|asr|music] [--steps N] [--warmup 4] [--repeats 2] [override ...]
+    python bench/run.py [--app all|<app>] [--steps N] [--warmup 4] [--repeats 2] [override ...]
 
 The Lightning side is the trainer a user gets (``configs/train.yaml``: default callbacks with the
 progress bar and checkpoints, TensorBoard logger, clipping, logging interval), the plain side a
@@ -12,7 +12,8 @@ careful hand-written loop that logs its loss at the same interval. Each measurem
 own process (clean peak-memory numbers), alternating plain and Lightning so that machine noise
 hits both alike; the best of ``--repeats`` is reported. With CUDA, every row also gets peak GPU
 memory and the GPU-busy fraction (device time / wall time of a torch.profiler window after the
-timed steps), and the tagger is measured once more with the CoNLL recipe's model at batch 10.
+timed steps), and an app's ``gpu_cases`` (the tagger with the CoNLL recipe's model at batch 10) are
+measured too.
 Extra arguments are config overrides of ``configs/train.yaml`` (e.g. ``model.hidden_size=512``).
 Prints markdown tables and writes them to ``bench/results.md`` (CPU) or ``bench/results_gpu.md``.
 """
@@ -31,51 +32,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PROFILED_STEPS = 10  # GPU only: steps after the timed ones, run under torch.profiler
-# More steps on a GPU, where one takes milliseconds (each app's split holds this many batches).
-GPU_STEPS = {
-    "textgen": 60,
-    "seq2seq": 150,
-    "captioner": 60,
-    "tagger": 150,
-    "classifier": 60,
-    "forecaster": 60,
-    "asr": 60,
-    "music": 60,
-}
-# GPU only: extra training rows (title, overrides), e.g. the tagger as the CoNLL recipe runs it.
-GPU_CASES = {
-    "tagger": (
-        "CoNLL recipe model (char BiLSTM 2 x 25, BiLSTM 100, batch 10)",
-        ["data.batch_size=10", "model.char_features=lstm", "model.char_dim=25", "model.hidden_size=100"],
-    ),
-}
-# Tagger operator calls: batches of sentences of these lengths (words).
-OPERATOR_LENGTHS = (10, 25)
-DEFAULT_STEPS = {
-    "textgen": 20,
-    "seq2seq": 150,
-    "captioner": 20,
-    "tagger": 150,
-    "classifier": 60,
-    "forecaster": 40,
-    "asr": 20,
-    "music": 40,
-}
-# Scaling runs: training batches per process in the timed (second) epoch.
-# (An epoch must hold that many batches per process also with 2 processes.)
-SCALING_STEPS = {
-    "textgen": 20,
-    "seq2seq": 100,
-    "captioner": 15,
-    "tagger": 80,
-    "classifier": 30,
-    "forecaster": 20,
-    "asr": 15,
-    "music": 20,
-}
-# Data settings an app is benchmarked with: its default split must hold the timed steps (the 328
-# training chorales make 21 batches, too short a window; in twelve keys they make 250).
-DATA_OVERRIDES = {"music": ["data.scores.transposition=augment"]}
+# Each app's settings (timed steps, units, decoders …) are its ``Bench`` (lstm_apps.registry).
 SCALING_SETUPS = (
     ("1 process, fp32", []),
     ("ddp_cpu: 2 processes, fp32", ["trainer=ddp_cpu"]),
@@ -94,9 +51,7 @@ def build(app: str, overrides: list[str]):
     from lstm_apps.pipeline.train import build_datamodule, build_model
 
     with initialize_config_dir(str(config_dir()), version_base="1.3"):
-        cfg = compose(
-            "train", overrides=[f"app={app}", "scheduler=none", *DATA_OVERRIDES.get(app, []), *overrides]
-        )
+        cfg = compose("train", overrides=[f"app={app}", "scheduler=none", *bench_of(app).data, *overrides])
     with open_dict(cfg):
         cfg.paths.output_dir = str(HERE / ".bench_run")
         cfg.paths.root_dir = str(HERE / ".bench_run")
@@ -109,58 +64,28 @@ def build(app: str, overrides: list[str]):
     return cfg, model, datamodule
 
 
-UNITS = {
-    "textgen": "target tokens",
-    "seq2seq": "target tokens",
-    "captioner": "images",
-    "tagger": "sentences",
-    "classifier": "texts",
-    "forecaster": "windows",
-    "asr": "utterances",
-    "music": "pieces",
-}
-# Decoders compared per app: (column name, search settings of the app's ``decode_batch``).
-DECODERS = {
-    "seq2seq": (("greedy", {"beam_size": 1}), ("beam 5", {"beam_size": 5})),
-    "captioner": (("greedy", {"beam_size": 1}), ("beam 3", {"beam_size": 3})),
-    "tagger": (("argmax", {"search": "argmax"}), ("Viterbi", {"search": "model"})),
-    "asr": (
-        ("greedy", {"beam_size": 1}),
-        ("beam 8", {"beam_size": 8}),
-        ("beam 8 + LM", {"beam_size": 8, "lm": lambda model, data: transcripts_lm(model, data)}),
-    ),
-}
-# Apps whose network computes its input features from raw data (``net.features``): the share of a
-# training step spent on them is measured.
-FEATURE_APPS = ("asr",)
+def bench_of(app: str):
+    """The app's ``Bench``: what ``make bench`` measures of it and how."""
+    from lstm_apps.registry import apps
+
+    return apps()[app].bench
 
 
-def transcripts_lm(model, datamodule):
-    """The speech model's n-gram, counted on the training transcripts' units as training does."""
-    return model.count_transcripts(datamodule).to(model.device)
+def benched_apps() -> list[str]:
+    from lstm_apps.registry import apps
+
+    return [name for name, spec in apps().items() if spec.bench is not None]
 
 
-def count_units(batch) -> int:
-    """What a training step processes: target tokens (padding excluded), images or sentences."""
-    if isinstance(batch, dict) and "images" in batch:
-        return batch["images"].size(0)
-    for key in (
-        "words",
-        "tokens",
-        "inputs",
-        "audio",
-    ):  # tagger, classifier, forecaster, music, asr: one sample per row
-        if isinstance(batch, dict) and key in batch:
-            return batch[key].size(0)
-    if isinstance(batch, dict):
-        return int((batch["tgt_out"] != 0).sum())
-    return batch[1].numel()
+def count_units(app: str, batch) -> int:
+    """What a training step of ``app`` processes: target tokens, images, sentences …"""
+    return bench_of(app).count(batch)
 
 
 def _first_tensor(batch):
-    if isinstance(batch, dict):
-        return next(batch[k] for k in ("images", "words", "tokens", "inputs", "src", "audio") if k in batch)
-    return batch[0]
+    from lstm_apps.registry import first_tensor
+
+    return first_tensor(batch)
 
 
 def measure_decoding(app: str, overrides: list[str], sentences: int, train_steps: int = 150) -> dict:
@@ -189,7 +114,7 @@ def measure_decoding(app: str, overrides: list[str], sentences: int, train_steps
     # Settings made from the trained model and its data (a language model) are made once, untimed.
     decoders = [
         (name, {k: v(model, datamodule) if callable(v) else v for k, v in search.items()})
-        for name, search in DECODERS[app]
+        for name, search in bench_of(app).decoders
     ]
     results: dict[str, dict[str, float]] = {}
     for batch_size in (datamodule.eval_batch_size, 16):
@@ -341,7 +266,7 @@ def measure(app: str, mode: str, steps: int, warmup: int, overrides: list[str]) 
         from lightning.fabric.utilities.apply_func import apply_to_collection
 
         batches = [apply_to_collection(b, torch.Tensor, torch.Tensor.pin_memory) for b in batches]
-    tokens = sum(count_units(b) for b in batches[warmup : warmup + steps])
+    tokens = sum(count_units(app, b) for b in batches[warmup : warmup + steps])
     window = _Window(device, warmup, steps, profiled)
     (HERE / ".bench_run").mkdir(exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix=f"{app}-{mode}-", dir=HERE / ".bench_run"))
@@ -443,9 +368,10 @@ def measure_feature_cost(app: str, steps: int, warmup: int, overrides: list[str]
         loss.backward()
         optimizer.step()
 
+    compute = bench_of(app).features
+
     def features(batch) -> None:
-        frames = model.net.frame_lengths(batch["audio_lengths"])
-        model.net.augment(model.net.normalise(model.net.features(batch["audio"])), frames)
+        compute(model, batch)
 
     step_ms, features_ms = timed(step), timed(features)
     return {
@@ -468,27 +394,21 @@ def feature_table(app: str, args: argparse.Namespace) -> str:
     )
 
 
-def measure_operator_calls(lengths: tuple[int, ...], batch_size: int = 32, warmup: int = 3) -> dict:
-    """Top-level operator calls of one tagger training step (forward, backward, clipping,
-    optimiser) on batches whose sentences all have one of ``lengths`` words, and on one batch of
-    mixed lengths."""
+def measure_operator_calls(app: str, batch_size: int = 32, warmup: int = 3) -> dict:
+    """Top-level operator calls of one training step of ``app`` (forward, backward, clipping,
+    optimiser) on each of the batches its ``Bench.operator_calls`` builds."""
     import torch
 
     from lstm_apps.diagnostics.operator_calls import operator_calls
-
-    # The CRF as it runs on a GPU (the tree): what launches cost is the GPU's concern.
     from lstm_apps.pipeline.app_datamodule import move_batch
 
-    cfg, model, datamodule = build("tagger", ["model.crf_algorithm=tree"])
+    bench = bench_of(app)
+    cfg, model, datamodule = build(app, list(bench.operator_overrides))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device).train()
     optimizer = model.configure_optimizers()
     optimizer = optimizer["optimizer"] if isinstance(optimizer, dict) else optimizer
     clip = float(cfg.trainer.gradient_clip_val or 0.0)
-    source = datamodule.make_batches("train", batch_size, False, 0, 1)
-    by_length: dict[int, list[int]] = {}
-    for index, sentence in enumerate(source.sentences):
-        by_length.setdefault(len(sentence[0]), []).append(index)
 
     def step(batch) -> None:
         loss = model.training_step(batch, 0)
@@ -498,13 +418,9 @@ def measure_operator_calls(lengths: tuple[int, ...], batch_size: int = 32, warmu
         optimizer.step()
 
     cases = {
-        f"{n} words each": move_batch(source.collate(by_length[n][:batch_size]), device) for n in lengths
+        name: move_batch(batch, device)
+        for name, batch in bench.operator_calls(datamodule, batch_size).items()
     }
-    spread = sorted(by_length)
-    mixed = [by_length[spread[i * len(spread) // batch_size]][0] for i in range(batch_size)]
-    cases[f"mixed, {len(source.sentences[mixed[0]][0])}-{len(source.sentences[mixed[-1]][0])} words"] = (
-        move_batch(source.collate(mixed), device)
-    )
     for _ in range(warmup):
         step(next(iter(cases.values())))
     counts = {name: sum(operator_calls(lambda b=batch: step(b)).values()) for name, batch in cases.items()}
@@ -548,7 +464,7 @@ def training_table(
     on_gpu = plain["gpu_busy"] is not None
     if on_gpu:
         rows = [
-            f"| path | {UNITS[app]}/s | ms/step | peak GPU memory (MB) | GPU busy |",
+            f"| path | {bench_of(app).units}/s | ms/step | peak GPU memory (MB) | GPU busy |",
             "|---|---:|---:|---:|---:|",
         ]
         rows += [
@@ -557,7 +473,7 @@ def training_table(
             for name, r in (("plain PyTorch loop", plain), ("Lightning Trainer", lightning))
         ]
     else:
-        rows = [f"| path | {UNITS[app]}/s | ms/step | peak memory (MB) |", "|---|---:|---:|---:|"]
+        rows = [f"| path | {bench_of(app).units}/s | ms/step | peak memory (MB) |", "|---|---:|---:|---:|"]
         rows += [
             f"| {name} | {r['tokens_per_s']:,.0f} | {r['ms_per_step']:.1f} | {r['peak_mb']:,.0f} |"
             for name, r in (("plain PyTorch loop", plain), ("Lightning Trainer", lightning))
@@ -588,7 +504,10 @@ def training_table(
 def precision_table(app: str, args: argparse.Namespace, fp32: dict) -> str:
     """GPU only: the Lightning path in bf16-mixed against the float32 (TF32) row just measured."""
     bf16 = run_child(app, "lightning", args, ["trainer.precision=bf16-mixed"])
-    rows = [f"| precision | {UNITS[app]}/s | ms/step | peak GPU memory (MB) |", "|---|---:|---:|---:|"]
+    rows = [
+        f"| precision | {bench_of(app).units}/s | ms/step | peak GPU memory (MB) |",
+        "|---|---:|---:|---:|",
+    ]
     rows += [
         f"| {name} | {r['tokens_per_s']:,.0f} | {r['ms_per_step']:.2f} | {r['peak_mb']:,.0f} |"
         for name, r in (("32-true (TF32 matmuls)", fp32), ("bf16-mixed", bf16))
@@ -600,27 +519,22 @@ def precision_table(app: str, args: argparse.Namespace, fp32: dict) -> str:
     )
 
 
-def operator_table(args: argparse.Namespace) -> str:
-    result = run_child("tagger", "ops", args)
+def operator_table(app: str, args: argparse.Namespace) -> str:
+    result = run_child(app, "ops", args)
     rows = ["| batch of 32 sentences | operator calls per training step |", "|---|---:|"]
     rows += [f"| {name} | {count} |" for name, count in result["counts"].items()]
     where = " on GPU" if result["device"].startswith("cuda") else ""
     return (
-        f"\n## tagger: operator calls per training step{where}\n\nTop-level operators recorded by torch.profiler for "
-        "one training step of the default tagger (forward, backward, gradient clipping, AdamW) with the CRF "
-        "as it runs on a GPU (`crf_algorithm=tree`), on this machine. Target: <= 270 (819 with the "
-        "position-by-position CRF). On a CPU, a batch of "
-        "mixed lengths runs the packed BiLSTM through ATen's step-by-step fallback, whose backward is "
-        "one autograd node per operation and step (uniform lengths and cuDNN run one fused kernel).\n\n"
-        + "\n".join(rows)
-        + "\n"
+        f"\n## {app}: operator calls per training step{where}\n\nTop-level operators recorded by torch.profiler for "
+        f"{bench_of(app).operator_note}\n\n" + "\n".join(rows) + "\n"
     )
 
 
 def decoding_table(app: str, args: argparse.Namespace) -> str:
     result = run_child(app, "decode", args)
-    unit = {"captioner": "images", "asr": "utterances"}.get(app, "sentences")
-    names = [name for name, _ in DECODERS[app]]
+    bench = bench_of(app)
+    unit = bench.decode_units
+    names = [name for name, _ in bench.decoders]
     fast, others = names[0], names[1:]
     rows = [
         f"| batch size | {' | '.join(f'{n} {unit}/s' for n in names)} | "
@@ -634,10 +548,8 @@ def decoding_table(app: str, args: argparse.Namespace) -> str:
             + " | ".join(f"{speeds[fast] / speeds[n]:.2f}x" for n in others)
             + " |"
         )
-    target = "\n\nTarget: beam 5 <= 3x greedy.\n" if app == "seq2seq" else "\n"
-    trained = f"model trained {result['train_steps']} steps first"
-    if app in ("seq2seq", "captioner"):
-        trained += " (so hypotheses end with EOS as they do in use)"
+    target = f"\n\n{bench.decode_target}\n" if bench.decode_target else "\n"
+    trained = f"model trained {result['train_steps']} steps first{bench.decode_note}"
     return (
         f"\n## {app}: decoding throughput{' on GPU' if result['on_gpu'] else ''}\n\n"
         f"{result['sentences']} validation {unit}, {trained}.\n\n" + "\n".join(rows) + target
@@ -653,7 +565,7 @@ def scaling_run(app: str, extra: list[str], overrides: list[str], folder: Path) 
 
     from lstm_apps.paths import config_dir
 
-    steps = SCALING_STEPS[app]
+    steps = bench_of(app).scaling_steps
     args = [
         f"app={app}",
         "callbacks=minimal",
@@ -668,7 +580,7 @@ def scaling_run(app: str, extra: list[str], overrides: list[str], folder: Path) 
         "trainer.limit_val_batches=0",
         f"paths.data_dir={HERE / '.bench_run' / 'data'}",
         f"hydra.run.dir={folder}",
-        *DATA_OVERRIDES.get(app, []),
+        *bench_of(app).data,
         *extra,
         *overrides,
     ]
@@ -691,7 +603,7 @@ def scaling_run(app: str, extra: list[str], overrides: list[str], folder: Path) 
 
 
 def scaling_table(app: str, args: argparse.Namespace) -> str:
-    unit = {"textgen": "rows", "seq2seq": "pairs"}.get(app, UNITS[app])
+    unit = bench_of(app).scaling_units or bench_of(app).units
     rows = [f"| setup | {unit}/s | epoch seconds | vs 1 process fp32 |", "|---|---:|---:|---:|"]
     base = None
     for i, (name, extra) in enumerate(SCALING_SETUPS):
@@ -702,7 +614,7 @@ def scaling_table(app: str, args: argparse.Namespace) -> str:
         base = base or speed
         rows.append(f"| {name} | {speed:,.0f} | {seconds:.1f} | {speed / base:.2f}x |")
     return (
-        f"\n## {app}: processes and precision\n\nReal `lstm-apps train` runs, {SCALING_STEPS[app]} training "
+        f"\n## {app}: processes and precision\n\nReal `lstm-apps train` runs, {bench_of(app).scaling_steps} training "
         f"batches per process in the timed second epoch (validation off), data.batch_size per process.\n\n"
         + "\n".join(rows)
         + "\n"
@@ -718,7 +630,7 @@ def merge_results(path: Path, fresh: list[str]) -> str:
     for section in fresh:
         text = section.strip()
         sections[text.splitlines()[0].removeprefix("## ")] = text + "\n"
-    order = list(UNITS)
+    order = benched_apps()
 
     def app_of(heading: str) -> int:
         name = heading.split(":")[0].split(" ")[0]
@@ -732,12 +644,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--app", choices=["all", *UNITS], default="all")
+    parser.add_argument("--app", choices=["all", *benched_apps()], default="all")
     parser.add_argument(
         "--steps",
         type=int,
         default=None,
-        help="timed steps (default per app: see DEFAULT_STEPS)",
+        help="timed steps (default: the app's Bench.steps, or Bench.gpu_steps on a GPU)",
     )
     parser.add_argument("--warmup", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=2)
@@ -757,8 +669,8 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     if args.steps is None:
-        # Enough steps for a timed window of several seconds: seq2seq steps are ~15x shorter.
-        args.steps = DEFAULT_STEPS.get(args.app, 20)
+        # Enough steps for a timed window of several seconds (each app's Bench.steps).
+        args.steps = bench_of(args.app).steps if args.app != "all" else 20
     if args.child == "decode":
         print(json.dumps(measure_decoding(args.app, args.overrides, args.sentences)))
         return
@@ -766,7 +678,7 @@ def main() -> None:
         print(json.dumps(measure_feature_cost(args.app, args.steps, args.warmup, args.overrides)))
         return
     if args.child == "ops":
-        print(json.dumps(measure_operator_calls(OPERATOR_LENGTHS)))
+        print(json.dumps(measure_operator_calls(args.app)))
         return
     if args.child:
         print(json.dumps(measure(args.app, args.child, args.steps, args.warmup, args.overrides)))
@@ -774,30 +686,30 @@ def main() -> None:
     import torch
 
     on_gpu = torch.cuda.is_available()
-    apps = list(UNITS) if args.app == "all" else [args.app]
+    apps = benched_apps() if args.app == "all" else [args.app]
     explicit_steps = None if "--steps" not in " ".join(sys.argv) else args.steps
     fresh: list[str] = []
     for app in apps:
         sections: list[str] = []
         if explicit_steps is None:
-            args.steps = (GPU_STEPS if on_gpu else DEFAULT_STEPS)[app]
+            args.steps = bench_of(app).gpu_steps if on_gpu else bench_of(app).steps
         table, lightning = training_table(app, args)
         sections.append(table)
         if args.only_training:  # on a GPU with the cases its targets are set for (tagger at batch 10)
-            if on_gpu and app in GPU_CASES:
-                sections.append(training_table(app, args, *GPU_CASES[app])[0])
+            for title, overrides in bench_of(app).gpu_cases if on_gpu else ():
+                sections.append(training_table(app, args, title, list(overrides))[0])
             fresh += sections
             print("\n".join(sections), flush=True)
             continue
         if on_gpu:
             sections.append(precision_table(app, args, lightning))
-            if app in GPU_CASES:
-                sections.append(training_table(app, args, *GPU_CASES[app])[0])
-        if app == "tagger":
-            sections.append(operator_table(args))
-        if app in FEATURE_APPS:
+            for title, overrides in bench_of(app).gpu_cases:
+                sections.append(training_table(app, args, title, list(overrides))[0])
+        if bench_of(app).operator_calls is not None:
+            sections.append(operator_table(app, args))
+        if bench_of(app).features is not None:
             sections.append(feature_table(app, args))
-        if app in DECODERS:
+        if bench_of(app).decoders:
             sections.append(decoding_table(app, args))
         if not args.no_scaling and not on_gpu:  # the 1 vs 2 processes rows are CPU (gloo) runs
             sections.append(scaling_table(app, args))

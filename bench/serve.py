@@ -35,6 +35,8 @@ from pathlib import Path
 
 import requests
 
+from lstm_apps.registry import apps
+
 HERE = Path(__file__).resolve().parent
 VOCABULARY = 8000  # words; Multi30k's word vocabulary is about this size, SST-2's 14k
 QUIET = ["callbacks=minimal", "trainer.enable_progress_bar=false", "trainer.num_sanity_val_steps=0"]
@@ -56,74 +58,9 @@ def sentences(count: int, seed: int, low: int = 8, high: int = 30) -> list[str]:
     return [" ".join(words(rng, low, high)) for _ in range(count)]
 
 
-def classifier_setup(folder: Path) -> tuple[list[str], Callable[[str], dict]]:
-    rows = [f"{text}\t{'pos' if i % 2 else 'neg'}" for i, text in enumerate(sentences(20000, 0))]
-    (folder / "train.tsv").write_text("text\tlabel\n" + "\n".join(rows) + "\n")
-    overrides = [
-        "app=classifier",
-        "data/corpus=labelled_files",
-        f"data.corpus.train={folder / 'train.tsv'}",
-        f"data.corpus.val={folder / 'train.tsv'}",
-        "data.tokenizer=word",
-        "data.min_frequency=1",
-        "model.embedding_dim=300",
-        "model.hidden_size=256",
-        "model.num_layers=1",
-        "model.pooling=attention",
-    ]
-    return overrides, lambda text: {"text": text}
-
-
-def tagger_setup(folder: Path) -> tuple[list[str], Callable[[str], dict]]:
-    tags = ["O", "O", "O", "B-PER", "I-PER", "B-LOC", "B-ORG", "I-ORG", "B-MISC"]
-    blocks = []
-    for i, text in enumerate(sentences(8000, 1)):
-        blocks.append("".join(f"{w} {tags[(i + j) % len(tags)]}\n" for j, w in enumerate(text.split())))
-    (folder / "train.txt").write_text("\n".join(blocks) + "\n")
-    overrides = [
-        "app=tagger",
-        "data/corpus=conll_files",
-        f"data.corpus.train={folder / 'train.txt'}",
-        f"data.corpus.val={folder / 'train.txt'}",
-        "model.word_dim=100",
-        "model.char_features=lstm",
-        "model.char_dim=25",
-        "model.char_size=50",
-        "model.hidden_size=100",
-        "model.output=crf",
-    ]
-    return overrides, lambda text: {"text": text}
-
-
-def seq2seq_setup(folder: Path) -> tuple[list[str], Callable[[str], dict]]:
-    sources, targets = sentences(20000, 2, 6, 20), sentences(20000, 3, 6, 20)
-    (folder / "pairs.tsv").write_text("".join(f"{s}\t{t}\n" for s, t in zip(sources, targets, strict=True)))
-    overrides = [
-        "app=seq2seq",
-        "data/corpus=parallel_files",
-        f"data.corpus.train={folder / 'pairs.tsv'}",
-        f"data.corpus.val={folder / 'pairs.tsv'}",
-        "data.tokenizer=word",
-        "data.vocab_size=10000",
-        "data.min_frequency=1",
-        "model.embedding_dim=256",
-        "model.hidden_size=512",
-        "model.encoder_layers=2",
-        "model.decoder_layers=2",
-        "model.attention=general",
-        "model.input_feeding=true",
-        "model.tie_embeddings=true",
-        "model.max_len_a=1.5",
-        "model.max_len_b=5",
-    ]
-    return overrides, lambda text: {"source": text, "beam_size": 5}
-
-
-SETUPS = {"classifier": classifier_setup, "tagger": tagger_setup, "seq2seq": seq2seq_setup}
+# The apps with a served model to measure (their ``Bench.serve``), as the registry declares them.
+SERVED = {name: spec.bench.serve for name, spec in apps().items() if spec.bench and spec.bench.serve}
 ROLES = ("model", "front end", "client")  # the processes whose CPU a point reports, in its columns
-# Words per request, drawn uniformly: the means of the recipes' test sets (SST-2 dev 19.5 words,
-# CoNLL-2002 Spanish testb 34 tokens, Multi30k test2016 German 10.9 words).
-REQUEST_LENGTHS = {"classifier": (8, 31), "tagger": (10, 58), "seq2seq": (5, 17)}
 
 
 def label(app: str, quantize: str) -> str:
@@ -132,7 +69,8 @@ def label(app: str, quantize: str) -> str:
 
 
 def checkpoint(app: str, folder: Path) -> tuple[Path, Callable[[str], dict]]:
-    overrides, request = SETUPS[app](folder)
+    serve = SERVED[app]
+    overrides, request = apps()[app].part(serve.setup)(folder, sentences)
     run = folder / "run"
     if (run / "checkpoints" / "last.ckpt").is_file():  # trained for an earlier variant
         return run / "checkpoints" / "last.ckpt", request
@@ -281,7 +219,7 @@ def measure(
     """Both servers (batching off and on) up at once, each point measured on them in turn,
     ``--repeats`` times, the best kept: machine noise hits both alike."""
     ckpt, request = checkpoint(app, folder)
-    low, high = REQUEST_LENGTHS[app]
+    low, high = SERVED[app].request_words
     bodies = [request(text) for text in sentences(500, 7, low, high)]
     servers = {
         "off": start_server(ckpt, 1, args.accelerator, quantize),
@@ -380,7 +318,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--apps", nargs="+", choices=list(SETUPS), default=list(SETUPS))
+    parser.add_argument("--apps", nargs="+", choices=list(SERVED), default=list(SERVED))
     parser.add_argument("--clients", nargs="+", type=int, default=[1, 8, 32])
     parser.add_argument("--requests", type=int, default=2000, help="answers per point at most")
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per point at most")
@@ -397,8 +335,8 @@ def main() -> None:
     parser.add_argument(
         "--int8",
         nargs="*",
-        choices=list(SETUPS),
-        default=list(SETUPS),
+        choices=list(SERVED),
+        default=list(SERVED),
         help="apps measured again with serve.quantize=int8 (CPU only; none: --int8 alone)",
     )
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results.md alone")

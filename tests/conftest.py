@@ -11,11 +11,22 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from helpers.fixture_data import write_tiny_corpus
+from helpers.serving import stop_shared_servers, use_folder
+from lstm_apps.apps.textgen.tiny import write_tiny_corpus
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tiny models trained once per test process and the servers kept for them
+    (``helpers.serving``): written in the session's folder, stopped when it ends."""
+    use_folder(tmp_path_factory.mktemp("served"))
+    yield
+    stop_shared_servers()
 
 
 @pytest.fixture

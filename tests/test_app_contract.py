@@ -1,7 +1,7 @@
-"""What every app in ``configs/app/`` must do, run on its ``TINY`` setup (tests/helpers/tiny.py):
-train -> self-contained checkpoint -> eval -> predict -> export (ONNX and TorchScript), train in
-bf16-mixed on a CPU, and train on two DDP processes. A new app is picked up from its YAML file and
-needs only its ``TINY`` entry."""
+"""What every app (``lstm_apps.registry``) must do, run on its tiny setup (``tiny.py`` in its
+package): train -> self-contained checkpoint -> eval -> predict -> export (ONNX and TorchScript),
+train in bf16-mixed on a CPU, and train on two DDP processes. A new app is picked up from its
+folder and needs nothing here."""
 
 from __future__ import annotations
 
@@ -14,23 +14,25 @@ import torch
 
 from helpers.config import compose_config
 from helpers.running import FEW, run_cli, run_main
-from helpers.tiny import TINY, Tiny, missing_entry_message
+from helpers.tiny import tiny_setup
 from lstm_apps.core.recurrent import quantize_recurrent_layers
-from lstm_apps.paths import available_apps
+from lstm_apps.paths import config_dir
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.export import export
 from lstm_apps.pipeline.train import build_datamodule, train
+from lstm_apps.registry import App, Tiny, apps
 
-APPS = available_apps()
+APPS = list(apps())
 LIKELIHOODS = ("test/loss", "test/nll", "test/mae")  # the fit of the test set, where an app reports one
 ONE_TEST = ["trainer.enable_progress_bar=false", "trainer.limit_test_batches=1"]
 
 
-def tiny(app: str, folder: Path) -> Tiny:
-    """The app's registry entry; an app without one fails its contract with what to add where."""
-    if app not in TINY:
-        pytest.fail(missing_entry_message(app), pytrace=False)
-    return TINY[app](folder)
+def tiny(app: str | App, folder: Path) -> Tiny:
+    """The app's tiny setup; an app without one fails its contract with what to add where."""
+    try:
+        return tiny_setup(app, folder)
+    except LookupError as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 def finite(metrics: dict[str, float], prefix: str) -> bool:
@@ -38,15 +40,20 @@ def finite(metrics: dict[str, float], prefix: str) -> bool:
     return bool(values) and all(math.isfinite(v) for v in values)
 
 
-def test_every_app_yaml_is_found() -> None:
-    assert {"textgen", "seq2seq", "captioner", "tagger", "classifier", "forecaster", "asr"} <= set(APPS)
+def test_every_app_package_is_found_and_each_has_its_app_yaml() -> None:
+    """One answer to "which apps exist": the packages that declare ``APP``, each with its
+    ``configs/app/<name>.yaml``, and no YAML there without its package."""
+    packages = {p.parent.name for p in (config_dir().parent / "src/lstm_apps/apps").glob("*/__init__.py")}
+    yamls = {p.stem for p in (config_dir() / "app").glob("*.yaml")}
+    assert len(APPS) >= 8 and set(APPS) == packages == yamls
 
 
-def test_an_app_without_a_registry_entry_fails_saying_what_to_add_where(tmp_path: Path) -> None:
+def test_an_app_without_a_tiny_setup_fails_saying_what_to_add_where(tmp_path: Path) -> None:
+    newapp = App("newapp", "lstm_apps.apps.textgen", "an app not written yet", tiny="no_such_module:tiny")
     with pytest.raises(pytest.fail.Exception) as failed:
-        tiny("newapp", tmp_path)
+        tiny(newapp, tmp_path)
     message = str(failed.value)
-    assert "configs/app/newapp.yaml" in message and "TINY" in message and "tests/helpers/tiny.py" in message
+    assert "'newapp' has no tiny setup" in message and "tiny.py" in message and "Tiny" in message
 
 
 @pytest.mark.parametrize("app", APPS)

@@ -36,6 +36,7 @@ LAYERS = {
     "extras": 0,
     "folders": 0,
     "bounds": 0,
+    "registry": 0,
     "core": 1,
     "text": 2,
     "data": 2,
@@ -108,35 +109,56 @@ def test_no_two_packages_import_each_other_in_a_cycle() -> None:
 
 def test_no_module_below_the_apps_imports_one_by_name() -> None:
     """An import by string (``import_module(f"lstm_apps.apps.{app}…")``) is invisible to the layer
-    check above; below the apps, modules find what apps provide through entry points."""
+    check above; below the apps, modules find what apps provide through the registry, which is
+    the one module that imports apps by the names it finds (their folders and entry points)."""
     calls = re.compile(r"\bimport_module\(|__import__\(")
     offenders = [
         str(path.relative_to(SRC))
         for path in SRC.rglob("*.py")
         if LAYERS.get(path.relative_to(SRC).parts[0].removesuffix(".py"), 0) < LAYERS["apps"]
+        and path.name != "registry.py"
         and calls.search(path.read_text())
     ]
     assert not offenders, offenders
 
 
-def test_each_app_registers_its_own_predictor() -> None:
-    import tomllib
+def test_each_app_package_declares_itself_and_its_parts_load() -> None:
+    """An app is its folder: each package under ``apps/`` declares ``APP`` (its name is the
+    folder's), and the predictor, endpoints and playground form it names are there."""
+    from lstm_apps.pipeline.predictor import Predictor, predictor_for
+    from lstm_apps.registry import apps
+    from lstm_apps.serving.server import endpoints_for, playground_script
 
-    project = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())["project"]
-    registered = project["entry-points"]["lstm_apps.predictors"]
-    apps = sorted(p.name for p in (SRC / "apps").iterdir() if (p / "predictor.py").is_file())
-    assert sorted(registered) == apps
-    for app, target in registered.items():
-        assert target == f"lstm_apps.apps.{app}.predictor:PREDICTOR", (app, target)
+    packages = sorted(p.name for p in (SRC / "apps").iterdir() if (p / "__init__.py").is_file())
+    assert sorted(apps()) == packages
+    for name, spec in apps().items():
+        assert spec.package == f"lstm_apps.apps.{name}" and spec.folder == SRC / "apps" / name
+        assert issubclass(predictor_for(name), Predictor) and endpoints_for(name), name
+        assert playground_script(name).is_file(), name
 
 
-def test_each_app_registers_its_own_serve_endpoints() -> None:
-    import tomllib
+def test_no_shared_module_or_test_lists_the_apps_by_name() -> None:
+    """Files outside an app's own that name three or more apps as string literals: only the
+    tests of a behaviour across particular apps (the sentence apps' shared store, a language model
+    carried into the classifier, tagger and translator)."""
+    from lstm_apps.registry import apps
 
-    project = tomllib.loads((SRC.parents[1] / "pyproject.toml").read_text())["project"]
-    registered = project["entry-points"]["lstm_apps.endpoints"]
-    apps = sorted(p.name for p in (SRC / "apps").iterdir() if (p / "serving.py").is_file())
-    assert sorted(registered) == apps
-    for app, target in registered.items():
-        assert target == f"lstm_apps.apps.{app}.serving:ENDPOINTS", (app, target)
-        assert (SRC / "apps" / app / "playground.js").is_file(), app
+    names = list(apps())
+    root = SRC.parents[1]
+    files = [
+        *(root / "src").rglob("*.py"),
+        *(root / "bench").rglob("*.py"),
+        *(root / "tests").rglob("*.py"),
+        *(root / "docs").glob("**/*.py"),
+        root / "Makefile",
+    ]
+    naming = sorted(
+        str(path.relative_to(root))
+        for path in files
+        if not path.is_relative_to(SRC / "apps")
+        and sum(bool(re.search(rf"""(["']){name}\1""", path.read_text())) for name in names) >= 3
+    )
+    assert naming == [
+        "bench/finetune/make_corpora.py",
+        "tests/test_prepared_sentences.py",
+    ], naming

@@ -10,16 +10,27 @@ import math
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 
 from helpers.config import compose_config
-from helpers.fixture_data import SPOKEN, write_speech
 from helpers.running import run_main
-from helpers.tiny import tiny_asr_overrides
+from helpers.serving import (
+    Server,
+    browser_or_skip,
+    check_info,
+    open_playground,
+    predictor_of,
+    served,
+    still_serves,
+    submit_and_wait,
+    trained,
+)
 from lstm_apps.apps.asr.audio import read_audio, resample, write_wav
 from lstm_apps.apps.asr.ctc_search import greedy_search, prefix_beam_search
 from lstm_apps.apps.asr.espeak import Synthesiser, Voice
@@ -29,7 +40,9 @@ from lstm_apps.apps.asr.manifest import read_manifest
 from lstm_apps.apps.asr.network import SpeechNetwork
 from lstm_apps.apps.asr.ngram_lm import UnitNgram
 from lstm_apps.apps.asr.spoken_corpus import VARIANTS, GeneratedSpokenCorpus
+from lstm_apps.apps.asr.tiny import SPOKEN, tiny_asr_overrides, write_speech
 from lstm_apps.apps.asr.units import OutputUnits
+from lstm_apps.apps.preparation import datasets
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.train import train
 
@@ -449,3 +462,49 @@ def test_a_bpe_model_trains_predicts_and_counts_its_lm_on_pieces(
     capsys.readouterr()
     assert run_main(["predict", f"ckpt_path={ckpt}", f"input={manifest}", f"lm={tmp_path / 'lm.txt'}"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == len(SPOKEN)
+
+
+# -------------------------------------------------------------------------------- served over HTTP
+@pytest.mark.slow
+def test_asr_transcribes_an_upload_and_a_recording_from_the_microphone(tmp_path: Path) -> None:
+    ckpt, setup = trained("asr")
+    clip = Path(setup.predict[0].split("=", 1)[1])
+    with served("asr") as server:
+        check_info(server, "asr", ckpt)
+        files = {"audio": (clip.name, clip.read_bytes(), "audio/wav")}
+        answer = server.post("/predict", files=files, data={"beam_size": "2"}).json()
+        assert answer["transcript"] == predictor_of(ckpt, beam_size=2).transcribe([(clip, str(clip))])[0]
+        assert answer["seconds"] > 0
+        garbage = server.post("/predict", files={"audio": ("a.wav", b"RIFF....nonsense", "audio/wav")})
+        assert garbage.status_code == 415 and garbage.json()["detail"].startswith(
+            "audio: a.wav: not an audio file"
+        )
+        still_serves(server, "/predict", files=files)
+
+        driver = browser_or_skip()
+        try:
+            from selenium.webdriver.common.by import By
+            from selenium.webdriver.support.ui import WebDriverWait
+
+            open_playground(driver, server, "asr")
+            driver.find_element(By.ID, "audio").send_keys(str(clip))
+            assert submit_and_wait(driver, "transcript").text == (
+                answer_for(server, files).strip() or "(nothing heard)"
+            )
+            driver.find_element(By.ID, "record").click()  # the fake microphone: a tone
+            time.sleep(1.0)
+            driver.find_element(By.ID, "record").click()
+            WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "status").text == "recorded")
+            driver.find_element(By.ID, "submit").click()
+            WebDriverWait(driver, 30).until(lambda d: "answered" in d.find_element(By.ID, "status").text)
+            assert driver.find_element(By.ID, "error").text == ""
+        finally:
+            driver.quit()
+
+
+def answer_for(server: Server, files: dict[str, Any]) -> str:
+    return str(server.post("/predict", files=files).json()["transcript"])
+
+
+def test_prepare_offers_librispeech() -> None:
+    assert set(datasets("asr")) == {"librispeech_100"}

@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from omegaconf import OmegaConf
 
-from helpers.fixture_data import write_chorales, write_series
-from helpers.tiny import tiny_forecaster_overrides, tiny_music_overrides
+from lstm_apps.apps.forecaster.tiny import tiny_forecaster_overrides, write_series
+from lstm_apps.apps.music.tiny import tiny_music_overrides, write_chorales
+from lstm_apps.registry import apps
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,15 +132,16 @@ def test_every_built_in_recipe_composes_with_the_overrides_the_script_adds(tmp_p
     from helpers.config import compose_config
 
     gpu = import_gpu_script()
-    names = {recipe.name for recipe in gpu.RECIPES}
+    names = {recipe.name for recipe in gpu.built_in_recipes()}
     assert {
         "seq2seq_multi30k",
         "textgen_shakespeare_nanogpt",
         "tagger_conll2002_es",
         "classifier_sst2",
     } <= names
-    assert {"asr", "music_jsb", "finetune_sst2_10pct_scratch", "finetune_sst2_10pct_lm"} <= names
-    for recipe in gpu.RECIPES:
+    assert {"music_jsb", "finetune_sst2_10pct_scratch", "finetune_sst2_10pct_lm"} <= names
+    assert names == {recipe.name for spec in apps().values() for recipe in spec.recipes}
+    for recipe in gpu.built_in_recipes():
         extra = [
             f"trainer.max_time={gpu.as_max_time(300)}",
             "trainer.accelerator=gpu",
@@ -213,16 +215,18 @@ def test_a_recipe_whose_optional_packages_are_missing_is_reported_and_not_run(
     import lstm_apps.extras
 
     gpu = import_gpu_script()
-    assert next(r for r in gpu.RECIPES if r.name == "asr").extras == ["asr"]
+    needing = [recipe for recipe in gpu.built_in_recipes() if recipe.extras]
+    assert needing and all(set(r.extras) <= set(lstm_apps.extras.all_extras()) for r in needing)
+    monkeypatch.setitem(lstm_apps.extras.EXTRAS, "audio", ("soundfile",))
     monkeypatch.setattr(lstm_apps.extras, "_installed", lambda module: module != "soundfile")
     recipes = [
-        gpu.Recipe("asr", ["app=asr"], "test/wer", extras=["asr"]),
+        gpu.Recipe("speech", ["app=textgen"], "test/wer", extras=["audio"]),
         gpu.Recipe("plain", [], "test/mae"),
     ]
     stop, failed = gpu.missing_requirements(recipes)
     assert stop is None
-    assert failed == {"asr": "needs soundfile (pip install 'lstm-apps[asr]'), not run"}
-    assert "| `asr` | `test/wer` | failed: needs soundfile" in "\n".join(gpu.rows(recipes, {}, failed))
+    assert failed == {"speech": "needs soundfile (pip install 'lstm-apps[audio]'), not run"}
+    assert "| `speech` | `test/wer` | failed: needs soundfile" in "\n".join(gpu.rows(recipes, {}, failed))
 
 
 def data_files(value: object, data_dir: Path) -> list[Path]:
@@ -271,13 +275,11 @@ def test_the_throughput_step_measures_each_app_into_the_bench_page(tmp_path: Pat
 def test_an_app_that_outlasts_its_share_of_the_throughput_time_is_stopped_and_named(tmp_path: Path) -> None:
     page = tmp_path / "bench_results.md"
     began = time.monotonic()
-    # classifier: an app no other test measures, so the processes looked for below are this test's
-    done = run_gpu_script(tmp_path, 4, "--throughput-apps", "classifier", "--bench-results", str(page))
+    # music: an app no other test measures, so the processes looked for below are this test's
+    done = run_gpu_script(tmp_path, 4, "--throughput-apps", "music", "--bench-results", str(page))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "stopped at its share of the budget: classifier" in done.stdout
+    assert "stopped at its share of the budget: music" in done.stdout
     assert time.monotonic() - began < 60 and not page.exists()
     time.sleep(0.5)
-    left = subprocess.run(
-        ["pgrep", "-f", f"{ROOT / 'bench' / 'run.py'} --app classifier"], capture_output=True
-    )
+    left = subprocess.run(["pgrep", "-f", f"{ROOT / 'bench' / 'run.py'} --app music"], capture_output=True)
     assert left.returncode == 1, left.stdout  # run.py and its measuring children all stopped

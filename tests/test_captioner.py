@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
+import json
+import zipfile
 from pathlib import Path
 
 import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+import lstm_apps.apps.captioner.prepare as prepare_captioner
 from helpers.config import compose_config
-from helpers.fixture_data import handful
 from helpers.running import run_in_process
+from helpers.serving import (
+    browser_or_skip,
+    check_info,
+    open_playground,
+    openapi_fields,
+    predictor_of,
+    serving,
+    still_serves,
+    submit_and_wait,
+    trained,
+)
 from lstm_apps.apps.captioner.datamodule import IMAGENET_MEAN, IMAGENET_STD, CaptionDataModule
 from lstm_apps.apps.captioner.model import CaptionModel
 from lstm_apps.apps.captioner.predictor import CaptionerOptions, CaptionerPredictor
 from lstm_apps.apps.captioner.sources import KarpathyDataset, ScenesDataset
+from lstm_apps.apps.captioner.tiny import handful
 from lstm_apps.cli.predict import with_app_options
+from lstm_apps.config_ranges import check_options
 from lstm_apps.core.attention_decoder import DecoderState
 from lstm_apps.core.beam_search import beam_search
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.predict import predict
+from lstm_apps.pipeline.predictor import predictor_for
 from lstm_apps.pipeline.train import train
 from lstm_apps.plots import attention_overlay
 
@@ -128,3 +144,73 @@ def test_train_predict_end_to_end(tmp_path: Path) -> None:
     assert result.stdout.splitlines()[0] == "0.png\ta red circle"
     with pytest.raises(UserError, match="exactly one of image"):
         predict(compose_config("predict", with_app_options([f"ckpt_path={ckpt}"])))
+
+
+# -------------------------------------------------------------------------------- served over HTTP
+@pytest.mark.slow
+def test_captioner_captions_an_upload_and_refuses_what_is_not_an_image(tmp_path: Path) -> None:
+    ckpt, setup = trained("captioner")
+    image = Path(setup.predict[0].split("=", 1)[1])
+    with serving(ckpt, "serve.max_upload_mb=0.5") as server:
+        check_info(server, "captioner", ckpt)
+        assert openapi_fields(server) == {"image", "beam_size", "attention"}
+        files = {"image": ("1.png", image.read_bytes(), "image/png")}
+        answer = server.post("/predict", files=files, data={"beam_size": "2", "attention": "true"}).json()
+        assert answer["caption"] == predictor_of(ckpt, beam_size=2).caption_files([image])[0]
+        attention = answer["attention"]
+        assert len(attention["weights"]) == len(attention["words"])
+        assert all(len(w) == attention["grid_size"] ** 2 for w in attention["weights"])
+        not_image = server.post("/predict", files={"image": ("x.png", b"not an image at all", "image/png")})
+        assert not_image.status_code == 415 and not_image.json()["detail"].startswith(
+            "image: not an image (x.png"
+        )
+        assert server.post("/predict", data={"beam_size": "2"}).json()["detail"] == "image: Field required"
+        too_big = server.post("/predict", files={"image": ("big.png", b"x" * 600_000, "image/png")})
+        assert (too_big.status_code, too_big.json()["detail"]) == (
+            413,
+            "body: larger than serve.max_upload_mb=0.5 MB",
+        )
+        still_serves(server, "/predict", files=files)
+
+        driver = browser_or_skip()
+        try:
+            from selenium.webdriver.common.by import By
+
+            open_playground(driver, server, "captioner")
+            driver.find_element(By.ID, "image").send_keys(str(image))
+            assert submit_and_wait(driver, "caption").text == (
+                predictor_of(ckpt).caption_files([image])[0] or ""
+            )
+            assert driver.find_elements(By.ID, "overlay")
+        finally:
+            driver.quit()
+
+
+def test_a_predict_beam_of_zero_is_refused_in_one_line() -> None:
+    with pytest.raises(UserError, match=r"^beam_size=0 is out of range \(an integer >= 1\)$"):
+        check_options(predictor_for("captioner").options_type, {"beam_size": 0})
+
+
+# -------------------------------------------------------------------------------- public data sets (lstm-apps prepare)
+def test_flickr8k_is_arranged_for_the_karpathy_reader(tmp_path: Path) -> None:
+
+    from PIL import Image
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.jpg")
+    dataset = {"images": [{"filename": "a.jpg", "split": "train", "sentences": [{"tokens": ["a", "dog"]}]}]}
+    with zipfile.ZipFile(mirror / "caption_datasets.zip", "w") as bundle:
+        bundle.writestr("dataset_flickr8k.json", json.dumps(dataset))
+        bundle.writestr("dataset_coco.json", "{}")
+    with zipfile.ZipFile(mirror / "Flickr8k_Dataset.zip", "w") as bundle:
+        bundle.write(tmp_path / "a.jpg", "Flicker8k_Dataset/a.jpg")
+    written = prepare_captioner.prepare("flickr8k", tmp_path / "out", mirror.as_uri())
+    assert written["dataset"].name == "dataset_flickr8k.json"
+    assert not (tmp_path / "out" / "flickr8k" / "dataset_coco.json").exists()
+    from lstm_apps.apps.captioner.captions import read_karpathy
+
+    assert read_karpathy(written["dataset"], written["images"])["train"][0][1] == ["a dog"]
+    (mirror / "Flickr8k_Dataset.zip").write_bytes(b"broken")
+    with pytest.raises(UserError, match="not a zip archive"):
+        prepare_captioner.prepare("flickr8k", tmp_path / "again", mirror.as_uri())

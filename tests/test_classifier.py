@@ -2,21 +2,39 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
+import threading
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 
+import lstm_apps.apps.classifier.prepare as prepare_classifier
 from helpers.config import compose_config
-from helpers.fixture_data import EXAMPLES, write_labelled
 from helpers.running import run_in_process
-from helpers.tiny import tiny_classifier_overrides
+from helpers.serving import (
+    JSON,
+    Server,
+    browser_or_skip,
+    check_info,
+    open_playground,
+    openapi_fields,
+    predictor_of,
+    serving,
+    still_serves,
+    submit_and_wait,
+    trained,
+)
 from lstm_apps.apps.classifier.datamodule import TextClassificationDataModule
 from lstm_apps.apps.classifier.labelled_text import LabelledTextFiles, read_labelled_texts
 from lstm_apps.apps.classifier.model import ClassifierModel, per_label_table
 from lstm_apps.apps.classifier.predictor import ClassifierOptions, ClassifierPredictor
 from lstm_apps.apps.classifier.stdlib_docstrings import StdlibDocstrings
+from lstm_apps.apps.classifier.tiny import EXAMPLES, tiny_classifier_overrides, write_labelled
 from lstm_apps.cli.predict import with_app_options
 from lstm_apps.core.pooling import SequencePooling
 from lstm_apps.core.recurrent import RecurrentBlock
@@ -256,3 +274,179 @@ def test_train_eval_predict_through_the_cli(tmp_path: Path) -> None:
 def test_per_label_table_from_a_confusion_matrix() -> None:
     table = per_label_table(torch.tensor([[3, 1], [0, 4]]), ["a", "b"], multi_label=False)
     assert "| a | 100.00 | 75.00 | 85.71 | 4 |" in table and "| b | 80.00 | 100.00 | 88.89 | 4 |" in table
+
+
+# -------------------------------------------------------------------------------- served over HTTP
+@pytest.mark.slow
+def test_classifier_answers_as_its_predictor_and_survives_bad_requests(tmp_path: Path) -> None:
+    ckpt, _ = trained("classifier")
+    text = "the striker scored twice"
+    expected = predictor_of(ckpt).classify([text])[0]
+    with serving(ckpt, "serve.max_input_chars=200") as server:
+        check_info(server, "classifier", ckpt)
+        assert openapi_fields(server) == {"text", "top_labels"}
+        answer = server.post("/predict", json={"text": text}).json()
+        labels = read_checkpoint(ckpt).handoff["labels"]
+        assert answer["labels"] == [labels[int(expected.argmax())]]
+        assert answer["probabilities"] == pytest.approx(
+            {labels[i]: float(p) for i, p in enumerate(expected)}, abs=1e-5
+        )
+        assert list(answer["probabilities"].values()) == sorted(
+            answer["probabilities"].values(), reverse=True
+        )
+
+        bad = [
+            ({"data": '{"text": ', "headers": JSON}, 400, "body: not valid JSON"),
+            ({"json": {}}, 422, "text: Field required"),
+            ({"json": {"text": "a", "colour": "red"}}, 422, "colour: Extra inputs are not permitted"),
+            ({"json": {"text": 42}}, 422, "text: Input should be a valid string"),
+            (
+                {"json": {"text": "a", "top_labels": -1}},
+                422,
+                "top_labels: Input should be greater than or equal to 0",
+            ),
+            ({"json": {"text": "   "}}, 422, "text: empty; give some text"),
+            ({"json": {"text": "x" * 201}}, 413, "text: 201 characters, more than serve.max_input_chars=200"),
+            ({"data": "text=hello"}, 415, "body: send a JSON object with Content-Type: application/json"),
+            ({"json": ["a", "list"]}, 422, "body: Input should be a valid dictionary"),
+        ]
+        for request, status, message in bad:
+            answer = server.post("/predict", **request)
+            detail = answer.json()["detail"]
+            assert answer.status_code == status and detail.startswith(message), (request, answer.text)
+            assert "\n" not in detail
+        still_serves(server, "/predict", json={"text": text})
+
+        # Requests that arrive together are answered as batches, each with its own answer; a bad
+        # one among them is answered alone with its 4xx and does not fail the others.
+        texts = [f"{text} {i}" if i % 4 else "  " for i in range(24)]
+        good = [i for i, t in enumerate(texts) if t.strip()]
+        expected_all = dict(zip(good, predictor_of(ckpt).classify([texts[i] for i in good]), strict=True))
+        answers: dict[int, Any] = {}
+
+        def ask(i: int) -> None:
+            answer = server.post("/predict", json={"text": texts[i]})
+            answers[i] = (answer.status_code, answer.json())
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(texts))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for i in range(len(texts)):
+            status, body = answers[i]
+            if i in expected_all:
+                assert status == 200, body
+                top = float(expected_all[i].max())
+                assert max(body["probabilities"].values()) == pytest.approx(top, abs=1e-5)
+            else:
+                assert (status, body["detail"]) == (422, "text: empty; give some text")
+
+        driver = browser_or_skip()
+        try:
+            from selenium.webdriver.common.by import By
+
+            open_playground(driver, server, "classifier")
+            driver.find_element(By.ID, "text").send_keys(text)
+            submit_and_wait(driver, "result")
+            bars = driver.find_elements(By.CSS_SELECTOR, ".bar")
+            assert [b.get_attribute("data-label") for b in bars] == list(answer_order(server, text))
+            assert (
+                driver.find_element(By.CSS_SELECTOR, ".bar.predicted").get_attribute("data-label")
+                == answer_order(server, text)[0]
+            )
+            driver.find_element(By.ID, "text").clear()
+            driver.find_element(By.ID, "text").send_keys(" ")
+            driver.find_element(By.ID, "submit").click()
+            from selenium.webdriver.support.ui import WebDriverWait
+
+            WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "error").text)
+            assert driver.find_element(By.ID, "error").text == "422: text: empty; give some text"
+        finally:
+            driver.quit()
+
+
+def answer_order(server: Server, text: str) -> list[str]:
+    return list(server.post("/predict", json={"text": text}).json()["probabilities"])
+
+
+# -------------------------------------------------------------------------------- public data sets (lstm-apps prepare)
+def test_sst2_zip_is_arranged_with_dev_as_test_and_a_held_out_val(tmp_path: Path) -> None:
+
+    from lstm_apps.apps.classifier.labelled_text import LabelledTextFiles
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    train = "sentence\tlabel\n" + "".join(
+        f"a {'fine' if i % 2 else 'dull'} film number {i} \t{i % 2}\n" for i in range(40)
+    )
+    with zipfile.ZipFile(mirror / "SST-2.zip", "w") as bundle:
+        bundle.writestr("SST-2/train.tsv", train)
+        bundle.writestr("SST-2/dev.tsv", 'sentence\tlabel\nit \'s "great" \t1\nawful \t0\n')
+        bundle.writestr("SST-2/test.tsv", "index\tsentence\n0\tunlabelled\n")
+    written = prepare_classifier.prepare("sst2", tmp_path / "out", mirror.as_uri())
+    splits = LabelledTextFiles(str(written["train"]), str(written["val"]), str(written["test"])).load()
+    assert (len(splits["train"]), len(splits["val"])) == (32, 8)
+    assert [(e.text, e.labels) for e in splits["test"]] == [
+        ('it \'s "great"', ["positive"]),
+        ("awful", ["negative"]),
+    ]
+    assert not {e.text for e in splits["val"]} & {e.text for e in splits["train"]}
+    (mirror / "SST-2.zip").write_bytes(b"broken")
+    with pytest.raises(UserError, match="not the expected zip archive"):
+        prepare_classifier.prepare("sst2", tmp_path / "again", mirror.as_uri())
+
+
+def test_imdb_tarball_is_arranged_as_jsonl(tmp_path: Path) -> None:
+
+    from lstm_apps.apps.classifier.labelled_text import LabelledTextFiles
+
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    with tarfile.open(mirror / "aclImdb_v1.tar.gz", "w:gz") as bundle:
+        for split in ("train", "test"):
+            for polarity in ("pos", "neg"):
+                for i in range(10):
+                    data = f'A "{polarity}"\treview {i}.<br />Second line.'.encode()
+                    info = tarfile.TarInfo(f"aclImdb/{split}/{polarity}/{i}_7.txt")
+                    info.size = len(data)
+                    bundle.addfile(info, io.BytesIO(data))
+        info = tarfile.TarInfo("aclImdb/train/unsup/0_0.txt")
+        info.size = 1
+        bundle.addfile(info, io.BytesIO(b"x"))
+    written = prepare_classifier.prepare("imdb", tmp_path / "out", mirror.as_uri())
+    splits = LabelledTextFiles(str(written["train"]), str(written["val"]), str(written["test"])).load()
+    assert [len(splits[s]) for s in ("train", "val", "test")] == [18, 2, 20]
+    assert splits["test"][0].text == 'A "neg"\treview 0.\nSecond line.' and splits["test"][0].labels == [
+        "negative"
+    ]
+    (mirror / "aclImdb_v1.tar.gz").write_bytes(b"broken")
+    with pytest.raises(UserError, match="not the expected tar.gz archive"):
+        prepare_classifier.prepare("imdb", tmp_path / "again", mirror.as_uri())
+
+
+def test_sst2_validation_is_held_out_by_sentence_with_its_phrases(tmp_path: Path) -> None:
+
+    from lstm_apps.apps.classifier.labelled_text import LabelledTextFiles
+
+    sentences = [f"the {'fine' if i % 2 else 'dull'} film number {i} ends well" for i in range(30)]
+    rows = []
+    for i, sentence in enumerate(sentences):  # GLUE's layout: each sentence, then phrases of it
+        words = sentence.split()
+        rows += [sentence, " ".join(words[1:4]), " ".join(words[3:5]), words[1]]
+        rows += [f"film number {i}"]
+    train = "sentence\tlabel\n" + "".join(f"{r} \t{i % 2}\n" for i, r in enumerate(rows))
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    with zipfile.ZipFile(mirror / "SST-2.zip", "w") as bundle:
+        bundle.writestr("SST-2/train.tsv", train)
+        bundle.writestr("SST-2/dev.tsv", "sentence\tlabel\nawful \t0\ngreat \t1\n")
+    written = prepare_classifier.prepare("sst2", tmp_path / "out", mirror.as_uri())
+    splits = LabelledTextFiles(str(written["train"]), str(written["val"]), str(written["test"])).load()
+    held = [e.text for e in splits["val"]]
+    assert len(held) == 6 and set(held) <= set(sentences), "whole sentences only, a fifth of them"
+    trained = {e.text for e in splits["train"]}
+    assert not any(f" {t} " in f" {s} " for t in trained for s in held), "no phrase of a held-out sentence"
+    assert set(sentences) - set(held) <= trained, "the other sentences stay"
+    kept = [f"film number {i}" for i, s in enumerate(sentences) if s not in held]
+    assert set(kept) <= trained, "and so do their own phrases"

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers.fixture_data import app_checkpoint, write_tiny_corpus
+from helpers.fixture_data import app_checkpoint
 from helpers.running import run_cli, run_in_process
-from helpers.tiny import tiny_textgen_overrides
+from lstm_apps.apps.textgen.tiny import tiny_textgen_overrides, write_tiny_corpus
 from lstm_apps.paths import available_apps
 
 

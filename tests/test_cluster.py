@@ -12,9 +12,8 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf
 from omegaconf import OmegaConf
 
-from helpers.fixture_data import write_conll
 from helpers.running import run_cli
-from helpers.tiny import tiny_tagger_overrides
+from lstm_apps.apps.tagger.tiny import tiny_tagger_overrides, write_conll
 from lstm_apps.paths import config_dir
 from lstm_apps.pipeline.run_name import register
 

@@ -11,12 +11,13 @@ import pytest
 import torch
 
 from helpers.config import compose_config
-from helpers.fixture_data import write_conll, write_labelled, write_tiny_corpus
 from helpers.running import SignalAt
-from helpers.tiny import tiny_classifier_overrides, tiny_tagger_overrides, tiny_textgen_overrides
 from lstm_apps.apps.classifier.network import ClassifierNetwork
+from lstm_apps.apps.classifier.tiny import tiny_classifier_overrides, write_labelled
 from lstm_apps.apps.tagger.network import TaggerNetwork
+from lstm_apps.apps.tagger.tiny import tiny_tagger_overrides, write_conll
 from lstm_apps.apps.textgen.network import LanguageNetwork
+from lstm_apps.apps.textgen.tiny import tiny_textgen_overrides, write_tiny_corpus
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.finetuning import FineTuning, layer_groups
 from lstm_apps.pipeline.train import train

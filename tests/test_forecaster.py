@@ -11,18 +11,29 @@ import numpy as np
 import pytest
 import torch
 
+import lstm_apps.apps.forecaster.prepare as prepare_forecaster
 from helpers.config import compose_config
-from helpers.fixture_data import weekly_values, write_series
 from helpers.running import run_in_process
-from helpers.tiny import tiny_forecaster_overrides
+from helpers.serving import (
+    browser_or_skip,
+    check_info,
+    open_playground,
+    predictor_of,
+    served,
+    submit_and_wait,
+    trained,
+)
 from lstm_apps.apps.forecaster.baseline import ets_forecasts, seasonal_naive
 from lstm_apps.apps.forecaster.datamodule import ForecastDataModule
 from lstm_apps.apps.forecaster.model import ForecasterModel
 from lstm_apps.apps.forecaster.predictor import ForecasterOptions, ForecasterPredictor
 from lstm_apps.apps.forecaster.scores import forecast_scores
 from lstm_apps.apps.forecaster.time_series import SeriesFile, StatsmodelsSeries, read_series_csv
+from lstm_apps.apps.forecaster.tiny import tiny_forecaster_overrides, weekly_values, write_series
 from lstm_apps.apps.forecaster.windows import TimeSplit, WindowBatches, window_frame
+from lstm_apps.apps.preparation import datasets
 from lstm_apps.errors import UserError
+from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.train import train
 
 
@@ -296,7 +307,6 @@ def test_forecast_images_are_drawn_only_every_n_epochs(tmp_path: Path, monkeypat
 
 
 def test_several_variables_are_read_forecast_and_printed(tmp_path: Path) -> None:
-    from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 
     values = weekly_values(200)
     start = date(2000, 1, 1)
@@ -335,3 +345,64 @@ def test_baseline_command_scores_both_baselines_on_the_test_windows(
     printed = capsys.readouterr().out
     assert "baselines on the test windows (37 forecasts of 4 steps)" in printed
     assert "| seasonal naive (season 52) |" in printed and "| ETS (Holt-Winters) |" in printed
+
+
+# -------------------------------------------------------------------------------- served over HTTP
+@pytest.mark.slow
+def test_forecaster_answers_the_forecast_of_a_json_series(tmp_path: Path) -> None:
+    ckpt, setup = trained("forecaster")
+    csv_path = Path(setup.predict[0].split("=", 1)[1])
+    lines = csv_path.read_text().strip().splitlines()[1:]
+    series = {
+        "time": [line.split(",")[0] for line in lines],
+        "values": {"value": [float(line.split(",")[1]) for line in lines]},
+    }
+    with served("forecaster") as server:
+        check_info(server, "forecaster", ckpt)
+        answer = server.post("/predict", json=series).json()
+        expected = predictor_of(ckpt, input_file=str(csv_path)).predict().text.strip().splitlines()[1:]
+        assert answer["time"] == [row.split(",")[0] for row in expected]
+        assert answer["forecast"]["value"] == pytest.approx(
+            [float(row.split(",")[1]) for row in expected], rel=1e-4
+        )
+        short = {"time": series["time"][:3], "values": {"value": series["values"]["value"][:3]}}
+        assert (
+            server.post("/predict", json=short)
+            .json()["detail"]
+            .startswith("time: 3 rows; the model reads the last")
+        )
+        wrong = {"time": series["time"], "values": {"price": series["values"]["value"]}}
+        assert server.post("/predict", json=wrong).json()["detail"].startswith("values.value: missing")
+        gap = {
+            "time": series["time"][:5] + series["time"][6:],
+            "values": {"value": series["values"]["value"][1:]},
+        }
+        assert "breaking the regular step" in server.post("/predict", json=gap).json()["detail"]
+
+        driver = browser_or_skip()
+        try:
+            from selenium.webdriver.common.by import By
+
+            open_playground(driver, server, "forecaster")
+            driver.find_element(By.ID, "example").click()
+            submit_and_wait(driver, "chart")
+            assert len(driver.find_elements(By.CSS_SELECTOR, "#forecast tbody tr")) == len(answer["time"])
+            assert driver.find_elements(By.CSS_SELECTOR, "#chart polyline.forecast")
+        finally:
+            driver.quit()
+
+
+def test_prepare_offers_the_statsmodels_series() -> None:
+    assert set(datasets("forecaster")) == {"co2", "sunspots"}
+
+
+# -------------------------------------------------------------------------------- public data sets (lstm-apps prepare)
+def test_forecaster_series_is_written_as_the_csv_the_config_reads(tmp_path: Path) -> None:
+    from lstm_apps.apps.forecaster.time_series import read_series_csv
+
+    written = prepare_forecaster.prepare("sunspots", tmp_path)
+    assert written["series"] == tmp_path / "sunspots.csv"
+    series = read_series_csv(written["series"], "sunspots", "year", ["sunactivity"])
+    assert len(series.values) == 309  # 1700-2008
+    with pytest.raises(UserError, match="nothing to download"):
+        prepare_forecaster.prepare("co2", tmp_path, "file:///mirror")

@@ -3,7 +3,6 @@ synchronisation on a GPU): counted on any machine, and enforced by CUDA itself w
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,12 @@ import torch
 from omegaconf import DictConfig
 
 from helpers.config import compose_config
-from helpers.tiny import tiny_overrides
+from helpers.tiny import tiny_setup
 from lstm_apps.diagnostics.host_reads import counting_host_reads, counting_window, cuda_sync_error_window
 from lstm_apps.pipeline.train import train
+from lstm_apps.registry import apps
 
-APPS = ["textgen", "seq2seq", "captioner", "tagger", "classifier", "forecaster", "asr"]
+APPS = list(apps())
 # The default callbacks and logger (progress bar, checkpoints, early stopping, samples, LR
 # monitor …), as a user runs them; steps 4-7 are not logging steps (those are 9, 19, …).
 STEADY = [
@@ -33,19 +33,21 @@ STEADY = [
 
 
 def steady_config(app: str, folder: Path, extra: list[str] | None = None) -> DictConfig:
-    """The app's tiny test setup with at least 10 training batches and the default callbacks."""
-    overrides = tiny_overrides(app, folder) + STEADY + (extra or [])
-    if app == "captioner":  # four images: repeat them to get ten batches
-        dataset = next(o.split("=", 1)[1] for o in overrides if o.startswith("data.dataset.json_path="))
-        _repeat_training_images(Path(dataset), 5)
+    """The app's tiny test setup with at least 9 training batches (its ``steady`` overrides where
+    batches of 2 are too few) and the default callbacks."""
+    setup = tiny_setup(app, folder)
+    overrides = [*setup.overrides, *STEADY, *setup.steady, *(extra or [])]
     return compose_config("train", overrides, folder / "run")
 
 
-def _repeat_training_images(dataset: Path, times: int) -> None:
-    content = json.loads(dataset.read_text())
-    train = [entry for entry in content["images"] if entry["split"] == "train"]
-    content["images"] += [dict(entry) for _ in range(times - 1) for entry in train]
-    dataset.write_text(json.dumps(content))
+@pytest.mark.parametrize("app", APPS)
+def test_each_tiny_setup_has_the_steps_counted_below(tmp_path: Path, app: str) -> None:
+    import hydra
+
+    data = hydra.utils.instantiate(steady_config(app, tmp_path).data)
+    data.prepare_data()
+    data.setup("fit")
+    assert len(data.train_dataloader()) >= 9, f"{app}: set Tiny.steady to give 9 training batches or more"
 
 
 @pytest.mark.parametrize("app", APPS)

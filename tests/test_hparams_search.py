@@ -14,8 +14,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from helpers.config import compose_config
-from helpers.fixture_data import write_conll
-from helpers.tiny import tiny_tagger_overrides
+from lstm_apps.apps.tagger.tiny import tiny_tagger_overrides, write_conll
 from lstm_apps.paths import available_apps, config_dir
 from lstm_apps.pipeline.optuna_search import search_space
 from lstm_apps.pipeline.train import train

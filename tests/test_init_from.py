@@ -12,13 +12,10 @@ import pytest
 import torch
 
 from helpers.config import compose_config
-from helpers.fixture_data import write_conll, write_labelled, write_pairs, write_tiny_corpus
-from helpers.tiny import (
-    tiny_classifier_overrides,
-    tiny_seq2seq_overrides,
-    tiny_tagger_overrides,
-    tiny_textgen_overrides,
-)
+from lstm_apps.apps.classifier.tiny import tiny_classifier_overrides, write_labelled
+from lstm_apps.apps.seq2seq.tiny import tiny_seq2seq_overrides, write_pairs
+from lstm_apps.apps.tagger.tiny import tiny_tagger_overrides, write_conll
+from lstm_apps.apps.textgen.tiny import tiny_textgen_overrides, write_tiny_corpus
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.train import train
 

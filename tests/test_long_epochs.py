@@ -10,8 +10,7 @@ import pytest
 import torch
 
 from helpers.config import compose_config
-from helpers.fixture_data import write_tiny_corpus
-from helpers.tiny import tiny_textgen_overrides
+from lstm_apps.apps.textgen.tiny import tiny_textgen_overrides, write_tiny_corpus
 from lstm_apps.pipeline.train import train
 
 EPOCH = 7  # training batches per epoch (trainer.limit_train_batches)

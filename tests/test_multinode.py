@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers.fixture_data import SENTENCES, write_conll
 from helpers.running import run_cli
-from helpers.tiny import tiny_tagger_overrides
+from lstm_apps.apps.tagger.tiny import SENTENCES, tiny_tagger_overrides, write_conll
 
 PROBE = (
     "import os, lightning as L\n"

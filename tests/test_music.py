@@ -12,9 +12,21 @@ import numpy as np
 import pytest
 import torch
 
+from helpers.serving import (
+    browser_or_skip,
+    check_info,
+    open_playground,
+    openapi_fields,
+    predictor_of,
+    served,
+    still_serves,
+    submit_and_wait,
+    trained,
+)
 from lstm_apps.apps.music.network import PianoRollNetwork
 from lstm_apps.apps.music.piano_roll import KEYS, frames, pitches, read_jsb_json
 from lstm_apps.apps.music.scores import frame_accuracy, frame_counts, nll_sum
+from lstm_apps.apps.preparation import datasets
 from lstm_apps.errors import UserError
 
 
@@ -346,3 +358,84 @@ def test_the_chorales_and_a_folder_of_midi_files_give_pieces_per_split(tmp_path:
     folder = ScoreFolder(str(tmp_path / "set"), transposition="none", val_fraction=0.25, test_fraction=0.25)
     lengths = sorted(len(r) for s in ("train", "val", "test") for r in folder.records(s))
     assert lengths == [4, 6, 8, 10]  # every file once, in whichever split, as written
+
+
+# -------------------------------------------------------------------------------- served over HTTP
+@pytest.mark.slow
+def test_music_samples_pieces_continues_primers_and_refuses_bad_ones(tmp_path: Path) -> None:
+    import base64
+
+    from lstm_apps.apps.music.piano_roll import frames
+    from lstm_apps.apps.music.score_files import midi_bytes
+
+    ckpt, _ = trained("music")
+    primer = [[60, 64, 67], [60, 64, 67], [62, 65, 69]]
+    with served("music") as server:
+        check_info(server, "music", ckpt)
+        assert openapi_fields(server) == {
+            "num_samples",
+            "length",
+            "temperature",
+            "seed",
+            "primer",
+            "primer_midi",
+        }
+        request = {"num_samples": 2, "length": 5, "seed": 4, "primer": primer}
+        answer = server.post("/predict", json=request).json()
+        assert answer["primer_steps"] == 3 and answer["steps_per_quarter"] == 1
+        expected = predictor_of(ckpt).sample(2, 5, 1.0, frames(primer, "p"), 4)
+        assert [s["steps"] for s in answer["samples"]] == [
+            [[int(k) + 21 for k in np.flatnonzero(f)] for f in roll] for roll in expected
+        ]
+        assert all(s["steps"][:3] == primer for s in answer["samples"])
+        assert base64.b64decode(answer["samples"][0]["midi"]).startswith(b"MThd")
+        as_file = base64.b64encode(midi_bytes(frames(primer, "p"), 1, 100)).decode()
+        from_file = server.post("/predict", json={"length": 2, "seed": 4, "primer_midi": as_file}).json()
+        assert from_file["primer_steps"] == 3 and from_file["samples"][0]["steps"][:3] == primer
+        bad = [
+            ({"primer": [[60], [200]]}, 422, "primer, step 1: pitch 200 is off the piano keyboard"),
+            (
+                {"primer": [[60]] * 500},
+                422,
+                "primer: the primer is 500 steps on the model's grid, longer than",
+            ),
+            (
+                {"primer_midi": base64.b64encode(b"not midi").decode()},
+                422,
+                "primer_midi: not a MIDI or MusicXML",
+            ),
+            ({"primer_midi": "%%%"}, 422, "primer_midi: not base64"),
+            ({"length": 0}, 422, "length: Input should be greater than or equal to 1"),
+            ({"num_samples": 2, "colour": "red"}, 422, "colour: Extra inputs are not permitted"),
+        ]
+        for body, status, message in bad:
+            refused = server.post("/predict", json=body)
+            assert refused.status_code == status and refused.json()["detail"].startswith(message), (
+                body,
+                refused.text,
+            )
+        still_serves(server, "/predict", json={"length": 3})
+
+        driver = browser_or_skip()
+        try:
+            from selenium.webdriver.common.by import By
+
+            open_playground(driver, server, "music")
+            driver.find_element(By.ID, "length").clear()
+            driver.find_element(By.ID, "length").send_keys("12")
+            submit_and_wait(driver, "pieces")
+            rolls = driver.find_elements(By.CSS_SELECTOR, "#pieces canvas.roll")
+            assert len(rolls) == 2 and all(r.get_attribute("data-steps") == "12" for r in rolls)
+            link = driver.find_element(By.ID, "midi_0").get_attribute("href")
+            assert link.startswith("data:audio/midi;base64,TVRoZ")  # "MThd"
+            primer_file = tmp_path / "primer.mid"
+            primer_file.write_bytes(midi_bytes(frames(primer, "p"), 1, 100))
+            driver.find_element(By.ID, "primer").send_keys(str(primer_file))
+            submit_and_wait(driver, "pieces")
+            assert driver.find_element(By.ID, "roll_0").get_attribute("data-steps") == "15"
+        finally:
+            driver.quit()
+
+
+def test_prepare_offers_the_jsb_chorales() -> None:
+    assert set(datasets("music")) == {"jsb_chorales"}

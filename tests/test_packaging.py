@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 
 from lstm_apps.cli.preflight import check_overrides
 from lstm_apps.errors import UserError
-from lstm_apps.extras import EXTRAS, require_extra
+from lstm_apps.extras import all_extras, require_extra
 from lstm_apps.paths import available_apps, config_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,7 +81,7 @@ def test_wheel_carries_the_playground_page_and_every_app_form(wheel: Path) -> No
 def test_wheel_metadata_names_the_extras_and_no_exact_torch_pin(wheel: Path) -> None:
     (metadata,) = [n for n in zipfile.ZipFile(wheel).namelist() if n.endswith("METADATA")]
     text = zipfile.ZipFile(wheel).read(metadata).decode()
-    for extra in [*EXTRAS, "all"]:
+    for extra in [*all_extras(), "all"]:
         assert f"Provides-Extra: {extra}" in text
     requires = [line for line in text.splitlines() if line.startswith("Requires-Dist: torch")]
     assert requires and not any("==" in line for line in requires)
@@ -164,9 +164,9 @@ def test_installed_wheel_trains_from_an_empty_folder(wheel: Path, tmp_path: Path
     assert composed.seed == 7 and composed.run_group == "mine" and composed.app_name == "textgen"
 
 
-@pytest.mark.parametrize("extra", sorted(EXTRAS))
+@pytest.mark.parametrize("extra", sorted(all_extras()))
 def test_a_missing_extra_is_named_in_one_line(extra: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    for module in EXTRAS[extra]:
+    for module in all_extras()[extra]:
         monkeypatch.setitem(sys.modules, module, None)
     with pytest.raises(UserError) as err:
         require_extra(extra, "this run")

@@ -12,8 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import plugin_data_pb2
 
 from helpers.config import compose_config
-from helpers.fixture_data import write_tiny_corpus
-from helpers.tiny import tiny_textgen_overrides
+from lstm_apps.apps.textgen.tiny import tiny_textgen_overrides, write_tiny_corpus
 from lstm_apps.cli.predict import with_app_options
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint

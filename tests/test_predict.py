@@ -30,7 +30,7 @@ def test_each_app_has_its_predictor_and_its_options_file_agrees(app: str) -> Non
 
 
 def test_an_app_without_a_predictor_is_one_line() -> None:
-    with pytest.raises(UserError, match="app 'nosuchapp' has no predict command"):
+    with pytest.raises(UserError, match=r"^unknown app 'nosuchapp' \(available: .*tagger"):
         predictor_for("nosuchapp")
 
 
@@ -56,7 +56,7 @@ def test_a_value_of_the_wrong_type_names_the_option() -> None:
 
 
 def test_checkpoints_that_call_the_handoff_model_kwargs_still_read(tmp_path: Path) -> None:
-    assert read_checkpoint(app_checkpoint(tmp_path, "textgen", "model_kwargs")).handoff == {"vocab_size": 7}
+    assert read_checkpoint(app_checkpoint(tmp_path, "seq2seq", "model_kwargs")).handoff == {"vocab_size": 7}
 
 
 def test_a_file_through_trainer_predict_tags_as_each_text_alone(tmp_path: Path) -> None:
@@ -90,6 +90,22 @@ def test_a_file_through_trainer_predict_tags_as_each_text_alone(tmp_path: Path) 
 def test_predict_options_are_checked_against_the_apps_declared_ranges() -> None:
     with pytest.raises(UserError, match=r"beam_size=0 is out of range"):
         read_options("seq2seq", {"beam_size": 0})
-    with pytest.raises(UserError, match=r"temperature=-1"):
-        read_options("textgen", {"temperature": -1.0})
+    with pytest.raises(UserError, match=r"n_best=0 is out of range"):
+        read_options("seq2seq", {"n_best": 0})
     assert read_options("seq2seq", {"beam_size": 3}).beam_size == 3
+
+
+def test_a_config_folder_flag_keeps_the_overrides_in_one_run(tmp_path: Path) -> None:
+    """``--config-dir conf`` (a user's own app) before or between the options: Hydra's parser takes
+    the overrides only as one run, after its flags."""
+    from lstm_apps.cli.predict import with_app_options
+
+    ckpt = app_checkpoint(tmp_path, "tagger")
+    args = [f"ckpt_path={ckpt}", "--config-dir", "conf", "text=a b"]
+    assert with_app_options(args) == [
+        "--config-dir",
+        "conf",
+        "predict=tagger",
+        f"ckpt_path={ckpt}",
+        "text=a b",
+    ]

@@ -11,9 +11,10 @@ import pytest
 
 from lstm_apps.apps.preparation import app_names, catalogue, preparation
 from lstm_apps.cli.main import main as lstm_apps_main
+from lstm_apps.registry import apps
 
 REPO = Path(__file__).resolve().parents[1]
-APPS = ["asr", "captioner", "classifier", "forecaster", "music", "seq2seq", "tagger", "textgen"]
+APPS = list(apps())
 
 
 def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
@@ -23,16 +24,13 @@ def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
 
 
 def test_every_app_package_is_found_with_its_data_sets() -> None:
-    assert app_names() == APPS
+    packages = sorted(p.parent.name for p in (REPO / "src/lstm_apps/apps").glob("*/__init__.py"))
+    assert app_names() == APPS == packages
     found = catalogue()
-    assert sorted(found) == APPS
+    assert sorted(found) == [app for app in APPS if (REPO / f"src/lstm_apps/apps/{app}/prepare.py").is_file()]
     assert set(found["seq2seq"]) == {"multi30k"}
-    assert set(found["tagger"]) == {"conll2003", "conll2002_es", "conll2002_nl"}
-    assert set(found["forecaster"]) == {"co2", "sunspots"}
-    assert set(found["asr"]) == {"librispeech_100"}
-    assert set(found["music"]) == {"jsb_chorales"}
-    for app in APPS:
-        assert callable(preparation(app).prepare)
+    for app in found:
+        assert callable(preparation(app).prepare) and set(found[app]) == set(preparation(app).DATASETS)
     assert preparation("nope") is None
 
 

@@ -10,15 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-from helpers.fixture_data import EXAMPLES, PAIRS, SENTENCES, write_conll, write_labelled, write_pairs
 from helpers.running import run_cli_with_probe
-from helpers.tiny import tiny_tagger_overrides
 from lstm_apps.apps.classifier.datamodule import TextClassificationDataModule
 from lstm_apps.apps.classifier.labelled_text import LabelledTextFiles
+from lstm_apps.apps.classifier.tiny import EXAMPLES, write_labelled
 from lstm_apps.apps.seq2seq.datamodule import ParallelDataModule
 from lstm_apps.apps.seq2seq.parallel import ParallelFiles
+from lstm_apps.apps.seq2seq.tiny import PAIRS, write_pairs
 from lstm_apps.apps.tagger.conll import ConllFiles
 from lstm_apps.apps.tagger.datamodule import TaggingDataModule
+from lstm_apps.apps.tagger.tiny import SENTENCES, tiny_tagger_overrides, write_conll
 from lstm_apps.data.prepared.store import open_store, problem
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.prepared_sentences import PreparedSentenceDataModule

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from helpers.running import run_cli_with_probe
-from helpers.tiny import tiny_textgen_overrides
 from lstm_apps.apps.textgen.corpus import TextFiles
 from lstm_apps.apps.textgen.datamodule import TextStreamDataModule
+from lstm_apps.apps.textgen.tiny import tiny_textgen_overrides
 from lstm_apps.data.prepared.sequence_arrays import SequenceArrays
 from lstm_apps.data.prepared.store import ColumnWriter, Positions, open_store, problem, write_store
 from lstm_apps.errors import UserError
@@ -171,7 +171,7 @@ def test_windows_are_int64_copies_of_narrow_rows(tmp_path: Path, tiny_corpus: di
 
 @pytest.mark.slow
 def test_two_ddp_ranks_read_disjoint_rows_of_one_prepared_corpus(tmp_path: Path) -> None:
-    from helpers.fixture_data import write_tiny_corpus
+    from lstm_apps.apps.textgen.tiny import write_tiny_corpus
 
     corpus = write_tiny_corpus(tmp_path / "text")
     probe = (

@@ -15,9 +15,9 @@ import pytest
 import torch
 
 from helpers.config import compose_config
-from helpers.fixture_data import write_conll, write_tiny_corpus
 from helpers.running import SignalAt, run_cli
-from helpers.tiny import tiny_tagger_overrides, tiny_textgen_overrides
+from lstm_apps.apps.tagger.tiny import tiny_tagger_overrides, write_conll
+from lstm_apps.apps.textgen.tiny import tiny_textgen_overrides, write_tiny_corpus
 from lstm_apps.pipeline.train import train
 
 EPOCHS = 6

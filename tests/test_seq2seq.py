@@ -8,20 +8,34 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+import lstm_apps.apps.seq2seq.prepare as prepare_seq2seq
 from helpers.config import compose_config
-from helpers.fixture_data import PAIRS, write_pairs
 from helpers.running import run_in_process
-from helpers.tiny import tiny_seq2seq_overrides
+from helpers.serving import (
+    browser_or_skip,
+    check_info,
+    open_playground,
+    openapi_fields,
+    predictor_of,
+    served,
+    submit_and_wait,
+    trained,
+)
 from lstm_apps.apps.seq2seq.datamodule import ParallelDataModule
 from lstm_apps.apps.seq2seq.model import Seq2SeqModel
 from lstm_apps.apps.seq2seq.parallel import ParallelFiles
 from lstm_apps.apps.seq2seq.predictor import Seq2SeqOptions, Seq2SeqPredictor
+from lstm_apps.apps.seq2seq.tiny import PAIRS, tiny_seq2seq_overrides, write_pairs
 from lstm_apps.cli.predict import with_app_options
+from lstm_apps.config_ranges import check_options
 from lstm_apps.core.beam_search import Hypothesis
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.predict import predict
+from lstm_apps.pipeline.predictor import predictor_for
 from lstm_apps.pipeline.train import train
 from lstm_apps.text.tokenizer import UNK
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_overfits_a_tiny_parallel_set_to_exact_outputs(tmp_path: Path) -> None:
@@ -125,3 +139,78 @@ def test_malformed_parallel_file_stops_the_cli_with_file_and_line(tmp_path: Path
     )
     assert result.returncode == 2
     assert f"lstm-apps: error: {bad}:2: expected 2 tab-separated columns" in result.stderr
+
+
+# -------------------------------------------------------------------------------- served over HTTP
+@pytest.mark.slow
+def test_seq2seq_answers_n_best_and_attention(tmp_path: Path) -> None:
+    ckpt, _ = trained("seq2seq")
+    with served("seq2seq") as server:
+        check_info(server, "seq2seq", ckpt)
+        assert openapi_fields(server) == {"source", "beam_size", "n_best", "attention"}
+        answer = server.post(
+            "/predict", json={"source": "one two", "beam_size": 3, "n_best": 2, "attention": True}
+        ).json()
+        expected = predictor_of(ckpt).translate(["one two"], 3, 2)[0]
+        assert [h["text"] for h in answer["n_best"]] == [h.text for h in expected]
+        assert answer["translation"] == expected[0].text
+        attention = answer["attention"]
+        assert len(attention["weights"]) == len(attention["target_tokens"])
+        assert all(len(row) == len(attention["source_tokens"]) for row in attention["weights"])
+        assert all(sum(row) == pytest.approx(1.0, abs=1e-4) for row in attention["weights"])
+        assert server.post("/predict", json={"source": "one two"}).json()["attention"] is None
+        assert server.post("/predict", json={"source": "one", "beam_size": 0}).status_code == 422
+
+        driver = browser_or_skip()
+        try:
+            from selenium.webdriver.common.by import By
+
+            open_playground(driver, server, "seq2seq")
+            driver.find_element(By.ID, "source").send_keys("one two")
+            assert (
+                submit_and_wait(driver, "translation").text
+                == predictor_of(ckpt).translate(["one two"])[0][0].text
+            )
+            cells = driver.find_elements(By.CSS_SELECTOR, "#attention tbody td")
+            default = server.post("/predict", json={"source": "one two", "attention": True}).json()[
+                "attention"
+            ]
+            assert len(cells) == sum(len(row) for row in default["weights"]) > 0
+        finally:
+            driver.quit()
+
+
+def test_predict_options_within_their_ranges_pass() -> None:
+    check_options(predictor_for("seq2seq").options_type, {"beam_size": 4, "n_best": 2})
+
+
+# -------------------------------------------------------------------------------- public data sets (lstm-apps prepare)
+def test_multi30k_lands_in_the_aligned_layout_the_reader_takes(tmp_path: Path) -> None:
+    from lstm_apps.apps.seq2seq.parallel import ParallelFiles
+
+    fixtures = REPO / "tests" / "fixtures" / "seq2seq" / "multi30k"
+    written = prepare_seq2seq.prepare("multi30k", tmp_path, fixtures.as_uri())
+    assert set(written) == {
+        f"{s}.{lang}" for s in ("train", "val", "test_2016_flickr") for lang in ("de", "en")
+    }
+    root = tmp_path / "multi30k"
+    splits = ParallelFiles(
+        str(root / "train"),
+        str(root / "val"),
+        str(root / "test_2016_flickr"),
+        format="aligned",
+        src_lang="de",
+        tgt_lang="en",
+    ).load()
+    assert len(splits["train"]) == 12
+    assert splits["val"][1] == ("Ein Hund läuft durch den Schnee.", "A dog runs through the snow.")
+
+
+def test_multi30k_rejects_a_corrupt_archive(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for split in ("train", "val", "test_2016_flickr"):
+        for lang in ("de", "en"):
+            (mirror / f"{split}.{lang}.gz").write_bytes(b"not gzip")
+    with pytest.raises(UserError, match="not a gzipped UTF-8 text file"):
+        prepare_seq2seq.prepare("multi30k", tmp_path / "out", mirror.as_uri())

@@ -32,5 +32,7 @@ def test_no_test_file_imports_conftest_or_another_test_file() -> None:
 
 def test_the_check_sees_both_kinds_of_import(tmp_path: Path) -> None:
     probe = tmp_path / "test_probe.py"
-    probe.write_text("import conftest\nfrom test_tagger import write_conll\nfrom helpers.tiny import TINY\n")
+    probe.write_text(
+        "import conftest\nfrom test_tagger import write_conll\nfrom helpers.tiny import tiny_setup\n"
+    )
     assert imported_modules(probe) == {"conftest", "test_tagger", "helpers"}

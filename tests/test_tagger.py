@@ -8,18 +8,31 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+import lstm_apps.apps.tagger.prepare as prepare_tagger
 from helpers.config import compose_config
-from helpers.fixture_data import SENTENCES, write_conll
 from helpers.running import run_in_process
-from helpers.tiny import tiny_tagger_overrides
+from helpers.serving import (
+    browser_or_skip,
+    check_info,
+    open_playground,
+    predictor_of,
+    served,
+    submit_and_wait,
+    trained,
+)
+from lstm_apps.apps.preparation import datasets
 from lstm_apps.apps.tagger.conll import ConllFiles
 from lstm_apps.apps.tagger.datamodule import TaggingDataModule
 from lstm_apps.apps.tagger.model import TaggerModel
 from lstm_apps.apps.tagger.predictor import TaggerOptions, TaggerPredictor
 from lstm_apps.apps.tagger.tag_schemes import is_legal
+from lstm_apps.apps.tagger.tiny import SENTENCES, tiny_tagger_overrides, write_conll
 from lstm_apps.cli.predict import with_app_options
+from lstm_apps.config_ranges import check_options
 from lstm_apps.core.char_features import CharFeatures, distinct_word_chars
+from lstm_apps.errors import UserError
 from lstm_apps.pipeline.predict import predict
+from lstm_apps.pipeline.predictor import predictor_for
 from lstm_apps.pipeline.train import train
 
 
@@ -171,3 +184,76 @@ def test_malformed_conll_stops_the_cli_with_file_and_line(tmp_path: Path) -> Non
     )
     assert result.returncode == 2
     assert f"lstm-apps: error: {bad}:2: expected 2 columns" in result.stderr
+
+
+# -------------------------------------------------------------------------------- served over HTTP
+@pytest.mark.slow
+def test_tagger_answers_entities_with_character_offsets(tmp_path: Path) -> None:
+    ckpt, _ = trained("tagger")
+    text = "John lives in Berlin ."
+    with served("tagger") as server:
+        check_info(server, "tagger", ckpt)
+        answer = server.post("/predict", json={"text": text}).json()
+        tags = predictor_of(ckpt).tag([text.split()])[0]
+        assert [t["tag"] for t in answer["tokens"]] == tags
+        assert [(t["text"], text[t["start"] : t["end"]]) for t in answer["tokens"]] == [
+            (w, w) for w in text.split()
+        ]
+        assert answer["entities"] and all(
+            text[e["start"] : e["end"]] == e["text"] for e in answer["entities"]
+        )
+        assert server.post("/predict", json={"text": ""}).status_code == 422
+        assert server.post("/predict", json={"txt": text}).json()["detail"].startswith("text: Field required")
+
+        driver = browser_or_skip()
+        try:
+            from selenium.webdriver.common.by import By
+
+            open_playground(driver, server, "tagger")
+            driver.find_element(By.ID, "text").send_keys(text)
+            tagged = submit_and_wait(driver, "tagged")
+            assert tagged.text.replace("\n", " ").startswith("John")
+            marks = driver.find_elements(By.CSS_SELECTOR, "mark.entity")
+            assert [m.get_attribute("data-type") for m in marks] == [e["type"] for e in answer["entities"]]
+        finally:
+            driver.quit()
+
+
+def test_a_predict_input_format_it_does_not_read_is_refused_in_one_line() -> None:
+    with pytest.raises(UserError, match=r"^input_format=csv is not one of auto, conll, text$"):
+        check_options(predictor_for("tagger").options_type, {"input_format": "csv"})
+
+
+def test_prepare_offers_the_conll_corpora() -> None:
+    assert set(datasets("tagger")) == {"conll2003", "conll2002_es", "conll2002_nl"}
+
+
+# -------------------------------------------------------------------------------- public data sets (lstm-apps prepare)
+TAGGER_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "tagger"
+
+
+def test_conll2003_is_arranged_for_the_conll_reader_with_iob1_converted(tmp_path: Path) -> None:
+    written = prepare_tagger.prepare("conll2003", tmp_path, (TAGGER_FIXTURES / "conll2003").as_uri())
+    assert sorted(written) == ["test", "train", "val"]
+    assert written["val"].read_text() == (TAGGER_FIXTURES / "conll2003" / "eng.testa").read_text()
+    splits = ConllFiles(
+        str(written["train"]), str(written["val"]), str(written["test"]), scheme="iob1"
+    ).load()
+    assert splits["train"][0].tags == ["B-ORG", "O", "B-MISC", "O", "O"]
+    assert splits["test"][0].tokens == ["SOCCER", "-", "JAPAN", "GET"]
+
+
+def test_conll2002_is_unzipped_and_converted_from_latin1(tmp_path: Path) -> None:
+    written = prepare_tagger.prepare("conll2002_es", tmp_path, (TAGGER_FIXTURES / "conll2002").as_uri())
+    splits = ConllFiles(str(written["train"]), str(written["val"]), str(written["test"])).load()
+    assert splits["train"][1].tokens == ["La", "Asociación"] and splits["test"][0].tokens == ["España"]
+    dutch = prepare_tagger.prepare("conll2002_nl", tmp_path, (TAGGER_FIXTURES / "conll2002").as_uri())
+    assert ConllFiles(str(dutch["train"]), str(dutch["val"])).load()["train"][0].tokens == ["De", "tekst"]
+
+
+def test_conll2002_rejects_a_corrupt_archive(tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "conll2002.zip").write_bytes(b"not a zip")
+    with pytest.raises(UserError, match="not the expected zip archive"):
+        prepare_tagger.prepare("conll2002_es", tmp_path / "out", mirror.as_uri())

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import json
+import signal
 from pathlib import Path
 
 import pytest
+import requests
 import torch
 import torch.nn.functional as F
 
+from helpers.serving import (
+    browser_or_skip,
+    check_info,
+    open_playground,
+    serving,
+    trained,
+)
 from lstm_apps.apps.textgen.corpus import PydocCorpus, TextFiles
 from lstm_apps.apps.textgen.datamodule import TextStreamDataModule
 from lstm_apps.apps.textgen.model import LanguageModel
 from lstm_apps.errors import UserError
+from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
+from lstm_apps.pipeline.predictor import read_options
 from lstm_apps.text.tokenizer import train_tokenizer
 
 OPTIMIZER = {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 0.01}
@@ -226,3 +238,59 @@ def test_bad_corpus_files_name_the_key_and_file(
     with pytest.raises(UserError) as err:
         TextFiles(str(bad), str(tiny_corpus["val"])).load()
     assert "data.corpus.train" in str(err.value) and "bad.txt" in str(err.value)
+
+
+# -------------------------------------------------------------------------------- served over HTTP
+@pytest.mark.slow
+def test_textgen_streams_what_it_generates_and_sigterm_drains_the_request_in_flight(tmp_path: Path) -> None:
+    ckpt, _ = trained("textgen")
+    request = {"prompt": "the cat", "max_new_tokens": 40, "seed": 7}
+    model = model_from_checkpoint(read_checkpoint(ckpt))
+    expected = model.generate("the cat", 40, seed=7)[0]
+    with serving(ckpt) as server:
+        check_info(server, "textgen", ckpt)
+        answer = server.post("/predict", json=request).json()
+        assert answer["generated"] == [expected] and answer["samples"] == ["the cat" + expected]
+        together = server.post("/predict", json={"prompt": "a", "max_new_tokens": 5, "num_samples": 3}).json()
+        assert len(together["generated"]) == 3
+        streamed = server.post("/stream", json=request, stream=True)
+        pieces = [json.loads(line) for line in streamed.iter_lines() if line]
+        assert "".join(p["text"] for p in pieces) == expected and not any(p["before"] for p in pieces)
+        assert server.post("/stream", json={**request, "temperature": 0}).status_code == 422
+
+        driver = browser_or_skip()
+        try:
+            from selenium.webdriver.common.by import By
+            from selenium.webdriver.support.ui import WebDriverWait
+
+            open_playground(driver, server, "textgen")
+            driver.find_element(By.ID, "prompt").send_keys("the cat")
+            driver.find_element(By.ID, "max_new_tokens").clear()
+            driver.find_element(By.ID, "max_new_tokens").send_keys("40")
+            driver.find_element(By.ID, "seed").send_keys("7")
+            driver.find_element(By.ID, "temperature").clear()
+            driver.find_element(By.ID, "temperature").send_keys("1")
+            driver.find_element(By.ID, "submit").click()
+            WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#output[data-done]"))
+            output = driver.find_element(By.ID, "output")
+            assert driver.execute_script("return arguments[0].textContent", output) == "the cat" + expected
+            assert int(output.get_attribute("data-pieces")) == len(pieces)
+        finally:
+            driver.quit()
+
+        # SIGTERM while a long stream is in flight: it is answered to the end, then the server exits.
+        long = server.post("/stream", json={"prompt": "the", "max_new_tokens": 2000, "seed": 1}, stream=True)
+        lines = long.iter_lines()
+        first = next(lines)
+        server.process.send_signal(signal.SIGTERM)
+        rest = [line for line in lines if line]
+        whole = "".join(json.loads(line)["text"] for line in [first, *rest])
+        assert whole == model.generate("the", 2000, seed=1)[0]
+        assert server.process.wait(60) == 0
+        with pytest.raises(requests.ConnectionError):
+            requests.get(server.url + "/health", timeout=2)
+
+
+def test_a_negative_temperature_is_refused_against_its_declared_range() -> None:
+    with pytest.raises(UserError, match=r"temperature=-1"):
+        read_options("textgen", {"temperature": -1.0})

@@ -14,9 +14,11 @@ import torch
 
 from helpers.config import compose_config
 from helpers.running import FEW
-from helpers.tiny import TINY
+from helpers.tiny import tiny_setup
 from lstm_apps.data.prepared.sequence_arrays import SequenceArrays, id_dtype
+from lstm_apps.paths import config_dir
 from lstm_apps.pipeline.train import train
+from lstm_apps.registry import apps, first_tensor
 from lstm_apps.text.batching import BucketedPairBatches, LengthBucketedBatches
 
 
@@ -110,14 +112,25 @@ def test_sequence_arrays_round_trip_and_pick_the_smallest_dtype() -> None:
     assert SequenceArrays.from_lists([[70_000]], 70_001).ids.dtype == np.uint32
 
 
-@pytest.mark.parametrize("app", ["seq2seq", "tagger", "classifier"])
+# The apps whose data offers a token budget per batch.
+TOKEN_BUDGET_APPS = [
+    name for name in apps() if "max_tokens:" in (config_dir() / "data" / f"{name}.yaml").read_text()
+]
+
+
+def test_the_sentence_apps_offer_token_batches() -> None:
+    assert len(TOKEN_BUDGET_APPS) >= 3
+
+
+@pytest.mark.parametrize("app", TOKEN_BUDGET_APPS)
 def test_sentence_apps_train_on_token_batches(app: str, tmp_path: Path) -> None:
     # batch_size=1000 caps nothing: the tiny corpus fits one sentence-count batch.
-    overrides = [*TINY[app](tmp_path).overrides, "data.batch_size=1000", "data.max_tokens=64"]
+    overrides = [*tiny_setup(app, tmp_path).overrides, "data.batch_size=1000", "data.max_tokens=64"]
     cfg = compose_config("train", [*overrides, *FEW], tmp_path / "run")
     data = hydra.utils.instantiate(cfg.data)
     data.setup("fit")
-    key = {"seq2seq": "src", "tagger": "words", "classifier": "tokens"}[app]
+    first = next(iter(data.train_dataloader()))
+    key = next(k for k, v in first.items() if v is first_tensor(first))  # the sentences' tokens
     batches = list(data.train_dataloader())
     assert len(batches) > 1, "the budget splits what batch_size alone would keep together"
     for batch in batches:

@@ -4,7 +4,8 @@
 
 For each ``app=checkpoint`` it starts ``lstm-apps serve`` on a free loopback port, opens the page
 in a headless Chromium (the system's ``chromium`` and ``chromedriver``, driven by Selenium), fills
-the form with the example below, waits for the answer and saves the page.
+the form with the app's example (its ``App.example``: a realistic input, files made in a scratch
+folder), waits for the answer and saves the page.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,79 +27,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-
-def fill(driver: Any, element_id: str, text: str) -> None:
-    element = driver.find_element(By.ID, element_id)
-    driver.execute_script("arguments[0].value = arguments[1]", element, text)
-
-
-def textgen(driver: Any, scratch: Path) -> str:
-    fill(driver, "prompt", "ROMEO:\n")
-    fill(driver, "max_new_tokens", "300")
-    fill(driver, "seed", "1")
-    return "#output[data-done]"
-
-
-def seq2seq(driver: Any, scratch: Path) -> str:
-    fill(driver, "source", "saturday, march 3rd 2021")
-    fill(driver, "n_best", "3")
-    return "attention"
-
-
-def tagger(driver: Any, scratch: Path) -> str:
-    fill(
-        driver,
-        "text",
-        "El presidente de Telefónica , Juan Villalonga , viajó ayer a Barcelona para reunirse con la Generalitat .",
-    )
-    return "tagged"
-
-
-def classifier(driver: Any, scratch: Path) -> str:
-    fill(driver, "text", "a gripping , beautifully acted film that never loses its nerve")
-    return "#result .bar"
-
-
-def forecaster(driver: Any, scratch: Path) -> str:
-    from lstm_apps.apps.forecaster.time_series import write_statsmodels_series
-
-    lines = write_statsmodels_series("co2", scratch).read_text().strip().splitlines()
-    fill(driver, "series", "\n".join([lines[0], *lines[-156:]]))  # the last three years
-    return "chart"
-
-
-def captioner(driver: Any, scratch: Path) -> str:
-    from lstm_apps.apps.captioner.scenes import Shape, draw
-
-    image = scratch / "scene.png"
-    draw([Shape("circle", "red", True, 0, 0), Shape("square", "blue", True, 2, 2)]).save(image)
-    driver.find_element(By.ID, "image").send_keys(str(image))
-    return "words"
-
-
-def asr(driver: Any, scratch: Path) -> str:
-    clip = next(Path(ARGS.asr_clips).resolve().rglob("*.wav"))
-    driver.find_element(By.ID, "audio").send_keys(str(clip))
-    return "transcript"
-
-
-def music(driver: Any, scratch: Path) -> str:
-    fill(driver, "num_samples", "2")
-    fill(driver, "length", "96")
-    fill(driver, "seed", "3")
-    return "pieces"
-
-
-FORMS: dict[str, Callable[[Any, Path], str]] = {
-    "textgen": textgen,
-    "seq2seq": seq2seq,
-    "tagger": tagger,
-    "classifier": classifier,
-    "forecaster": forecaster,
-    "captioner": captioner,
-    "asr": asr,
-    "music": music,
-}
+from lstm_apps.registry import FormStep, apps
 
 
 def free_port() -> int:
@@ -120,6 +48,23 @@ def browser() -> Any:
     ):
         options.add_argument(flag)
     return webdriver.Chrome(options=options, service=Service(executable_path="/usr/bin/chromedriver"))
+
+
+def do(driver: Any, step: FormStep, scratch: Path) -> None:
+    """One step of the example: a value set (an ``input`` event fired), a file chosen, a click."""
+    element = driver.find_element(By.CSS_SELECTOR, step.element)
+    value = step.value(scratch) if callable(step.value) else step.value
+    if step.action == "fill":
+        driver.execute_script(
+            "arguments[0].value = arguments[1];"
+            "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+            element,
+            value,
+        )
+    elif step.action == "file":
+        element.send_keys(value)
+    else:
+        element.click()
 
 
 def shoot(app: str, ckpt: str, out: Path, scratch: Path) -> None:
@@ -144,21 +89,19 @@ def shoot(app: str, ckpt: str, out: Path, scratch: Path) -> None:
             WebDriverWait(driver, 30).until(
                 lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready")
             )
-            selector = FORMS[app](driver, scratch)
+            example = apps()[app].example
+            if example is None:
+                raise SystemExit(f"{app}: its App names no playground example")
+            for step in example.steps:
+                do(driver, step, scratch)
             driver.find_element(By.ID, "submit").click()
             WebDriverWait(driver, 120).until(
                 lambda d: (
-                    d.find_elements(By.CSS_SELECTOR, selector if selector.startswith("#") else f"#{selector}")
-                    or d.find_element(By.ID, "error").text
+                    d.find_elements(By.CSS_SELECTOR, example.answer) or d.find_element(By.ID, "error").text
                 )
             )
-            if app == "captioner":
-                words = driver.find_elements(By.CSS_SELECTOR, "#words button")
-                colours = [
-                    w for w in words if w.text in ("red", "blue", "green", "yellow", "orange", "purple")
-                ]
-                if colours or words:
-                    (colours or words)[0].click()
+            for step in example.after:
+                do(driver, step, scratch)
             height = int(driver.execute_script("return document.documentElement.scrollHeight"))
             shot = driver.execute_cdp_cmd(
                 "Page.captureScreenshot",
@@ -183,18 +126,14 @@ def main() -> None:
     )
     parser.add_argument("checkpoints", nargs="+", help="app=checkpoint")
     parser.add_argument("--out", default=str(Path(__file__).parent))
-    parser.add_argument("--asr-clips", default="data", help="a folder with WAV clips (asr)")
-    global ARGS
-    ARGS = parser.parse_args()
-    out = Path(ARGS.out)
+    args = parser.parse_args()
+    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as scratch:
-        for pair in ARGS.checkpoints:
+        for pair in args.checkpoints:
             app, _, ckpt = pair.partition("=")
             shoot(app, ckpt, out, Path(scratch))
 
-
-ARGS: argparse.Namespace
 
 if __name__ == "__main__":
     main()

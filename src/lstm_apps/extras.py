@@ -10,16 +10,21 @@ import importlib.util
 
 from lstm_apps.errors import UserError
 
+# What the shared parts need; each app declares its own extras in its ``App`` (``all_extras()``).
 EXTRAS: dict[str, tuple[str, ...]] = {
     "export": ("onnx", "onnxscript", "onnxruntime"),
     "sweep": ("optuna",),
     "cluster": ("hydra_plugins.hydra_submitit_launcher",),
-    "forecast": ("statsmodels",),
     "baselines": ("sklearn",),
-    "asr": ("soundfile", "espeakng_loader", "scipy"),
     "serve": ("litserve", "pydantic", "multipart"),
-    "music": ("music21",),
 }
+
+
+def all_extras() -> dict[str, tuple[str, ...]]:
+    """Every optional package set: the shared ones and those the apps declare."""
+    from lstm_apps.registry import app_extras
+
+    return {**EXTRAS, **app_extras()}
 
 
 def _installed(module: str) -> bool:
@@ -31,7 +36,7 @@ def _installed(module: str) -> bool:
 
 def missing_modules(extra: str) -> list[str]:
     """The modules of ``extra`` that cannot be imported here."""
-    return [module for module in EXTRAS[extra] if not _installed(module)]
+    return [module for module in all_extras()[extra] if not _installed(module)]
 
 
 def install_hint(extra: str) -> str:

@@ -1,4 +1,4 @@
-"""Where the project's Hydra configs live."""
+"""Where the project's Hydra configs live, and which apps ``app=<name>`` selects."""
 
 from __future__ import annotations
 
@@ -26,7 +26,10 @@ def config_dir() -> Path:
 
 
 def available_apps(user_config_dirs: Iterable[Path] = ()) -> list[str]:
-    """Names selectable with ``app=<name>``: one YAML file each in ``configs/app`` (and in the
-    ``app/`` folder of any config folder a user adds)."""
-    folders = [config_dir(), *user_config_dirs]
-    return sorted({p.stem for folder in folders for p in (folder / "app").glob("*.yaml")})
+    """Names selectable with ``app=<name>``: every registered app (``lstm_apps.registry``), and
+    each YAML file in the ``app/`` folder of a config folder a user adds (an app of their own
+    package, or a variant of one of ours)."""
+    from lstm_apps.registry import app_names
+
+    own = {p.stem for folder in user_config_dirs for p in (Path(folder) / "app").glob("*.yaml")}
+    return sorted({*app_names(), *own})

@@ -1,6 +1,7 @@
-"""Every picture the apps show in TensorBoard, as ``[3, H, W]`` tensors in [0, 1]: confusion
-matrices, highlighted text and forecasts drawn off-screen with matplotlib; attention heatmaps and
-attention over images painted with tensor ops (no plotting library needed)."""
+"""Kinds of picture any app may show in TensorBoard, as ``[3, H, W]`` tensors in [0, 1]: confusion
+matrices and highlighted text drawn off-screen with matplotlib (``figure_image`` renders an app's
+own figure, such as the forecaster's), attention heatmaps, attention over images and heatmaps
+painted with tensor ops (no plotting library needed)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 
-def _figure(width: float, height: float, dpi: int = 100):
+def new_figure(width: float, height: float, dpi: int = 100):
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -35,7 +36,7 @@ def confusion_matrix_image(matrix: torch.Tensor, labels: Sequence[str]) -> torch
     counts = matrix.detach().cpu().double()
     shares = counts / counts.sum(1, keepdim=True).clamp(min=1)
     size = max(4.0, 0.45 * len(labels) + 2)
-    fig = _figure(size, size)
+    fig = new_figure(size, size)
     ax = fig.add_subplot()
     ax.imshow(shares.numpy(), cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
@@ -67,7 +68,7 @@ def highlighted_text_image(rows: Sequence[tuple[str, Sequence[str], Sequence[flo
             used += len(token) + 1
         if current:
             lines.append(("", current))
-    fig = _figure(11, 0.22 * len(lines) + 0.3)
+    fig = new_figure(11, 0.22 * len(lines) + 0.3)
     renderer_step = 1.0 / max(len(lines), 1)
     for i, (caption, pieces) in enumerate(lines):
         y = 1 - (i + 0.8) * renderer_step
@@ -85,40 +86,6 @@ def highlighted_text_image(rows: Sequence[tuple[str, Sequence[str], Sequence[flo
                 bbox={"facecolor": (1.0, 0.55, 0.0, float(strength) * 0.9), "edgecolor": "none", "pad": 0.5},
             )
             x += (len(token) + 1) / width_chars * 0.96
-    return figure_image(fig)
-
-
-def forecast_image(
-    history: np.ndarray,
-    actual: np.ndarray,
-    predicted: np.ndarray,
-    interval: tuple[np.ndarray, np.ndarray] | None = None,
-    title: str = "",
-) -> torch.Tensor:
-    """The window's input, then actual vs forecast over the horizon (with the interval, if any).
-
-    Drawn often, so kept cheap (~45 ms instead of ~65 ms on a 2-core CPU, and a smaller PNG for
-    TensorBoard to encode): 400 x 200 pixels, fixed margins instead of ``tight_layout``, a fixed
-    title position (the automatic one measures every tick label) and at most five ticks per axis."""
-    from matplotlib.ticker import MaxNLocator
-
-    fig = _figure(5, 2.5, dpi=80)
-    fig.subplots_adjust(left=0.11, right=0.98, top=0.9, bottom=0.17)
-    ax = fig.add_subplot()
-    past = np.arange(-len(history), 0)
-    future = np.arange(len(actual))
-    ax.plot(past, history, color="0.4", label="input")
-    ax.plot(future, actual, color="black", label="actual")
-    ax.plot(future, predicted, color="tab:orange", label="forecast")
-    if interval is not None:
-        ax.fill_between(future, interval[0], interval[1], color="tab:orange", alpha=0.25, label="interval")
-    ax.axvline(-0.5, color="0.7", linewidth=0.8)
-    for axis in (ax.xaxis, ax.yaxis):
-        axis.set_major_locator(MaxNLocator(5))
-    ax.tick_params(labelsize=7)
-    ax.set_xlabel("steps from the forecast origin", fontsize=8)
-    ax.set_title(title, fontsize=9, y=1.0)
-    ax.legend(fontsize=7, loc="upper left")
     return figure_image(fig)
 
 

@@ -1,4 +1,4 @@
-"""Finds each app's data preparation by convention: a module ``lstm_apps.apps.<app>.prepare``.
+"""Each app's data preparation: the module its ``App`` names (``prepare``, inside its package).
 
 Such a module exposes ``DATASETS`` (name -> one-line description) and
 ``prepare(name, out_dir, base_url=None) -> {label: written path}``. Living inside the package,
@@ -8,31 +8,22 @@ all it takes for ``lstm-apps prepare`` to offer it.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
-import pkgutil
 from pathlib import Path
 from types import ModuleType
 
-import lstm_apps.apps
-
-MODULE = "prepare"
+from lstm_apps.registry import apps
 
 
 def app_names() -> list[str]:
-    """Every app package under ``lstm_apps.apps``, with or without a preparation module."""
-    return sorted(info.name for info in pkgutil.iter_modules(lstm_apps.apps.__path__) if info.ispkg)
+    """Every app, with or without a preparation module."""
+    return list(apps())
 
 
 def preparation(app: str) -> ModuleType | None:
     """The app's preparation module, or None when the app has none (or no such app exists)."""
-    if app not in app_names():
-        return None
-    name = f"{lstm_apps.apps.__name__}.{app}.{MODULE}"
-    if importlib.util.find_spec(name) is None:
-        return None
-    return importlib.import_module(name)
+    spec = apps().get(app)
+    return spec.preparation() if spec is not None else None
 
 
 def datasets(app: str) -> dict[str, str]:

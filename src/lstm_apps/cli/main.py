@@ -1,5 +1,5 @@
 """The ``lstm-apps`` console script: ``lstm-apps {train,eval,predict,export} [hydra overrides]``,
-``lstm-apps serve ckpt_path=…``, ``lstm-apps prepare APP DATASET``."""
+``lstm-apps serve ckpt_path=…``, ``lstm-apps prepare APP DATASET``, ``lstm-apps new-app NAME --from APP``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,10 @@ COMMANDS = {
     "export": ("lstm_apps.cli.export", "ONNX/TorchScript graphs: lstm-apps export ckpt_path=… format=onnx"),
     "serve": ("lstm_apps.cli.serve", "HTTP server + playground: lstm-apps serve ckpt_path=… serve.port=8000"),
     "prepare": ("lstm_apps.cli.prepare", "fetch a public data set: lstm-apps prepare seq2seq multi30k"),
+    "new-app": (
+        "lstm_apps.cli.new_app",
+        "a new app copied from one: lstm-apps new-app mine --from classifier",
+    ),
 }
 
 

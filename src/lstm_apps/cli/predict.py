@@ -34,7 +34,26 @@ def with_app_options(args: list[str]) -> list[str]:
     expected = values.get("expected_app")
     app = read_checkpoint(path, expected_app=None if expected in (None, "", "null") else expected).app
     check_option_names(app, [key for key in values if not key.startswith(("hydra.", "~"))])
-    return [f"predict={app}", *args]  # first: Hydra takes overrides before its flags
+    flags, overrides = split_flags(args)
+    return [*flags, f"predict={app}", *overrides]  # Hydra's flags, then the overrides together
+
+
+# Hydra's flags that take a value (``--config-dir conf``): the value is part of the flag.
+VALUE_FLAGS = {"-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", "--config-name"}
+VALUE_FLAGS |= {"-cd", "--config-dir", "--experimental-rerun", "-i", "--info"}
+
+
+def split_flags(args: list[str]) -> tuple[list[str], list[str]]:
+    """``args`` as (Hydra's flags with their values, the overrides): argparse takes the overrides
+    only as one run of arguments, so they must not be split by a flag."""
+    flags: list[str] = []
+    overrides: list[str] = []
+    for arg in args:
+        if arg.startswith("-") or (flags and flags[-1] in VALUE_FLAGS and "=" not in arg):
+            flags.append(arg)
+        else:
+            overrides.append(arg)
+    return flags, overrides
 
 
 def main() -> Any:

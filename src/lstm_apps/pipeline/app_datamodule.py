@@ -13,16 +13,20 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from lstm_apps.errors import UserError
 
-# Batch entries that stay on the host when a batch moves to the device: sequence lengths, which
-# packing reads on the host (a device copy would have to be read back, a wait at every step).
-HOST_BATCH_KEYS = ("lengths", "src_lengths", "word_char_lengths", "audio_lengths", "label_lengths")
+
+def stays_on_the_host(key: str) -> bool:
+    """Batch entries named ``lengths`` or ``<something>_lengths`` stay on the host when a batch
+    moves to the device: sequence lengths, which packing reads on the host (a device copy would
+    have to be read back, a wait at every step). An app names its batch keys so; nothing here
+    knows them."""
+    return key == "lengths" or key.endswith("_lengths")
 
 
 def move_batch(batch: Any, device: torch.device | str) -> Any:
-    """``batch`` on ``device``, except the ``HOST_BATCH_KEYS`` entries of a dict batch."""
+    """``batch`` on ``device``, except the entries of a dict batch that stay on the host."""
     if not isinstance(batch, dict):
         return move_data_to_device(batch, device)
-    kept = {key: batch[key] for key in HOST_BATCH_KEYS if key in batch}
+    kept = {key: value for key, value in batch.items() if stays_on_the_host(key)}
     moved = move_data_to_device({key: value for key, value in batch.items() if key not in kept}, device)
     return {**moved, **kept}
 

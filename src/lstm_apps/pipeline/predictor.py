@@ -1,8 +1,7 @@
 """What every app's predictor shares: typed options, the choice by app name, batched runs and output.
 
-Each app has ``lstm_apps.apps.<app>.predictor`` with a ``Predictor`` subclass named ``PREDICTOR``,
-registered as the app's entry point in the ``lstm_apps.predictors`` group (``pyproject.toml``):
-it holds the app's ``lstm-apps predict`` options as a dataclass (defaults as in
+Each app has a ``Predictor`` subclass, named by its ``App`` (``predictor:PREDICTOR`` in its
+package by default, found through ``lstm_apps.registry``): it holds the app's ``lstm-apps predict`` options as a dataclass (defaults as in
 ``configs/predict/<app>.yaml``), reads the inputs (prompts, files, images), batches them, and
 formats what the model returns. The model keeps only tensor-level inference (``predict_step``,
 ``decode`` …), so the same network serves training, evaluation, export and prediction.
@@ -13,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -26,6 +24,7 @@ from lstm_apps.config_ranges.declared import PREDICT_COMMON
 from lstm_apps.data.files import write_text_atomically
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import move_batch
+from lstm_apps.registry import app as registered_app
 
 # Keys of ``configs/predict.yaml`` that every app shares; everything else is the app's option.
 COMMON_KEYS = ("ckpt_path", "task_name", *PREDICT_COMMON)
@@ -72,24 +71,14 @@ class Predictor(Generic[ModelT, OptionsT]):
         return predict_batches(self.model, batches, self.device)
 
 
-PREDICTOR_GROUP = "lstm_apps.predictors"
-
-
 def predictor_for(app: str) -> type[Predictor]:
-    """The predictor of ``app``: the entry point named ``app`` in the ``lstm_apps.predictors``
-    group. Apps declare theirs in ``pyproject.toml`` (an app in another package declares it in its
-    own), so the pipeline finds predictors without importing any app by name."""
-    found = entry_points(group=PREDICTOR_GROUP, name=app)
-    if not found:
-        if not entry_points(group=PREDICTOR_GROUP):
-            raise UserError(
-                "no predictors are registered: lstm-apps runs from a source tree that was never "
-                "installed (pip install -e . registers them)"
-            )
-        raise UserError(f"app {app!r} has no predict command")
-    predictor = next(iter(found)).load()
+    """The predictor of ``app``, as its ``App`` names it (``lstm_apps.registry``): the pipeline
+    finds predictors without importing any app by name."""
+    predictor = registered_app(app).part(registered_app(app).predictor)
     if not (isinstance(predictor, type) and issubclass(predictor, Predictor)):
-        raise UserError(f"app {app!r}: the {PREDICTOR_GROUP} entry point is not a Predictor class")
+        raise UserError(
+            f"app {app!r}: its predictor ({registered_app(app).predictor}) is not a Predictor class"
+        )
     return predictor
 
 

@@ -1,19 +1,17 @@
 """Assemble the LitServer for a checkpoint: the app's endpoints, the playground at ``/``, ``/info``
 with the checkpoint's summary, one-line validation errors, and a SIGTERM that drains.
 
-An app declares its endpoints as ``ENDPOINTS`` (``AppAPI`` subclasses) in the
-``lstm_apps.endpoints`` entry-point group, as it declares its predictor.
+An app's ``App`` (``lstm_apps.registry``) names its endpoints (``AppAPI`` subclasses) and its
+playground form, as it names its predictor.
 """
 
 from __future__ import annotations
 
-import inspect
 import logging
 import multiprocessing
 import os
 import signal
 import threading
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from starlette.routing import Route
 from lstm_apps import __version__
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.checkpoint import CheckpointInfo
+from lstm_apps.registry import app as registered_app
 from lstm_apps.serving.api import AppAPI, settle_the_heap
 from lstm_apps.serving.settings import ServeSettings
 from lstm_apps.serving.summary import checkpoint_summary, handoff_summary
@@ -35,26 +34,23 @@ from lstm_apps.serving.transport import AnswerPipe, PipeTransport
 
 logger = logging.getLogger("lstm_apps.serving")
 
-ENDPOINT_GROUP = "lstm_apps.endpoints"
 PLAYGROUND = Path(__file__).with_name("playground")
 # LitServe names its HTTP front-end processes so; the SIGTERM drain stops them first.
 FRONT_END_PREFIX = "LitServer-"
 
 
 def endpoints_for(app: str) -> list[type[AppAPI]]:
-    """The ``ENDPOINTS`` of ``app`` (its ``lstm_apps.endpoints`` entry point)."""
-    found = entry_points(group=ENDPOINT_GROUP, name=app)
-    if not found:
-        raise UserError(f"app {app!r} has no serve endpoints")
-    endpoints = next(iter(found)).load()
+    """The endpoints of ``app``, as its ``App`` names them."""
+    spec = registered_app(app)
+    endpoints = spec.part(spec.endpoints)
     if not endpoints or not all(isinstance(e, type) and issubclass(e, AppAPI) for e in endpoints):
-        raise UserError(f"app {app!r}: the {ENDPOINT_GROUP} entry point is not a list of AppAPI classes")
+        raise UserError(f"app {app!r}: its endpoints ({spec.endpoints}) are not a list of AppAPI classes")
     return list(endpoints)
 
 
 def playground_script(app: str) -> Path:
-    """The app's form: ``playground.js`` beside the module of its endpoints."""
-    return Path(inspect.getfile(endpoints_for(app)[0])).with_name("playground.js")
+    """The app's form: the script its ``App`` names (``playground.js`` in its package)."""
+    return registered_app(app).playground_script()
 
 
 class PipeQueueServer(ls.LitServer):

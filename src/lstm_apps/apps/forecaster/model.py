@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from lstm_apps.apps.forecaster.network import ForecastNetwork
+from lstm_apps.apps.forecaster.plots import forecast_image
 from lstm_apps.apps.forecaster.scores import forecast_scores
 from lstm_apps.apps.forecaster.time_series import calendar_features
 from lstm_apps.apps.forecaster.windows import Scaler
@@ -18,7 +19,6 @@ from lstm_apps.bounds import Count, Fraction
 from lstm_apps.core.export_graph import ExportGraph, GraphOf
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
-from lstm_apps.plots import forecast_image
 
 
 class ForecasterModel(DecodedEvaluation[np.ndarray], AppModule):

@@ -1,0 +1,196 @@
+"""``lstm-apps new-app``: a new app written as a renamed copy of another, touching no shared file —
+into a checkout (only its own new files) or as a project of its own that installs with
+``pip install -e``, registers through the entry-point group and trains, predicts and serves."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import venv
+from pathlib import Path
+
+import pytest
+import requests
+from omegaconf import OmegaConf
+
+from helpers.running import run_main
+from helpers.serving import Server, free_port, stop, wait_until_healthy
+from lstm_apps.apps.scaffold import into_project, into_repository
+from lstm_apps.errors import UserError
+from lstm_apps.registry import apps
+
+REPO = Path(__file__).resolve().parents[1]
+SOURCE = "classifier"
+
+
+def files_under(folder: Path) -> set[Path]:
+    return {p.relative_to(folder) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_into_a_checkout_it_writes_only_its_own_files_with_every_name_changed(tmp_path: Path) -> None:
+    written = into_repository("sentiment", SOURCE, tmp_path)
+    source = apps()[SOURCE]
+    package = Path("src/lstm_apps/apps/sentiment")
+    own = {package / p.name for p in source.folder.glob("*.py")} | {package / "playground.js"}
+    configs = {Path(f"configs/{group}/sentiment.yaml") for group in ("app", "data", "model", "predict")}
+    assert files_under(tmp_path) == own | configs | {
+        Path("apps/sentiment/README.md"),
+        Path("tests/test_sentiment.py"),
+    }
+    code = {p: (tmp_path / p).read_text() for p in own if p.suffix == ".py"}
+    for path, text in code.items():
+        ast.parse(text, str(path))  # valid Python
+        assert source.package not in text and f'"{SOURCE}"' not in text, path
+    init = code[package / "__init__.py"]
+    assert 'name="sentiment"' in init and "recipes=" not in init and "Recipe" not in init
+    assert 'app_name = "sentiment"' in code[package / "model.py"]
+    app_yaml = OmegaConf.load(tmp_path / "configs/app/sentiment.yaml")
+    assert app_yaml.app_name == "sentiment" and list(app_yaml.defaults) == [
+        {"/data": "sentiment"},
+        {"/model": "sentiment"},
+    ]
+    for group in ("data", "model"):
+        target = OmegaConf.load(tmp_path / f"configs/{group}/sentiment.yaml")._target_
+        assert target.startswith("lstm_apps.apps.sentiment."), target
+    assert "prepared/sentiment" in (tmp_path / "configs/data/sentiment.yaml").read_text()
+    assert (tmp_path / "apps/sentiment/README.md").read_text().startswith("# sentiment (`app=sentiment`)")
+    assert {p.name for p in written.configs} == {"sentiment.yaml"} and written.package == tmp_path / package
+
+
+def test_every_app_can_be_copied_into_valid_python(tmp_path: Path) -> None:
+    for i, name in enumerate(apps()):
+        written = into_project(f"copy{i}", name, tmp_path / name)
+        for path in written.package.glob("*.py"):
+            text = path.read_text()
+            ast.parse(text, str(path))
+            assert apps()[name].package not in text, path
+        assert (written.package / "__init__.py").read_text().count(f'name="copy{i}"') == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["Bad-Name", "--from", SOURCE], "app name 'Bad-Name': use 2-31 lowercase letters"),
+        (["class", "--from", SOURCE], "app name 'class': use 2-31 lowercase letters"),
+        (
+            ["tagger", "--from", SOURCE],
+            "app name 'tagger': an app of that name exists (lstm_apps.apps.tagger)",
+        ),
+        (["mine", "--from", "nosuch"], "--from nosuch: unknown app (available: "),
+        (["mine"], "the following arguments are required: --from"),
+    ],
+)
+def test_a_bad_request_is_one_line_and_writes_nothing(
+    args: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_main(["new-app", *args, "--dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"lstm-apps: error: {message}"), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_folder_that_is_not_empty_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match=r"--dir .*: not empty; give a new or empty folder"):
+        into_project("sentiment", SOURCE, tmp_path)
+    with pytest.raises(UserError, match=r"configs/app/sentiment.yaml: already exists"):
+        (tmp_path / "configs/app").mkdir(parents=True)
+        (tmp_path / "configs/app/sentiment.yaml").write_text("")
+        into_repository("sentiment", SOURCE, tmp_path)
+
+
+def fresh_environment(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A new virtual environment that sees this environment's packages as a plain path (its .pth
+    files unprocessed) and this checkout's source, and nothing installed in it."""
+    env_dir = tmp_path / "venv"
+    venv.create(env_dir, with_pip=False)
+    python = env_dir / "bin" / "python"
+    site = Path(
+        subprocess.check_output(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+        ).strip()
+    )
+    (site / "dependencies.pth").write_text(f"{REPO / 'src'}\n{sysconfig.get_paths()['purelib']}\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LSTM_APPS_CONFIG_DIR")}
+    return python, {**env, "PYTHONWARNINGS": "ignore", "HF_HUB_OFFLINE": "1"}
+
+
+@pytest.mark.slow
+def test_a_project_of_its_own_installs_registers_trains_predicts_and_serves(tmp_path: Path) -> None:
+    project = tmp_path / "sentiment"
+    python, env = fresh_environment(tmp_path)
+
+    def lstm_apps(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+        command = [str(python), "-m", "lstm_apps.cli.main", *args]
+        return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+
+    made = lstm_apps("new-app", "sentiment", "--from", SOURCE, "--dir", str(project))
+    assert made.returncode == 0 and "new app 'sentiment' (from classifier)" in made.stdout, made.stderr
+    before = lstm_apps("train", "app=sentiment")  # not installed yet: an unknown app, in one line
+    assert before.returncode == 2 and "unknown app 'sentiment'" in before.stderr, before.stderr
+    install = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps"]
+    subprocess.run([*install, "--no-build-isolation", "-e", str(project)], check=True, capture_output=True)
+    listed = subprocess.run(
+        [python, "-c", "from lstm_apps.registry import apps; print(apps()['sentiment'].package)"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert listed.stdout.strip() == "sentiment", listed.stderr  # found through the entry point
+
+    data = tmp_path / "data"
+    setup_code = (
+        "import json, pathlib; from sentiment.tiny import tiny; "
+        f"s = tiny(pathlib.Path({str(data)!r})); print(json.dumps([s.overrides, s.predict]))"
+    )
+    tiny = subprocess.run([python, "-c", setup_code], env=env, capture_output=True, text=True)
+    overrides, predict = json.loads(tiny.stdout)
+    conf = str(project / "conf")
+    few = ["trainer.max_epochs=2", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1"]
+    trained = lstm_apps("train", "--config-dir", conf, *overrides, *few, f"hydra.run.dir={tmp_path / 'run'}")
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    predicted = lstm_apps("predict", "--config-dir", conf, f"ckpt_path={ckpt}", *predict)
+    assert predicted.returncode == 0 and predicted.stdout.strip(), predicted.stderr[-3000:]
+
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [
+            python,
+            "-m",
+            "lstm_apps.cli.main",
+            "serve",
+            f"ckpt_path={ckpt}",
+            f"serve.port={port}",
+            "serve.accelerator=cpu",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    server = Server(f"http://127.0.0.1:{port}", process, tmp_path / "serve.log")
+    try:
+        wait_until_healthy(server)
+        assert server.get("/info").json()["model"]["app"] == "sentiment"
+        answer = requests.post(server.url + "/predict", json={"text": "the striker scored"}, timeout=60)
+        assert answer.status_code == 200 and set(answer.json()) >= {"labels", "probabilities"}, answer.text
+    finally:
+        assert stop(process) == 0
+
+    own_tests = subprocess.run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(project / "tests")],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert own_tests.returncode == 0 and "1 passed" in own_tests.stdout, own_tests.stdout[-3000:]
