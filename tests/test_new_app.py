@@ -37,6 +37,7 @@ def test_into_a_checkout_it_writes_only_its_own_files_with_every_name_changed(tm
     package = Path("src/lstm_apps/apps/sentiment")
     own = {package / p.name for p in source.folder.glob("*.py")} | {package / "playground.js"}
     configs = {Path(f"configs/{group}/sentiment.yaml") for group in ("app", "data", "model", "predict")}
+    configs.add(Path("configs/hparams_search/sentiment_optuna.yaml"))
     assert files_under(tmp_path) == own | configs | {
         Path("apps/sentiment/README.md"),
         Path("tests/test_sentiment.py"),
@@ -58,7 +59,9 @@ def test_into_a_checkout_it_writes_only_its_own_files_with_every_name_changed(tm
         assert target.startswith("lstm_apps.apps.sentiment."), target
     assert "prepared/sentiment" in (tmp_path / "configs/data/sentiment.yaml").read_text()
     assert (tmp_path / "apps/sentiment/README.md").read_text().startswith("# sentiment (`app=sentiment`)")
-    assert {p.name for p in written.configs} == {"sentiment.yaml"} and written.package == tmp_path / package
+    search = OmegaConf.load(tmp_path / "configs/hparams_search/sentiment_optuna.yaml")
+    assert {"override /app": "sentiment"} in list(search.defaults) and search.search.study_name == "sentiment"
+    assert written.package == tmp_path / package
 
 
 def test_every_app_can_be_copied_into_valid_python(tmp_path: Path) -> None:

@@ -22,7 +22,13 @@ from lstm_apps.registry import App, apps
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
 # The config files that make ``app=<name>``: group -> the file's name for app ``{}``.
-CONFIG_FILES = {"app": "{}.yaml", "data": "{}.yaml", "model": "{}.yaml", "predict": "{}.yaml"}
+CONFIG_FILES = {
+    "app": "{}.yaml",
+    "data": "{}.yaml",
+    "model": "{}.yaml",
+    "predict": "{}.yaml",
+    "hparams_search": "{}_optuna.yaml",
+}
 COPIED = ("*.py", "*.js")
 
 
@@ -68,6 +74,7 @@ def renamed(text: str, source: App, name: str, package: str) -> str:
     keys = r"(?<![\w./])(app_name|app|/data|/model|/app|predict|study_name)"
     text = re.sub(rf"{keys}(\s*[=:]\s*){re.escape(old)}\b", rf"\1\2{name}", text)
     text = re.sub(rf"(/|prepare ){re.escape(old)}\b", rf"\g<1>{name}", text)
+    text = re.sub(rf"\b{re.escape(old)}_optuna\b", f"{name}_optuna", text)
     return text
 
 
