@@ -29,6 +29,29 @@ def shared_tiny_models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
     stop_shared_servers()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``serves(app)`` side by side, where the first of them was collected: the
+    workers take neighbouring tests together, so the generic serving test and an app's own serving
+    tests mostly run in one process and ask one trained model and one server."""
+    groups: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        marker = item.get_closest_marker("serves")
+        if marker is not None:
+            groups.setdefault(str(marker.args[0]), []).append(item)
+    if not groups:
+        return
+    placed: set[str] = set()
+    ordered: list[pytest.Item] = []
+    for item in items:
+        marker = item.get_closest_marker("serves")
+        if marker is None:
+            ordered.append(item)
+        elif str(marker.args[0]) not in placed:
+            placed.add(str(marker.args[0]))
+            ordered += groups[str(marker.args[0])]
+    items[:] = ordered
+
+
 @pytest.fixture
 def tiny_corpus(tmp_path: Path) -> dict[str, Path]:
     return write_tiny_corpus(tmp_path)

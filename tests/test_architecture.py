@@ -160,5 +160,5 @@ def test_no_shared_module_or_test_lists_the_apps_by_name() -> None:
     )
     assert naming == [
         "bench/finetune/make_corpora.py",
-        "tests/test_prepared_sentences.py",
+        "tests/test_prepared_records.py",
     ], naming

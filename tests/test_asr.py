@@ -466,6 +466,7 @@ def test_a_bpe_model_trains_predicts_and_counts_its_lm_on_pieces(
 
 # -------------------------------------------------------------------------------- served over HTTP
 @pytest.mark.slow
+@pytest.mark.serves("asr")
 def test_asr_transcribes_an_upload_and_a_recording_from_the_microphone(tmp_path: Path) -> None:
     ckpt, setup = trained("asr")
     clip = Path(setup.predict[0].split("=", 1)[1])

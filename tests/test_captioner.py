@@ -19,7 +19,7 @@ from helpers.serving import (
     open_playground,
     openapi_fields,
     predictor_of,
-    serving,
+    served,
     still_serves,
     submit_and_wait,
     trained,
@@ -148,10 +148,11 @@ def test_train_predict_end_to_end(tmp_path: Path) -> None:
 
 # -------------------------------------------------------------------------------- served over HTTP
 @pytest.mark.slow
+@pytest.mark.serves("captioner")
 def test_captioner_captions_an_upload_and_refuses_what_is_not_an_image(tmp_path: Path) -> None:
     ckpt, setup = trained("captioner")
     image = Path(setup.predict[0].split("=", 1)[1])
-    with serving(ckpt, "serve.max_upload_mb=0.5") as server:
+    with served("captioner") as server:
         check_info(server, "captioner", ckpt)
         assert openapi_fields(server) == {"image", "beam_size", "attention"}
         files = {"image": ("1.png", image.read_bytes(), "image/png")}
@@ -165,10 +166,10 @@ def test_captioner_captions_an_upload_and_refuses_what_is_not_an_image(tmp_path:
             "image: not an image (x.png"
         )
         assert server.post("/predict", data={"beam_size": "2"}).json()["detail"] == "image: Field required"
-        too_big = server.post("/predict", files={"image": ("big.png", b"x" * 600_000, "image/png")})
+        too_big = server.post("/predict", files={"image": ("big.png", b"x" * 21_000_000, "image/png")})
         assert (too_big.status_code, too_big.json()["detail"]) == (
             413,
-            "body: larger than serve.max_upload_mb=0.5 MB",
+            "body: larger than serve.max_upload_mb=20 MB",
         )
         still_serves(server, "/predict", files=files)
 

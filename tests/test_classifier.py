@@ -24,7 +24,7 @@ from helpers.serving import (
     open_playground,
     openapi_fields,
     predictor_of,
-    serving,
+    served,
     still_serves,
     submit_and_wait,
     trained,
@@ -278,11 +278,12 @@ def test_per_label_table_from_a_confusion_matrix() -> None:
 
 # -------------------------------------------------------------------------------- served over HTTP
 @pytest.mark.slow
+@pytest.mark.serves("classifier")
 def test_classifier_answers_as_its_predictor_and_survives_bad_requests(tmp_path: Path) -> None:
     ckpt, _ = trained("classifier")
     text = "the striker scored twice"
     expected = predictor_of(ckpt).classify([text])[0]
-    with serving(ckpt, "serve.max_input_chars=200") as server:
+    with served("classifier") as server:
         check_info(server, "classifier", ckpt)
         assert openapi_fields(server) == {"text", "top_labels"}
         answer = server.post("/predict", json={"text": text}).json()
@@ -306,7 +307,11 @@ def test_classifier_answers_as_its_predictor_and_survives_bad_requests(tmp_path:
                 "top_labels: Input should be greater than or equal to 0",
             ),
             ({"json": {"text": "   "}}, 422, "text: empty; give some text"),
-            ({"json": {"text": "x" * 201}}, 413, "text: 201 characters, more than serve.max_input_chars=200"),
+            (
+                {"json": {"text": "x" * 5001}},
+                413,
+                "text: 5001 characters, more than serve.max_input_chars=5000",
+            ),
             ({"data": "text=hello"}, 415, "body: send a JSON object with Content-Type: application/json"),
             ({"json": ["a", "list"]}, 422, "body: Input should be a valid dictionary"),
         ]

@@ -349,6 +349,7 @@ def test_baseline_command_scores_both_baselines_on_the_test_windows(
 
 # -------------------------------------------------------------------------------- served over HTTP
 @pytest.mark.slow
+@pytest.mark.serves("forecaster")
 def test_forecaster_answers_the_forecast_of_a_json_series(tmp_path: Path) -> None:
     ckpt, setup = trained("forecaster")
     csv_path = Path(setup.predict[0].split("=", 1)[1])

@@ -23,9 +23,9 @@ from helpers.serving import (
     submit_and_wait,
     trained,
 )
+from lstm_apps.apps.music.measures import frame_accuracy, frame_counts, nll_sum
 from lstm_apps.apps.music.network import PianoRollNetwork
 from lstm_apps.apps.music.piano_roll import KEYS, frames, pitches, read_jsb_json
-from lstm_apps.apps.music.scores import frame_accuracy, frame_counts, nll_sum
 from lstm_apps.apps.preparation import datasets
 from lstm_apps.errors import UserError
 
@@ -362,6 +362,7 @@ def test_the_chorales_and_a_folder_of_midi_files_give_pieces_per_split(tmp_path:
 
 # -------------------------------------------------------------------------------- served over HTTP
 @pytest.mark.slow
+@pytest.mark.serves("music")
 def test_music_samples_pieces_continues_primers_and_refuses_bad_ones(tmp_path: Path) -> None:
     import base64
 

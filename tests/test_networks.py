@@ -16,7 +16,7 @@ from lstm_apps.paths import available_apps
 
 APPS = available_apps()
 
-# Every app's network module is imported; the six networks below are also built and run.
+# Every app's network module is imported; the networks below are also built and run.
 WITHOUT_LIGHTNING = """
 import importlib
 import sys
@@ -30,6 +30,7 @@ from lstm_apps.apps.seq2seq.network import Seq2SeqNetwork
 from lstm_apps.apps.tagger.network import TaggerNetwork
 from lstm_apps.apps.textgen.network import LanguageNetwork
 from lstm_apps.apps.asr.network import SpeechNetwork
+from lstm_apps.apps.music.network import PianoRollNetwork
 
 torch.manual_seed(0)
 lm = LanguageNetwork(11, embedding_dim=8, hidden_size=8, num_layers=1).eval()
@@ -77,6 +78,13 @@ log_probs, steps = speech((torch.randn(2, 4000) * 1000).to(torch.int16), torch.t
 assert log_probs.shape == (2, int(steps[0]), 3) and steps.tolist() == [6, 4]
 from lstm_apps.core.export_graph import GraphOf
 torch.jit.trace(GraphOf(speech, lambda f: (speech.recognise(f),)), (torch.randn(2, 24, 20),))
+
+for output in ("independent", "joint"):
+    music = PianoRollNetwork(hidden_size=8, num_layers=1, input_size=8, output=output, joint_units=8).eval()
+    rolls = (torch.rand(2, 5, 88) < 0.05).float()
+    assert music(rolls, rolls, torch.tensor([5, 3])).shape == (2, 5, 88)
+    context = music.context(rolls, torch.tensor([5, 3]))[0]
+    assert music.sample_frame(context[:, -1]).shape == (2, 88)
 
 loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("lightning", "pytorch_lightning"))
 assert not loaded, loaded

@@ -186,3 +186,22 @@ def test_atomic_checkpoint_write_never_leaves_a_torn_file(tmp_path: Path, monkey
     monkeypatch.undo()
     assert torch.load(target, weights_only=True) == {"step": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+def test_predict_reads_the_checkpoint_file_once(
+    trained_run: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command looks at the checkpoint before Hydra runs (which app's options) and then loads
+    the model from it: one read of the file."""
+    from helpers.running import run_main
+    from lstm_apps.pipeline import checkpoint
+
+    ckpt = trained_run / "checkpoints" / "last.ckpt"
+    checkpoint._last_read.clear()
+    loads: list[str] = []
+    real_load = torch.load
+    monkeypatch.setattr(
+        torch, "load", lambda file, *a, **k: loads.append(str(file)) or real_load(file, *a, **k)
+    )
+    assert run_main(["predict", f"ckpt_path={ckpt}", "prompt=the", "max_new_tokens=3", "device=cpu"]) == 0
+    assert capsys.readouterr().out.startswith("the") and loads == [str(ckpt)]

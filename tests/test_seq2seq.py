@@ -143,6 +143,7 @@ def test_malformed_parallel_file_stops_the_cli_with_file_and_line(tmp_path: Path
 
 # -------------------------------------------------------------------------------- served over HTTP
 @pytest.mark.slow
+@pytest.mark.serves("seq2seq")
 def test_seq2seq_answers_n_best_and_attention(tmp_path: Path) -> None:
     ckpt, _ = trained("seq2seq")
     with served("seq2seq") as server:

@@ -195,7 +195,7 @@ def test_int8_layers_answer_as_the_int8_predictor_does_and_near_float32(tmp_path
 
 # -------------------------------------------------------------------------------- every app, by its registration
 @pytest.mark.slow
-@pytest.mark.parametrize("app", APPS)
+@pytest.mark.parametrize("app", [pytest.param(app, marks=pytest.mark.serves(app)) for app in APPS])
 def test_serves_its_sample_request_and_fills_its_playground_form(app: str, tmp_path: Path) -> None:
     """Driven by the app's tiny setup alone: ``/info`` names it, its request is answered with the
     keys its setup names, a malformed body is a one-line 4xx and the server goes on, and its form

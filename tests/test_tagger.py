@@ -188,6 +188,7 @@ def test_malformed_conll_stops_the_cli_with_file_and_line(tmp_path: Path) -> Non
 
 # -------------------------------------------------------------------------------- served over HTTP
 @pytest.mark.slow
+@pytest.mark.serves("tagger")
 def test_tagger_answers_entities_with_character_offsets(tmp_path: Path) -> None:
     ckpt, _ = trained("tagger")
     text = "John lives in Berlin ."

@@ -242,6 +242,7 @@ def test_bad_corpus_files_name_the_key_and_file(
 
 # -------------------------------------------------------------------------------- served over HTTP
 @pytest.mark.slow
+@pytest.mark.serves("textgen")
 def test_textgen_streams_what_it_generates_and_sigterm_drains_the_request_in_flight(tmp_path: Path) -> None:
     ckpt, _ = trained("textgen")
     request = {"prompt": "the cat", "max_new_tokens": 40, "seed": 7}

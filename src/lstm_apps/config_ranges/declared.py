@@ -43,10 +43,7 @@ NULL = Null()
 POSITIVE = ints(1)
 COUNT = ints(0)
 FRACTION = reals(0, 1, low_open=True, high_open=True)  # strictly between 0 and 1
-DROPOUT = reals(0, 1, high_open=True)
 SEED = ints(0, 2**32 - 1)  # what seed_everything and numpy accept
-CELLS = one_of("lstm", "gru", "rnn")
-ATTENTIONS = one_of("dot", "general", "concat", "additive")
 BATCH_LIMIT = (NULL, ints(0), reals(0, 1))  # Lightning: a number of batches, or a fraction of them
 
 

@@ -50,11 +50,7 @@ def read_checkpoint(
         raise UserError(f"{key}: file not found: {file}")
     if file.is_dir():
         raise UserError(f"{key}: expected a checkpoint file, got a directory: {file}")
-    try:
-        # Everything we store is tensors and plain containers: the safe loader suffices.
-        payload = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception:  # any failure to unpickle means "not a checkpoint"; say what it is
-        raise UserError(f"{key}: {file} is not a readable checkpoint: {unreadable_reason(file)}") from None
+    payload = _load_once(file, key)
     meta = payload.get(CHECKPOINT_KEY) if isinstance(payload, dict) else None
     if not isinstance(meta, dict) or "app" not in meta or "state_dict" not in payload:
         reason = foreign_payload_reason(payload, CHECKPOINT_KEY)
@@ -82,6 +78,27 @@ def read_checkpoint(
         fitted_state=dict(_fitted_state(meta)),
         payload=payload,
     )
+
+
+# The last file read, by (path, modification time, size): a command that looks at a checkpoint
+# before Hydra runs (predict: which app's options) and then loads it reads the file once.
+_last_read: dict[tuple[str, int, int], Any] = {}
+
+
+def _load_once(file: Path, key: str) -> Any:
+    stat = file.stat()
+    identity = (str(file.resolve()), stat.st_mtime_ns, stat.st_size)
+    if identity not in _last_read:
+        try:
+            # Everything we store is tensors and plain containers: the safe loader suffices.
+            payload = torch.load(file, map_location="cpu", weights_only=True)
+        except Exception:  # any failure to unpickle means "not a checkpoint"; say what it is
+            raise UserError(
+                f"{key}: {file} is not a readable checkpoint: {unreadable_reason(file)}"
+            ) from None
+        _last_read.clear()
+        _last_read[identity] = payload
+    return _last_read[identity]
 
 
 def _current_targets(node: Any) -> Any:

@@ -20,7 +20,7 @@ from lstm_apps.bounds import Positive, PositiveReal, Seed
 from lstm_apps.data.prepared.sequence_arrays import SequenceArrays, TextColumn, utf8_arrays
 from lstm_apps.data.prepared.store import PreparedStore
 from lstm_apps.errors import UserError
-from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
+from lstm_apps.pipeline.prepared_records import Columns, PreparedRecordsDataModule
 from lstm_apps.text.batching import LengthBucketedBatches
 
 # Training utterances (drawn evenly from the whole split) the feature statistics are fitted on.
@@ -76,7 +76,7 @@ class SpeechBatches(LengthBucketedBatches):
         return batch
 
 
-class SpeechDataModule(PreparedSentenceDataModule):
+class SpeechDataModule(PreparedRecordsDataModule):
     """``sample_rate``, ``n_mels``, ``window_ms`` and ``hop_ms`` define the features the model
     computes (handed to it with the normalisation statistics fitted on the training audio).
     ``batch_size`` counts utterances per device; ``max_seconds`` (optional) fills training batches

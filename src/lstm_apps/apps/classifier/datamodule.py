@@ -13,7 +13,7 @@ from lstm_apps.apps.classifier.labelled_text import LabelledText
 from lstm_apps.bounds import Positive, Seed
 from lstm_apps.data.prepared.store import PreparedStore
 from lstm_apps.errors import UserError
-from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
+from lstm_apps.pipeline.prepared_records import Columns, PreparedRecordsDataModule
 
 
 class LabelledSource(Protocol):
@@ -22,7 +22,7 @@ class LabelledSource(Protocol):
     def identity(self) -> dict[str, Any]: ...
 
 
-class TextClassificationDataModule(PreparedSentenceDataModule):
+class TextClassificationDataModule(PreparedRecordsDataModule):
     """``tokenizer``: word | bpe | char (trained on train texts, stored in checkpoints).
     ``multi_label``: examples may carry several labels (sigmoid outputs). ``class_weights``:
     ``balanced`` weighs each class's loss by ``N / (C * count)`` of the train split (multi-label:
@@ -30,7 +30,7 @@ class TextClassificationDataModule(PreparedSentenceDataModule):
     Texts are cut at ``max_text_len`` tokens. ``batch_size`` counts texts per device;
     ``max_tokens`` (optional) fills training batches up to that many padded tokens instead,
     ``batch_size`` still capping the rows. The corpus is encoded once into a store under
-    ``prepared_dir`` (``pipeline/prepared_sentences.py``): token and label ids, memory-mapped."""
+    ``prepared_dir`` (``pipeline/prepared_records.py``): token and label ids, memory-mapped."""
 
     store_name = "classifier"
     adoptable = ("tokenizer", "labels")

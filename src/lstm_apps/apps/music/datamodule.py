@@ -14,7 +14,7 @@ from lstm_apps.apps.music.piano_roll import STEP_END, events, roll_of_events
 from lstm_apps.bounds import Positive, Seed
 from lstm_apps.data.prepared.sequence_arrays import SequenceArrays
 from lstm_apps.data.prepared.store import PreparedStore
-from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
+from lstm_apps.pipeline.prepared_records import Columns, PreparedRecordsDataModule
 from lstm_apps.text.batching import LengthBucketedBatches
 
 
@@ -63,7 +63,7 @@ class RollBatches(LengthBucketedBatches):
         return batch
 
 
-class MusicDataModule(PreparedSentenceDataModule):
+class MusicDataModule(PreparedRecordsDataModule):
     """``scores``: where the pieces come from (``data/scores=bach|jsb_chorales|score_folder``).
     ``batch_size`` counts pieces per device. The pieces are encoded once into a store under
     ``prepared_dir`` (their keys per step, a few bytes a step) and memory-mapped."""

@@ -11,10 +11,10 @@ import torch
 from torch import nn
 from torchmetrics import SumMetric
 
+from lstm_apps.apps.music.measures import frame_counts, nll_sum
 from lstm_apps.apps.music.network import PianoRollNetwork
 from lstm_apps.apps.music.piano_roll import KEYS
 from lstm_apps.apps.music.rendering import SAMPLE_RATE, roll_image, synthesise
-from lstm_apps.apps.music.scores import frame_counts, nll_sum
 from lstm_apps.bounds import Count, Positive
 from lstm_apps.core.export_graph import ExportGraph, GraphOf
 from lstm_apps.pipeline.app_module import AppModule

@@ -11,7 +11,7 @@ import numpy as np
 from lstm_apps.bounds import Positive, Seed
 from lstm_apps.data.prepared.sequence_arrays import SequenceArrays, TextColumn, utf8_arrays
 from lstm_apps.data.prepared.store import PreparedStore
-from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
+from lstm_apps.pipeline.prepared_records import Columns, PreparedRecordsDataModule
 from lstm_apps.text.batching import BucketedPairBatches
 from lstm_apps.text.tokenizer import (
     BOS,
@@ -35,7 +35,7 @@ class ParallelSource(Protocol):
     def identity(self) -> dict[str, Any]: ...
 
 
-class ParallelDataModule(PreparedSentenceDataModule):
+class ParallelDataModule(PreparedRecordsDataModule):
     """``tokenizer``: char | word | bpe; ``shared_vocab``: one tokenizer for both sides.
 
     ``batch_size`` counts sentence pairs per device; ``max_tokens`` (optional) fills training
@@ -43,7 +43,7 @@ class ParallelDataModule(PreparedSentenceDataModule):
     ``batch_size`` still capping the rows. Training pairs longer than
     ``max_source_len``/``max_target_len`` tokens are dropped (evaluation keeps everything).
     The corpus is encoded once into a store under ``prepared_dir``
-    (``pipeline/prepared_sentences.py``): both sides' ids and both sides' texts, memory-mapped.
+    (``pipeline/prepared_records.py``): both sides' ids and both sides' texts, memory-mapped.
     """
 
     store_name = "seq2seq"

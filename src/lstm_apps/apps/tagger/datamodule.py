@@ -14,7 +14,7 @@ from lstm_apps.bounds import Positive, Seed
 from lstm_apps.data.prepared.sequence_arrays import SequenceArrays, TextColumn, utf8_arrays
 from lstm_apps.data.prepared.store import Positions, PreparedStore
 from lstm_apps.errors import UserError
-from lstm_apps.pipeline.prepared_sentences import Columns, PreparedSentenceDataModule
+from lstm_apps.pipeline.prepared_records import Columns, PreparedRecordsDataModule
 
 
 class TaggedSource(Protocol):
@@ -36,13 +36,13 @@ class TagColumn(Sequence[list[str]]):
         return [self.names[i] for i in self.tags[index].tolist()]
 
 
-class TaggingDataModule(PreparedSentenceDataModule):
+class TaggingDataModule(PreparedRecordsDataModule):
     """``scheme``: the tagging scheme the model learns (iob2 | bioes | none); sources hand over
     IOB2 (or scheme-free labels) and are converted. ``batch_size`` counts sentences per device;
     ``max_tokens`` (optional) fills training batches up to that many padded words instead,
     ``batch_size`` still capping the rows. ``lowercase`` and ``min_frequency`` shape the word
     vocabulary (characters keep case). The corpus is encoded once into a store under
-    ``prepared_dir`` (``pipeline/prepared_sentences.py``): word, character and tag ids and the
+    ``prepared_dir`` (``pipeline/prepared_records.py``): word, character and tag ids and the
     sentences' words, memory-mapped."""
 
     store_name = "tagger"

@@ -280,20 +280,6 @@ class ColumnWriter:
         return self.folder
 
 
-def write_columns(
-    directory: str | Path,
-    columns: Mapping[str, Column],
-    key: str,
-    fitted: Mapping[str, str],
-    info: Mapping[str, Any] | None = None,
-) -> Path:
-    """Write a store of named columns held in memory at once (see ``ColumnWriter``); ``fitted``
-    (name -> JSON: tokenizers, vocabularies) and ``info`` go into the manifest, written last."""
-    with ColumnWriter(directory) as writer:
-        writer.append(columns)
-        return writer.finish(key, fitted, info)
-
-
 def _begin(directory: str | Path) -> Path:
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)

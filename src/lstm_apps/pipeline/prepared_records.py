@@ -1,4 +1,5 @@
-"""Sentence corpora (seq2seq, tagger, classifier) prepared once into a store of columns.
+"""Corpora of records — sentences, labelled texts, utterances, chorales — prepared once into a store
+of columns, for every app whose datamodule builds on ``PreparedRecordsDataModule``.
 
 ``prepare_data()`` streams the source: one pass over the train split fits the vocabularies (or a
 checkpoint's are taken), then every split is read again ``CHUNK`` records at a time, encoded and
@@ -47,8 +48,9 @@ def fitted_hash(fitted: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(fitted, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-class PreparedSentenceDataModule(BucketedDataModule):
-    """Base of the sentence apps' datamodules: where their store lives and when it is built.
+class PreparedRecordsDataModule(BucketedDataModule):
+    """Base of the datamodules whose records are prepared into a store: where it lives and when it
+    is built.
 
     An app names its store folder (``store_name``) and implements: ``store_settings(fitted)``
     (the data settings its ids depend on; with ``fitted`` the tokenizer settings are left out, as

@@ -22,7 +22,7 @@ from lstm_apps.apps.tagger.datamodule import TaggingDataModule
 from lstm_apps.apps.tagger.tiny import SENTENCES, tiny_tagger_overrides, write_conll
 from lstm_apps.data.prepared.store import open_store, problem
 from lstm_apps.errors import UserError
-from lstm_apps.pipeline.prepared_sentences import PreparedSentenceDataModule
+from lstm_apps.pipeline.prepared_records import PreparedRecordsDataModule
 
 
 def _seq2seq(data: Path, store: Path, **settings) -> ParallelDataModule:
@@ -49,7 +49,7 @@ def _classifier(data: Path, store: Path, **settings) -> TextClassificationDataMo
     )
 
 
-APPS: dict[str, Callable[..., PreparedSentenceDataModule]] = {
+APPS: dict[str, Callable[..., PreparedRecordsDataModule]] = {
     "seq2seq": _seq2seq,
     "tagger": _tagger,
     "classifier": _classifier,
@@ -58,13 +58,13 @@ APPS: dict[str, Callable[..., PreparedSentenceDataModule]] = {
 CHANGED = {"seq2seq": {"tokenizer": "char"}, "tagger": {"scheme": "iob2"}, "classifier": {"lowercase": False}}
 
 
-def _prepared(module: PreparedSentenceDataModule) -> PreparedSentenceDataModule:
+def _prepared(module: PreparedRecordsDataModule) -> PreparedRecordsDataModule:
     module.prepare_data()
     module.setup("fit")
     return module
 
 
-def _batches(module: PreparedSentenceDataModule) -> list[dict[str, torch.Tensor]]:
+def _batches(module: PreparedRecordsDataModule) -> list[dict[str, torch.Tensor]]:
     return list(module.val_dataloader())
 
 
