@@ -15,7 +15,7 @@ from helpers.serving import (
     browser_or_skip,
     check_info,
     open_playground,
-    serving,
+    served,
     trained,
 )
 from lstm_apps.apps.textgen.corpus import PydocCorpus, TextFiles
@@ -248,7 +248,8 @@ def test_textgen_streams_what_it_generates_and_sigterm_drains_the_request_in_fli
     request = {"prompt": "the cat", "max_new_tokens": 40, "seed": 7}
     model = model_from_checkpoint(read_checkpoint(ckpt))
     expected = model.generate("the cat", 40, seed=7)[0]
-    with serving(ckpt) as server:
+    # The process's shared server: stopped below, it is started again for the next test that asks.
+    with served("textgen") as server:
         check_info(server, "textgen", ckpt)
         answer = server.post("/predict", json=request).json()
         assert answer["generated"] == [expected] and answer["samples"] == ["the cat" + expected]

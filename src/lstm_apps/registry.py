@@ -131,6 +131,24 @@ class FormStep:
     element: str
     value: str | Callable[[Path], str] = ""
 
+    def apply(self, driver: Any, scratch: Path) -> None:
+        """Do the step in a Selenium ``driver`` (files a callable value makes go in ``scratch``):
+        a value is set as typing leaves it (an ``input`` event fires), a file chosen, a click."""
+        from selenium.webdriver.common.by import By
+
+        element = driver.find_element(By.CSS_SELECTOR, self.element)
+        value = self.value(scratch) if callable(self.value) else self.value
+        if self.action == "fill":
+            script = "arguments[0].value = arguments[1];"
+            script += "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));"
+            driver.execute_script(script, element, value)
+        elif self.action == "file":
+            element.send_keys(value)
+        elif self.action == "click":
+            element.click()
+        else:
+            raise ValueError(f"form step {self.action!r}: fill, file or click")
+
 
 @dataclass(frozen=True)
 class Playground:
