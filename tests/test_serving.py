@@ -21,7 +21,6 @@ from helpers.running import run_main
 from helpers.serving import (
     browser_or_skip,
     check_info,
-    do_step,
     open_playground,
     predictor_of,
     sample_request,
@@ -220,7 +219,7 @@ def test_serves_its_sample_request_and_fills_its_playground_form(app: str, tmp_p
 
         open_playground(driver, server, app)
         for step in setup.playground.steps:
-            do_step(driver, step, tmp_path)
+            step.apply(driver, tmp_path)
         submit_and_wait(driver, "submit")
         WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, setup.playground.answer))
         assert driver.find_element(By.ID, "error").text == ""

@@ -27,7 +27,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from lstm_apps.registry import FormStep, apps
+from lstm_apps.registry import apps
 
 
 def free_port() -> int:
@@ -48,23 +48,6 @@ def browser() -> Any:
     ):
         options.add_argument(flag)
     return webdriver.Chrome(options=options, service=Service(executable_path="/usr/bin/chromedriver"))
-
-
-def do(driver: Any, step: FormStep, scratch: Path) -> None:
-    """One step of the example: a value set (an ``input`` event fired), a file chosen, a click."""
-    element = driver.find_element(By.CSS_SELECTOR, step.element)
-    value = step.value(scratch) if callable(step.value) else step.value
-    if step.action == "fill":
-        driver.execute_script(
-            "arguments[0].value = arguments[1];"
-            "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
-            element,
-            value,
-        )
-    elif step.action == "file":
-        element.send_keys(value)
-    else:
-        element.click()
 
 
 def shoot(app: str, ckpt: str, out: Path, scratch: Path) -> None:
@@ -93,7 +76,7 @@ def shoot(app: str, ckpt: str, out: Path, scratch: Path) -> None:
             if example is None:
                 raise SystemExit(f"{app}: its App names no playground example")
             for step in example.steps:
-                do(driver, step, scratch)
+                step.apply(driver, scratch)
             driver.find_element(By.ID, "submit").click()
             WebDriverWait(driver, 120).until(
                 lambda d: (
@@ -101,7 +84,7 @@ def shoot(app: str, ckpt: str, out: Path, scratch: Path) -> None:
                 )
             )
             for step in example.after:
-                do(driver, step, scratch)
+                step.apply(driver, scratch)
             height = int(driver.execute_script("return document.documentElement.scrollHeight"))
             shot = driver.execute_cdp_cmd(
                 "Page.captureScreenshot",

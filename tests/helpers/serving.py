@@ -27,7 +27,7 @@ import requests
 from helpers.config import compose_config
 from helpers.running import FEW
 from helpers.tiny import tiny_setup
-from lstm_apps.registry import FormStep, Tiny
+from lstm_apps.registry import Tiny
 
 JSON = {"Content-Type": "application/json"}
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -256,27 +256,6 @@ def submit_and_wait(driver: Any, element_id: str) -> Any:
     WebDriverWait(driver, 30).until(lambda d: int(body.get_attribute("data-finished") or 0) > finished)
     assert driver.find_element(By.ID, "error").text == ""
     return driver.find_element(By.ID, element_id)
-
-
-def do_step(driver: Any, step: FormStep, scratch: Path) -> None:
-    """One form step: a value set as typing leaves it (an ``input`` event), a file chosen, a click."""
-    from selenium.webdriver.common.by import By
-
-    element = driver.find_element(By.CSS_SELECTOR, step.element)
-    value = step.value(scratch) if callable(step.value) else step.value
-    if step.action == "fill":
-        driver.execute_script(
-            "arguments[0].value = arguments[1];"
-            "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
-            element,
-            value,
-        )
-    elif step.action == "file":
-        element.send_keys(value)
-    elif step.action == "click":
-        element.click()
-    else:
-        raise ValueError(f"unknown form step {step.action!r} (fill, file or click)")
 
 
 def chromium(downloads: Path | None = None):  # type: ignore[no-untyped-def]
