@@ -1,19 +1,24 @@
 """What every app (``lstm_apps.registry``) must do, run on its tiny setup (``tiny.py`` in its
 package): train -> self-contained checkpoint -> eval -> predict -> export (ONNX and TorchScript),
-train in bf16-mixed on a CPU, and train on two DDP processes. A new app is picked up from its
-folder and needs nothing here."""
+train in bf16-mixed on a CPU, and train on two DDP processes (every app in turn in one torchrun
+job). A new app is picked up from its folder and needs nothing here."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 
 from helpers.config import compose_config
-from helpers.running import FEW, run_cli, run_main
+from helpers.once import once
+from helpers.running import FEW, run_main
 from helpers.tiny import tiny_setup
 from lstm_apps.core.recurrent import quantize_recurrent_layers
 from lstm_apps.paths import config_dir
@@ -155,21 +160,70 @@ def test_trains_in_bf16_mixed_precision_on_cpu(tmp_path: Path, app: str) -> None
     assert finite(metrics, "val/") and finite(metrics, "test/"), metrics
 
 
+# Every app trained in turn by one torchrun job of two CPU processes (``trainer=ddp_cpu``, the
+# processes started by torchrun): they start, import and join their process group once for all
+# apps, where a DDP run per app paid all that each time.
+DDP_JOB = """
+import json
+import sys
+
+from hydra.core.global_hydra import GlobalHydra
+
+from lstm_apps.cli.main import main
+
+for app, args in json.loads(open(sys.argv[1]).read()).items():
+    GlobalHydra.instance().clear()
+    try:
+        main(["train", *args])
+    except SystemExit as stop:
+        if stop.code:
+            raise
+"""
+
+
+@pytest.fixture(scope="module")
+def ddp_job(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The job's folder (``runs/<app>/…`` under it) and its exit code, output and predict options;
+    run once per session, whichever test process asks first."""
+
+    def run_job(folder: Path) -> dict[str, Any]:
+        jobs, predict = {}, {}
+        for app in APPS:
+            setup = tiny(app, folder / "data" / app)
+            ddp = ["trainer=ddp_cpu", "trainer.strategy.timeout.seconds=120", "test_after_fit=false"]
+            jobs[app], predict[app] = [*setup.overrides, *FEW, *ddp], setup.predict
+        (folder / "jobs.json").write_text(json.dumps(jobs))
+        (folder / "job.py").write_text(DDP_JOB)
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+        env = {**os.environ, "PYTHONWARNINGS": "ignore", "HF_HUB_OFFLINE": "1"}
+        done = subprocess.run(
+            [*command, str(folder / "job.py"), str(folder / "jobs.json")],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        return {"code": done.returncode, "stderr": done.stderr[-4000:], "predict": predict}
+
+    return once(tmp_path_factory, "ddp-contract", run_job)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("app", APPS)
 def test_trains_on_two_ddp_cpu_processes_into_one_run(
-    tmp_path: Path, app: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ddp_job: tuple[Path, dict[str, Any]],
+    app: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    setup = tiny(app, tmp_path)
-    result = run_cli(
-        ["train", *setup.overrides, *FEW, "trainer=ddp_cpu", "test_after_fit=false"], cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    runs = list((tmp_path / "runs" / app).iterdir())
-    assert len(runs) == 1, "both ranks write into one run directory"
+    folder, job = ddp_job
+    runs = sorted((folder / "runs" / app).glob("*")) if (folder / "runs" / app).is_dir() else []
+    assert runs, f"{app}: no run from the DDP job (exit {job['code']}):\n{job['stderr']}"
+    assert len(runs) == 1 and runs[0].name.startswith("torchrun-"), "both ranks write into one run directory"
     ckpt = runs[0] / "checkpoints" / "last.ckpt"
     assert torch.load(ckpt, map_location="cpu", weights_only=True)["global_step"] > 0
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(folder)
     capsys.readouterr()
-    assert run_main(["predict", f"ckpt_path={ckpt}", "device=cpu", *setup.predict]) == 0
+    assert run_main(["predict", f"ckpt_path={ckpt}", "device=cpu", *job["predict"][app]]) == 0
     assert capsys.readouterr().out.strip()
