@@ -5,7 +5,6 @@ into a checkout (only its own new files) or as a project of its own that install
 from __future__ import annotations
 
 import ast
-import json
 import os
 import subprocess
 import sys
@@ -124,54 +123,47 @@ def fresh_environment(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 @pytest.mark.slow
 def test_a_project_of_its_own_installs_registers_trains_predicts_and_serves(tmp_path: Path) -> None:
+    """Its own test (train and predict through ``--config-dir``) passes in a fresh environment
+    where it is installed with ``pip install -e``; its checkpoint is then served."""
     project = tmp_path / "sentiment"
     python, env = fresh_environment(tmp_path)
-
-    def lstm_apps(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-        command = [str(python), "-m", "lstm_apps.cli.main", *args]
-        return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-
-    made = lstm_apps("new-app", "sentiment", "--from", SOURCE, "--dir", str(project))
-    assert made.returncode == 0 and "new app 'sentiment' (from classifier)" in made.stdout, made.stderr
-    before = lstm_apps("train", "app=sentiment")  # not installed yet: an unknown app, in one line
-    assert before.returncode == 2 and "unknown app 'sentiment'" in before.stderr, before.stderr
-    install = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps"]
-    subprocess.run([*install, "--no-build-isolation", "-e", str(project)], check=True, capture_output=True)
-    listed = subprocess.run(
-        [python, "-c", "from lstm_apps.registry import apps; print(apps()['sentiment'].package)"],
+    into_project("sentiment", SOURCE, project)
+    before = subprocess.run(  # not installed yet: an unknown app, in one line
+        [python, "-m", "lstm_apps.cli.main", "train", "app=sentiment"],
         env=env,
         capture_output=True,
         text=True,
     )
-    assert listed.stdout.strip() == "sentiment", listed.stderr  # found through the entry point
+    assert before.returncode == 2 and "unknown app 'sentiment'" in before.stderr, before.stderr
+    install = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps"]
+    subprocess.run([*install, "--no-build-isolation", "-e", str(project)], check=True, capture_output=True)
 
-    data = tmp_path / "data"
-    setup_code = (
-        "import json, pathlib; from sentiment.tiny import tiny; "
-        f"s = tiny(pathlib.Path({str(data)!r})); print(json.dumps([s.overrides, s.predict]))"
-    )
-    tiny = subprocess.run([python, "-c", setup_code], env=env, capture_output=True, text=True)
-    overrides, predict = json.loads(tiny.stdout)
-    conf = str(project / "conf")
-    few = ["trainer.max_epochs=2", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1"]
-    trained = lstm_apps("train", "--config-dir", conf, *overrides, *few, f"hydra.run.dir={tmp_path / 'run'}")
-    assert trained.returncode == 0, trained.stderr[-3000:]
-    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    predicted = lstm_apps("predict", "--config-dir", conf, f"ckpt_path={ckpt}", *predict)
-    assert predicted.returncode == 0 and predicted.stdout.strip(), predicted.stderr[-3000:]
-
-    port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(
+    own_tests = subprocess.run(
         [
             python,
             "-m",
-            "lstm_apps.cli.main",
-            "serve",
-            f"ckpt_path={ckpt}",
-            f"serve.port={port}",
-            "serve.accelerator=cpu",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--basetemp",
+            str(tmp_path / "own"),
+            "tests",
         ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert own_tests.returncode == 0 and "1 passed" in own_tests.stdout, own_tests.stdout[-3000:]
+    (ckpt,) = (tmp_path / "own").glob("test_sentiment_trains*[0-9]/run/checkpoints/last.ckpt")
+
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    serve = [python, "-m", "lstm_apps.cli.main", "serve", f"ckpt_path={ckpt}", f"serve.port={port}"]
+    process = subprocess.Popen(
+        [*serve, "serve.accelerator=cpu"],
         cwd=tmp_path,
         env=env,
         stdout=log,
@@ -182,18 +174,9 @@ def test_a_project_of_its_own_installs_registers_trains_predicts_and_serves(tmp_
     server = Server(f"http://127.0.0.1:{port}", process, tmp_path / "serve.log")
     try:
         wait_until_healthy(server)
-        assert server.get("/info").json()["model"]["app"] == "sentiment"
+        info = server.get("/info").json()["model"]
+        assert info["app"] == "sentiment" and info["checkpoint"] == str(ckpt)  # found by its entry point
         answer = requests.post(server.url + "/predict", json={"text": "the striker scored"}, timeout=60)
         assert answer.status_code == 200 and set(answer.json()) >= {"labels", "probabilities"}, answer.text
     finally:
         assert stop(process) == 0
-
-    own_tests = subprocess.run(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(project / "tests")],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert own_tests.returncode == 0 and "1 passed" in own_tests.stdout, own_tests.stdout[-3000:]
