@@ -24,7 +24,7 @@ the results pages' recipes trained side by side on the same GPU, each within the
 
 ``--recipes-file recipes.json`` replaces the built-in table (a list of ``Recipe`` fields: ``name``,
 ``train``, ``metric``, ``prepare``, ``setup``, ``after``, ``share``): the tests drive tiny recipes
-this way on a CPU (``--device cpu --budget 75``).
+this way on a CPU (``--device cpu --budget 45``).
 """
 
 from __future__ import annotations

@@ -80,7 +80,7 @@ def test_recipes_run_side_by_side_within_the_budget_and_fill_the_pages(tmp_path:
     )
     results = tmp_path / "results_gpu.md"
     out = tmp_path / "runs"
-    budget = 75
+    budget = 45
     began = time.monotonic()
     command = [
         sys.executable, str(ROOT / "bench" / "gpu.py"), "--device", "cpu", "--budget", str(budget),
