@@ -24,6 +24,7 @@ from lstm_apps.registry import apps
 
 REPO = Path(__file__).resolve().parents[1]
 SOURCE = "classifier"
+NEW = next(f"mine{i}" for i in range(100) if f"mine{i}" not in apps())  # a name no app has yet
 
 
 def files_under(folder: Path) -> set[Path]:
@@ -31,35 +32,35 @@ def files_under(folder: Path) -> set[Path]:
 
 
 def test_into_a_checkout_it_writes_only_its_own_files_with_every_name_changed(tmp_path: Path) -> None:
-    written = into_repository("sentiment", SOURCE, tmp_path)
+    written = into_repository(NEW, SOURCE, tmp_path)
     source = apps()[SOURCE]
-    package = Path("src/lstm_apps/apps/sentiment")
+    package = Path(f"src/lstm_apps/apps/{NEW}")
     own = {package / p.name for p in source.folder.glob("*.py")} | {package / "playground.js"}
-    configs = {Path(f"configs/{group}/sentiment.yaml") for group in ("app", "data", "model", "predict")}
-    configs.add(Path("configs/hparams_search/sentiment_optuna.yaml"))
+    configs = {Path(f"configs/{group}/{NEW}.yaml") for group in ("app", "data", "model", "predict")}
+    configs.add(Path(f"configs/hparams_search/{NEW}_optuna.yaml"))
     assert files_under(tmp_path) == own | configs | {
-        Path("apps/sentiment/README.md"),
-        Path("tests/test_sentiment.py"),
+        Path(f"apps/{NEW}/README.md"),
+        Path(f"tests/test_{NEW}.py"),
     }
     code = {p: (tmp_path / p).read_text() for p in own if p.suffix == ".py"}
     for path, text in code.items():
         ast.parse(text, str(path))  # valid Python
         assert source.package not in text and f'"{SOURCE}"' not in text, path
     init = code[package / "__init__.py"]
-    assert 'name="sentiment"' in init and "recipes=" not in init and "Recipe" not in init
-    assert 'app_name = "sentiment"' in code[package / "model.py"]
-    app_yaml = OmegaConf.load(tmp_path / "configs/app/sentiment.yaml")
-    assert app_yaml.app_name == "sentiment" and list(app_yaml.defaults) == [
-        {"/data": "sentiment"},
-        {"/model": "sentiment"},
+    assert f'name="{NEW}"' in init and "recipes=" not in init and "Recipe" not in init
+    assert f'app_name = "{NEW}"' in code[package / "model.py"]
+    app_yaml = OmegaConf.load(tmp_path / f"configs/app/{NEW}.yaml")
+    assert app_yaml.app_name == NEW and list(app_yaml.defaults) == [
+        {"/data": NEW},
+        {"/model": NEW},
     ]
     for group in ("data", "model"):
-        target = OmegaConf.load(tmp_path / f"configs/{group}/sentiment.yaml")._target_
-        assert target.startswith("lstm_apps.apps.sentiment."), target
-    assert "prepared/sentiment" in (tmp_path / "configs/data/sentiment.yaml").read_text()
-    assert (tmp_path / "apps/sentiment/README.md").read_text().startswith("# sentiment (`app=sentiment`)")
-    search = OmegaConf.load(tmp_path / "configs/hparams_search/sentiment_optuna.yaml")
-    assert {"override /app": "sentiment"} in list(search.defaults) and search.search.study_name == "sentiment"
+        target = OmegaConf.load(tmp_path / f"configs/{group}/{NEW}.yaml")._target_
+        assert target.startswith(f"lstm_apps.apps.{NEW}."), target
+    assert f"prepared/{NEW}" in (tmp_path / f"configs/data/{NEW}.yaml").read_text()
+    assert (tmp_path / f"apps/{NEW}/README.md").read_text().startswith(f"# {NEW} (`app={NEW}`)")
+    search = OmegaConf.load(tmp_path / f"configs/hparams_search/{NEW}_optuna.yaml")
+    assert {"override /app": NEW} in list(search.defaults) and search.search.study_name == NEW
     assert written.package == tmp_path / package
 
 
@@ -98,11 +99,11 @@ def test_a_bad_request_is_one_line_and_writes_nothing(
 def test_a_folder_that_is_not_empty_is_refused(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(UserError, match=r"--dir .*: not empty; give a new or empty folder"):
-        into_project("sentiment", SOURCE, tmp_path)
-    with pytest.raises(UserError, match=r"configs/app/sentiment.yaml: already exists"):
+        into_project(NEW, SOURCE, tmp_path)
+    with pytest.raises(UserError, match=rf"configs/app/{NEW}.yaml: already exists"):
         (tmp_path / "configs/app").mkdir(parents=True)
-        (tmp_path / "configs/app/sentiment.yaml").write_text("")
-        into_repository("sentiment", SOURCE, tmp_path)
+        (tmp_path / f"configs/app/{NEW}.yaml").write_text("")
+        into_repository(NEW, SOURCE, tmp_path)
 
 
 def fresh_environment(tmp_path: Path) -> tuple[Path, dict[str, str]]:
@@ -125,16 +126,16 @@ def fresh_environment(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 def test_a_project_of_its_own_installs_registers_trains_predicts_and_serves(tmp_path: Path) -> None:
     """Its own test (train and predict through ``--config-dir``) passes in a fresh environment
     where it is installed with ``pip install -e``; its checkpoint is then served."""
-    project = tmp_path / "sentiment"
+    project = tmp_path / NEW
     python, env = fresh_environment(tmp_path)
-    into_project("sentiment", SOURCE, project)
+    into_project(NEW, SOURCE, project)
     before = subprocess.run(  # not installed yet: an unknown app, in one line
-        [python, "-m", "lstm_apps.cli.main", "train", "app=sentiment"],
+        [python, "-m", "lstm_apps.cli.main", "train", f"app={NEW}"],
         env=env,
         capture_output=True,
         text=True,
     )
-    assert before.returncode == 2 and "unknown app 'sentiment'" in before.stderr, before.stderr
+    assert before.returncode == 2 and f"unknown app '{NEW}'" in before.stderr, before.stderr
     install = [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps"]
     subprocess.run([*install, "--no-build-isolation", "-e", str(project)], check=True, capture_output=True)
 
@@ -157,7 +158,7 @@ def test_a_project_of_its_own_installs_registers_trains_predicts_and_serves(tmp_
         timeout=600,
     )
     assert own_tests.returncode == 0 and "1 passed" in own_tests.stdout, own_tests.stdout[-3000:]
-    (ckpt,) = (tmp_path / "own").glob("test_sentiment_trains*[0-9]/run/checkpoints/last.ckpt")
+    (ckpt,) = (tmp_path / "own").glob(f"test_{NEW}_trains*[0-9]/run/checkpoints/last.ckpt")
 
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
@@ -175,7 +176,7 @@ def test_a_project_of_its_own_installs_registers_trains_predicts_and_serves(tmp_
     try:
         wait_until_healthy(server)
         info = server.get("/info").json()["model"]
-        assert info["app"] == "sentiment" and info["checkpoint"] == str(ckpt)  # found by its entry point
+        assert info["app"] == NEW and info["checkpoint"] == str(ckpt)  # found by its entry point
         answer = requests.post(server.url + "/predict", json={"text": "the striker scored"}, timeout=60)
         assert answer.status_code == 200 and set(answer.json()) >= {"labels", "probabilities"}, answer.text
     finally:
