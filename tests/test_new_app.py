@@ -181,3 +181,16 @@ def test_a_project_of_its_own_installs_registers_trains_predicts_and_serves(tmp_
         assert answer.status_code == 200 and set(answer.json()) >= {"labels", "probabilities"}, answer.text
     finally:
         assert stop(process) == 0
+
+
+def test_without_a_checkout_it_asks_for_a_folder_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An installed lstm-apps (its configs inside the package) has no checkout to write into."""
+    (tmp_path / "lstm_apps" / "configs").mkdir(parents=True)
+    monkeypatch.setenv("LSTM_APPS_CONFIG_DIR", str(tmp_path / "lstm_apps" / "configs"))
+    assert run_main(["new-app", NEW, "--from", SOURCE]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "lstm-apps: error: lstm-apps is installed, not a checkout: write the app as your own project with --dir DIR"
+    )
+    assert not list(tmp_path.rglob("*.py"))
