@@ -74,11 +74,10 @@ class Predictor(Generic[ModelT, OptionsT]):
 def predictor_for(app: str) -> type[Predictor]:
     """The predictor of ``app``, as its ``App`` names it (``lstm_apps.registry``): the pipeline
     finds predictors without importing any app by name."""
-    predictor = registered_app(app).part(registered_app(app).predictor)
+    spec = registered_app(app)
+    predictor = spec.part(spec.predictor)
     if not (isinstance(predictor, type) and issubclass(predictor, Predictor)):
-        raise UserError(
-            f"app {app!r}: its predictor ({registered_app(app).predictor}) is not a Predictor class"
-        )
+        raise UserError(f"app {app!r}: its predictor ({spec.predictor}) is not a Predictor class")
     return predictor
 
 
