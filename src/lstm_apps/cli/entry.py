@@ -20,8 +20,10 @@ register_run_name()  # also where a launcher unpickles the task in a fresh proce
 
 
 def fail(message: str | BaseException) -> NoReturn:
+    """One line on stderr and exit code 2 (a mistake in the command), or the error's own
+    ``exit_code`` (a server that stopped itself: 3)."""
     print(f"lstm-apps: error: {message}", file=sys.stderr, flush=True)
-    sys.exit(2)
+    sys.exit(getattr(message, "exit_code", 2))
 
 
 def _load_task(target: str) -> Callable[[DictConfig], Any]:

@@ -11,7 +11,9 @@ what a schema cannot (lengths against ``serve.max_input_chars``, decodable image
 from __future__ import annotations
 
 import gc
+import inspect
 import logging
+import os
 from collections.abc import Iterator
 from queue import Empty, Queue
 from typing import Any, ClassVar
@@ -22,13 +24,16 @@ from fastapi import HTTPException
 from litserve.callbacks import EventTypes
 from litserve.loops import BatchedLoop
 from litserve.loops.base import _StopLoopError
+from litserve.loops.streaming_loops import StreamingLoop
 from litserve.utils import LitAPIStatus, LoopResponseType, PickleableHTTPException
 
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.predictor import Predictor, predictor_for
 from lstm_apps.pipeline.quantization import apply_quantization
+from lstm_apps.serving import metrics
 from lstm_apps.serving.settings import ServeSettings
+from lstm_apps.serving.workers import WorkerBoard
 
 logger = logging.getLogger("lstm_apps.serving")
 
@@ -81,7 +86,9 @@ class TakeWhatIsQueued(BatchedLoop):
     lone request pays nothing for batching and under load the batches grow by themselves.
 
     Each request is decoded on its own: one that cannot be (a 4xx) is answered alone, and the rest
-    of its batch goes on, where LitServe's own batched loop would fail the whole batch with it."""
+    of its batch goes on, where LitServe's own batched loop would fail the whole batch with it.
+    The batch's addresses are on the endpoint's ``WorkerBoard`` while it is decoded, so that the
+    server can answer them should this process die."""
 
     def get_batch_requests(
         self, lit_api: ls.LitAPI, request_queue: Queue, transport: Any
@@ -112,28 +119,40 @@ class TakeWhatIsQueued(BatchedLoop):
                 return
             for queue_id, uid in timed_out:
                 self.answer_error(transport, queue_id, uid, HTTPException(504, "Request timed out"))
-            decoded = []
-            for queue_id, uid, payload in batch:
-                try:
-                    decoded.append((queue_id, uid, lit_api.decode_request(payload)))
-                except HTTPException as err:
-                    self.answer_error(transport, queue_id, uid, err)
-                except Exception as err:
-                    logger.exception("could not decode a request")
-                    self.answer_error(transport, queue_id, uid, HTTPException(500, f"decoding error: {err}"))
-            if not decoded:
+            if not batch:
                 continue
-            callback_runner.trigger_event(EventTypes.BEFORE_PREDICT.value, lit_api=lit_api)
+            board: WorkerBoard = lit_api.board
+            board.hold(self.worker_id or 0, [(queue_id, uid) for queue_id, uid, _ in batch])
+            metrics.observe_batch(lit_api.api_path, len(batch))
             try:
-                outputs = lit_api.predict([item for _, _, item in decoded])
-                answers = [lit_api.encode_response(output) for output in outputs]
-            except HTTPException as err:
-                for queue_id, uid, _ in decoded:
-                    self.answer_error(transport, queue_id, uid, err)
-                continue
+                self.answer_requests(lit_api, batch, transport, callback_runner)
             finally:
-                callback_runner.trigger_event(EventTypes.AFTER_PREDICT.value, lit_api=lit_api)
-            self.answer_batch(transport, [(queue_id, uid) for queue_id, uid, _ in decoded], answers)
+                board.hold(self.worker_id or 0, [])
+
+    def answer_requests(self, lit_api: ls.LitAPI, batch: list, transport: Any, callback_runner: Any) -> None:
+        """Decode each request of ``batch``, predict the decodable ones together, answer all."""
+        decoded = []
+        for queue_id, uid, payload in batch:
+            try:
+                decoded.append((queue_id, uid, lit_api.decode_request(payload)))
+            except HTTPException as err:
+                self.answer_error(transport, queue_id, uid, err)
+            except Exception as err:
+                logger.exception("could not decode a request")
+                self.answer_error(transport, queue_id, uid, HTTPException(500, f"decoding error: {err}"))
+        if not decoded:
+            return
+        callback_runner.trigger_event(EventTypes.BEFORE_PREDICT.value, lit_api=lit_api)
+        try:
+            outputs = lit_api.predict([item for _, _, item in decoded])
+            answers = [lit_api.encode_response(output) for output in outputs]
+        except HTTPException as err:
+            for queue_id, uid, _ in decoded:
+                self.answer_error(transport, queue_id, uid, err)
+            return
+        finally:
+            callback_runner.trigger_event(EventTypes.AFTER_PREDICT.value, lit_api=lit_api)
+        self.answer_batch(transport, [(queue_id, uid) for queue_id, uid, _ in decoded], answers)
 
     def answer_batch(self, transport: Any, addresses: list[tuple[int, str]], answers: list[Any]) -> None:
         """The answers, one message per front end where the transport takes that (``send_all``)."""
@@ -159,6 +178,35 @@ class TakeWhatIsQueued(BatchedLoop):
         )
 
 
+class _HoldingQueue:
+    """A request queue that puts each request taken onto the board as the one held now (a
+    streaming endpoint takes one at a time, and the next only once the last has ended)."""
+
+    def __init__(self, queue: Queue, board: WorkerBoard, worker: int) -> None:
+        self.queue, self.board, self.worker = queue, board, worker
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        item = self.queue.get(block, timeout)
+        if isinstance(item, tuple) and len(item) == 4 and isinstance(item[1], str):
+            self.board.hold(self.worker, [(item[0], item[1])])
+        return item
+
+
+class HoldingStreamingLoop(StreamingLoop):
+    """LitServe's streaming loop, with the request being streamed on the endpoint's board."""
+
+    def run_streaming_loop(
+        self,
+        lit_api: ls.LitAPI,
+        request_queue: Queue,
+        transport: Any,
+        callback_runner: Any,
+        lit_spec: Any = None,
+    ) -> None:
+        held = _HoldingQueue(request_queue, lit_api.board, self.worker_id or 0)
+        super().run_streaming_loop(lit_api, held, transport, callback_runner)
+
+
 class AppAPI(ls.LitAPI):
     """One endpoint of the checkpoint at ``ckpt_path``; subclasses implement ``answer`` (and, for a
     streaming endpoint, ``stream``). Picklable: the model is loaded in ``setup``, in each model
@@ -169,29 +217,36 @@ class AppAPI(ls.LitAPI):
     default_path: ClassVar[str] = "/predict"
     streams: ClassVar[bool] = False
 
-    def __init__(self, ckpt_path: str, settings: ServeSettings) -> None:
+    def __init__(self, ckpt_path: str, settings: ServeSettings, prefix: str = "", models: int = 1) -> None:
+        """``prefix``: the route's (``/classifier`` when a server holds several models);
+        ``models``: how many the server holds, who share the CPU's cores."""
         # Batching off is the same loop with batches of one, so the two compare like for like.
         super().__init__(
             max_batch_size=1 if self.streams else settings.max_batch_size,
             batch_timeout=settings.batch_timeout,
-            api_path=self.default_path,
+            api_path=prefix + self.default_path,
             stream=self.streams,
-            loop="auto" if self.streams else TakeWhatIsQueued(),
+            loop=HoldingStreamingLoop() if self.streams else TakeWhatIsQueued(),
         )
         self.ckpt_path = ckpt_path
         self.settings = settings
+        self.models = models
         self.predictor: Predictor | None = None
+        self.board: WorkerBoard | None = None  # the server sets it before the model processes start
 
     # -- model process ---------------------------------------------------------------------------
     def setup(self, device: str) -> None:
         if torch.device(device).type == "cpu":
-            torch.set_num_threads(self.settings.threads_per_model_process())
+            torch.set_num_threads(self.settings.threads_per_model_process(self.models))
         info = read_checkpoint(self.ckpt_path)
         model = model_from_checkpoint(info).to(device).eval()
         quantized = apply_quantization(model, self.settings.quantize, device)
         predictor_type = predictor_for(info.app)
         self.predictor = predictor_type(model, predictor_type.options_type(), str(device), direct=True)
+        self.warm_up()
         settle_the_heap()
+        if self.board is not None:
+            self.board.set_ready(int(os.environ.get("LITSERVE_WORKER_ID", "0")))
         logger.info(
             "model process ready: %s on %s (%s)%s",
             info.app,
@@ -199,6 +254,33 @@ class AppAPI(ls.LitAPI):
             self.api_path,
             f", {quantized} recurrent layers in {self.settings.quantize}" if quantized else "",
         )
+
+    def warm_up(self) -> None:
+        """Answer ``warm_up_request()`` once, so that the first client's request does not pay for
+        what a model's first call does (allocations, kernels chosen); a refusal is logged, as it
+        is this project's fault, not a client's."""
+        request = self.warm_up_request()
+        if request is None:
+            return
+        try:
+            self.answer([self.decode_request(request)])
+        except Exception as err:  # a warm-up that fails must not stop serving
+            detail = err.detail if isinstance(err, HTTPException) else f"{type(err).__name__}: {err}"
+            logger.warning("%s: the warm-up request failed: %s", self.api_path, detail)
+
+    def warm_up_request(self) -> Any:
+        """A request of this endpoint's schema that this checkpoint answers; by default built from
+        the examples of the request's fields (``None``: no warm-up). Endpoints whose requests
+        depend on the checkpoint (columns, lengths) or are uploads build their own."""
+        request_type = inspect.signature(self.decode_request).parameters["request"].annotation
+        fields = getattr(request_type, "model_fields", None)
+        if fields is None:
+            return None
+        values = {name: field.examples[0] for name, field in fields.items() if field.examples}
+        try:
+            return request_type.model_validate(values)
+        except ValueError:
+            return None
 
     @property
     def model(self) -> Any:
@@ -267,6 +349,10 @@ class StreamingAppAPI(AppAPI):
 
     def pieces(self, item: Any) -> Iterator[Any]:
         raise NotImplementedError
+
+    def answer(self, items: list[Any]) -> list[Any]:
+        """Each item's pieces, gathered (what the warm-up runs)."""
+        return [list(self.pieces(item)) for item in items]
 
     def encode_response(self, output: Any, **kwargs: Any) -> Iterator[Any]:
         yield from output

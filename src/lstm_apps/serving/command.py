@@ -1,15 +1,19 @@
-"""``serve(cfg)``: read the checkpoint, check the settings, start the server (blocks until stopped)."""
+"""``serve(cfg)``: check the settings, read the checkpoints, start the server (blocks until stopped)."""
 
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import tempfile
+from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
 from lstm_apps.errors import UserError
 from lstm_apps.extras import require_extra
-from lstm_apps.pipeline.checkpoint import read_checkpoint
 from lstm_apps.pipeline.numerics import apply_matmul_precision
+from lstm_apps.serving import metrics
+from lstm_apps.serving.routes import models_to_serve
 from lstm_apps.serving.settings import ServeSettings
 
 
@@ -29,16 +33,28 @@ def serve(cfg: DictConfig) -> None:
     require_extra("serve", "serving a checkpoint over HTTP")
     apply_matmul_precision(cfg)
     settings = serve_settings(cfg)  # before the checkpoint: a bad setting is named first
-    info = read_checkpoint(cfg.ckpt_path, expected_app=cfg.get("expected_app"))
+    paths = cfg.ckpt_path if isinstance(cfg.ckpt_path, str) else [str(p) for p in cfg.ckpt_path]
+    models = models_to_serve(paths, expected_app=cfg.get("expected_app"))
+    folder = Path(tempfile.mkdtemp(prefix="lstm-apps-metrics-"))
+    metrics.use_folder(folder)  # before prometheus_client is first imported, here or in a child
 
     from lstm_apps.serving.server import build_server, run_server
 
-    server = build_server(info, settings)
-    host = "127.0.0.1" if settings.host != "::" else "[::1]"
-    print(
-        f"serving {info.app} ({info.path}) at http://{host}:{settings.port}/ — playground at /, "
-        f"API docs at /docs, batching up to {settings.max_batch_size}"
-        f"{', recurrent layers in int8' if settings.quantize == 'int8' else ''}; Ctrl+C or SIGTERM stops",
-        flush=True,
-    )
-    run_server(server, settings)
+    try:
+        server = build_server(models, settings)
+        host = "127.0.0.1" if settings.host != "::" else "[::1]"
+        at = f"http://{host}:{settings.port}/"
+        if len(models) == 1 and not models[0].name:
+            served = f"{models[0].info.app} ({models[0].info.path}) at {at}"
+        else:
+            routes = ", ".join(f"{m.info.app} ({m.info.path}) at /{m.name}/" for m in models)
+            served = f"{len(models)} models at {at}: {routes}"
+        print(
+            f"serving {served} — playground at /, API docs at /docs, readiness at /ready, metrics at /metrics, "
+            f"batching up to {settings.max_batch_size}"
+            f"{', recurrent layers in int8' if settings.quantize == 'int8' else ''}; Ctrl+C or SIGTERM stops",
+            flush=True,
+        )
+        run_server(server, settings)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

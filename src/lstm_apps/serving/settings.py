@@ -29,9 +29,16 @@ class ServeSettings:
     ``quantize``: ``int8`` serves the recurrent layers with int8 weights (CPU only; ``auto`` then
     means the CPU): 1.1-2.3x the float32 requests per second on a CPU, by model (docs/serving.md).
     ``api_servers``: HTTP front-end processes. ``max_input_chars`` bounds every text field and
-    ``max_upload_mb`` every request body (an image or audio upload included); ``timeout``: seconds a
-    request may wait for its answer before a 504; ``drain_timeout``: seconds SIGTERM waits for the
-    requests in flight.
+    ``max_upload_mb`` every request body (an image or audio upload included).
+
+    Overload and failure: ``max_queue`` requests of a model may wait beyond the batches being
+    decoded; one more is answered 503 with ``Retry-After`` at once, so a flood costs the server no
+    memory and tells a client or load balancer to back off. ``request_timeout``: seconds a request
+    may wait for its answer before a 504 (a request still queued then is dropped, not decoded).
+    A model process that dies is replaced (its requests in flight answered 503); one that dies
+    again within ``restart_window`` seconds of its start stops the server with one line and exit
+    code 3, for a supervisor to act on. ``drain_timeout``: seconds SIGTERM waits for the requests
+    in flight.
     """
 
     host: Literal["127.0.0.1", "0.0.0.0", "::"] = "127.0.0.1"
@@ -45,7 +52,9 @@ class ServeSettings:
     api_servers: Positive = 1
     max_input_chars: Positive = 5000
     max_upload_mb: PositiveReal = 20.0
-    timeout: PositiveReal = 60.0
+    max_queue: Positive = 256
+    request_timeout: PositiveReal = 60.0
+    restart_window: NonNegative = 60.0
     drain_timeout: PositiveReal = 30.0
 
     def __post_init__(self) -> None:
@@ -59,9 +68,9 @@ class ServeSettings:
     def batching(self) -> bool:
         return self.max_batch_size > 1
 
-    def threads_per_model_process(self) -> int:
+    def threads_per_model_process(self, models: int = 1) -> int:
         """``cpu_threads``, or the cores left after one for the front end, shared among the model
-        processes (at least one each)."""
+        processes of the ``models`` served (at least one each)."""
         if self.cpu_threads:
             return self.cpu_threads
-        return max(1, ((os.cpu_count() or 1) - self.api_servers) // self.workers_per_device)
+        return max(1, ((os.cpu_count() or 1) - self.api_servers) // (self.workers_per_device * models))

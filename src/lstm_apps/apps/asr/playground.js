@@ -56,7 +56,7 @@ playground.mount((form, result) => {
       const data = new FormData();
       data.append("audio", clip, recorded ? "recording.wav" : clip.name);
       data.append("beam_size", beam.value);
-      const answer = await postForm("/predict", data);
+      const answer = await postForm("predict", data);
       result.replaceChildren(
         element("p", { class: "transcript", id: "transcript", text: answer.transcript || "(nothing heard)" }),
         element("p", { class: "muted", text: `${answer.seconds.toFixed(2)} s of audio` }));

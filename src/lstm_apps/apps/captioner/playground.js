@@ -29,7 +29,7 @@ playground.mount((form, result) => {
       data.append("image", file.files[0]);
       data.append("beam_size", beam.value);
       data.append("attention", "true");
-      const answer = await postForm("/predict", data);
+      const answer = await postForm("predict", data);
       const image = new Image();
       image.src = URL.createObjectURL(file.files[0]);
       await image.decode();

@@ -7,7 +7,7 @@ playground.mount((form, result) => {
   return {
     label: "Classify",
     run: async () => {
-      const answer = await postJSON("/predict", { text: text.value });
+      const answer = await postJSON("predict", { text: text.value });
       result.replaceChildren(...Object.entries(answer.probabilities).map(([name, p]) =>
         element("div", { class: "bar" + (answer.labels.includes(name) ? " predicted" : ""), "data-label": name },
           element("span", { class: "name", text: name }),

@@ -66,7 +66,7 @@ playground.mount((form, result, model) => {
     label: "Forecast",
     run: async () => {
       const history = parse(series.value);
-      const answer = await postJSON("/predict", history);
+      const answer = await postJSON("predict", history);
       const rows = answer.time.map((time, i) => element("tr", {}, element("td", { text: time }),
         ...columns.map((c) => element("td", { text: answer.forecast[c][i].toFixed(3) }))));
       const table = element("table", { id: "forecast" },

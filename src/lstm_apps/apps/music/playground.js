@@ -48,7 +48,7 @@ playground.mount((form, result, model) => {
       const request = { num_samples: Number(count.value), length: Number(length.value), temperature: Number(temperature.value) };
       if (seed.value !== "") request.seed = Number(seed.value);
       if (primer.files.length) request.primer_midi = await base64Of(primer.files[0]);
-      const answer = await postJSON("/predict", request);
+      const answer = await postJSON("predict", request);
       const all = answer.samples.flatMap((s) => s.steps.flat());
       const low = all.length ? Math.min(...all) - 1 : 59, high = all.length ? Math.max(...all) + 1 : 72;
       const pieces = answer.samples.map((sample, i) => element("figure", { class: "piece" },

@@ -9,7 +9,7 @@ playground.mount((form, result) => {
   return {
     label: "Translate",
     run: async () => {
-      const answer = await postJSON("/predict", {
+      const answer = await postJSON("predict", {
         source: source.value, beam_size: Number(beam.value), n_best: Number(nBest.value), attention: true,
       });
       const parts = [element("p", { class: "translation", id: "translation", text: answer.translation })];

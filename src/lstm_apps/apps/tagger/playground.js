@@ -8,7 +8,7 @@ playground.mount((form, result) => {
     label: "Find entities",
     run: async () => {
       const source = text.value;
-      const answer = await postJSON("/predict", { text: source });
+      const answer = await postJSON("predict", { text: source });
       const shown = element("p", { class: "tagged", id: "tagged" });
       let at = 0;
       for (const entity of answer.entities) {

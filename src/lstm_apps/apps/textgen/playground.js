@@ -18,7 +18,7 @@ playground.mount((form, result) => {
       const request = { prompt: prompt.value, max_new_tokens: Number(length.value), temperature: Number(temperature.value) };
       if (seed.value !== "") request.seed = Number(seed.value);
       let pieces = 0;
-      await streamJSON("/stream", request, (piece) => {
+      await streamJSON("stream", request, (piece) => {
         pieces += 1;
         // A model of reversed text writes what comes before the prompt.
         if (piece.before) output.insertBefore(document.createTextNode(piece.text), output.firstChild);

@@ -91,7 +91,7 @@ const playground = (() => {
   // the submit handler (async, throws an Error whose message is shown).
   async function mount(build) {
     try {
-      info = await (await fetch("/info")).json();
+      info = await (await fetch("info")).json();
     } catch {
       info = { model: {} };
     }
