@@ -121,7 +121,7 @@ def start_server(
         if process.poll() is not None:
             raise SystemExit(f"the server exited: see {log.name}")
         try:
-            if requests.get(url + "/health", timeout=2).status_code == 200:
+            if requests.get(url + "/ready", timeout=2).status_code == 200:
                 return process, url
         except requests.RequestException:
             pass

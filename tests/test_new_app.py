@@ -17,7 +17,7 @@ import requests
 from omegaconf import OmegaConf
 
 from helpers.running import run_main
-from helpers.serving import Server, free_port, stop, wait_until_healthy
+from helpers.serving import Server, free_port, stop, wait_until_ready
 from lstm_apps.apps.scaffold import into_project, into_repository
 from lstm_apps.errors import UserError
 from lstm_apps.registry import apps
@@ -174,7 +174,7 @@ def test_a_project_of_its_own_installs_registers_trains_predicts_and_serves(tmp_
     )
     server = Server(f"http://127.0.0.1:{port}", process, tmp_path / "serve.log")
     try:
-        wait_until_healthy(server)
+        wait_until_ready(server)
         info = server.get("/info").json()["model"]
         assert info["app"] == NEW and info["checkpoint"] == str(ckpt)  # found by its entry point
         answer = requests.post(server.url + "/predict", json={"text": "the striker scored"}, timeout=60)

@@ -158,13 +158,13 @@ def serving(ckpt: Path, *overrides: str) -> Iterator[Server]:
         )
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:
-        wait_until_healthy(server)
+        wait_until_ready(server)
         yield server
     finally:
         stop(process)
 
 
-def wait_until_healthy(server: Server) -> None:
+def wait_until_ready(server: Server) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -172,10 +172,10 @@ def wait_until_healthy(server: Server) -> None:
                 f"the server exited ({server.process.returncode}):\n{server.output()[-3000:]}"
             )
         with contextlib.suppress(requests.RequestException):
-            if requests.get(server.url + "/health", timeout=2).status_code == 200:
+            if requests.get(server.url + "/ready", timeout=2).status_code == 200:
                 return
         time.sleep(0.3)
-    raise AssertionError(f"no healthy server after {START_TIMEOUT_S} s:\n{server.output()[-3000:]}")
+    raise AssertionError(f"no ready server after {START_TIMEOUT_S} s:\n{server.output()[-3000:]}")
 
 
 def stop(process: subprocess.Popen[str], timeout: float = 60) -> int:

@@ -246,7 +246,7 @@ class AppAPI(ls.LitAPI):
         self.warm_up()
         settle_the_heap()
         if self.board is not None:
-            self.board.set_ready(int(os.environ.get("LITSERVE_WORKER_ID", "0")))
+            self.board.set_ready(int(os.environ.get("LITSERVE_WORKER_ID", "0")), os.getpid())
         logger.info(
             "model process ready: %s on %s (%s)%s",
             info.app,

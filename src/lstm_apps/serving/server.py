@@ -218,6 +218,9 @@ class PipeQueueServer(ls.LitServer):
             "request_timeout": self.settings.request_timeout,
             "max_queue": self.settings.max_queue,
             "stream": {api.api_path: api.stream for api in self.litapi_connector},
+            "model_processes": {
+                api.api_path: api.board.process_ids() if api.board else [] for api in self.litapi_connector
+            },
             "max_payload_size": self.max_payload_size,
         }
 

@@ -30,7 +30,7 @@ logger = logging.getLogger("lstm_apps.serving")
 
 UID_BYTES = 36  # str(uuid.uuid4())
 ENTRY = struct.Struct(f"!B{UID_BYTES}s")  # front end, request id
-HEAD = struct.Struct("!BH")  # ready, requests held
+HEAD = struct.Struct("!BIH")  # ready, process id, requests held
 STARTING, READY = 0, 1
 CHECK_EVERY_S = 0.2
 
@@ -56,28 +56,33 @@ class WorkerBoard:
     def all_ready(self) -> bool:
         return all(self.ready(worker) for worker in range(self.workers))
 
-    def set_ready(self, worker: int) -> None:
+    def process_ids(self) -> list[int]:
+        """The ready processes' ids (for ``/info``: which process to look at, or to stop)."""
+        heads = (HEAD.unpack_from(self._view(), worker * self.slot) for worker in range(self.workers))
+        return [pid for ready, pid, _ in heads if ready == READY]
+
+    def set_ready(self, worker: int, pid: int) -> None:
         view = self._view()
-        HEAD.pack_into(view, worker * self.slot, READY, HEAD.unpack_from(view, worker * self.slot)[1])
+        HEAD.pack_into(view, worker * self.slot, READY, pid, HEAD.unpack_from(view, worker * self.slot)[2])
 
     def reset(self, worker: int) -> None:
         """A process about to start in this slot: not ready, holding nothing."""
-        HEAD.pack_into(self._view(), worker * self.slot, STARTING, 0)
+        HEAD.pack_into(self._view(), worker * self.slot, STARTING, 0, 0)
 
     def hold(self, worker: int, addresses: list[tuple[int, str]]) -> None:
         """The requests ``worker`` holds from now on (``[]`` once it has answered them)."""
         view = self._view()
         start = worker * self.slot
-        ready = HEAD.unpack_from(view, start)[0]
-        HEAD.pack_into(view, start, ready, 0)  # the count last: a reader never sees half an entry
+        ready, pid, _ = HEAD.unpack_from(view, start)
+        HEAD.pack_into(view, start, ready, pid, 0)  # the count last: a reader never sees half an entry
         for i, (front_end, uid) in enumerate(addresses[: self.max_batch]):
             ENTRY.pack_into(view, start + HEAD.size + i * ENTRY.size, front_end, uid.encode("ascii"))
-        HEAD.pack_into(view, start, ready, min(len(addresses), self.max_batch))
+        HEAD.pack_into(view, start, ready, pid, min(len(addresses), self.max_batch))
 
     def held(self, worker: int) -> list[tuple[int, str]]:
         view = self._view()
         start = worker * self.slot
-        count = HEAD.unpack_from(view, start)[1]
+        count = HEAD.unpack_from(view, start)[2]
         entries = (ENTRY.unpack_from(view, start + HEAD.size + i * ENTRY.size) for i in range(count))
         return [(front_end, uid.decode("ascii")) for front_end, uid in entries]
 

@@ -7,6 +7,8 @@ transcript."""
 import io
 from typing import Annotated, Any
 
+import numpy as np
+import soundfile
 from fastapi import Form, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,6 +35,15 @@ class TranscribeResponse(BaseModel):
 
 class SpeechAPI(AppAPI):
     summary = "transcribe an uploaded audio clip"
+
+    def warm_up_request(self) -> TranscribeForm:
+        """A second of silence, as a WAV upload."""
+        wav = io.BytesIO()
+        soundfile.write(
+            wav, np.zeros(self.model.sample_rate, dtype=np.float32), self.model.sample_rate, format="WAV"
+        )
+        wav.seek(0)
+        return TranscribeForm.model_validate({"audio": UploadFile(wav, filename="warm-up.wav")})
 
     def decode_request(self, request: Annotated[TranscribeForm, Form()], **kwargs: object) -> tuple[Any, int]:
         data = request.audio.file.read()

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import torch
 from fastapi import Form, UploadFile
+from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field
 
 from lstm_apps.apps.captioner.datamodule import image_transform, load_image
@@ -51,6 +52,15 @@ class Decoded(BaseModel):
 
 class CaptionerAPI(AppAPI):
     summary = "caption an uploaded image"
+
+    def warm_up_request(self) -> CaptionForm:
+        """A grey square, as a PNG upload."""
+        png = io.BytesIO()
+        Image.new("RGB", (self.model.image_size, self.model.image_size), (128, 128, 128)).save(
+            png, format="PNG"
+        )
+        png.seek(0)
+        return CaptionForm.model_validate({"image": UploadFile(png, filename="warm-up.png")})
 
     def decode_request(self, request: Annotated[CaptionForm, Form()], **kwargs: object) -> Decoded:
         data = request.image.file.read()

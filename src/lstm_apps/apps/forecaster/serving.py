@@ -39,6 +39,14 @@ class ForecastResponse(BaseModel):
 class ForecasterAPI(AppAPI):
     summary = "forecast the next steps of a series"
 
+    def warm_up_request(self) -> ForecastRequest:
+        """The model's context of rows, numbered times, zeros in each of its columns."""
+        model = self.model
+        return ForecastRequest(
+            time=[float(t) for t in range(model.context)],
+            values={column: [0.0] * model.context for column in model.columns},
+        )
+
     def decode_request(self, request: ForecastRequest, **kwargs: object) -> TimeSeries:
         model = self.model
         missing = [c for c in model.columns if c not in request.values]

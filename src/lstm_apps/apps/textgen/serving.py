@@ -61,6 +61,9 @@ class _TextgenAPI(AppAPI):
         self.text("prompt", request.prompt, allow_empty=True)
         return request
 
+    def warm_up_request(self) -> GenerateRequest:
+        return GenerateRequest.model_validate({"max_new_tokens": 8})
+
 
 class GenerateAPI(_TextgenAPI):
     summary = "continue a prompt"
