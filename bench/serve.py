@@ -12,6 +12,13 @@ whichever comes first, after a warm-up of a few requests. Both servers run at on
 is measured on them in turn, ``--repeats`` times; the best is kept. The ``--int8`` apps are measured
 a second time with ``serve.quantize=int8`` (CPU only). Loopback only. Writes the table into
 ``bench/results.md`` (section "serving: dynamic batching") and prints it.
+
+Overload (``--overload APP``, section "serving: overload"): the server with its default
+``serve.max_queue`` and ``serve.request_timeout``; its capacity measured with 32 closed-loop
+clients, then an open-loop flood at ``--overload-factor`` (4) times that rate for
+``--overload-seconds`` (30): the accepted requests' p50/p99 latency, the share answered 503, the
+server's peak memory (all its processes) against before the flood, and a closed-loop run after it,
+which must be answered as before.
 """
 
 from __future__ import annotations
@@ -30,8 +37,10 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -95,10 +104,10 @@ def free_port() -> int:
 
 
 def start_server(
-    ckpt: Path, batch: int, accelerator: str = "cpu", quantize: str = "none"
+    ckpt: Path, batch: int, accelerator: str = "cpu", quantize: str = "none", *more: str
 ) -> tuple[subprocess.Popen, str]:
     port = free_port()
-    log = (ckpt.parent / f"serve-{batch}-{quantize}.log").open("w")
+    log = (ckpt.parent / f"serve-{batch}-{quantize}{'-'.join(['', *more]).replace('=', '')}.log").open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -110,6 +119,7 @@ def start_server(
             f"serve.max_batch_size={batch}",
             f"serve.accelerator={accelerator}",
             f"serve.quantize={quantize}",
+            *more,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -211,6 +221,169 @@ def load(url: str, bodies: list[dict], clients: int, total: int, seconds: float)
         "p50": statistics.median(ordered),
         "p99": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
     }
+
+
+def tree_pss_mb(pid: int) -> float:
+    """Proportional memory (each shared page divided among the processes sharing it, so that forked
+    and spawned processes are not counted twice) of ``pid`` and every process below it, in MB
+    (Linux /proc; 0 elsewhere)."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
+            total += next(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Pss:"))
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo.extend(int(child) for child in (task / "children").read_text().split())
+        except (OSError, StopIteration):
+            continue
+    return total / 1024
+
+
+def open_loop(
+    url: str, bodies: list[dict], rate: float, seconds: float, threads: int = 256
+) -> dict[str, Any]:
+    """Requests sent at ``rate`` per second for ``seconds``, whether or not earlier ones were
+    answered (an open loop: a flood does not wait for the server), from ``threads`` keep-alive
+    connections; the accepted ones' latencies in ms and the count of each status."""
+    host, port = url.removeprefix("http://").split(":")
+    encoded = [json.dumps(body).encode() for body in bodies]
+    headers = {"Content-Type": "application/json"}
+    lock = threading.Lock()
+    sent = [0]
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    began = time.monotonic() + 0.5
+    ends = began + seconds
+
+    def sender() -> None:
+        connection = http.client.HTTPConnection(host, int(port), timeout=300)
+        while True:
+            with lock:
+                index = sent[0]
+                sent[0] += 1
+            due = began + index / rate
+            if due >= ends:
+                break
+            time.sleep(max(0.0, due - time.monotonic()))
+            started = time.perf_counter()
+            try:
+                connection.request("POST", "/predict", encoded[index % len(encoded)], headers)
+                answer = connection.getresponse()
+                answer.read()
+                status = str(answer.status)
+            except (OSError, http.client.HTTPException):
+                status = "connection error"
+                connection.close()
+                connection = http.client.HTTPConnection(host, int(port), timeout=300)
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                statuses[status] += 1
+                if status == "200":
+                    latencies.append(elapsed)
+        connection.close()
+
+    pool = [threading.Thread(target=sender) for _ in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    wall = time.monotonic() - began
+    ordered = sorted(latencies) or [float("nan")]
+    return {
+        "offered": sum(statuses.values()) / wall,
+        "statuses": dict(statuses),
+        "p50": statistics.median(ordered),
+        "p99": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+        "accepted_per_s": len(latencies) / wall,
+    }
+
+
+def flood(app: str, args: argparse.Namespace, folder: Path, queue: int) -> dict[str, Any]:
+    """One server of ``app`` with ``serve.max_queue=queue``: its capacity, the flood, and a closed
+    loop after it; the memory before and at its peak during the flood."""
+    ckpt, request = checkpoint(app, folder)
+    low, high = SERVED[app].request_words
+    bodies = [request(text) for text in sentences(500, 11, low, high)]
+    process, url = start_server(ckpt, args.batch, args.accelerator, "none", f"serve.max_queue={queue}")
+    peak = [0.0]
+    sampling = threading.Event()
+
+    def sample() -> None:
+        while not sampling.wait(0.25):
+            peak[0] = max(peak[0], tree_pss_mb(process.pid))
+
+    try:
+        load(url, bodies, 4, 16, 30)  # warm-up
+        capacity = load(url, bodies, 32, 10**9, args.seconds)
+        before = tree_pss_mb(process.pid)
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        target = args.overload_factor * capacity["throughput"]
+        # More connections than the server holds requests (its queue and a batch): the rest are
+        # free to be refused, as a flood's would be.
+        connections = 2 * (queue + args.batch)
+        flooded = open_loop(url, bodies, target, args.overload_seconds, connections)
+        sampling.set()
+        sampler.join()
+        after = load(url, bodies, 32, 10**9, args.seconds)
+        timeout = requests.get(url + "/info", timeout=10).json()["server"]["request_timeout"]
+    finally:
+        stop_server(process)
+    return {
+        "queue": queue,
+        "capacity": capacity,
+        "flood": flooded,
+        "after": after,
+        "target": target,
+        "connections": connections,
+        "memory": before,
+        "peak": peak[0],
+        "timeout": timeout,
+    }
+
+
+def overload(app: str, args: argparse.Namespace, folder: Path) -> str:
+    """The "serving: overload" section for ``app``: per queue size, capacity, flood, afterwards."""
+    import torch
+
+    runs = [flood(app, args, folder, queue) for queue in args.overload_queues]
+    where = (
+        f"one {torch.cuda.get_device_name()} GPU"
+        if args.accelerator == "cuda"
+        else f"this machine's CPU ({os.cpu_count()} cores, shared with the clients)"
+    )
+    lines = [
+        "## serving: overload",
+        "",
+        f"`python bench/serve.py --overload {app}` — `lstm-apps serve` of the {app} (the model of the table "
+        f"above) on {where}, torch {torch.__version__}, `serve.request_timeout={runs[0]['timeout']:g}` (the "
+        f"default), batching up to {args.batch}; one server per `serve.max_queue`. Capacity: 32 closed-loop "
+        f"clients for {args.seconds:g} s. Flood: requests sent at {args.overload_factor:g}x that rate for "
+        f"{args.overload_seconds:g} s whether or not earlier ones were answered (an open loop, from twice as many "
+        "connections as the server holds requests). Afterwards: 32 closed-loop clients again. Memory: "
+        "proportional set size (PSS) of all the server's processes, before the flood and at its peak.",
+        "",
+        "| `serve.max_queue` | load | sent/s | answered/s | p50 ms | p99 ms | answered 503 | other failures | memory MB |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in runs:
+        capacity, flooded, after = run["capacity"], run["flood"], run["after"]
+        statuses = flooded["statuses"]
+        answered = sum(statuses.values())
+        others = sum(v for k, v in statuses.items() if k not in {"200", "503"})
+        queue = run["queue"]
+        lines += [
+            f"| {queue} | capacity | | {capacity['throughput']:.1f} | {capacity['p50']:.0f} | {capacity['p99']:.0f} "
+            f"| 0 | {capacity['failures']} | {run['memory']:.0f} |",
+            f"| {queue} | flood (target {run['target']:.1f}/s) | {flooded['offered']:.1f} | "
+            f"{flooded['accepted_per_s']:.1f} | {flooded['p50']:.0f} | {flooded['p99']:.0f} | "
+            f"{statuses.get('503', 0) / answered:.1%} | {others} | {run['peak']:.0f} |",
+            f"| {queue} | afterwards | | {after['throughput']:.1f} | {after['p50']:.0f} | {after['p99']:.0f} | 0 "
+            f"| {after['failures']} | |",
+        ]
+    lines.append("")
+    return "\n".join(lines)
 
 
 def measure(
@@ -318,7 +491,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--apps", nargs="+", choices=list(SERVED), default=list(SERVED))
+    parser.add_argument("--apps", nargs="*", choices=list(SERVED), default=list(SERVED))
     parser.add_argument("--clients", nargs="+", type=int, default=[1, 8, 32])
     parser.add_argument("--requests", type=int, default=2000, help="answers per point at most")
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per point at most")
@@ -339,9 +512,28 @@ def main() -> None:
         default=list(SERVED),
         help="apps measured again with serve.quantize=int8 (CPU only; none: --int8 alone)",
     )
+    parser.add_argument(
+        "--overload",
+        nargs="*",
+        choices=list(SERVED),
+        default=["classifier"],
+        help="apps flooded (none: --overload alone)",
+    )
+    parser.add_argument(
+        "--overload-factor", type=float, default=4.0, help="the flood's rate, times the capacity"
+    )
+    parser.add_argument("--overload-seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--overload-queues",
+        nargs="+",
+        type=int,
+        default=[256, 32],
+        help="serve.max_queue of each flooded server",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results.md alone")
     args = parser.parse_args()
     results = {}
+    sections = []
     with tempfile.TemporaryDirectory() as scratch:
         for app in args.apps:
             folder = Path(scratch) / app
@@ -349,14 +541,18 @@ def main() -> None:
             results[app] = measure(app, args, folder)
             if app in args.int8 and args.accelerator == "cpu":
                 results[label(app, "int8")] = measure(app, args, folder, "int8")
-    text = table(results, args)
+        for app in args.overload:
+            folder = Path(scratch) / app
+            folder.mkdir(exist_ok=True)
+            sections.append(overload(app, args, folder))
+    text = "\n".join([table(results, args)] if results else []) + "".join("\n" + s for s in sections)
     print(text)
     if not args.no_write:
         sys.path.insert(0, str(HERE))
         from run import merge_results
 
         path = HERE / "results.md"
-        path.write_text(merge_results(path, [text]))
+        path.write_text(merge_results(path, ([table(results, args)] if results else []) + sections))
 
 
 if __name__ == "__main__":
