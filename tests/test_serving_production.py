@@ -5,9 +5,12 @@ and the parts that decide these, without a server."""
 from __future__ import annotations
 
 import concurrent.futures
+import inspect
+import json
 import multiprocessing
 import os
 import signal
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -17,10 +20,13 @@ from typing import Any
 import pytest
 import requests
 
-from helpers.serving import Server, predictor_of, serving, trained
+from helpers.serving import Server, serving, trained
+from helpers.tiny import tiny_setup
 from lstm_apps.errors import UserError
-from lstm_apps.pipeline.checkpoint import read_checkpoint
+from lstm_apps.registry import apps
 from lstm_apps.serving.routes import models_to_serve
+from lstm_apps.serving.server import endpoints_for, playground_script
+from lstm_apps.serving.settings import ServeSettings
 from lstm_apps.serving.workers import ModelProcess, Supervisor, WorkerBoard, how_it_ended
 
 
@@ -74,18 +80,23 @@ def test_a_flood_a_timeout_and_a_killed_model_process_answer_503_504_and_503_the
         assert 3.5 < time.monotonic() - began < 30
         assert server.post("/predict", json=short).status_code == 200
 
-        # Killed while it decodes a long request: that request is answered 503 at once, a new process
-        # loads the checkpoint, and the next requests are answered by it.
+        # Killed while it decodes a long request (about 1 s alone): that request is answered 503 at
+        # once, a new process loads the checkpoint, and the next requests are answered by it.
         held: list[requests.Response] = []
         long = threading.Thread(
             target=lambda: held.append(server.post("/predict", json={"prompt": "th", "max_new_tokens": 5000}))
         )
         long.start()
-        time.sleep(1.0)
+        deadline = time.monotonic() + 30
+        while metric(server, 'lstm_apps_requests_decoding{route="/predict"}') < 1:  # taken
+            assert time.monotonic() < deadline and long.is_alive()
+            time.sleep(0.01)
         os.kill(worker, signal.SIGKILL)
         long.join(30)
         assert held and held[0].status_code == 503, held
         assert "killed by SIGKILL" in held[0].json()["detail"]
+        # The app's other endpoint has a model process of its own, which answers meanwhile.
+        assert server.post("/stream", json=short).status_code == 200
         wait_ready(server)
         replaced = model_process(server, "/predict")
         assert replaced != worker and server.post("/predict", json=short).status_code == 200
@@ -107,54 +118,91 @@ def test_a_flood_a_timeout_and_a_killed_model_process_answer_503_504_and_503_the
         assert "serve.restart_window=60 s" in output
 
 
-@pytest.mark.serves("classifier")
-def test_two_apps_behind_one_server_answer_as_their_predictors_do(tmp_path: Path) -> None:
-    films, _ = trained("classifier")
-    names, _ = trained("tagger")
-    routes = tmp_path / "routes.yaml"
-    routes.write_text(f"films: {films}\nnames: {names}\n")
-    text = "the striker scored twice"
-    expected_labels = predictor_of(films).classify([text])[0]
-    expected_tags = predictor_of(names).tag([text.split()])[0]
-    with serving(routes, "serve.max_batch_size=4") as server:
-        answer = server.post("/films/predict", json={"text": text}).json()
-        labels = read_checkpoint(films).handoff["labels"]
-        assert answer["probabilities"] == pytest.approx(
-            {labels[i]: float(p) for i, p in enumerate(expected_labels)}, abs=1e-5
+def endpoint_answer(app: str, ckpt: Path, request: dict[str, Any]) -> Any:
+    """What ``app``'s first endpoint answers ``request`` in this process (through its predictor,
+    as in a model process), as JSON would carry it."""
+    api = endpoints_for(app)[0](str(ckpt), ServeSettings(cpu_threads=1))
+    api.setup("cpu")
+    request_type = inspect.signature(api.decode_request).parameters["request"].annotation
+    return json.loads(json.dumps(api.answer([api.decode_request(request_type.model_validate(request))])[0]))
+
+
+def close(served: Any, expected: Any) -> bool:
+    """Equal, numbers to 1e-5 (the server's model process may use other torch threads)."""
+    if isinstance(expected, dict):
+        return (
+            isinstance(served, dict)
+            and served.keys() == expected.keys()
+            and all(close(served[k], expected[k]) for k in expected)
         )
-        tagged = server.post("/names/predict", json={"text": text}).json()
-        assert [token["tag"] for token in tagged["tokens"]] == expected_tags
-        assert server.post("/predict", json={"text": text}).status_code == 404  # no model at the root
+    if isinstance(expected, list):
+        return isinstance(served, list) and len(served) == len(expected) and all(map(close, served, expected))
+    if isinstance(expected, float):
+        return served == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    return bool(served == expected)
+
+
+def two_steady_apps() -> list[tuple[str, Path, dict[str, Any]]]:
+    """The first two apps (by name) whose tiny model answers its JSON sample request the same
+    twice (no sampling): their checkpoints, requests and answers in this process."""
+    found = []
+    for app in sorted(apps()):
+        with tempfile.TemporaryDirectory() as scratch:
+            if tiny_setup(app, Path(scratch)).request_json is None:  # an upload: not trained for nothing
+                continue
+        ckpt, setup = trained(app)
+        assert setup.request_json is not None
+        first = endpoint_answer(app, ckpt, setup.request_json)
+        if first == endpoint_answer(app, ckpt, setup.request_json):
+            found.append((app, ckpt, setup.request_json, first))
+        if len(found) == 2:
+            return [(app, ckpt, request) for app, ckpt, request, _ in found]
+    raise AssertionError(f"fewer than two apps answer their sample requests steadily: {found}")
+
+
+@pytest.mark.serves("classifier")
+def test_two_apps_behind_one_server_answer_as_their_endpoints_do_alone(tmp_path: Path) -> None:
+    chosen = two_steady_apps()
+    routes = tmp_path / "routes.yaml"
+    routes.write_text("".join(f"{app}-model: {ckpt}\n" for app, ckpt, _ in chosen))
+    expected = {app: endpoint_answer(app, ckpt, request) for app, ckpt, request in chosen}
+    (first, first_ckpt, first_request), (second, second_ckpt, _) = chosen
+    with serving(routes, "serve.max_batch_size=4") as server:
+        for app, _, request in chosen:
+            answer = server.post(f"/{app}-model/predict", json=request)
+            assert answer.status_code == 200 and close(answer.json(), expected[app]), (
+                answer.text,
+                expected[app],
+            )
+        assert server.post("/predict", json=first_request).status_code == 404  # no model at the root
 
         paths = server.get("/openapi.json").json()["paths"]
-        assert {"/films/predict", "/names/predict", "/films/info", "/names/info"} <= set(paths)
+        assert {f"/{app}-model/{leaf}" for app, _, _ in chosen for leaf in ("predict", "info")} <= set(paths)
         info = server.get("/info").json()["model"]["models"]
-        assert {name: model["app"] for name, model in info.items()} == {
-            "films": "classifier",
-            "names": "tagger",
-        }
-        assert server.get("/names/info").json()["model"]["checkpoint"] == str(names)
+        assert {name: model["app"] for name, model in info.items()} == {f"{a}-model": a for a, _, _ in chosen}
+        assert server.get(f"/{second}-model/info").json()["model"]["checkpoint"] == str(second_ckpt)
         index = server.get("/").text
-        assert 'href="/films/"' in index and 'href="/names/"' in index and "/names/predict" in index
-        page = server.get("/names/").text
-        assert '<base href="/names/">' in page and 'src="playground/app.js"' in page
-        assert "entities" in server.get("/names/playground/app.js").text
-        assert server.get("/names/playground/playground.css").status_code == 200
+        assert f'href="/{first}-model/"' in index and f"/{second}-model/predict" in index
+        page = server.get(f"/{second}-model/").text
+        assert f'<base href="/{second}-model/">' in page and 'src="playground/app.js"' in page
+        own_form = playground_script(second).read_text()
+        assert server.get(f"/{second}-model/playground/app.js").text == own_form
+        assert server.get(f"/{first}-model/playground/playground.css").status_code == 200
         scraped = server.get("/metrics").text
-        assert 'lstm_apps_requests_total{code="200",route="/films/predict"} 1.0' in scraped
-        assert 'lstm_apps_queue_depth{route="/names/predict"} 0.0' in scraped
-        assert 'lstm_apps_model_processes_ready{route="/films/predict"} 1.0' in scraped
+        assert f'lstm_apps_requests_total{{code="200",route="/{first}-model/predict"}} 1.0' in scraped
+        assert f'lstm_apps_queue_depth{{route="/{second}-model/predict"}} 0.0' in scraped
+        assert f'lstm_apps_model_processes_ready{{route="/{first}-model/predict"}} 1.0' in scraped
+    assert first_ckpt.is_file()
 
 
 def test_checkpoints_named_by_a_list_or_a_routes_file(tmp_path: Path) -> None:
-    films, _ = trained("classifier")
-    names, _ = trained("tagger")
+    (first, films, _), (second, names, _) = two_steady_apps()
     assert [(m.name, m.prefix) for m in models_to_serve([str(films), str(names)])] == [
-        ("classifier", "/classifier"),
-        ("tagger", "/tagger"),
+        (first, f"/{first}"),
+        (second, f"/{second}"),
     ]
     assert [(m.name, m.prefix) for m in models_to_serve(str(films))] == [("", "")]
-    with pytest.raises(UserError, match=r"both classifier models; name their routes in a YAML file"):
+    with pytest.raises(UserError, match=rf"both {first} models; name their routes in a YAML file"):
         models_to_serve([str(films), str(films)])
     routes = tmp_path / "routes.yaml"
     routes.write_text("news: a.ckpt\n")

@@ -233,6 +233,11 @@ class PipeQueueServer(ls.LitServer):
                 {api.api_path: float(self.litapi_request_queues[api.api_path].qsize()) for api in apis},
             ),
             (
+                "lstm_apps_requests_decoding",
+                "requests a model process holds now (taken from the queue, not yet answered)",
+                {api.api_path: float(api.board.holding()) for api in apis if api.board is not None},
+            ),
+            (
                 "lstm_apps_model_processes_ready",
                 "model processes with their model loaded and warmed up",
                 {

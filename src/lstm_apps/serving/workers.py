@@ -79,6 +79,10 @@ class WorkerBoard:
             ENTRY.pack_into(view, start + HEAD.size + i * ENTRY.size, front_end, uid.encode("ascii"))
         HEAD.pack_into(view, start, ready, pid, min(len(addresses), self.max_batch))
 
+    def holding(self) -> int:
+        """Requests the processes hold now, all together (being decoded)."""
+        return sum(HEAD.unpack_from(self._view(), worker * self.slot)[2] for worker in range(self.workers))
+
     def held(self, worker: int) -> list[tuple[int, str]]:
         view = self._view()
         start = worker * self.slot
