@@ -49,12 +49,16 @@ def submit(handler: Any, payload: Any, item: ResponseBufferItem, settings: Serve
     return uid
 
 
-class BoundedRequestHandler(RegularRequestHandler):
-    """One answer per request, or a 503 (queue full) or 504 (no answer in time)."""
+class _Settled:
+    """A LitServe request handler that also knows the ``serve.*`` settings."""
 
     def __init__(self, lit_api: Any, server: Any, settings: ServeSettings) -> None:
-        super().__init__(lit_api, server)
+        super().__init__(lit_api, server)  # type: ignore[call-arg]
         self.settings = settings
+
+
+class BoundedRequestHandler(_Settled, RegularRequestHandler):
+    """One answer per request, or a 503 (queue full) or 504 (no answer in time)."""
 
     async def handle_request(self, request: Any, request_type: Any) -> Any:
         payload = await self._prepare_request(request, request_type)
@@ -74,12 +78,8 @@ class BoundedRequestHandler(RegularRequestHandler):
         return response
 
 
-class BoundedStreamingHandler(StreamingRequestHandler):
+class BoundedStreamingHandler(_Settled, StreamingRequestHandler):
     """A stream of pieces as the model makes them, or a 503 when the queue is full."""
-
-    def __init__(self, lit_api: Any, server: Any, settings: ServeSettings) -> None:
-        super().__init__(lit_api, server)
-        self.settings = settings
 
     async def handle_request(self, request: Any, request_type: Any) -> StreamingResponse:
         payload = await self._prepare_request(request, request_type)
