@@ -10,6 +10,9 @@ import json
 import multiprocessing
 import os
 import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -266,3 +269,20 @@ def test_the_supervisor_replaces_a_dead_process_once_and_stops_on_a_quick_second
     assert not supervisor.replace(entry)  # the replacement died at once
     assert stopped == [stopped[0]] and "exited with code 1 again 0 s after it was replaced" in stopped[0]
     assert how_it_ended(-9) == "killed by SIGKILL" and how_it_ended(0) == "exited with code 0"
+
+
+def test_a_port_in_use_is_one_line_before_anything_loads(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "lstm_apps.cli.main", "serve", f"ckpt_path={tmp_path / 'none.ckpt'}",
+             f"serve.port={port}"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == (
+        f"lstm-apps: error: serve.port={port}: 127.0.0.1:{port} is taken (Address already in use); "
+        "stop what listens there or choose another port"
+    )

@@ -33,6 +33,7 @@ JSON = {"Content-Type": "application/json"}
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 START_TIMEOUT_S = 120
+PORT_ATTEMPTS = 3
 
 
 def tiny_checkpoint(app: str, folder: Path) -> Path:
@@ -132,8 +133,25 @@ class Server:
 
 @contextlib.contextmanager
 def serving(ckpt: Path, *overrides: str) -> Iterator[Server]:
-    """``lstm-apps serve ckpt_path=ckpt`` on a free loopback port, once ``/health`` says ok; stopped
-    with SIGTERM (then killed, if it hangs) on the way out."""
+    """``lstm-apps serve ckpt_path=ckpt`` on a free loopback port, once ``/ready`` says so; stopped
+    with SIGTERM (then killed, if it hangs) on the way out. A port another process took between
+    ``free_port`` and the server's start (tests run side by side) is tried again with another."""
+    for attempt in range(PORT_ATTEMPTS):
+        server = start_serving(ckpt, overrides)
+        try:
+            wait_until_ready(server)
+            break
+        except AssertionError:
+            stop(server.process)
+            if "already in use" not in server.output() or attempt == PORT_ATTEMPTS - 1:
+                raise
+    try:
+        yield server
+    finally:
+        stop(server.process)
+
+
+def start_serving(ckpt: Path, overrides: tuple[str, ...]) -> Server:
     port = free_port()
     log = ckpt.parent / f"serve-{port}.log"
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "HF_HUB_OFFLINE": "1"}
@@ -156,12 +174,7 @@ def serving(ckpt: Path, *overrides: str) -> Iterator[Server]:
             text=True,
             start_new_session=True,
         )
-    server = Server(f"http://127.0.0.1:{port}", process, log)
-    try:
-        wait_until_ready(server)
-        yield server
-    finally:
-        stop(process)
+    return Server(f"http://127.0.0.1:{port}", process, log)
 
 
 def wait_until_ready(server: Server) -> None:

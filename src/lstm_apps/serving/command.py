@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -29,10 +30,26 @@ def serve_settings(cfg: DictConfig) -> ServeSettings:
     return ServeSettings(**{str(k): v for k, v in values.items()})
 
 
+def check_port_is_free(settings: ServeSettings) -> None:
+    """One line for a port another process listens on (uvicorn would log its own error and exit
+    with 3, the code of a server that stopped itself)."""
+    family = socket.AF_INET6 if settings.host == "::" else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as err:
+            raise UserError(
+                f"serve.port={settings.port}: {settings.host}:{settings.port} is taken ({err.strerror}); "
+                "stop what listens there or choose another port"
+            ) from None
+
+
 def serve(cfg: DictConfig) -> None:
     require_extra("serve", "serving a checkpoint over HTTP")
     apply_matmul_precision(cfg)
     settings = serve_settings(cfg)  # before the checkpoint: a bad setting is named first
+    check_port_is_free(settings)
     paths = cfg.ckpt_path if isinstance(cfg.ckpt_path, str) else [str(p) for p in cfg.ckpt_path]
     models = models_to_serve(paths, expected_app=cfg.get("expected_app"))
     folder = Path(tempfile.mkdtemp(prefix="lstm-apps-metrics-"))
