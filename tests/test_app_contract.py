@@ -21,6 +21,7 @@ from helpers.once import once
 from helpers.running import FEW, run_main
 from helpers.tiny import tiny_setup
 from lstm_apps.core.recurrent import quantize_recurrent_layers
+from lstm_apps.errors import UserError
 from lstm_apps.paths import config_dir
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.export import export
@@ -28,6 +29,7 @@ from lstm_apps.pipeline.train import build_datamodule, train
 from lstm_apps.registry import App, Tiny, apps
 
 APPS = list(apps())
+NEW_CELLS = ["mingru", "minlstm"]  # beside lstm, gru and rnn (tests/test_recurrent.py)
 LIKELIHOODS = ("test/loss", "test/nll", "test/mae")  # the fit of the test set, where an app reports one
 ONE_TEST = ["trainer.enable_progress_bar=false", "trainer.limit_test_batches=1"]
 
@@ -123,6 +125,29 @@ def test_trains_evaluates_predicts_and_exports(
     assert len(decoded) == rows and all(len(row) > 0 for row in decoded), (app, type(decoded))
     assert quantize_recurrent_layers(model) > 0, f"{app}: no recurrent layer became int8"
     assert len(model.decode_batch(batch)) == rows
+
+
+@pytest.mark.parametrize("cell", NEW_CELLS)
+@pytest.mark.parametrize("app", APPS)
+def test_trains_and_predicts_with_each_new_cell(
+    tmp_path: Path, app: str, cell: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``model.cell=mingru|minlstm`` in every app: trained and tested, recorded in the checkpoint,
+    predicted with (decoders and samplers step it), in int8 too; export says why it cannot."""
+    setup = tiny(app, tmp_path)
+    metrics = train(compose_config("train", [*setup.overrides, *FEW, f"model.cell={cell}"], tmp_path / "run"))
+    assert finite(metrics, "val/") and finite(metrics, "test/"), metrics
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    assert read_checkpoint(ckpt).config.model.cell == cell
+    capsys.readouterr()
+    assert run_main(["predict", f"ckpt_path={ckpt}", "device=cpu", *setup.predict]) == 0
+    assert capsys.readouterr().out.strip(), f"{app} with {cell}: predict printed nothing"
+    assert run_main(["predict", f"ckpt_path={ckpt}", "quantize=int8", *setup.predict]) == 0
+    assert capsys.readouterr().out.strip()
+    with pytest.raises(UserError, match=rf"export: model.cell={cell}: its scan's steps follow"):
+        export(
+            compose_config("export", [f"ckpt_path={ckpt}", "format=torchscript", f"output_dir={tmp_path}"])
+        )
 
 
 @pytest.mark.parametrize("app", APPS)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lstm_apps.core.recurrent import RecurrentBlock, detach_state, select_state
+from lstm_apps.core import min_rnn
+from lstm_apps.core.min_rnn import linear_scan, reverse_within_lengths
+from lstm_apps.core.recurrent import RecurrentBlock, detach_state, quantize_recurrent_layers, select_state
 
 
 def expected_lstm_params(x: int, h: int, layers: int, directions: int) -> int:
@@ -22,7 +24,7 @@ def test_parameter_count_matches_formula(layers: int, bidirectional: bool) -> No
     assert block.num_parameters() == expected_lstm_params(7, 5, layers, 2 if bidirectional else 1)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "mingru", "minlstm"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_packed_batch_equals_each_sequence_alone(cell: str, bidirectional: bool) -> None:
     torch.manual_seed(0)
@@ -139,3 +141,77 @@ def test_one_step_on_the_cpu_runs_without_onednn_and_computes_the_same(cell: str
     expected, expected_state = block.rnn(step)  # the same layer called directly, oneDNN on
     torch.testing.assert_close(out, expected)
     torch.testing.assert_close(state, expected_state)
+
+
+def stepped(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
+    states, h = [], h0
+    for t in range(a.size(1)):
+        h = a[:, t] * h + b[:, t]
+        states.append(h)
+    return torch.stack(states, 1)
+
+
+@pytest.mark.parametrize("steps", [1, 5, 16, 17, 70])
+@pytest.mark.parametrize("parallel", [False, True], ids=["stepped", "chunked"])
+def test_the_scan_and_its_gradient_equal_stepping_through_the_sequence(
+    steps: int, parallel: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if parallel:  # the chunked doubling scan that runs off the CPU, here on the CPU
+        monkeypatch.setattr(min_rnn, "_scan", min_rnn._chunked_scan)
+    torch.manual_seed(0)
+    a = torch.rand(2, steps, 3, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(2, steps, 3, dtype=torch.float64, requires_grad=True)
+    h0 = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
+    torch.testing.assert_close(linear_scan(a, b, h0, 4), stepped(a, b, h0))
+    assert torch.autograd.gradcheck(lambda a, b, h0: linear_scan(a, b, h0, 4), (a, b, h0))
+
+
+def test_the_scan_stays_finite_where_cumulative_products_underflow() -> None:
+    a, b, h0 = torch.full((2, 3000, 3), 1e-3), torch.randn(2, 3000, 3), torch.randn(2, 3)
+    found = linear_scan(a, b, h0)
+    assert torch.isfinite(found).all()
+    torch.testing.assert_close(found, stepped(a, b, h0))
+
+
+def test_reversing_within_lengths_keeps_the_padding_in_place_and_undoes_itself() -> None:
+    x = torch.arange(8.0).view(2, 4, 1)
+    lengths = torch.tensor([4, 2])
+    flipped = reverse_within_lengths(x, lengths)
+    assert flipped[:, :, 0].tolist() == [[3, 2, 1, 0], [5, 4, 6, 7]]
+    assert torch.equal(reverse_within_lengths(flipped, lengths), x)
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_a_new_cell_stepped_one_input_at_a_time_equals_the_whole_sequence(cell: str) -> None:
+    """The decoders' and samplers' one-step mode, and a carried state (stateful BPTT)."""
+    torch.manual_seed(0)
+    block = RecurrentBlock(5, 6, num_layers=2, cell=cell, dropout=0.3).eval()  # type: ignore[arg-type]
+    x = torch.randn(2, 7, 5)
+    whole, whole_state = block(x)
+    state, outs = None, []
+    for t in range(7):
+        out, state = block(x[:, t : t + 1], state=state)
+        outs.append(out)
+    torch.testing.assert_close(torch.cat(outs, 1), whole, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(state, whole_state, rtol=1e-5, atol=1e-6)
+    first, carried = block(x[:, :3])
+    rest, final = block(x[:, 3:], state=carried)
+    torch.testing.assert_close(torch.cat([first, rest], 1), whole, rtol=1e-5, atol=1e-6)
+    assert whole_state.shape == (2, 2, 6) and block.output_size == 6
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+def test_a_new_cell_trains_under_bf16_autocast_and_in_int8(cell: str) -> None:
+    torch.manual_seed(0)
+    block = RecurrentBlock(4, 6, num_layers=2, cell=cell, bidirectional=True)  # type: ignore[arg-type]
+    x, lengths = torch.randn(3, 5, 4), torch.tensor([5, 2, 4])
+    expected, _ = block(x, lengths)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, state = block(x, lengths)
+    out.sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in block.parameters())
+    assert torch.allclose(out.float(), expected, atol=0.05)
+    wrapper = torch.nn.Sequential(block).eval()
+    assert quantize_recurrent_layers(wrapper) == 4  # a projection per layer and direction
+    int8, _ = block(x, lengths)
+    assert torch.allclose(int8, expected, atol=0.05) and not torch.equal(int8, expected)

@@ -1,7 +1,8 @@
 """The one recurrent block every application is built from.
 
 All recurrent layers of the project are created here, so that speed work (cuDNN, packing) and
-initialisation live in one place and every app gets them for free.
+initialisation live in one place and every app gets them for free: torch's LSTM, GRU and RNN, and
+minGRU / minLSTM (``lstm_apps.core.min_rnn``: gates that read the input only, a parallel scan).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from torch import nn
 from torch.ao.nn.quantized import dynamic as quantized_dynamic
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-CellType = Literal["lstm", "gru", "rnn"]
-# LSTM state is (h, c); GRU/RNN state is h alone.
+from lstm_apps.core.min_rnn import MinRNN
+
+CellType = Literal["lstm", "gru", "rnn", "mingru", "minlstm"]
+# LSTM state is (h, c); the other cells' state is h alone.
 RecurrentState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 # What the recurrence runs over: a padded batch or a packed one.
 Steps = TypeVar("Steps", torch.Tensor, PackedSequence)
@@ -26,10 +29,20 @@ Steps = TypeVar("Steps", torch.Tensor, PackedSequence)
 # Constructors that take nn.RNNBase's arguments less its leading ``mode`` (which each cell sets).
 _CELLS: dict[str, Callable[..., nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 _GATES: dict[str, int] = {"lstm": 4, "gru": 3, "rnn": 1}
+_MIN_CELLS = ("mingru", "minlstm")
+
+
+def lengths_on(lengths: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Host-made ``lengths`` on ``device`` without making the host wait (a copy from page-locked
+    memory, not blocking)."""
+    lengths = lengths.to("cpu", torch.int64)
+    if device.type == "cuda":
+        return lengths.pin_memory().to(device, non_blocking=True)
+    return lengths.to(device)
 
 
 class RecurrentBlock(nn.Module):
-    """A stacked, optionally bidirectional LSTM/GRU/RNN over batch-first inputs.
+    """A stacked, optionally bidirectional LSTM/GRU/RNN/minGRU/minLSTM over batch-first inputs.
 
     Shapes (``B`` batch, ``T`` time, ``D`` = 2 if bidirectional else 1, ``L`` = num_layers):
 
@@ -41,7 +54,8 @@ class RecurrentBlock(nn.Module):
       direction-minor, exactly as ``nn.LSTM`` orders them.
 
     With ``lengths`` the batch is packed (``enforce_sorted=False``) so padding never enters the
-    recurrence and final states are those of each sequence's last real step.
+    recurrence and final states are those of each sequence's last real step; minGRU / minLSTM take
+    the lengths as they are (a padded step leaves their state unchanged), with the same result.
     """
 
     def __init__(
@@ -55,8 +69,8 @@ class RecurrentBlock(nn.Module):
         proj_size: int = 0,
     ) -> None:
         super().__init__()
-        if cell not in _CELLS:
-            raise ValueError(f"cell must be one of {sorted(_CELLS)}, got {cell!r}")
+        if cell not in _CELLS and cell not in _MIN_CELLS:
+            raise ValueError(f"cell must be one of {sorted([*_CELLS, *_MIN_CELLS])}, got {cell!r}")
         if proj_size and cell != "lstm":
             raise ValueError(f"proj_size is only supported by the lstm cell, not {cell!r}")
         if proj_size and proj_size >= hidden_size:
@@ -70,16 +84,20 @@ class RecurrentBlock(nn.Module):
         self.bidirectional = bidirectional
         self.proj_size = proj_size
         kwargs = {"proj_size": proj_size} if cell == "lstm" else {}
-        self.rnn = _CELLS[cell](
-            input_size,
-            hidden_size,
-            num_layers=num_layers,
-            batch_first=True,
-            bidirectional=bidirectional,
-            # nn.RNNBase warns when dropout is set on a single layer; it would do nothing there.
-            dropout=dropout if num_layers > 1 else 0.0,
-            **kwargs,
-        )
+        self.rnn: nn.Module
+        if cell in _MIN_CELLS:
+            self.rnn = MinRNN(cell, input_size, hidden_size, num_layers, bidirectional, dropout)  # type: ignore[arg-type]
+        else:
+            self.rnn = _CELLS[cell](
+                input_size,
+                hidden_size,
+                num_layers=num_layers,
+                batch_first=True,
+                bidirectional=bidirectional,
+                # nn.RNNBase warns when dropout is set on a single layer; it would do nothing there.
+                dropout=dropout if num_layers > 1 else 0.0,
+                **kwargs,
+            )
         self.reset_parameters()
 
     @property
@@ -98,6 +116,9 @@ class RecurrentBlock(nn.Module):
         Orthogonal recurrent matrices keep gradients from exploding/vanishing early in training
         (Saxe et al. 2014); a forget bias of 1 lets LSTMs remember by default (Jozefowicz et al. 2015).
         """
+        if isinstance(self.rnn, MinRNN):
+            self.rnn.reset_parameters()
+            return
         gates = _GATES[self.cell]
         for name, param in self.rnn.named_parameters():
             if name.startswith("weight_ih"):
@@ -125,6 +146,9 @@ class RecurrentBlock(nn.Module):
         state: RecurrentState | None = None,
     ) -> tuple[torch.Tensor, RecurrentState]:
         """Run the recurrence; see the class docstring for shapes."""
+        if isinstance(self.rnn, MinRNN):
+            assert not isinstance(state, tuple)
+            return self.rnn(x, state, None if lengths is None else lengths_on(lengths, x.device))
         if lengths is None:
             return self._recur(x, state)
         # Sorting by length is done here, on the host, rather than by pack_padded_sequence: it
@@ -231,12 +255,18 @@ def select_state(state: RecurrentState, index: torch.Tensor) -> RecurrentState:
 _INT8_TWINS: dict[type[nn.Module], type[nn.Module]] = {
     nn.LSTM: quantized_dynamic.LSTM,
     nn.GRU: quantized_dynamic.GRU,
+    nn.Linear: quantized_dynamic.Linear,  # only a minGRU's / minLSTM's projections
 }
 
 
+def _in_min_rnn(model: nn.Module, modules: nn.Module) -> bool:
+    return any(isinstance(m, MinRNN) and m.projections is modules for m in model.modules())
+
+
 def quantize_recurrent_layers(model: nn.Module) -> int:
-    """Replace, in place, every ``nn.LSTM`` and ``nn.GRU`` of ``model`` (on the CPU, in eval mode)
-    by its int8 twin; returns how many were replaced. An LSTM with ``proj_size`` stays float32:
+    """Replace, in place, every ``nn.LSTM`` and ``nn.GRU`` of ``model`` (on the CPU, in eval mode),
+    and the projections of every minGRU / minLSTM, by their int8 twins; returns how many were
+    replaced. An LSTM with ``proj_size`` stays float32:
     the int8 LSTM has no projection."""
     if any(p.device.type != "cpu" for p in model.parameters()):
         raise ValueError("int8 recurrent layers run on the CPU only; move the model there first")
@@ -244,8 +274,15 @@ def quantize_recurrent_layers(model: nn.Module) -> int:
     swaps: list[tuple[nn.Module, str, nn.Module]] = []
     for parent in model.modules():
         for name, child in parent.named_children():
+            if (
+                isinstance(parent, nn.ModuleList)
+                and isinstance(child, nn.Linear)
+                and _in_min_rnn(model, parent)
+            ):
+                swaps.append((parent, name, child))  # minGRU / minLSTM: their projections are the weights
+                continue
             twin = _INT8_TWINS.get(type(child))
-            if twin is None or (isinstance(child, nn.LSTM) and child.proj_size):
+            if twin is None or type(child) is nn.Linear or (isinstance(child, nn.LSTM) and child.proj_size):
                 continue
             swaps.append((parent, name, child))
     for parent, name, child in swaps:

@@ -17,6 +17,7 @@ import torch
 from omegaconf import DictConfig
 
 from lstm_apps.core.export_graph import ExportGraph
+from lstm_apps.core.min_rnn import MinRNN
 from lstm_apps.errors import UserError
 from lstm_apps.extras import require_extra
 from lstm_apps.folders import output_folder
@@ -74,6 +75,19 @@ def export_graph(graph: ExportGraph, folder: Path, fmt: str) -> tuple[Path, floa
     return path, _max_difference(expected, found)
 
 
+def refuse_unexportable_cells(model: torch.nn.Module) -> None:
+    """minGRU / minLSTM scan the sequence in a loop of as many steps as it is long (or, elsewhere
+    than a CPU, in passes as many as its length asks): a traced graph would keep the length of the
+    example it was traced with, and answer other lengths wrongly."""
+    cells = sorted({m.cell for m in model.modules() if isinstance(m, MinRNN)})
+    if cells:
+        raise UserError(
+            f"export: model.cell={cells[0]}: its scan's steps follow the sequence's length, which a traced "
+            "ONNX or TorchScript graph would fix to one length; export takes lstm, gru or rnn models "
+            "(serve this one with lstm-apps serve, or predict with lstm-apps predict)"
+        )
+
+
 def export(cfg: DictConfig) -> dict[str, float]:
     """Export every graph of ``cfg.ckpt_path``'s app; print one line per graph."""
     fmt = str(cfg.format)
@@ -86,6 +100,7 @@ def export(cfg: DictConfig) -> dict[str, float]:
         Path(cfg.output_dir) if cfg.get("output_dir") else info.path.parent.parent / "export", "output_dir"
     )
     model = model_from_checkpoint(info).cpu().float().eval()
+    refuse_unexportable_cells(model)
     graphs = model.export_graphs()
     if not graphs:
         raise UserError(f"app {info.app!r} has no exportable graphs")

@@ -17,6 +17,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import TensorBoardLogger
 from omegaconf import DictConfig, OmegaConf
 
+from lstm_apps.core.recurrent import RecurrentBlock
 from lstm_apps.data.prepared.lock import prepare_once
 from lstm_apps.errors import UserError
 from lstm_apps.pipeline.app_datamodule import AppDataModule
@@ -146,7 +147,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         (output_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
         if plan is not None:
             show_plan(plan, output_dir)
-        _announce(trainer, output_dir)
+        _announce(trainer, output_dir, recurrence=recurrent_parameters(model))
 
     fit_started = time.monotonic()
     first_step = trainer.global_step
@@ -232,10 +233,24 @@ def _final_metric_columns(metrics: dict[str, float]) -> dict[str, float]:
     return {k: v for k, v in metrics.items() if k.startswith(("val/", "test/"))}
 
 
-def _announce(trainer: L.Trainer, output_dir: Path, done: bool = False) -> None:
+def recurrent_parameters(model: torch.nn.Module) -> str:
+    """``lstm: 1,182,720 of 1,530,114 parameters`` — the recurrent layers' share of the model, per
+    cell, so that runs of different cells compare at equal parameters (docs/cells.md)."""
+    per_cell: dict[str, int] = {}
+    for block in model.modules():
+        if isinstance(block, RecurrentBlock):
+            per_cell[block.cell] = per_cell.get(block.cell, 0) + block.num_parameters()
+    total = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    cells = ", ".join(f"{cell} {count:,}" for cell, count in per_cell.items())
+    return f"{cells} of {total:,} parameters" if cells else f"{total:,} parameters"
+
+
+def _announce(trainer: L.Trainer, output_dir: Path, done: bool = False, recurrence: str = "") -> None:
     checkpoint_dir = getattr(trainer.checkpoint_callback, "dirpath", None)
     tensorboard = [lg.log_dir for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
     lines = [f"run directory: {output_dir}"]
+    if recurrence:
+        lines.append(f"recurrent:     {recurrence}")
     if checkpoint_dir:
         lines.append(f"checkpoints:   {checkpoint_dir}")
     for folder in tensorboard:

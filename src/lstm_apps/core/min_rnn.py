@@ -1,0 +1,216 @@
+"""minGRU and minLSTM (Feng et al. 2024, "Were RNNs All We Needed?"): recurrences whose gates read
+the input only, so that a whole sequence is one linear recurrence ``h_t = a_t * h_{t-1} + b_t``
+with ``a_t`` in (0, 1), computed as a parallel scan instead of step by step.
+
+- minGRU: ``z = sigmoid(W_z x)``, ``h~ = W_h x``; ``a = 1 - z``, ``b = z * h~``.
+- minLSTM: ``f = sigmoid(W_f x)``, ``i = sigmoid(W_i x)``, ``h~ = W_h x``; ``f, i`` normalised to
+  sum to one (the paper's time-independent form); ``a = f'``, ``b = i' * h~``.
+
+The scan (``linear_scan``) works in chunks: inside each chunk a doubling scan (Hillis & Steele:
+log2(chunk) passes of products and sums over every chunk at once), across chunks the same scan
+again over the chunks' ends. Only products of numbers in (0, 1) and sums are formed — no division
+by a cumulative product, which underflows and overflows on long sequences — so it is as stable as
+stepping, in float32 whatever the autocast dtype.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+MinCell = Literal["mingru", "minlstm"]
+CHUNK = 16  # steps scanned by doubling at once: 4 passes; measured in bench/run.py's cells table
+_PROJECTIONS: dict[str, int] = {"mingru": 2, "minlstm": 3}
+
+
+def _doubling_scan(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Inclusive scan along dim -2 of ``(a, b)`` pairs composed as ``(a1 a2, a2 b1 + b2)``: the
+    cumulative product of ``a`` and the state each step reaches from a zero start (new tensors)."""
+    a, b = a.clone(), b.clone()
+    steps = a.size(-2)
+    shift = 1
+    while shift < steps:
+        b[..., shift:, :] += a[..., shift:, :] * b[..., :-shift, :]  # the product is made before the sum
+        a[..., shift:, :] = a[..., shift:, :] * a[..., :-shift, :]
+        shift *= 2
+    return a, b
+
+
+def _chunked_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chunk: int) -> torch.Tensor:
+    """The scan in parallel: doubling inside chunks, then the same over the chunks' ends."""
+    batch, steps, width = a.shape
+    if steps <= chunk:
+        b = b.clone()
+        b[:, 0] += a[:, 0] * h0
+        return _doubling_scan(a, b)[1]
+    padding = (-steps) % chunk
+    if padding:  # a = 1, b = 0: the state passes through unchanged
+        a = F.pad(a, (0, 0, 0, padding), value=1.0)
+        b = F.pad(b, (0, 0, 0, padding))
+    chunks = (steps + padding) // chunk
+    within_a, within_b = _doubling_scan(
+        a.view(batch, chunks, chunk, width), b.view(batch, chunks, chunk, width)
+    )
+    ends = _chunked_scan(within_a[:, :, -1], within_b[:, :, -1], h0, chunk)  # the state after each chunk
+    starts = torch.cat([h0.unsqueeze(1), ends[:, :-1]], dim=1)
+    states = within_b.addcmul_(within_a, starts.unsqueeze(2))
+    return states.reshape(batch, chunks * chunk, width)[:, :steps]
+
+
+def _stepped_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
+    """The scan one step at a time, one fused multiply-add per step into the output: on a CPU the
+    fastest (docs/cells.md), as every step's work is already spread over the cores."""
+    states = torch.empty_like(b)
+    state = h0
+    for t in range(a.size(1)):
+        state = torch.addcmul(b[:, t], a[:, t], state, out=states[:, t])
+    return states
+
+
+def _scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chunk: int) -> torch.Tensor:
+    if a.device.type == "cpu":
+        return _stepped_scan(a, b, h0)
+    return _chunked_scan(a, b, h0, chunk)
+
+
+class _LinearScan(torch.autograd.Function):
+    """``h_t = a_t h_{t-1} + b_t`` with its own backward: the gradient is the same recurrence run
+    backwards (``g_t = dh_t + a_{t+1} g_{t+1}``), so only ``a`` and the states are kept, not every
+    pass of the scan."""
+
+    @staticmethod
+    def forward(ctx: Any, a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chunk: int) -> torch.Tensor:
+        states = _scan(a, b, h0, chunk)
+        ctx.save_for_backward(a, states, h0)
+        ctx.chunk = chunk
+        return states
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, None]:
+        a, states, h0 = ctx.saved_tensors
+        following = torch.cat([a[:, 1:], torch.zeros_like(a[:, :1])], dim=1)  # a_{t+1}, none after the end
+        g = _scan(following.flip(1), grad.flip(1).contiguous(), torch.zeros_like(h0), ctx.chunk).flip(1)
+        before = torch.cat([h0.unsqueeze(1), states[:, :-1]], dim=1)
+        return g * before, g, a[:, 0] * g[:, 0], None
+
+
+def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chunk: int = CHUNK) -> torch.Tensor:
+    """``h_t = a_t * h_{t-1} + b_t`` for every ``t``; ``a``, ``b``: ``[B, T, H]``, ``h0``: ``[B, H]``;
+    returns ``[B, T, H]``. On a CPU step by step, elsewhere as a parallel scan in chunks."""
+    return _LinearScan.apply(a.contiguous(), b.contiguous(), h0.contiguous(), chunk)
+
+
+def reverse_within_lengths(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    """Each sequence of ``x`` ``[B, T, F]`` in reverse order over its first ``lengths[i]`` steps (its
+    padding stays where it is); its own inverse."""
+    if lengths is None:
+        return x.flip(1)
+    steps = torch.arange(x.size(1), device=x.device)
+    last = lengths.to(x.device).unsqueeze(1) - 1
+    index = torch.where(steps < last + 1, last - steps, steps)
+    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+
+
+class MinRNN(nn.Module):
+    """Stacked, optionally bidirectional minGRU or minLSTM layers over batch-first inputs, called as
+    torch's GRU is (state ``h`` ``[L * D, B, H]``, layer-major, direction-minor) with ``lengths``
+    (``[B]``) instead of a packed batch: a padded step leaves the state as it is (``a = 1, b = 0``)
+    and outputs zero, so the final state is each sequence's last real step's."""
+
+    def __init__(
+        self,
+        cell: MinCell,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.cell = cell
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        directions = 2 if bidirectional else 1
+        self.projections = nn.ModuleList(
+            nn.Linear(
+                input_size if layer == 0 else hidden_size * directions, _PROJECTIONS[cell] * hidden_size
+            )
+            for layer in range(num_layers)
+            for _ in range(directions)
+        )
+
+    def reset_parameters(self) -> None:
+        """Xavier weights per projection; zero biases, but the forget/keep gate's at 1 (as the LSTM's
+        forget bias: remember by default)."""
+        for projection in self.linears():
+            for part in projection.weight.data.chunk(_PROJECTIONS[self.cell], dim=0):
+                nn.init.xavier_uniform_(part)
+            nn.init.zeros_(projection.bias.data)
+            if self.cell == "minlstm":
+                projection.bias.data[: self.hidden_size].fill_(1.0)  # f
+            else:
+                projection.bias.data[: self.hidden_size].fill_(-1.0)  # z: update little at first
+
+    def linears(self) -> list[nn.Linear]:
+        """The float projections, one per layer and direction (layer-major)."""
+        return [p for p in self.projections if isinstance(p, nn.Linear)]
+
+    def coefficients(self, x: torch.Tensor, projection: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+        """``a`` and ``b`` of the recurrence for the inputs ``x`` ``[B, T, F]``, in float32."""
+        parts = projection(x).float().chunk(_PROJECTIONS[self.cell], dim=-1)
+        if self.cell == "mingru":
+            gate, candidate = parts
+            z = torch.sigmoid(gate)
+            return 1.0 - z, z * candidate
+        forget, keep, candidate = parts
+        # f / (f + i) and i / (f + i) with f, i sigmoids, computed from logits without dividing:
+        # f / (f + i) = sigmoid(log f - log i).
+        log_f, log_i = F.logsigmoid(forget), F.logsigmoid(keep)
+        return torch.sigmoid(log_f - log_i), torch.sigmoid(log_i - log_f) * candidate
+
+    def forward(
+        self, x: torch.Tensor, state: torch.Tensor | None = None, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        batch, steps, _ = x.shape
+        directions = 2 if self.bidirectional else 1
+        padded = None
+        if lengths is not None:
+            padded = torch.arange(steps, device=x.device).unsqueeze(0) >= lengths.to(x.device).unsqueeze(1)
+            padded = padded.unsqueeze(-1)  # [B, T, 1]
+        finals = []
+        layer_input = x
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                index = layer * directions + direction
+                inputs = layer_input if direction == 0 else reverse_within_lengths(layer_input, lengths)
+                a, b = self.coefficients(inputs, self.projections[index])
+                if padded is not None:
+                    a = a.masked_fill(padded, 1.0)
+                    b = b.masked_fill(padded, 0.0)
+                h0 = (
+                    state[index].float()
+                    if state is not None
+                    else torch.zeros(batch, self.hidden_size, device=x.device, dtype=torch.float32)
+                )
+                states = linear_scan(a, b, h0)
+                # Padded steps pass the state through, and come after the real ones in both
+                # directions: the last step's state is each sequence's final one.
+                finals.append(states[:, -1])
+                outputs.append(states if direction == 0 else reverse_within_lengths(states, lengths))
+            layer_output = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
+            if padded is not None:
+                layer_output = layer_output.masked_fill(padded, 0.0)
+            layer_output = (
+                layer_output.to(x.dtype) if not torch.is_autocast_enabled(x.device.type) else layer_output
+            )
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_output = F.dropout(layer_output, self.dropout, training=True)
+            layer_input = layer_output
+        return layer_input, torch.stack(finals, dim=0)
