@@ -61,19 +61,42 @@ def _chunked_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chunk: int
 
 
 def _stepped_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor) -> torch.Tensor:
-    """The scan one step at a time, one fused multiply-add per step into the output: on a CPU the
-    fastest (docs/cells.md), as every step's work is already spread over the cores."""
+    """The scan one step at a time over time-major ``[T, B, H]`` tensors (each step's rows side by
+    side in memory), one fused multiply-add per step into the output: on a CPU the fastest
+    (docs/cells.md), as every step's work is already spread over the cores."""
     states = torch.empty_like(b)
     state = h0
-    for t in range(a.size(1)):
-        state = torch.addcmul(b[:, t], a[:, t], state, out=states[:, t])
+    for t in range(a.size(0)):
+        state = torch.addcmul(b[t], a[t], state, out=states[t])
     return states
 
 
+def _stepped_scan_backwards(a: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
+    """``g_t = grad_t + a_{t+1} g_{t+1}`` from the last step back (time-major), in place of
+    flipping the tensors and scanning forwards."""
+    g = torch.empty_like(grad)
+    g[-1] = grad[-1]
+    for t in range(a.size(0) - 2, -1, -1):
+        torch.addcmul(grad[t], a[t + 1], g[t + 1], out=g[t])
+    return g
+
+
+def _parallel_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chunk: int) -> torch.Tensor:
+    """The chunked scan over time-major tensors."""
+    batch_first = _chunked_scan(a.transpose(0, 1).contiguous(), b.transpose(0, 1).contiguous(), h0, chunk)
+    return batch_first.transpose(0, 1).contiguous()
+
+
+def _stepping(a: torch.Tensor) -> bool:
+    """Step through time (a CPU) rather than scan in parallel (a GPU)."""
+    return a.device.type == "cpu"
+
+
 def _scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chunk: int) -> torch.Tensor:
-    if a.device.type == "cpu":
+    """The scan over time-major tensors: stepped on a CPU, in parallel elsewhere."""
+    if _stepping(a):
         return _stepped_scan(a, b, h0)
-    return _chunked_scan(a, b, h0, chunk)
+    return _parallel_scan(a, b, h0, chunk)
 
 
 class _LinearScan(torch.autograd.Function):
@@ -91,27 +114,43 @@ class _LinearScan(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, None]:
         a, states, h0 = ctx.saved_tensors
-        following = torch.cat([a[:, 1:], torch.zeros_like(a[:, :1])], dim=1)  # a_{t+1}, none after the end
-        g = _scan(following.flip(1), grad.flip(1).contiguous(), torch.zeros_like(h0), ctx.chunk).flip(1)
-        before = torch.cat([h0.unsqueeze(1), states[:, :-1]], dim=1)
-        return g * before, g, a[:, 0] * g[:, 0], None
+        grad = grad.contiguous()
+        if _stepping(a):
+            g = _stepped_scan_backwards(a, grad)
+        else:  # a_{t+1} (none after the end), scanned from the end
+            following = torch.cat([a[1:], torch.zeros_like(a[:1])], dim=0)
+            g = _scan(following.flip(0), grad.flip(0), torch.zeros_like(h0), ctx.chunk).flip(0)
+        grad_a = torch.empty_like(a)
+        torch.mul(g[1:], states[:-1], out=grad_a[1:])
+        torch.mul(g[0], h0, out=grad_a[0])
+        return grad_a, g, a[0] * g[0], None
+
+
+def scan_time_major(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chunk: int = CHUNK) -> torch.Tensor:
+    """``h_t = a_t * h_{t-1} + b_t`` over time-major ``a``, ``b`` ``[T, B, H]`` from ``h0`` ``[B, H]``."""
+    return _LinearScan.apply(a.contiguous(), b.contiguous(), h0.contiguous(), chunk)
 
 
 def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chunk: int = CHUNK) -> torch.Tensor:
     """``h_t = a_t * h_{t-1} + b_t`` for every ``t``; ``a``, ``b``: ``[B, T, H]``, ``h0``: ``[B, H]``;
     returns ``[B, T, H]``. On a CPU step by step, elsewhere as a parallel scan in chunks."""
-    return _LinearScan.apply(a.contiguous(), b.contiguous(), h0.contiguous(), chunk)
+    return scan_time_major(a.transpose(0, 1), b.transpose(0, 1), h0, chunk).transpose(0, 1)
+
+
+def _reversed_time_major(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    """Each sequence of time-major ``x`` ``[T, B, F]`` reversed over its first ``lengths[i]`` steps."""
+    if lengths is None:
+        return x.flip(0)
+    steps = torch.arange(x.size(0), device=x.device).unsqueeze(1)
+    last = lengths.to(x.device).unsqueeze(0) - 1
+    index = torch.where(steps <= last, last - steps, steps)
+    return x.gather(0, index.unsqueeze(-1).expand_as(x))
 
 
 def reverse_within_lengths(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
     """Each sequence of ``x`` ``[B, T, F]`` in reverse order over its first ``lengths[i]`` steps (its
     padding stays where it is); its own inverse."""
-    if lengths is None:
-        return x.flip(1)
-    steps = torch.arange(x.size(1), device=x.device)
-    last = lengths.to(x.device).unsqueeze(1) - 1
-    index = torch.where(steps < last + 1, last - steps, steps)
-    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+    return _reversed_time_major(x.transpose(0, 1), lengths).transpose(0, 1)
 
 
 class MinRNN(nn.Module):
@@ -162,7 +201,7 @@ class MinRNN(nn.Module):
         return [p for p in self.projections if isinstance(p, nn.Linear)]
 
     def coefficients(self, x: torch.Tensor, projection: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
-        """``a`` and ``b`` of the recurrence for the inputs ``x`` ``[B, T, F]``, in float32."""
+        """``a`` and ``b`` of the recurrence for the inputs ``x`` (``[T, B, F]``), in float32."""
         parts = projection(x).float().chunk(_PROJECTIONS[self.cell], dim=-1)
         if self.cell == "mingru":
             gate, candidate = parts
@@ -171,8 +210,8 @@ class MinRNN(nn.Module):
         forget, keep, candidate = parts
         # f / (f + i) and i / (f + i) with f, i sigmoids, computed from logits without dividing:
         # f / (f + i) = sigmoid(log f - log i).
-        log_f, log_i = F.logsigmoid(forget), F.logsigmoid(keep)
-        return torch.sigmoid(log_f - log_i), torch.sigmoid(log_i - log_f) * candidate
+        kept = torch.sigmoid(F.logsigmoid(forget) - F.logsigmoid(keep))
+        return kept, (1.0 - kept) * candidate  # i' = 1 - f'
 
     def forward(
         self, x: torch.Tensor, state: torch.Tensor | None = None, lengths: torch.Tensor | None = None
@@ -180,16 +219,17 @@ class MinRNN(nn.Module):
         batch, steps, _ = x.shape
         directions = 2 if self.bidirectional else 1
         padded = None
-        if lengths is not None:
-            padded = torch.arange(steps, device=x.device).unsqueeze(0) >= lengths.to(x.device).unsqueeze(1)
-            padded = padded.unsqueeze(-1)  # [B, T, 1]
+        if lengths is not None:  # [T, B, 1]
+            padded = torch.arange(steps, device=x.device).unsqueeze(1) >= lengths.to(x.device).unsqueeze(0)
+            padded = padded.unsqueeze(-1)
         finals = []
-        layer_input = x
+        # Time-major inside: each step's rows lie side by side in memory, for the stepped scan.
+        layer_input = x.transpose(0, 1).contiguous()
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
                 index = layer * directions + direction
-                inputs = layer_input if direction == 0 else reverse_within_lengths(layer_input, lengths)
+                inputs = layer_input if direction == 0 else _reversed_time_major(layer_input, lengths)
                 a, b = self.coefficients(inputs, self.projections[index])
                 if padded is not None:
                     a = a.masked_fill(padded, 1.0)
@@ -199,18 +239,18 @@ class MinRNN(nn.Module):
                     if state is not None
                     else torch.zeros(batch, self.hidden_size, device=x.device, dtype=torch.float32)
                 )
-                states = linear_scan(a, b, h0)
+                states = scan_time_major(a, b, h0)
                 # Padded steps pass the state through, and come after the real ones in both
                 # directions: the last step's state is each sequence's final one.
-                finals.append(states[:, -1])
-                outputs.append(states if direction == 0 else reverse_within_lengths(states, lengths))
+                finals.append(states[-1])
+                outputs.append(states if direction == 0 else _reversed_time_major(states, lengths))
             layer_output = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
             if padded is not None:
                 layer_output = layer_output.masked_fill(padded, 0.0)
-            layer_output = (
-                layer_output.to(x.dtype) if not torch.is_autocast_enabled(x.device.type) else layer_output
-            )
+            if not torch.is_autocast_enabled(x.device.type):
+                layer_output = layer_output.to(x.dtype)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 layer_output = F.dropout(layer_output, self.dropout, training=True)
             layer_input = layer_output
+        layer_input = layer_input.transpose(0, 1).contiguous()
         return layer_input, torch.stack(finals, dim=0)
