@@ -16,7 +16,7 @@ TEST_WORKERS ?= 2
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
 .DEFAULT_GOAL := help
-.PHONY: help install train sweep eval predict serve test test-fast bench bench-serve bench-gpu bench-data tensorboard lint typecheck format clean
+.PHONY: help install train sweep eval predict serve test test-fast bench bench-serve bench-cells bench-gpu bench-data tensorboard lint typecheck format clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -60,7 +60,11 @@ test-fast: $(STAMP) ## the suite without the slow and GPU tests (see docs/testin
 bench: $(STAMP) ## per app: Lightning vs plain-PyTorch throughput, decoding speed, then bench-serve and bench-data -> bench/results.md
 	$(BIN)/python bench/run.py $(ARGS)
 	$(MAKE) --no-print-directory bench-serve
+	$(MAKE) --no-print-directory bench-cells
 	$(MAKE) --no-print-directory bench-data
+
+bench-cells: $(STAMP) ## the recurrent cells side by side: tokens/s and memory at equal parameters, lengths 64-4096
+	$(BIN)/python bench/cells.py
 
 bench-serve: $(STAMP) ## served models: requests/s and p50/p99 at 1, 8, 32 HTTP clients, batching off and on
 	$(BIN)/python bench/serve.py

@@ -8,7 +8,7 @@ for sequence lengths 64 to 4096.
 Each cell is the project's ``RecurrentBlock`` (``--layers`` stacked), its width chosen so that its
 parameters match the LSTM's at ``--width`` (minGRU's and minLSTM's gates read the input only, so
 their widths are larger). A case is timed over a window of at least ``--seconds`` after a warm-up
-step; the best of ``--repeats`` windows is kept. Memory: on a GPU the peak allocated; on a CPU the
+step; the cells' windows taken in turn, ``--repeats`` rounds, the best of each kept. Memory: on a GPU the peak allocated; on a CPU the
 bytes of the tensors autograd keeps for the backward pass (what grows with the sequence). Writes
 the table into ``bench/results.md`` (section "cells: training throughput") and prints it.
 """
@@ -61,36 +61,59 @@ def saved_bytes(block: RecurrentBlock, x: torch.Tensor) -> int:
     return kept[0]
 
 
-def measure(cell: str, width: int, length: int, args: argparse.Namespace) -> dict[str, float]:
-    device = torch.device(args.device)
-    torch.manual_seed(0)
-    block = block_of(cell, width, args.layers).to(device)
-    x = torch.randn(args.batch, length, width, device=device)
+class Case:
+    """One cell at one length: its block, input and best throughput so far."""
 
-    def step() -> None:
-        out, _ = block(x)
+    def __init__(self, cell: str, width: int, length: int, args: argparse.Namespace) -> None:
+        self.device = torch.device(args.device)
+        torch.manual_seed(0)
+        self.block = block_of(cell, width, args.layers).to(self.device)
+        self.x = torch.randn(args.batch, length, width, device=self.device)
+        self.tokens = args.batch * length
+        self.best = 0.0
+        self.step()  # warm-up
+
+    def step(self) -> None:
+        out, _ = self.block(self.x)
         out.float().pow(2).mean().backward()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
 
-    step()  # warm-up
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-    best = 0.0
-    for _ in range(args.repeats):
+    def window(self, seconds: float) -> None:
+        """Steps for at least ``seconds``; keeps the best tokens/s."""
         steps, began = 0, time.perf_counter()
         while True:
-            step()
+            self.step()
             steps += 1
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            if time.perf_counter() - began >= args.seconds:
+            if time.perf_counter() - began >= seconds:
                 break
-        best = max(best, steps * args.batch * length / (time.perf_counter() - began))
-    if device.type == "cuda":
-        memory = torch.cuda.max_memory_allocated() / 2**20
-    else:
-        memory = saved_bytes(block, x) / 2**20
-    return {"tokens_per_s": best, "memory_mb": memory, "parameters": block.num_parameters()}
+        self.best = max(self.best, steps * self.tokens / (time.perf_counter() - began))
+
+    def memory_mb(self) -> float:
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+            self.step()
+            return torch.cuda.max_memory_allocated() / 2**20
+        return saved_bytes(self.block, self.x) / 2**20
+
+
+def measure_length(
+    widths: dict[str, int], length: int, args: argparse.Namespace
+) -> dict[tuple[str, int], dict[str, float]]:
+    """Every cell at ``length``, their windows in turn (``--repeats`` rounds), so that the
+    machine's noise hits them alike; the best window of each is kept."""
+    cases = {cell: Case(cell, width, length, args) for cell, width in widths.items()}
+    for _ in range(args.repeats):
+        for case in cases.values():
+            case.window(args.seconds)
+    return {
+        (cell, length): {
+            "tokens_per_s": case.best,
+            "memory_mb": case.memory_mb(),
+            "parameters": case.block.num_parameters(),
+        }
+        for cell, case in cases.items()
+    }
 
 
 def table(
@@ -113,7 +136,8 @@ def table(
             f"{cell} {widths[cell]} ({int(results[(cell, args.lengths[0])]['parameters']):,})"
             for cell in cells
         )
-        + f". Best of {args.repeats} windows of {args.seconds:g} s. Ratio: tokens/s against lstm's at that length.",
+        + f". Best of {args.repeats} windows of {args.seconds:g} s per cell, the cells' windows in turn. Ratio: "
+        "tokens/s against lstm's at that length.",
         "",
         "| cell | " + " | ".join(f"T={length}: tokens/s (x lstm), MB" for length in args.lengths) + " |",
         "| --- |" + " ---: |" * len(args.lengths),
@@ -138,17 +162,17 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=256, help="the LSTM's; the others' match its parameters")
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=2.0)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3, help="rounds of windows, the cells in turn")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--no-write", action="store_true", help="print only; leave bench/results.md alone")
     args = parser.parse_args()
     if "lstm" not in args.cells:
         args.cells.insert(0, "lstm")  # the ratios' reference
     widths = {cell: equal_width(cell, args.width, args.layers) for cell in args.cells}
-    results = {}
+    results: dict[tuple[str, int], dict[str, float]] = {}
     for length in args.lengths:
+        results.update(measure_length(widths, length, args))
         for cell in args.cells:
-            results[(cell, length)] = measure(cell, widths[cell], length, args)
             found = results[(cell, length)]
             print(
                 f"{cell} T={length}: {found['tokens_per_s']:,.0f} tokens/s, {found['memory_mb']:,.0f} MB",
