@@ -271,7 +271,7 @@ def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
         ),
         (
             ["train", "-m", "app=seq2seq", "model.cell=lstmm,gruu"],
-            "model.cell=lstmm is not one of lstm, gru, rnn, mingru, minlstm",
+            "model.cell=lstmm is not one of lstm, gru, rnn, mingru, minlstm, slstm, mlstm",
         ),
     ],
     ids=["train", "predict", "sweep-job"],

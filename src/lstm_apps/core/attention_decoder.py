@@ -16,7 +16,14 @@ from torch import nn
 
 from lstm_apps.core.attention import AttentionType, GlobalAttention
 from lstm_apps.core.beam_search import Hypothesis, beam_search, expand_index, greedy_search
-from lstm_apps.core.recurrent import CellType, RecurrentBlock, RecurrentState, select_state
+from lstm_apps.core.recurrent import (
+    CELLS_WITH_MEMORY,
+    CellType,
+    RecurrentBlock,
+    RecurrentState,
+    bridged,
+    select_state,
+)
 
 
 @dataclass
@@ -41,22 +48,22 @@ class DecoderState:
 
 class StateBridge(nn.Module):
     """Maps a summary vector ``[B, D]`` (encoder final states, mean image feature) to a decoder
-    initial state for every layer: ``tanh(W x)`` for ``h`` (and a second map for the LSTM ``c``)."""
+    initial state for every layer: ``tanh(W x)`` for ``h`` (and a second map for the memory of an
+    LSTM, sLSTM or mLSTM)."""
 
     def __init__(self, summary_size: int, hidden_size: int, num_layers: int, cell: CellType = "lstm") -> None:
         super().__init__()
         self.num_layers, self.hidden_size, self.cell = num_layers, hidden_size, cell
         self.to_h = nn.Linear(summary_size, num_layers * hidden_size)
-        self.to_c = nn.Linear(summary_size, num_layers * hidden_size) if cell == "lstm" else None
+        self.to_c = nn.Linear(summary_size, num_layers * hidden_size) if cell in CELLS_WITH_MEMORY else None
 
     def _layers(self, flat: torch.Tensor) -> torch.Tensor:
         return torch.tanh(flat).view(-1, self.num_layers, self.hidden_size).transpose(0, 1).contiguous()
 
     def forward(self, summary: torch.Tensor) -> RecurrentState:
         h = self._layers(self.to_h(summary))
-        if self.to_c is None:
-            return h
-        return h, self._layers(self.to_c(summary))
+        c = None if self.to_c is None else self._layers(self.to_c(summary))
+        return bridged(self.cell, self.hidden_size, h, c)
 
 
 class AttentionDecoder(nn.Module):

@@ -21,6 +21,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from lstm_apps.core.layer_stack import LayerStack, recurrence_dtype
+
 MinCell = Literal["mingru", "minlstm"]
 CHUNK = 16  # steps scanned by doubling at once: 4 passes; measured in bench/run.py's cells table
 _PROJECTIONS: dict[str, int] = {"mingru": 2, "minlstm": 3}
@@ -137,27 +139,10 @@ def linear_scan(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor, chunk: int =
     return scan_time_major(a.transpose(0, 1), b.transpose(0, 1), h0, chunk).transpose(0, 1)
 
 
-def _reversed_time_major(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
-    """Each sequence of time-major ``x`` ``[T, B, F]`` reversed over its first ``lengths[i]`` steps."""
-    if lengths is None:
-        return x.flip(0)
-    steps = torch.arange(x.size(0), device=x.device).unsqueeze(1)
-    last = lengths.to(x.device).unsqueeze(0) - 1
-    index = torch.where(steps <= last, last - steps, steps)
-    return x.gather(0, index.unsqueeze(-1).expand_as(x))
-
-
-def reverse_within_lengths(x: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
-    """Each sequence of ``x`` ``[B, T, F]`` in reverse order over its first ``lengths[i]`` steps (its
-    padding stays where it is); its own inverse."""
-    return _reversed_time_major(x.transpose(0, 1), lengths).transpose(0, 1)
-
-
-class MinRNN(nn.Module):
+class MinRNN(LayerStack):
     """Stacked, optionally bidirectional minGRU or minLSTM layers over batch-first inputs, called as
-    torch's GRU is (state ``h`` ``[L * D, B, H]``, layer-major, direction-minor) with ``lengths``
-    (``[B]``) instead of a packed batch: a padded step leaves the state as it is (``a = 1, b = 0``)
-    and outputs zero, so the final state is each sequence's last real step's."""
+    torch's GRU is (``LayerStack``: state ``h`` ``[L * D, B, H]``); a padded step leaves the state
+    as it is (``a = 1, b = 0``), so the final state is each sequence's last real step's."""
 
     def __init__(
         self,
@@ -168,20 +153,13 @@ class MinRNN(nn.Module):
         bidirectional: bool = False,
         dropout: float = 0.0,
     ) -> None:
-        super().__init__()
+        super().__init__(input_size, hidden_size, num_layers, bidirectional, dropout)
         self.cell = cell
-        self.input_size = input_size
-        self.hidden_size = hidden_size
-        self.num_layers = num_layers
-        self.bidirectional = bidirectional
-        self.dropout = dropout
-        directions = 2 if bidirectional else 1
+        # The int8 serving swap (core/recurrent.py) replaces these: a minGRU's / minLSTM's weights.
         self.projections = nn.ModuleList(
-            nn.Linear(
-                input_size if layer == 0 else hidden_size * directions, _PROJECTIONS[cell] * hidden_size
-            )
+            nn.Linear(self.layer_inputs(layer), _PROJECTIONS[cell] * hidden_size)
             for layer in range(num_layers)
-            for _ in range(directions)
+            for _ in range(self.directions)
         )
 
     def reset_parameters(self) -> None:
@@ -202,7 +180,7 @@ class MinRNN(nn.Module):
 
     def coefficients(self, x: torch.Tensor, projection: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
         """``a`` and ``b`` of the recurrence for the inputs ``x`` (``[T, B, F]``), in float32."""
-        parts = projection(x).float().chunk(_PROJECTIONS[self.cell], dim=-1)
+        parts = projection(x).to(recurrence_dtype(x)).chunk(_PROJECTIONS[self.cell], dim=-1)
         if self.cell == "mingru":
             gate, candidate = parts
             z = torch.sigmoid(gate)
@@ -213,44 +191,20 @@ class MinRNN(nn.Module):
         kept = torch.sigmoid(F.logsigmoid(forget) - F.logsigmoid(keep))
         return kept, (1.0 - kept) * candidate  # i' = 1 - f'
 
-    def forward(
-        self, x: torch.Tensor, state: torch.Tensor | None = None, lengths: torch.Tensor | None = None
+    def run_direction(
+        self,
+        index: int,
+        inputs: torch.Tensor,
+        state: torch.Tensor | None,
+        padded: torch.Tensor | None,
+        lengths: torch.Tensor | None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        batch, steps, _ = x.shape
-        directions = 2 if self.bidirectional else 1
-        padded = None
-        if lengths is not None:  # [T, B, 1]
-            padded = torch.arange(steps, device=x.device).unsqueeze(1) >= lengths.to(x.device).unsqueeze(0)
-            padded = padded.unsqueeze(-1)
-        finals = []
-        # Time-major inside: each step's rows lie side by side in memory, for the stepped scan.
-        layer_input = x.transpose(0, 1).contiguous()
-        for layer in range(self.num_layers):
-            outputs = []
-            for direction in range(directions):
-                index = layer * directions + direction
-                inputs = layer_input if direction == 0 else _reversed_time_major(layer_input, lengths)
-                a, b = self.coefficients(inputs, self.projections[index])
-                if padded is not None:
-                    a = a.masked_fill(padded, 1.0)
-                    b = b.masked_fill(padded, 0.0)
-                h0 = (
-                    state[index].float()
-                    if state is not None
-                    else torch.zeros(batch, self.hidden_size, device=x.device, dtype=torch.float32)
-                )
-                states = scan_time_major(a, b, h0)
-                # Padded steps pass the state through, and come after the real ones in both
-                # directions: the last step's state is each sequence's final one.
-                finals.append(states[-1])
-                outputs.append(states if direction == 0 else _reversed_time_major(states, lengths))
-            layer_output = torch.cat(outputs, dim=-1) if directions == 2 else outputs[0]
-            if padded is not None:
-                layer_output = layer_output.masked_fill(padded, 0.0)
-            if not torch.is_autocast_enabled(x.device.type):
-                layer_output = layer_output.to(x.dtype)
-            if self.dropout and self.training and layer < self.num_layers - 1:
-                layer_output = F.dropout(layer_output, self.dropout, training=True)
-            layer_input = layer_output
-        layer_input = layer_input.transpose(0, 1).contiguous()
-        return layer_input, torch.stack(finals, dim=0)
+        a, b = self.coefficients(inputs, self.projections[index])
+        if (
+            padded is not None
+        ):  # a padded step passes the state through: its final state is the last real one's
+            a = a.masked_fill(padded, 1.0)
+            b = b.masked_fill(padded, 0.0)
+        h0 = state if state is not None else a.new_zeros(a.size(1), self.hidden_size)
+        states = scan_time_major(a, b, h0)
+        return states, states[-1]

@@ -1,8 +1,9 @@
 """The one recurrent block every application is built from.
 
 All recurrent layers of the project are created here, so that speed work (cuDNN, packing) and
-initialisation live in one place and every app gets them for free: torch's LSTM, GRU and RNN, and
-minGRU / minLSTM (``lstm_apps.core.min_rnn``: gates that read the input only, a parallel scan).
+initialisation live in one place and every app gets them for free: torch's LSTM, GRU and RNN,
+minGRU / minLSTM (``lstm_apps.core.min_rnn``: gates that read the input only, a parallel scan) and
+xLSTM's sLSTM / mLSTM (``lstm_apps.core.xlstm``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from torch import nn
 from torch.ao.nn.quantized import dynamic as quantized_dynamic
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from lstm_apps.core.layer_stack import LayerStack
 from lstm_apps.core.min_rnn import MinRNN
+from lstm_apps.core.xlstm import XLSTM, bridged_state
 
-CellType = Literal["lstm", "gru", "rnn", "mingru", "minlstm"]
-# LSTM state is (h, c); the other cells' state is h alone.
+CellType = Literal["lstm", "gru", "rnn", "mingru", "minlstm", "slstm", "mlstm"]
+# LSTM state is (h, c); the other cells' state is one tensor: GRU/RNN/minGRU/minLSTM h alone,
+# sLSTM/mLSTM h followed by their memory (core/layer_stack.py).
 RecurrentState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 # What the recurrence runs over: a padded batch or a packed one.
 Steps = TypeVar("Steps", torch.Tensor, PackedSequence)
@@ -30,6 +34,9 @@ Steps = TypeVar("Steps", torch.Tensor, PackedSequence)
 _CELLS: dict[str, Callable[..., nn.RNNBase]] = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 _GATES: dict[str, int] = {"lstm": 4, "gru": 3, "rnn": 1}
 _MIN_CELLS = ("mingru", "minlstm")
+_X_CELLS = ("slstm", "mlstm")
+# Cells with a memory beside h, which a decoder's initial state sets from a summary too.
+CELLS_WITH_MEMORY = ("lstm", *_X_CELLS)
 
 
 def lengths_on(lengths: torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -42,7 +49,7 @@ def lengths_on(lengths: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 class RecurrentBlock(nn.Module):
-    """A stacked, optionally bidirectional LSTM/GRU/RNN/minGRU/minLSTM over batch-first inputs.
+    """A stacked, optionally bidirectional recurrence of one cell over batch-first inputs.
 
     Shapes (``B`` batch, ``T`` time, ``D`` = 2 if bidirectional else 1, ``L`` = num_layers):
 
@@ -50,12 +57,14 @@ class RecurrentBlock(nn.Module):
       packing reads them — lengths on the device would make the host wait for it every call)
     - output: ``[B, T, D * output_size_per_direction]``, zero at padded positions
     - state: LSTM ``(h, c)`` with ``h`` ``[L * D, B, proj_size or hidden_size]`` and
-      ``c`` ``[L * D, B, hidden_size]``; GRU/RNN ``h`` ``[L * D, B, hidden_size]``. Layer-major,
-      direction-minor, exactly as ``nn.LSTM`` orders them.
+      ``c`` ``[L * D, B, hidden_size]``; GRU/RNN ``h`` ``[L * D, B, hidden_size]``; the other
+      cells one tensor ``[L * D, B, state_size]`` whose first ``hidden_size`` features are ``h``
+      (``hidden``). Layer-major, direction-minor, exactly as ``nn.LSTM`` orders them.
 
     With ``lengths`` the batch is packed (``enforce_sorted=False``) so padding never enters the
-    recurrence and final states are those of each sequence's last real step; minGRU / minLSTM take
-    the lengths as they are (a padded step leaves their state unchanged), with the same result.
+    recurrence and final states are those of each sequence's last real step; the cells that are
+    not torch's take the lengths as they are (a padded step leaves their state unchanged), with the
+    same result.
     """
 
     def __init__(
@@ -69,8 +78,8 @@ class RecurrentBlock(nn.Module):
         proj_size: int = 0,
     ) -> None:
         super().__init__()
-        if cell not in _CELLS and cell not in _MIN_CELLS:
-            raise ValueError(f"cell must be one of {sorted([*_CELLS, *_MIN_CELLS])}, got {cell!r}")
+        if cell not in _CELLS and cell not in _MIN_CELLS and cell not in _X_CELLS:
+            raise ValueError(f"cell must be one of {sorted([*_CELLS, *_MIN_CELLS, *_X_CELLS])}, got {cell!r}")
         if proj_size and cell != "lstm":
             raise ValueError(f"proj_size is only supported by the lstm cell, not {cell!r}")
         if proj_size and proj_size >= hidden_size:
@@ -87,6 +96,8 @@ class RecurrentBlock(nn.Module):
         self.rnn: nn.Module
         if cell in _MIN_CELLS:
             self.rnn = MinRNN(cell, input_size, hidden_size, num_layers, bidirectional, dropout)  # type: ignore[arg-type]
+        elif cell in _X_CELLS:
+            self.rnn = XLSTM(cell, input_size, hidden_size, num_layers, bidirectional, dropout)  # type: ignore[arg-type]
         else:
             self.rnn = _CELLS[cell](
                 input_size,
@@ -116,7 +127,7 @@ class RecurrentBlock(nn.Module):
         Orthogonal recurrent matrices keep gradients from exploding/vanishing early in training
         (Saxe et al. 2014); a forget bias of 1 lets LSTMs remember by default (Jozefowicz et al. 2015).
         """
-        if isinstance(self.rnn, MinRNN):
+        if isinstance(self.rnn, MinRNN | XLSTM):
             self.rnn.reset_parameters()
             return
         gates = _GATES[self.cell]
@@ -135,6 +146,12 @@ class RecurrentBlock(nn.Module):
                 if self.cell == "lstm" and name.startswith("bias_ih"):
                     param.data[self.hidden_size : 2 * self.hidden_size].fill_(1.0)
 
+    def hidden(self, state: RecurrentState) -> torch.Tensor:
+        """The ``h`` of a state, ``[L * D, B, proj_size or hidden_size]``."""
+        if isinstance(state, tuple):
+            return state[0]
+        return state[..., : self.proj_size or self.hidden_size]
+
     def num_parameters(self) -> int:
         """Number of trainable parameters of the recurrent layers."""
         return sum(p.numel() for p in self.rnn.parameters() if p.requires_grad)
@@ -146,7 +163,7 @@ class RecurrentBlock(nn.Module):
         state: RecurrentState | None = None,
     ) -> tuple[torch.Tensor, RecurrentState]:
         """Run the recurrence; see the class docstring for shapes."""
-        if isinstance(self.rnn, MinRNN):
+        if isinstance(self.rnn, LayerStack):
             assert not isinstance(state, tuple)
             return self.rnn(x, state, None if lengths is None else lengths_on(lengths, x.device))
         if lengths is None:
@@ -233,6 +250,16 @@ def _float_state(state: RecurrentState) -> RecurrentState:
     return state.float()
 
 
+def bridged(cell: CellType, hidden_size: int, h: torch.Tensor, c: torch.Tensor | None) -> RecurrentState:
+    """A decoder's initial state of ``cell`` from ``h`` (and ``c``, for the cells in
+    ``CELLS_WITH_MEMORY``), each ``[L, B, hidden_size]``."""
+    if c is None:
+        return h
+    if cell == "lstm":
+        return h, c
+    return bridged_state(cell, hidden_size, h, c)  # type: ignore[arg-type]
+
+
 def detach_state(state: RecurrentState | None) -> RecurrentState | None:
     """Cut the autograd graph of a carried state (truncated BPTT)."""
     if state is None:
@@ -255,19 +282,19 @@ def select_state(state: RecurrentState, index: torch.Tensor) -> RecurrentState:
 _INT8_TWINS: dict[type[nn.Module], type[nn.Module]] = {
     nn.LSTM: quantized_dynamic.LSTM,
     nn.GRU: quantized_dynamic.GRU,
-    nn.Linear: quantized_dynamic.Linear,  # only a minGRU's / minLSTM's projections
+    nn.Linear: quantized_dynamic.Linear,  # only the input projections of the cells not torch's
 }
 
 
-def _in_min_rnn(model: nn.Module, modules: nn.Module) -> bool:
-    return any(isinstance(m, MinRNN) and m.projections is modules for m in model.modules())
+def _projections_of_a_stack(model: nn.Module, modules: nn.Module) -> bool:
+    return any(isinstance(m, MinRNN | XLSTM) and m.projections is modules for m in model.modules())
 
 
 def quantize_recurrent_layers(model: nn.Module) -> int:
     """Replace, in place, every ``nn.LSTM`` and ``nn.GRU`` of ``model`` (on the CPU, in eval mode),
-    and the projections of every minGRU / minLSTM, by their int8 twins; returns how many were
-    replaced. An LSTM with ``proj_size`` stays float32:
-    the int8 LSTM has no projection."""
+    and the input projections of every minGRU / minLSTM / sLSTM / mLSTM (the sLSTM's recurrent
+    blocks stay float32), by their int8 twins; returns how many were replaced. An LSTM with
+    ``proj_size`` stays float32: the int8 LSTM has no projection."""
     if any(p.device.type != "cpu" for p in model.parameters()):
         raise ValueError("int8 recurrent layers run on the CPU only; move the model there first")
     model.eval()
@@ -277,9 +304,9 @@ def quantize_recurrent_layers(model: nn.Module) -> int:
             if (
                 isinstance(parent, nn.ModuleList)
                 and isinstance(child, nn.Linear)
-                and _in_min_rnn(model, parent)
+                and _projections_of_a_stack(model, parent)
             ):
-                swaps.append((parent, name, child))  # minGRU / minLSTM: their projections are the weights
+                swaps.append((parent, name, child))  # the input projections of the cells not torch's
                 continue
             twin = _INT8_TWINS.get(type(child))
             if twin is None or type(child) is nn.Linear or (isinstance(child, nn.LSTM) and child.proj_size):

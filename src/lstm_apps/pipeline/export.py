@@ -17,7 +17,7 @@ import torch
 from omegaconf import DictConfig
 
 from lstm_apps.core.export_graph import ExportGraph
-from lstm_apps.core.min_rnn import MinRNN
+from lstm_apps.core.layer_stack import LayerStack
 from lstm_apps.errors import UserError
 from lstm_apps.extras import require_extra
 from lstm_apps.folders import output_folder
@@ -76,13 +76,13 @@ def export_graph(graph: ExportGraph, folder: Path, fmt: str) -> tuple[Path, floa
 
 
 def refuse_unexportable_cells(model: torch.nn.Module) -> None:
-    """minGRU / minLSTM scan the sequence in a loop of as many steps as it is long (or, elsewhere
-    than a CPU, in passes as many as its length asks): a traced graph would keep the length of the
-    example it was traced with, and answer other lengths wrongly."""
-    cells = sorted({m.cell for m in model.modules() if isinstance(m, MinRNN)})
+    """minGRU / minLSTM / sLSTM / mLSTM run the sequence in a loop of as many steps (or chunks, or
+    scan passes) as its length asks: a traced graph would keep the length of the example it was
+    traced with, and answer other lengths wrongly."""
+    cells = sorted({getattr(m, "cell", "") for m in model.modules() if isinstance(m, LayerStack)})
     if cells:
         raise UserError(
-            f"export: model.cell={cells[0]}: its scan's steps follow the sequence's length, which a traced "
+            f"export: model.cell={cells[0]}: its loop over time follows the sequence's length, which a traced "
             "ONNX or TorchScript graph would fix to one length; export takes lstm, gru or rnn models "
             "(serve this one with lstm-apps serve, or predict with lstm-apps predict)"
         )

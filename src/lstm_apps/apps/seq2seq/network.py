@@ -65,9 +65,9 @@ class Seq2SeqNetwork(nn.Module):
         """Memory ``[B, S, D]``, its mask ``[B, S]`` and the decoder's initial state
         (``src_lengths=None``: no padding, as in exported graphs)."""
         memory, final = self.encoder(self.dropout(self.src_embedding(src)), src_lengths)
-        h = final[0] if isinstance(final, tuple) else final
+        h = self.encoder.hidden(final)
         directions = self.encoder.num_directions
-        last_layer = h.view(self.encoder.num_layers, directions, h.size(1), h.size(2))[-1]
+        last_layer = h.reshape(self.encoder.num_layers, directions, h.size(1), h.size(2))[-1]
         summary = last_layer.transpose(0, 1).reshape(h.size(1), -1)
         if src_lengths is None:
             mask = torch.ones_like(src, dtype=torch.bool)
