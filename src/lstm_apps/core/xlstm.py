@@ -152,8 +152,10 @@ class XLSTM(LayerStack):
         h, c, n, m = (_heads(part, heads) for part in state.split(self.hidden_size, dim=-1))
         weights = self.recurrent[index].to(projected.dtype)
         outputs = []
-        for t in range(steps):
-            i, f, z, o = torch.baddbmm(inputs[t], h, weights).chunk(4, dim=-1)
+        # unbind, not inputs[t]: the backward of one index per step would build a gradient of the
+        # whole sequence at every step (quadratic in the length); unbind's stacks them once.
+        for step_input in inputs.unbind(0):
+            i, f, z, o = torch.baddbmm(step_input, h, weights).chunk(4, dim=-1)
             log_f = F.logsigmoid(f) + m
             m = torch.maximum(log_f, i)
             keep, write = torch.exp(log_f - m), torch.exp(i - m)
@@ -233,11 +235,10 @@ def mlstm_chunkwise(
     outputs of a chunk from the memory it starts with plus its own steps in the parallel form, then
     the memory at its end. The stabiliser at each step is the recurrent form's, so both forms agree."""
     outputs = []
-    steps = q.size(2)
-    for start in range(0, steps, chunk):
-        span = slice(start, min(start + chunk, steps))
-        qc, kc, vc, ic = q[:, :, span], k[:, :, span], v[:, :, span], i[:, :, span]
-        decay = log_f[:, :, span].cumsum(-1)  # log of the forget gates' product up to each step
+    # split, not slices: one backward that joins the chunks' gradients, not one per chunk the size of all
+    chunks = zip(*(x.split(chunk, dim=2) for x in (q, k, v, i, log_f)), strict=True)
+    for qc, kc, vc, ic, fc in chunks:
+        decay = fc.cumsum(-1)  # log of the forget gates' product up to each step
         length = qc.size(2)
         # log weight of step s's write as read at step t (s <= t)
         log_weights = decay.unsqueeze(-1) - decay.unsqueeze(-2) + ic.unsqueeze(-2)
