@@ -2,7 +2,7 @@
 per cell, test NLL (mean ± sample standard deviation over the seeds, and each seed's), frame
 accuracy, parameters and seconds per epoch (the median epoch of every run of that cell).
 
-    python apps/music/cell_table.py runs/music/multirun/<time>
+    python apps/music/cell_table.py runs/music/multirun/<time> [more sweeps' folders]
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def table(rows: list[dict]) -> str:
         "| cell | hidden | parameters | test NLL (nats/step), mean ± sd | per seed | frame accuracy | s / epoch |",
         "| --- | ---: | ---: | ---: | --- | ---: | ---: |",
     ]
-    for cell in ("lstm", "gru", "rnn"):
+    for cell in dict.fromkeys(r["cell"] for r in rows):  # in the order the sweep ran them
         runs = sorted((r for r in rows if r["cell"] == cell), key=lambda r: r["seed"])
         if not runs:
             continue
@@ -55,7 +55,7 @@ def table(rows: list[dict]) -> str:
         spread = statistics.stdev(nll) if len(nll) > 1 else 0.0
         times = [t for r in runs for t in r["epoch_times"]]
         lines.append(
-            f"| {cell.upper()} | {runs[0]['hidden']} | {runs[0]['parameters']:,} | "
+            f"| {cell} | {runs[0]['hidden']} | {runs[0]['parameters']:,} | "
             f"{statistics.mean(nll):.3f} ± {spread:.3f} | {', '.join(f'{v:.3f}' for v in nll)} | "
             f"{statistics.mean(r['accuracy'] for r in runs):.3f} | "
             f"{statistics.median(times) if times else float('nan'):.2f} |"
@@ -67,11 +67,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("multirun", type=Path, help="the sweep's folder (holds one folder per run)")
+    parser.add_argument("multirun", type=Path, nargs="+", help="sweeps' folders (each holds one folder per run)")
     args = parser.parse_args()
-    rows = [row for folder in sorted(args.multirun.iterdir()) if folder.is_dir() and (row := run_row(folder))]
+    rows = [
+        row
+        for sweep in args.multirun
+        for folder in sorted(sweep.iterdir())
+        if folder.is_dir() and (row := run_row(folder))
+    ]
     if not rows:
-        raise SystemExit(f"{args.multirun}: no finished runs (metrics.json and config.yaml) under it")
+        raise SystemExit(f"{args.multirun[0]}: no finished runs (metrics.json and config.yaml) under it")
     print(table(rows))
 
 

@@ -46,24 +46,37 @@ def last_real_step(outputs: torch.Tensor, lengths: torch.Tensor | None) -> torch
 
 
 class LayerStack(nn.Module):
-    """Layers x directions of one cell; subclasses say how one runs (``run_direction``)."""
-
-    cell: str  # the cell's name, as ``model.cell`` spells it
+    """Layers x directions of one cell, each with an input projection of ``projection_width``
+    outputs (all its gates' inputs for a whole sequence in one product); subclasses say how one
+    layer and direction runs (``run_direction``)."""
 
     def __init__(
         self,
+        cell: str,
         input_size: int,
         hidden_size: int,
         num_layers: int,
         bidirectional: bool,
         dropout: float,
+        projection_width: int,
     ) -> None:
         super().__init__()
+        self.cell = cell  # as ``model.cell`` spells it
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.bidirectional = bidirectional
         self.dropout = dropout
+        # Layer-major, direction-minor. The int8 serving swap (core/recurrent.py) replaces these.
+        self.projections = nn.ModuleList(
+            nn.Linear(self.layer_inputs(layer), projection_width)
+            for layer in range(num_layers)
+            for _ in range(self.directions)
+        )
+
+    def linears(self) -> list[nn.Linear]:
+        """The float projections, one per layer and direction (layer-major)."""
+        return [p for p in self.projections if isinstance(p, nn.Linear)]
 
     @property
     def directions(self) -> int:

@@ -153,13 +153,14 @@ class MinRNN(LayerStack):
         bidirectional: bool = False,
         dropout: float = 0.0,
     ) -> None:
-        super().__init__(input_size, hidden_size, num_layers, bidirectional, dropout)
-        self.cell = cell
-        # The int8 serving swap (core/recurrent.py) replaces these: a minGRU's / minLSTM's weights.
-        self.projections = nn.ModuleList(
-            nn.Linear(self.layer_inputs(layer), _PROJECTIONS[cell] * hidden_size)
-            for layer in range(num_layers)
-            for _ in range(self.directions)
+        super().__init__(
+            cell,
+            input_size,
+            hidden_size,
+            num_layers,
+            bidirectional,
+            dropout,
+            _PROJECTIONS[cell] * hidden_size,
         )
 
     def reset_parameters(self) -> None:
@@ -173,10 +174,6 @@ class MinRNN(LayerStack):
                 projection.bias.data[: self.hidden_size].fill_(1.0)  # f
             else:
                 projection.bias.data[: self.hidden_size].fill_(-1.0)  # z: update little at first
-
-    def linears(self) -> list[nn.Linear]:
-        """The float projections, one per layer and direction (layer-major)."""
-        return [p for p in self.projections if isinstance(p, nn.Linear)]
 
     def coefficients(self, x: torch.Tensor, projection: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
         """``a`` and ``b`` of the recurrence for the inputs ``x`` (``[T, B, F]``), in float32."""

@@ -287,7 +287,7 @@ _INT8_TWINS: dict[type[nn.Module], type[nn.Module]] = {
 
 
 def _projections_of_a_stack(model: nn.Module, modules: nn.Module) -> bool:
-    return any(isinstance(m, MinRNN | XLSTM) and m.projections is modules for m in model.modules())
+    return any(isinstance(m, LayerStack) and m.projections is modules for m in model.modules())
 
 
 def quantize_recurrent_layers(model: nn.Module) -> int:

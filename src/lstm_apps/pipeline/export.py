@@ -79,7 +79,7 @@ def refuse_unexportable_cells(model: torch.nn.Module) -> None:
     """minGRU / minLSTM / sLSTM / mLSTM run the sequence in a loop of as many steps (or chunks, or
     scan passes) as its length asks: a traced graph would keep the length of the example it was
     traced with, and answer other lengths wrongly."""
-    cells = sorted({getattr(m, "cell", "") for m in model.modules() if isinstance(m, LayerStack)})
+    cells = sorted({m.cell for m in model.modules() if isinstance(m, LayerStack)})
     if cells:
         raise UserError(
             f"export: model.cell={cells[0]}: its loop over time follows the sequence's length, which a traced "
