@@ -67,12 +67,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("multirun", type=Path, nargs="+", help="sweeps' folders (each holds one folder per run)")
+    parser.add_argument(
+        "multirun", type=Path, nargs="+", help="sweeps' folders (each holds one folder per run)"
+    )
     args = parser.parse_args()
     rows = [
         row
         for sweep in args.multirun
-        for folder in sorted(sweep.iterdir())
+        for folder in sorted(sweep.iterdir(), key=lambda f: (len(f.name), f.name))  # 2 before 10
         if folder.is_dir() and (row := run_row(folder))
     ]
     if not rows:

@@ -26,7 +26,7 @@ stabiliser's exponentials lose their point in bfloat16.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from torch import nn
@@ -139,10 +139,23 @@ class XLSTM(LayerStack):
             gates = torch.cat([shut, gates[:, :, :, 2:]], dim=3)
         # Head-major per step, so that the recurrent product is one batched product over heads.
         inputs = gates.permute(0, 2, 1, 3, 4).reshape(steps, heads, batch, 4 * d)
-        h, c, n, m = (_heads(part, heads).contiguous() for part in state.split(self.hidden_size, dim=-1))
+        h, c, n, m = (_heads(part, heads) for part in state.split(self.hidden_size, dim=-1))
         weights = self.recurrent[index].to(projected.dtype)
-        outputs, c, n, m = _SLSTMRecurrence.apply(inputs, weights, h, c, n, m)
-        hidden = outputs.permute(0, 2, 1, 3).reshape(steps, batch, self.hidden_size)
+        outputs = []
+        # unbind, not inputs[t]: the backward of one index per step would build a gradient of the
+        # whole sequence at every step (quadratic in the length); unbind's stacks them once.
+        # (A hand-written backward for this loop measured no faster on the CPU: its time is the
+        # products and the elementwise work, not autograd's bookkeeping.)
+        for step_input in inputs.unbind(0):
+            i, f, z, o = torch.baddbmm(step_input, h, weights).chunk(4, dim=-1)
+            log_f = F.logsigmoid(f) + m
+            m = torch.maximum(log_f, i)
+            keep, write = torch.exp(log_f - m), torch.exp(i - m)
+            c = torch.addcmul(keep * c, write, torch.tanh(z))
+            n = torch.addcmul(write, keep, n)
+            h = torch.sigmoid(o) * (c / n.clamp_min(_TINY))  # |c| <= n: an underflowed n is c = 0
+            outputs.append(h)
+        hidden = torch.stack(outputs).permute(0, 2, 1, 3).reshape(steps, batch, self.hidden_size)
         return hidden, torch.cat([_unheads(c), _unheads(n), _unheads(m)], dim=-1)
 
     def _mlstm(
@@ -172,89 +185,6 @@ class XLSTM(LayerStack):
         outputs = torch.sigmoid(o) * h.permute(2, 0, 1, 3).reshape(steps, batch, hidden)
         c, n, m = memory
         return outputs, torch.cat([c.flatten(1), n.flatten(1), m], dim=-1)
-
-
-class _SLSTMRecurrence(torch.autograd.Function):
-    """The sLSTM's steps with a hand-written backward: autograd over a loop of small steps spends
-    most of its time recording and replaying them (measured: ~2x slower, docs/cells.md).
-
-    Inputs, head-major: the input projections ``[T, heads, B, 4 d]`` (gates i, f, z, o), the
-    recurrent blocks ``[heads, d, 4 d]``, the start ``h, c, n, m`` ``[heads, B, d]``. Returns every
-    step's ``h`` ``[T, heads, B, d]`` and the last ``c, n, m``.
-
-    The backward treats the stabiliser ``m`` as a constant: ``c`` and ``n`` carry the same factor
-    ``exp(-m)``, every output reads them only through ``c / n`` or the next step's rescaling, so
-    the gradient through ``m`` is zero exactly (and the gradient to the start's ``m`` is none).
-    """
-
-    @staticmethod
-    def forward(  # type: ignore[override]
-        ctx: Any,
-        inputs: torch.Tensor,
-        weights: torch.Tensor,
-        h: torch.Tensor,
-        c: torch.Tensor,
-        n: torch.Tensor,
-        m: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        steps = inputs.size(0)
-        hs, cs, ns = (torch.empty((steps + 1, *h.shape), dtype=h.dtype) for _ in range(3))
-        keeps, writes, zs, os, forgets = (torch.empty((steps, *h.shape), dtype=h.dtype) for _ in range(5))
-        hs[0], cs[0], ns[0] = h, c, n
-        for t in range(steps):
-            i, f, z, o = torch.baddbmm(inputs[t], hs[t], weights).chunk(4, dim=-1)
-            torch.sigmoid(f, out=forgets[t])
-            log_f = F.logsigmoid(f).add_(m)
-            m = torch.maximum(log_f, i)
-            torch.exp(log_f.sub_(m), out=keeps[t])
-            torch.exp(i - m, out=writes[t])
-            torch.tanh(z, out=zs[t])
-            torch.sigmoid(o, out=os[t])
-            torch.addcmul(keeps[t] * cs[t], writes[t], zs[t], out=cs[t + 1])
-            torch.addcmul(writes[t], keeps[t], ns[t], out=ns[t + 1])
-            # |c| <= n: an n that underflowed to 0 comes with c = 0, and h = 0
-            torch.div(cs[t + 1], ns[t + 1].clamp_min(_TINY), out=hs[t + 1]).mul_(os[t])
-        ctx.save_for_backward(weights, hs, cs, ns, keeps, writes, zs, os, forgets)
-        return hs[1:], cs[-1], ns[-1], m
-
-    @staticmethod
-    def backward(  # type: ignore[override]
-        ctx: Any,
-        grad_hs: torch.Tensor,
-        grad_c: torch.Tensor | None,
-        grad_n: torch.Tensor | None,
-        grad_m: torch.Tensor | None,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, None]:
-        weights, hs, cs, ns, keeps, writes, zs, os, forgets = ctx.saved_tensors
-        steps = keeps.size(0)
-        transposed = weights.transpose(1, 2)
-        grads = torch.empty((steps, *keeps.shape[1:-1], 4 * keeps.size(-1)), dtype=keeps.dtype)
-        dc = torch.zeros_like(cs[0]) if grad_c is None else grad_c.clone()
-        dn = torch.zeros_like(ns[0]) if grad_n is None else grad_n.clone()
-        dh_recurrent = torch.zeros_like(hs[0])
-        for t in range(steps - 1, -1, -1):
-            di, df, dz, do = grads[t].chunk(4, dim=-1)
-            dh = grad_hs[t] + dh_recurrent
-            reciprocal = ns[t + 1].clamp_min(_TINY).reciprocal_()
-            # h = o c / n: to o, to c, to n (where n was clamped, c = h = 0 and so is this)
-            torch.mul(dh * cs[t + 1] * reciprocal, os[t] * (1 - os[t]), out=do)
-            dc.addcmul_(dh * os[t], reciprocal)
-            dn.sub_(dh * hs[t + 1] * reciprocal)
-            # c = keep c' + write z, n = keep n' + write
-            torch.mul(dc * writes[t], 1 - zs[t] * zs[t], out=dz)
-            torch.mul(torch.addcmul(dn, dc, zs[t]), writes[t], out=di)  # d write / d i = write
-            keep_grad = torch.addcmul(dc * cs[t], dn, ns[t])
-            torch.mul(keep_grad * keeps[t], 1 - forgets[t], out=df)  # d log sigmoid(f) = 1 - sigmoid(f)
-            dc.mul_(keeps[t])
-            dn.mul_(keeps[t])
-            dh_recurrent = torch.bmm(grads[t], transposed)
-        # the recurrent blocks' gradient in one product over every step: h_{t-1}^T dgates_t
-        heads, batch, d = hs.shape[1:]
-        previous = hs[:-1].transpose(0, 1).reshape(heads, steps * batch, d)
-        grad_weights = torch.bmm(
-            previous.transpose(1, 2), grads.transpose(0, 1).reshape(heads, steps * batch, 4 * d)
-        )
-        return grads, grad_weights, dh_recurrent, dc, dn, None
 
 
 MLSTMMemory = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
