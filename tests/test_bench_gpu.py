@@ -112,11 +112,12 @@ def test_recipes_run_side_by_side_within_the_budget_and_fill_the_pages(tmp_path:
     first = summary["forecaster_tiny"]
     assert chained["started_s"] >= first["started_s"] + first["wall_s"] - 1, summary
     # Tested, or, on a machine loaded by the rest of the suite, stopped at the deadline (as long_tiny
-    # may be): started after its source ended and from its checkpoint either way.
+    # may be): started after its source ended either way, and from its checkpoint where it got that far.
     stopped = str(chained.get("error", "")).startswith("stopped at the end of the budget")
     assert chained.get("value", 0) > 0 or stopped, chained
-    loaded = (out / "from_forecaster_tiny" / "init_from.txt").read_text().splitlines()[0]
-    assert loaded.startswith(f"init_from: {out / 'forecaster_tiny' / 'checkpoints'}"), loaded
+    if not stopped:  # a run stopped while it started has written nothing yet
+        loaded = (out / "from_forecaster_tiny" / "init_from.txt").read_text().splitlines()[0]
+        assert loaded.startswith(f"init_from: {out / 'forecaster_tiny' / 'checkpoints'}"), loaded
     assert (out / "data" / "setup_ran").is_file()
     assert summary["after_broken_tiny"]["error"] == "needs broken_tiny, which did not finish"
     assert summary["music_tiny"]["value"] > 0 and summary["forecaster_tiny"]["value"] > 0
