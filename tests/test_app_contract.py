@@ -20,7 +20,9 @@ from helpers.config import compose_config
 from helpers.once import once
 from helpers.running import FEW, run_main
 from helpers.tiny import tiny_setup
-from lstm_apps.core.recurrent import quantize_recurrent_layers
+from lstm_apps.core.recurrent import RecurrentBlock, quantize_recurrent_layers
+from lstm_apps.inspection.batch import inspect_batch
+from lstm_apps.inspection.replay import replaying
 from lstm_apps.errors import UserError
 from lstm_apps.paths import config_dir
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
@@ -123,8 +125,39 @@ def test_trains_evaluates_predicts_and_exports(
     rows = batch[0].size(0) if isinstance(batch, tuple | list) else len(batch["index"])
     decoded = model.decode_batch(batch)
     assert len(decoded) == rows and all(len(row) > 0 for row in decoded), (app, type(decoded))
+    inspected_replay_matches_the_model(app, model, batch)
+    capsys.readouterr()
+    pictures = tmp_path / "inspect"
+    assert (
+        run_main(["inspect", f"ckpt_path={ckpt}", *setup.predict, f"output_dir={pictures}", "find=true"]) == 0
+    )
+    printed = capsys.readouterr().out
+    assert f"page: {pictures / 'cells.html'}" in printed, printed
+    assert (
+        (pictures / "cells.png").stat().st_size > 1000
+        and "<span" in (pictures / "cells.html").read_text()
+        or ('src="cells.png"' in (pictures / "cells.html").read_text())
+    )
     assert quantize_recurrent_layers(model) > 0, f"{app}: no recurrent layer became int8"
     assert len(model.decode_batch(batch)) == rows
+
+
+def inspected_replay_matches_the_model(app: str, model: Any, batch: Any) -> None:
+    """``callbacks=inspect``'s pass on a validation batch: the step-by-step replay gives the model's
+    own loss, sees every recurrent layer and carries the loss's gradient back in time."""
+    with model.evaluating(), torch.no_grad():
+        expected = float(model.inspection_loss(batch))
+    inspection = inspect_batch(model, batch)
+    with model.evaluating(), torch.enable_grad(), replaying(model) as records:
+        replayed = float(model.inspection_loss(batch).detach())
+    assert replayed == pytest.approx(expected, rel=1e-4, abs=1e-5), (app, replayed, expected)
+    blocks = [name for name, module in model.named_modules() if isinstance(module, RecurrentBlock)]
+    assert {r.name for r in records if r.calls} == set(blocks), (app, blocks)
+    assert any(key.endswith("/h_norm") for key in inspection.scalars), (app, inspection.scalars)
+    assert any(key.endswith("_saturated_high") for key in inspection.scalars), app  # lstm gates
+    assert inspection.curves and all(float(c.relative[0]) == pytest.approx(1.0) for c in inspection.curves), (
+        app
+    )
 
 
 @pytest.mark.parametrize("cell", NEW_CELLS)

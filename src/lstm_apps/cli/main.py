@@ -1,4 +1,4 @@
-"""The ``lstm-apps`` console script: ``lstm-apps {train,eval,predict,export} [hydra overrides]``,
+"""The ``lstm-apps`` console script: ``lstm-apps {train,eval,predict,inspect,export} [hydra overrides]``,
 ``lstm-apps serve ckpt_path=…``, ``lstm-apps prepare APP DATASET``, ``lstm-apps new-app NAME --from APP``."""
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ COMMANDS = {
     "train": ("lstm_apps.cli.train", "train an app: lstm-apps train app=textgen trainer.max_epochs=3"),
     "eval": ("lstm_apps.cli.evaluate", "score a checkpoint: lstm-apps eval ckpt_path=runs/…/last.ckpt"),
     "predict": ("lstm_apps.cli.predict", "use a checkpoint: lstm-apps predict ckpt_path=… prompt='The'"),
+    "inspect": (
+        "lstm_apps.cli.inspect",
+        "cells over an input: lstm-apps inspect ckpt_path=… input=@file.txt find=true",
+    ),
     "export": ("lstm_apps.cli.export", "ONNX/TorchScript graphs: lstm-apps export ckpt_path=… format=onnx"),
     "serve": ("lstm_apps.cli.serve", "HTTP server + playground: lstm-apps serve ckpt_path=… serve.port=8000"),
     "prepare": ("lstm_apps.cli.prepare", "fetch a public data set: lstm-apps prepare seq2seq multi30k"),

@@ -16,9 +16,10 @@ from lstm_apps.errors import UserError
 _run = hydra_command("predict", "lstm_apps.pipeline.predict:predict")
 
 
-def with_app_options(args: list[str]) -> list[str]:
+def with_app_options(args: list[str], own_keys: tuple[str, ...] = ()) -> list[str]:
     """``args`` plus ``predict=<the checkpoint's app>``, after checking that every option given
-    belongs to that app. Unchanged when there is no single ``ckpt_path`` or ``predict=`` is given."""
+    belongs to that app (or is one of the command's ``own_keys``). Unchanged when there is no
+    single ``ckpt_path`` or ``predict=`` is given."""
     values = {}
     for arg in args:
         if arg.startswith("-") or "=" not in arg:
@@ -33,7 +34,9 @@ def with_app_options(args: list[str]) -> list[str]:
 
     expected = values.get("expected_app")
     app = read_checkpoint(path, expected_app=None if expected in (None, "", "null") else expected).app
-    check_option_names(app, [key for key in values if not key.startswith(("hydra.", "~"))])
+    check_option_names(
+        app, [key for key in values if not key.startswith(("hydra.", "~")) and key not in own_keys]
+    )
     flags, overrides = split_flags(args)
     return [*flags, f"predict={app}", *overrides]  # Hydra's flags, then the overrides together
 

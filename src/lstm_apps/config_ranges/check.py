@@ -13,7 +13,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from lstm_apps.config_ranges.declared import EVAL, EXPORT, PREDICT_COMMON, RUN, SERVE, Key
+from lstm_apps.config_ranges.declared import EVAL, EXPORT, INSPECT, PREDICT_COMMON, RUN, SERVE, Key
 from lstm_apps.config_ranges.schema import config_keys, object_keys, parameter_keys, target_nodes
 from lstm_apps.errors import UserError
 
@@ -26,7 +26,14 @@ SERVE_SECTIONS = ("serve",)
 
 def declarations(command: str) -> dict[str, Key]:
     """The keys of ``command``'s config that no constructor owns (``declared.py``)."""
-    tables = {"train": RUN, "eval": EVAL, "predict": PREDICT_COMMON, "export": EXPORT, "serve": SERVE}
+    tables = {
+        "train": RUN,
+        "eval": EVAL,
+        "predict": PREDICT_COMMON,
+        "inspect": INSPECT,
+        "export": EXPORT,
+        "serve": SERVE,
+    }
     if command not in tables:
         raise ValueError(f"unknown command {command!r}")
     return dict(tables[command])

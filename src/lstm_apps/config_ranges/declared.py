@@ -140,6 +140,11 @@ RUN: Table = {
     "callbacks.samples.images_every_n_epochs": key(
         POSITIVE, NULL, doc="images every n epochs; null: with texts"
     ),
+    "callbacks.inspect.every_n_steps": key(POSITIVE, doc="optimizer steps between inspections"),
+    "callbacks.inspect.histograms": key(FLAG, doc="gate histograms in TensorBoard"),
+    "callbacks.inspect.vanish_below": key(FRACTION, doc="signal share below which it counts as vanished"),
+    "callbacks.inspect.vanish_within": key(POSITIVE, doc="steps back within which vanishing is reported"),
+    "callbacks.inspect.explode_share": key(FRACTION, doc="clipped-step share reported as exploding"),
     # logger
     "logger.tensorboard.default_hp_metric": key(FLAG, doc="log a placeholder hp_metric"),
     # hparams_search=<app>_optuna
@@ -181,4 +186,17 @@ PREDICT_COMMON: Table = {
     **_DEVICE_SIDE,
     "device": key(NULL, Text(r"cpu|cuda(:\d+)?|mps", "cpu, cuda, cuda:N or mps"), doc="where to run"),
     "quantize": QUANTIZE,
+}
+
+# ---------------------------------------------------------------- lstm-apps inspect
+INSPECT: Table = {
+    **PREDICT_COMMON,
+    "block": key(NULL, Text(r"[\w.]+", "a module name such as net.rnn"), doc="the recurrent block"),
+    "layer": key(NULL, ints(0), doc="the layer drawn and ranked; null: the last"),
+    "direction": key(one_of("forward", "backward"), doc="the direction of a bidirectional block"),
+    "state": key(one_of("auto", "h", "c"), doc="the state drawn: hidden h or memory c"),
+    "cells": key(NULL, ListOf(ints(0)), doc="cell indices to draw"),
+    "find": key(FLAG, doc="rank cells by correlation with features of the input"),
+    "top": key(POSITIVE, doc="cells drawn and printed per feature"),
+    "output_dir": key(Text(r".+", "a folder"), doc="where the page and PNGs go"),
 }

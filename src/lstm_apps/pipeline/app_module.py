@@ -94,6 +94,7 @@ class AppModule(L.LightningModule):
         self.fitted_state: dict[str, str] = {}
         self._training_sums: dict[str, torch.Tensor] = {}
         self._training_steps = 0
+        self._logging_muted = False
         self._validated_since_scheduler_step = False
         self.register_load_state_dict_pre_hook(_weights_under_net)
 
@@ -134,7 +135,7 @@ class AppModule(L.LightningModule):
         progress bars (``callbacks/progress.py``) show ``train/loss`` at logging steps.
         """
         trainer = self._trainer
-        if trainer is None:
+        if trainer is None or self._logging_muted:
             return
         for name, value in values.items():
             value = value.detach()
@@ -146,6 +147,19 @@ class AppModule(L.LightningModule):
                 self.log(f"train/{name}", total / self._training_steps, batch_size=batch_size)
             self._training_sums.clear()
             self._training_steps = 0
+
+    def inspection_loss(self, batch: Any) -> torch.Tensor:
+        """The training loss of ``batch`` with nothing else of a training step: no logged means, no
+        carried state (``callbacks=inspect`` replays the recurrence on it). This default runs
+        ``training_step`` with ``log_training`` muted; an app whose step keeps more (running means,
+        a carried state) computes its loss here itself."""
+        self._logging_muted = True
+        try:
+            loss = self.training_step(batch, 0)
+        finally:
+            self._logging_muted = False
+        assert isinstance(loss, torch.Tensor), "training_step must return the loss tensor"
+        return loss
 
     def on_train_epoch_start(self) -> None:
         self._training_sums.clear()

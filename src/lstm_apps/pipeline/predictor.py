@@ -53,6 +53,8 @@ class Predictor(Generic[ModelT, OptionsT]):
     """
 
     options_type: ClassVar[type]
+    # The option ``lstm-apps inspect input=…`` sets (textgen's ``prompt``, the classifier's ``text`` …).
+    main_input: ClassVar[str | None] = None
 
     def __init__(self, model: ModelT, options: OptionsT, device: str = "cpu", direct: bool = False) -> None:
         self.model = model
@@ -62,6 +64,17 @@ class Predictor(Generic[ModelT, OptionsT]):
 
     def predict(self) -> Prediction:
         raise NotImplementedError
+
+    def inspection_steps(self, prediction: Prediction) -> list[str] | None:
+        """For ``lstm-apps inspect``, after ``predict``: the text of each step of the input as the
+        network reads it (characters, tokens or words with their spaces: joined, they are the
+        text), whose cells are drawn over it; None for input that is not text (a heatmap then)."""
+        return None
+
+    def inspection_features(self, prediction: Prediction) -> dict[str, Any]:
+        """Per-step features of the input beyond the text ones (``inspection/features.py``) that
+        ``find=true`` correlates cells with: name -> one number per step."""
+        return {}
 
     def run_batches(self, batches: Iterable[Any]) -> list[Any]:
         """``trainer.predict`` over ready-made batches: the model's ``predict_step`` results, one

@@ -244,6 +244,16 @@ def fitted(tokenizer: Tokenizer | None, first: str) -> Tokenizer:
     return tokenizer
 
 
+def token_pieces(tokenizer: Tokenizer, ids: list[int]) -> list[str]:
+    """The text each of ``ids`` stands for, such that the pieces joined are the decoded text where
+    the tokenizer allows (a word-level tokenizer's words get the space it puts between them)."""
+    pieces = [tokenizer.decode([i]) for i in ids]
+    whole = tokenizer.decode(ids)
+    if "".join(pieces) != whole and " ".join(pieces) == whole:
+        pieces = [piece + " " for piece in pieces[:-1]] + pieces[-1:]
+    return pieces
+
+
 def tokenizer_from_json(text: str) -> Tokenizer:
     """Rebuild any tokenizer from the JSON its ``to_json`` wrote."""
     payload = json.loads(text)

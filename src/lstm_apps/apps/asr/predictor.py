@@ -41,6 +41,7 @@ class SpeechPredictor(Predictor[SpeechModel, SpeechOptions]):
     its training transcripts), if it has one; ``lm_weight=0`` decodes without."""
 
     options_type = SpeechOptions
+    main_input = "input"
 
     def predict(self) -> Prediction:
         options = self.options

@@ -15,9 +15,11 @@ from lstm_apps.bounds import Count, Dropout, NonNegative, Positive
 from lstm_apps.core.attention_decoder_export import decoder_step_graph
 from lstm_apps.core.beam_search import Hypothesis
 from lstm_apps.core.export_graph import ExportGraph, GraphOf, flat_state, state_names
+from lstm_apps.inspection.replay import unrecorded
 from lstm_apps.pipeline.app_module import AppModule
 from lstm_apps.pipeline.decoded_evaluation import DecodedEvaluation
 from lstm_apps.plots import attention_overlay
+from lstm_apps.text.batching import pad_sequences
 from lstm_apps.text.scores import caption_scores
 from lstm_apps.text.tokenizer import Tokenizer, fitted, tokenizer_from_json
 
@@ -128,6 +130,24 @@ class CaptionModel(DecodedEvaluation[str], AppModule):
             else:
                 results.append((int(i), Caption(text)))
         return results
+
+    def inspection_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The caption loss; a validation batch carries images only (its references are scored as
+        text), so there the model's own greedy caption of each image is the target read."""
+        if "tgt_in" not in batch:
+            with torch.no_grad(), unrecorded():
+                captions = [hyps[0].tokens[: self.max_len] for hyps in self.decode(batch["images"])]
+            batch = {
+                "images": batch["images"],
+                "tgt_in": pad_sequences([[self.bos_id, *c] for c in captions], self.pad_id)[0].to(
+                    self.device
+                ),
+                "tgt_out": pad_sequences([[*c, self.eos_id] for c in captions], self.pad_id)[0].to(
+                    self.device
+                ),
+            }
+        nll, penalty = self._loss(batch)
+        return nll + self.attention_penalty * penalty
 
     # -- training / evaluation ------------------------------------------------------------------
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:

@@ -46,6 +46,7 @@ class CaptionerPredictor(Predictor[CaptionModel, CaptionerOptions]):
     """Prints the caption of ``image``, or ``name<TAB>caption`` per image of ``image_dir``."""
 
     options_type = CaptionerOptions
+    main_input = "image"
 
     def predict(self) -> Prediction:
         options = self.options

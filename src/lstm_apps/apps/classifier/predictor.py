@@ -13,6 +13,7 @@ from lstm_apps.apps.classifier.model import ClassifierModel
 from lstm_apps.bounds import Count, Positive
 from lstm_apps.data.files import read_text_file
 from lstm_apps.pipeline.predictor import Prediction, Predictor, exactly_one, existing_file
+from lstm_apps.text.tokenizer import token_pieces
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".ndjson")
 
@@ -34,6 +35,7 @@ class ClassifierPredictor(Predictor[ClassifierModel, ClassifierOptions]):
     ``labels<TAB>probabilities<TAB>text`` per text (multi-label: comma-separated lists)."""
 
     options_type = ClassifierOptions
+    main_input = "text"
 
     def predict(self) -> Prediction:
         options = self.options
@@ -44,6 +46,13 @@ class ClassifierPredictor(Predictor[ClassifierModel, ClassifierOptions]):
         texts = read_texts(existing_file(options.input_file, "input_file"), options.text_column or "text")
         rows = [f"{self.row(p)}\t{t}" for p, t in zip(self.classify(texts), texts, strict=True)]
         return Prediction("\n".join(rows) + "\n", f"classified {len(texts)} texts")
+
+    def inspection_steps(self, prediction: Prediction) -> list[str] | None:
+        """The tokens of ``text`` as the encoder reads them."""
+        vocab = self.model.vocab_tables
+        if vocab is None or self.options.text is None:
+            return None
+        return token_pieces(vocab.tokenizer, vocab.token_ids([str(self.options.text)])[0])
 
     def classify(self, texts: list[str]) -> torch.Tensor:
         """Label probabilities ``[N, C]``, through ``trainer.predict`` in length-sorted batches."""

@@ -26,6 +26,7 @@ class ForecasterPredictor(Predictor[ForecasterModel, ForecasterOptions]):
     interval's bounds). One window, so one direct call of the model."""
 
     options_type = ForecasterOptions
+    main_input = "input_file"
 
     def predict(self) -> Prediction:
         model, path = self.model, self.options.input_file

@@ -77,6 +77,11 @@ class MusicModel(AppModule):
         super().on_train_epoch_start()
         mean_at(self.mean_nll, "train_nll").reset()
 
+    def inspection_loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The mean NLL per real step, the running means untouched."""
+        logits = self(batch["inputs"], batch["targets"], batch["lengths"])
+        return nll_sum(logits, batch["targets"], batch["mask"]) / batch["mask"].sum()
+
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self._nll(self(batch["inputs"], batch["targets"], batch["lengths"]), batch, "train")
         self.log_training(batch["inputs"].size(0), loss=loss)

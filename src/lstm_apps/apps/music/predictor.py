@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,6 +36,7 @@ class MusicPredictor(Predictor[MusicModel, MusicOptions]):
     prints one line per file."""
 
     options_type = MusicOptions
+    main_input = "primer"
 
     def predict(self) -> Prediction:
         options = self.options
@@ -45,6 +47,7 @@ class MusicPredictor(Predictor[MusicModel, MusicOptions]):
                 read_score(path, self.model.steps_per_quarter, normalise=False), str(path)
             )
         rolls = self.sample(options.num_samples, options.length, options.temperature, primer, options.seed)
+        self._first_roll = rolls[0]
         folder = Path(options.output_dir).expanduser()
         folder.mkdir(parents=True, exist_ok=True)
         taken = {p.name for p in folder.glob("sample_*.mid")}
@@ -55,6 +58,23 @@ class MusicPredictor(Predictor[MusicModel, MusicOptions]):
             quarters = len(roll) / self.model.steps_per_quarter
             lines.append(f"{folder / name}\t{len(roll)} steps ({quarters:g} quarter notes)")
         return Prediction("\n".join(lines))
+
+    def inspection_features(self, prediction: Prediction) -> dict[str, Any]:
+        """Per step the network reads (a silent frame, then the piece: primer and samples):
+        ``onsets`` (keys struck), ``notes`` (keys sounding), ``beat_position`` (steps since the
+        quarter began) and ``on_the_beat``."""
+        roll = getattr(self, "_first_roll", None)
+        if roll is None:
+            return {}
+        frames = np.concatenate([np.zeros((1, roll.shape[1]), dtype=bool), roll.astype(bool)])
+        before = np.concatenate([np.zeros((1, roll.shape[1]), dtype=bool), frames[:-1]])
+        position = (np.arange(len(frames)) - 1) % self.model.steps_per_quarter
+        return {
+            "onsets": (frames & ~before).sum(1).astype(float),
+            "notes": frames.sum(1).astype(float),
+            "beat_position": position.astype(float),
+            "on_the_beat": (position == 0).astype(float),
+        }
 
     def checked_primer(self, roll: np.ndarray, where: str) -> np.ndarray:
         """``roll`` unless it is longer than the longest piece the model was trained on (how far

@@ -11,6 +11,7 @@ from lstm_apps.apps.seq2seq.model import Seq2SeqModel, Translation
 from lstm_apps.bounds import NonNegative, Positive
 from lstm_apps.pipeline.predictor import Prediction, Predictor, exactly_one, existing_file
 from lstm_apps.text.batching import pad_sequences
+from lstm_apps.text.tokenizer import token_pieces
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Seq2SeqPredictor(Predictor[Seq2SeqModel, Seq2SeqOptions]):
     ``n_best`` > 1."""
 
     options_type = Seq2SeqOptions
+    main_input = "input"
 
     def predict(self) -> Prediction:
         options = self.options
@@ -48,6 +50,13 @@ class Seq2SeqPredictor(Predictor[Seq2SeqModel, Seq2SeqOptions]):
         return Prediction(
             "\n".join(f"{i}\t{h.score:.4f}\t{h.text}" for i in range(len(sources)) for h in results[i])
         )
+
+    def inspection_steps(self, prediction: Prediction) -> list[str] | None:
+        """The source sentence's tokens as the encoder reads them."""
+        if self.options.input is None:
+            return None
+        tokenizer = self.model.source_tokenizer()
+        return token_pieces(tokenizer, tokenizer.encode(str(self.options.input)))
 
     def translate(
         self,

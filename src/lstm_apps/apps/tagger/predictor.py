@@ -9,6 +9,7 @@ from lstm_apps.apps.tagger.conll import TaggedSentence, format_conll
 from lstm_apps.apps.tagger.encoding import TaggedBatches
 from lstm_apps.apps.tagger.model import TaggerModel
 from lstm_apps.apps.tagger.predict_io import format_tagged_text, read_prediction_input
+from lstm_apps.apps.tagger.word_split import split_words
 from lstm_apps.bounds import Positive
 from lstm_apps.pipeline.predictor import Prediction, Predictor, exactly_one, existing_file
 
@@ -29,6 +30,7 @@ class TaggerPredictor(Predictor[TaggerModel, TaggerOptions]):
     predicted tags as the last column."""
 
     options_type = TaggerOptions
+    main_input = "text"
 
     def predict(self) -> Prediction:
         options = self.options
@@ -43,6 +45,15 @@ class TaggerPredictor(Predictor[TaggerModel, TaggerOptions]):
             for s, tags in zip(sentences, predicted, strict=True)
         )
         return Prediction(output, f"tagged {len(sentences)} sentences")
+
+    def inspection_steps(self, prediction: Prediction) -> list[str] | None:
+        """The words of ``text`` as the tagger reads them, each with the spaces after it."""
+        if self.options.text is None:
+            return None
+        text = str(self.options.text)
+        words = split_words(text)
+        ends = [start for _, start, _ in words[1:]] + [len(text)]
+        return [text[start:end] for (_, start, _), end in zip(words, ends, strict=True)]
 
     def tag(self, sentences: list[list[str]]) -> list[list[str]]:
         """Tags of tokenized sentences, through ``trainer.predict`` in length-sorted batches."""

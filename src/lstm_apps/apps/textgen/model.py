@@ -128,6 +128,12 @@ class LanguageModel(AppModule):
         super().on_train_epoch_start()
         self._reset("train")
 
+    def inspection_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """A window's loss from an empty state, neither carried state nor running mean touched."""
+        inputs, targets = batch
+        logits, _ = self(inputs)
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
+
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self._stream_loss(batch, "train")
         self.log_training(batch[0].size(0), loss=loss)

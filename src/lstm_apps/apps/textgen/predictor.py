@@ -10,6 +10,7 @@ from annotated_types import Gt, Le
 from lstm_apps.apps.textgen.model import LanguageModel
 from lstm_apps.bounds import Count, Positive, PositiveReal, Seed
 from lstm_apps.pipeline.predictor import Prediction, Predictor
+from lstm_apps.text.tokenizer import fitted, token_pieces
 
 
 @dataclass
@@ -31,6 +32,7 @@ class TextgenPredictor(Predictor[LanguageModel, TextgenOptions]):
     call of the model: generation is a loop over tokens, not over inputs."""
 
     options_type = TextgenOptions
+    main_input = "prompt"
 
     def predict(self) -> Prediction:
         options = self.options
@@ -46,6 +48,11 @@ class TextgenPredictor(Predictor[LanguageModel, TextgenOptions]):
             num_samples=options.num_samples,
         )
         return Prediction("\n\n".join(self.model.join(prompt, sample) for sample in samples))
+
+    def inspection_steps(self, prediction: Prediction) -> list[str] | None:
+        """The prompt's tokens, each as the text it stands for (characters for a char model)."""
+        tokenizer = fitted(self.model.tokenizer, "bind_fitted_state()")
+        return token_pieces(tokenizer, self.model.prompt_ids(self.options.prompt or ""))
 
 
 PREDICTOR = TextgenPredictor
