@@ -21,9 +21,9 @@ from helpers.once import once
 from helpers.running import FEW, run_main
 from helpers.tiny import tiny_setup
 from lstm_apps.core.recurrent import RecurrentBlock, quantize_recurrent_layers
+from lstm_apps.errors import UserError
 from lstm_apps.inspection.batch import inspect_batch
 from lstm_apps.inspection.replay import replaying
-from lstm_apps.errors import UserError
 from lstm_apps.paths import config_dir
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.export import export
@@ -33,6 +33,12 @@ from lstm_apps.registry import App, Tiny, apps
 APPS = list(apps())
 NEW_CELLS = ["mingru", "minlstm", "slstm", "mlstm"]  # beside lstm, gru and rnn (tests/test_recurrent.py)
 LIKELIHOODS = ("test/loss", "test/nll", "test/mae")  # the fit of the test set, where an app reports one
+# callbacks=inspect on top of a tiny setup's callbacks (its own group choice): an inspection at each step.
+INSPECTED = [
+    "+callbacks.inspect._target_=lstm_apps.callbacks.inspect.InspectRecurrence",
+    "+callbacks.inspect.every_n_steps=1",
+    "trainer.num_sanity_val_steps=1",  # the validation batch it keeps
+]
 ONE_TEST = ["trainer.enable_progress_bar=false", "trainer.limit_test_batches=1"]
 
 
@@ -70,10 +76,14 @@ def test_trains_evaluates_predicts_and_exports(
     tmp_path: Path, app: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     setup = tiny(app, tmp_path)
-    metrics = train(compose_config("train", [*setup.overrides, *FEW], tmp_path / "run"))
+    metrics = train(compose_config("train", [*setup.overrides, *FEW, *INSPECTED], tmp_path / "run"))
     assert finite(metrics, "val/") and finite(metrics, "test/"), metrics
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
     assert torch.load(ckpt, map_location="cpu", weights_only=True)["lstm_apps"]["app"] == app
+    inspected = tensorboard_tags(tmp_path / "run")
+    assert any(t.endswith("_gate") for t in inspected["histograms"]), (app, inspected)
+    assert any(t.endswith("/before_clipping") for t in inspected["scalars"]), app
+    assert "inspect/learning_signal" in inspected["images"], app
 
     monkeypatch.chdir(tmp_path)  # the commands' own run directories go here
     capsys.readouterr()
@@ -140,6 +150,20 @@ def test_trains_evaluates_predicts_and_exports(
     )
     assert quantize_recurrent_layers(model) > 0, f"{app}: no recurrent layer became int8"
     assert len(model.decode_batch(batch)) == rows
+
+
+def tensorboard_tags(run: Path) -> dict[str, list[str]]:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tags: dict[str, list[str]] = {"histograms": [], "scalars": [], "images": []}
+    for events in run.rglob("events.out.tfevents*"):
+        accumulator = EventAccumulator(
+            str(events), size_guidance={"histograms": 1, "images": 1, "scalars": 1}
+        )
+        accumulator.Reload()
+        for kind in tags:
+            tags[kind] += accumulator.Tags().get(kind, [])
+    return tags
 
 
 def inspected_replay_matches_the_model(app: str, model: Any, batch: Any) -> None:

@@ -440,3 +440,34 @@ def test_music_samples_pieces_continues_primers_and_refuses_bad_ones(tmp_path: P
 
 def test_prepare_offers_the_jsb_chorales() -> None:
     assert set(datasets("music")) == {"jsb_chorales"}
+
+
+def test_inspect_correlates_cells_with_onsets_and_the_beat(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helpers.running import run_main
+    from lstm_apps.apps.music.score_files import midi_bytes
+
+    ckpt, _ = trained("music")
+    primer = tmp_path / "primer.mid"
+    chords = [[60, 64, 67], [], [62], [62], [65, 69], [], [67], []] * 3
+    primer.write_bytes(midi_bytes(frames(chords, "p"), 4, 100))
+    out = tmp_path / "cells"
+    args = ["inspect", f"ckpt_path={ckpt}", f"input={primer}", "length=2", f"output_dir={out}"]
+    assert run_main([*args, "find=true"]) == 0  # the sampled MIDI goes to output_dir too
+    printed = capsys.readouterr().out
+    for feature in ("onsets", "notes"):  # (the tiny model's grid has one step per quarter: no beat)
+        assert any(row.startswith(feature) and " r=" in row for row in printed.splitlines()), printed
+    assert 'src="cells.png"' in (out / "cells.html").read_text() and (out / "cells.png").stat().st_size > 1000
+
+    from lstm_apps.apps.music.model import MusicModel
+    from lstm_apps.apps.music.predictor import MusicOptions, MusicPredictor
+    from lstm_apps.pipeline.predictor import Prediction
+
+    predictor = MusicPredictor(MusicModel(4, 3, hidden_size=8, num_layers=1, input_size=8), MusicOptions())
+    predictor._first_roll = frames([[60], [60], [], [64, 67], [64]], "p")
+    features = predictor.inspection_features(Prediction(""))  # steps read: a silent frame, then the roll
+    assert features["onsets"].tolist() == [0, 1, 0, 0, 2, 0]
+    assert features["notes"].tolist() == [0, 1, 1, 0, 2, 1]
+    assert features["beat_position"].tolist() == [3, 0, 1, 2, 3, 0]
+    assert features["on_the_beat"].tolist() == [0, 1, 0, 0, 0, 1]

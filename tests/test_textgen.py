@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import requests
 import torch
 import torch.nn.functional as F
 
+from helpers.running import run_main
 from helpers.serving import (
     browser_or_skip,
     check_info,
@@ -296,3 +298,50 @@ def test_textgen_streams_what_it_generates_and_sigterm_drains_the_request_in_fli
 def test_a_negative_temperature_is_refused_against_its_declared_range() -> None:
     with pytest.raises(UserError, match=r"temperature=-1"):
         read_options("textgen", {"temperature": -1.0})
+
+
+# -------------------------------------------------------------------------------- lstm-apps inspect
+def test_inspect_colours_each_character_and_finds_cells_for_the_text_features(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ckpt, _ = trained("textgen")
+    text = tmp_path / "input.txt"
+    text.write_text('the cat said "hi" (to the dog)\n    and sat [down]\n')
+    out = tmp_path / "cells"
+    args = ["inspect", f"ckpt_path={ckpt}", f"input=@{text}", f"output_dir={out}", "max_new_tokens=1"]
+    assert run_main([*args, "find=true", "top=3"]) == 0
+    printed = capsys.readouterr().out
+    for feature in ("inside_quotes", "bracket_depth", "position_in_line", "indentation"):
+        line = next((row for row in printed.splitlines() if row.startswith(feature)), printed)
+        assert line.count(" r=") == 3, line  # the best three cells with their r
+    page = (out / "cells.html").read_text()
+    assert page.count('<pre class="cell">') == 3 and page.count("<span") == 3 * len(text.read_text())
+    assert "Cells that track features of the input" in page and (out / "cells.png").stat().st_size > 5000
+    assert run_main([*args, "cells=[0,5]", "state=h", "layer=0"]) == 0
+    page = (out / "cells.html").read_text()
+    assert "<h3>layer0 h[0]</h3>" in page and "<h3>layer0 h[5]</h3>" in page
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("cells=[999]", r"cells: 999 is not a cell of layer0 c \(it has 16: 0-15\)"),
+        ("layer=3", r"layer: net.rnn has no layer 3 \(its layers: 0-0\)"),
+        ("direction=backward", r"direction: net.rnn is not bidirectional"),
+        (
+            "block=net.encoder",
+            r"block: the model has no recurrent block 'net.encoder' that ran \(blocks: net.rnn\)",
+        ),
+        ("input=@/no/such/file.txt", r"input: file not found: /no/such/file.txt"),
+        ("top=0", r"top"),
+    ],
+)
+def test_inspect_refuses_what_the_model_or_input_lacks_in_one_line(
+    tmp_path: Path, override: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ckpt, _ = trained("textgen")
+    args = ["inspect", f"ckpt_path={ckpt}", "input=the cat", f"output_dir={tmp_path}", "max_new_tokens=1"]
+    capsys.readouterr()
+    assert run_main([*args, override]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and re.search(message, err), err

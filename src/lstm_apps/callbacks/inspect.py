@@ -76,7 +76,8 @@ class InspectRecurrence(L.Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: Any
     ) -> None:
         clip = trainer.gradient_clip_val
-        if clip and str(trainer.gradient_clip_algorithm) in ("norm", "GradClipAlgorithmType.NORM"):
+        algorithm = getattr(trainer.gradient_clip_algorithm, "value", trainer.gradient_clip_algorithm)
+        if clip and algorithm in (None, "norm"):  # Lightning clips by norm unless told otherwise
             total = total_gradient_norm(pl_module)
             if total is not None:
                 clipped = (total > float(clip)).to(torch.int64)

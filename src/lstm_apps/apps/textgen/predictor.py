@@ -10,7 +10,7 @@ from annotated_types import Gt, Le
 from lstm_apps.apps.textgen.model import LanguageModel
 from lstm_apps.bounds import Count, Positive, PositiveReal, Seed
 from lstm_apps.pipeline.predictor import Prediction, Predictor
-from lstm_apps.text.tokenizer import fitted, token_pieces
+from lstm_apps.text.tokenizer import CharTokenizer, fitted, token_pieces
 
 
 @dataclass
@@ -50,9 +50,13 @@ class TextgenPredictor(Predictor[LanguageModel, TextgenOptions]):
         return Prediction("\n\n".join(self.model.join(prompt, sample) for sample in samples))
 
     def inspection_steps(self, prediction: Prediction) -> list[str] | None:
-        """The prompt's tokens, each as the text it stands for (characters for a char model)."""
+        """The prompt's tokens, each as the text it stands for: a char model's characters as
+        written (an unknown one too), in the order the model reads them."""
         tokenizer = fitted(self.model.tokenizer, "bind_fitted_state()")
-        return token_pieces(tokenizer, self.model.prompt_ids(self.options.prompt or ""))
+        prompt = self.options.prompt or ""
+        if isinstance(tokenizer, CharTokenizer) and prompt:
+            return list(prompt[::-1] if self.model.reverse else prompt)
+        return token_pieces(tokenizer, self.model.prompt_ids(prompt))
 
 
 PREDICTOR = TextgenPredictor
