@@ -261,6 +261,15 @@ def test_textgen_streams_what_it_generates_and_sigterm_drains_the_request_in_fli
         pieces = [json.loads(line) for line in streamed.iter_lines() if line]
         assert "".join(p["text"] for p in pieces) == expected and not any(p["before"] for p in pieces)
         assert server.post("/stream", json={**request, "temperature": 0}).status_code == 422
+        # The inside view: every cell's value at each character, for the last layer's memory.
+        said = 'say "hi" (x)'
+        inside = server.post("/inside", json={"text": said}).json()
+        assert inside["steps"] == list(said) and inside["state"] == "layer0 c"
+        assert len(inside["values"]) == 16 and all(len(row) == len(said) for row in inside["values"])
+        assert inside["values"] != server.post("/inside", json={"text": said[::-1]}).json()["values"]
+        refused = server.post("/inside", json={"text": said, "layer": 5})
+        assert refused.status_code == 422 and "layer" in refused.json()["detail"], refused.text
+        assert server.post("/inside", json={"text": " "}).status_code == 422
 
         driver = browser_or_skip()
         try:
@@ -279,6 +288,29 @@ def test_textgen_streams_what_it_generates_and_sigterm_drains_the_request_in_fli
             output = driver.find_element(By.ID, "output")
             assert driver.execute_script("return arguments[0].textContent", output) == "the cat" + expected
             assert int(output.get_attribute("data-pieces")) == len(pieces)
+
+            from selenium.webdriver.common.action_chains import ActionChains
+
+            driver.find_element(By.ID, "inside-text").send_keys(said)
+            driver.find_element(By.ID, "inside-submit").click()
+            WebDriverWait(driver, 30).until(
+                lambda d: d.find_elements(By.CSS_SELECTOR, "#inside-steps .inside-step")
+            )
+            hovered = driver.find_elements(By.CSS_SELECTOR, "#inside-steps .inside-step")[4]
+            assert hovered.text == '"' and driver.find_element(By.ID, "error").text == ""
+            ActionChains(driver).move_to_element(hovered).perform()
+            WebDriverWait(driver, 10).until(
+                lambda d: d.find_elements(By.CSS_SELECTOR, "#inside-cells[data-step='4']")
+            )
+            rows = driver.find_elements(By.CSS_SELECTOR, "#inside-cells .cell-row")
+            assert len(rows) == 5 and all(
+                len(r.find_elements(By.CSS_SELECTOR, "pre span")) == len(said) for r in rows
+            )
+            at_four = [abs(inside["values"][int(r.get_attribute("data-cell"))][4]) for r in rows]
+            assert (
+                at_four == sorted(at_four, reverse=True)
+                or max(abs(v) for row in inside["values"] for v in row) > 1
+            )
         finally:
             driver.quit()
 

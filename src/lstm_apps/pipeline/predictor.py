@@ -55,6 +55,11 @@ class Predictor(Generic[ModelT, OptionsT]):
     options_type: ClassVar[type]
     # The option ``lstm-apps inspect input=…`` sets (textgen's ``prompt``, the classifier's ``text`` …).
     main_input: ClassVar[str | None] = None
+    # Whether ``main_input`` is text whose pieces ``inspection_steps`` names: the server then also
+    # offers ``/inside`` (the playground's view of the cells along the input) …
+    inside_view: ClassVar[bool] = False
+    # … run with these options beside the input (a generator's continuation kept short).
+    inspection_options: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, model: ModelT, options: OptionsT, device: str = "cpu", direct: bool = False) -> None:
         self.model = model

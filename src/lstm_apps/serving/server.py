@@ -27,10 +27,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lstm_apps import __version__
 from lstm_apps.errors import UserError
+from lstm_apps.pipeline.predictor import predictor_for
 from lstm_apps.registry import app as registered_app
 from lstm_apps.serving import metrics
 from lstm_apps.serving.api import AppAPI, settle_the_heap
 from lstm_apps.serving.front_end import BoundedRequestHandler, BoundedStreamingHandler, RequestMetrics
+from lstm_apps.serving.inside import InsideAPI
 from lstm_apps.serving.routes import Served
 from lstm_apps.serving.settings import ServeSettings
 from lstm_apps.serving.summary import checkpoint_summary, handoff_summary
@@ -59,7 +61,8 @@ def endpoints_for(app: str) -> list[type[AppAPI]]:
     endpoints = spec.part(spec.endpoints)
     if not endpoints or not all(isinstance(e, type) and issubclass(e, AppAPI) for e in endpoints):
         raise UserError(f"app {app!r}: its endpoints ({spec.endpoints}) are not a list of AppAPI classes")
-    return list(endpoints)
+    inside = [InsideAPI] if predictor_for(app).inside_view else []  # the playground's inside view
+    return [*endpoints, *inside]
 
 
 def playground_script(app: str) -> Path:

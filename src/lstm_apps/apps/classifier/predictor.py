@@ -36,6 +36,7 @@ class ClassifierPredictor(Predictor[ClassifierModel, ClassifierOptions]):
 
     options_type = ClassifierOptions
     main_input = "text"
+    inside_view = True
 
     def predict(self) -> Prediction:
         options = self.options

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 
@@ -33,6 +33,8 @@ class Seq2SeqPredictor(Predictor[Seq2SeqModel, Seq2SeqOptions]):
 
     options_type = Seq2SeqOptions
     main_input = "input"
+    inside_view = True
+    inspection_options: ClassVar[dict[str, Any]] = {"beam_size": 1}
 
     def predict(self) -> Prediction:
         options = self.options

@@ -31,6 +31,7 @@ class TaggerPredictor(Predictor[TaggerModel, TaggerOptions]):
 
     options_type = TaggerOptions
     main_input = "text"
+    inside_view = True
 
     def predict(self) -> Prediction:
         options = self.options

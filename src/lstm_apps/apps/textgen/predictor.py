@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any, ClassVar
 
 from annotated_types import Gt, Le
 
@@ -33,6 +33,8 @@ class TextgenPredictor(Predictor[LanguageModel, TextgenOptions]):
 
     options_type = TextgenOptions
     main_input = "prompt"
+    inside_view = True
+    inspection_options: ClassVar[dict[str, Any]] = {"max_new_tokens": 1}
 
     def predict(self) -> Prediction:
         options = self.options

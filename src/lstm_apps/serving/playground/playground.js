@@ -87,6 +87,57 @@ const playground = (() => {
 
   let info = null;
 
+  // A background for a cell's value: blue below zero, red above (values scaled to [-1, 1]).
+  function cellColour(value) {
+    const v = Math.max(-1, Math.min(1, value));
+    const fade = Math.round(255 * (1 - Math.abs(v)));
+    return v > 0 ? `rgb(255,${fade},${fade})` : `rgb(${fade},${fade},255)`;
+  }
+
+  // The "inside" view of a text app (POST inside): the input's pieces; hovering one shows the cells
+  // most active there, each as the whole input coloured by its value (Karpathy's picture).
+  function mountInside(main, form) {
+    const text = element("textarea", { id: "inside-text", placeholder: "a text to look inside the network with" });
+    const button = element("button", { id: "inside-submit", type: "button", class: "secondary", text: "Look inside" });
+    const steps = element("div", { id: "inside-steps", class: "inside-steps" });
+    const cells = element("div", { id: "inside-cells" });
+    const section = element("section", { id: "inside", class: "inside" },
+      element("h2", { text: "Inside the network" }),
+      element("p", { class: "muted", text: "Hover a piece of the input: the cells most active there, along the whole input." }),
+      text, button, steps, cells);
+    main.append(section);
+    const firstText = form.querySelector("textarea, input[type=text]");
+    button.addEventListener("click", async () => {
+      showError("");
+      button.disabled = true;
+      try {
+        if (!text.value && firstText) text.value = firstText.value;
+        const answer = await postJSON("inside", { text: text.value });
+        const scale = answer.values.map((row) => Math.max(1, ...row.map(Math.abs)));
+        const show = (at) => {
+          const ranked = answer.values.map((row, cell) => [Math.abs(row[at]) / scale[cell], cell])
+            .sort((a, b) => b[0] - a[0]).slice(0, 5);
+          cells.replaceChildren(...ranked.map(([, cell]) => element("div", { class: "cell-row", "data-cell": cell },
+            element("span", { class: "cell-name", text: `${answer.state}[${cell}]` }),
+            element("pre", { class: "cell-text" }, ...answer.steps.map((piece, i) => element("span", {
+              text: piece, title: answer.values[cell][i].toFixed(3),
+              style: `background:${cellColour(answer.values[cell][i] / scale[cell])}`,
+            }))))));
+          cells.dataset.step = String(at);
+        };
+        steps.replaceChildren(...answer.steps.map((piece, i) => element("span", {
+          class: "inside-step", "data-step": i, text: piece, onmouseenter: () => show(i),
+        })));
+        steps.dataset.state = answer.state;
+      } catch (error) {
+        showError(error.message);
+      } finally {
+        button.disabled = false;
+        document.body.dataset.insideFinished = String(Number(document.body.dataset.insideFinished || 0) + 1);
+      }
+    });
+  }
+
   // build(form, result, model) fills the form and returns { label, run }: the button's text and
   // the submit handler (async, throws an Error whose message is shown).
   async function mount(build) {
@@ -120,6 +171,8 @@ const playground = (() => {
         document.body.dataset.finished = String(Number(document.body.dataset.finished || 0) + 1);
       }
     });
+    const endpoints = Object.keys(model.endpoints || {});
+    if (endpoints.some((path) => path.endsWith("/inside"))) mountInside(form.parentElement, form);
     document.body.dataset.ready = "true";
   }
 
