@@ -16,7 +16,7 @@ TEST_WORKERS ?= 2
 TORCH_PINS := torch==2.14.1 torchvision==0.29.1
 
 .DEFAULT_GOAL := help
-.PHONY: help install train sweep eval predict serve test test-fast bench bench-serve bench-cells bench-gpu bench-data tensorboard lint typecheck format clean
+.PHONY: help install train sweep eval predict inspect serve test test-fast bench bench-serve bench-cells bench-inspect bench-gpu bench-data tensorboard lint typecheck format clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -47,6 +47,10 @@ predict: $(STAMP) ## run CKPT on new input: make predict ARGS='prompt="The funct
 	@test -n "$(CKPT)" || { echo "no checkpoint found for APP=$(APP): run 'make train' or pass CKPT=…"; exit 2; }
 	$(BIN)/lstm-apps predict ckpt_path=$(CKPT) $(ARGS)
 
+inspect: $(STAMP) ## the cells of CKPT over an input, drawn and ranked: make inspect ARGS='input=@notes.txt find=true'
+	@test -n "$(CKPT)" || { echo "no checkpoint found for APP=$(APP): run 'make train' or pass CKPT=…"; exit 2; }
+	$(BIN)/lstm-apps inspect ckpt_path=$(CKPT) $(ARGS)
+
 serve: $(STAMP) ## serve CKPT over HTTP with a playground at /: make serve ARGS="serve.port=8000"
 	@test -n "$(CKPT)" || { echo "no checkpoint found for APP=$(APP): run 'make train' or pass CKPT=…"; exit 2; }
 	$(BIN)/lstm-apps serve ckpt_path=$(CKPT) $(ARGS)
@@ -57,14 +61,18 @@ test: $(STAMP) ## run the whole offline test suite, in TEST_WORKERS processes (p
 test-fast: $(STAMP) ## the suite without the slow and GPU tests (see docs/testing.md)
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not slow and not gpu" $(ARGS)
 
-bench: $(STAMP) ## per app: Lightning vs plain-PyTorch throughput, decoding speed, then bench-serve and bench-data -> bench/results.md
+bench: $(STAMP) ## per app: Lightning vs plain-PyTorch throughput, decoding speed, then bench-serve, bench-cells, bench-inspect and bench-data -> bench/results.md
 	$(BIN)/python bench/run.py $(ARGS)
 	$(MAKE) --no-print-directory bench-serve
 	$(MAKE) --no-print-directory bench-cells
+	$(MAKE) --no-print-directory bench-inspect
 	$(MAKE) --no-print-directory bench-data
 
 bench-cells: $(STAMP) ## the recurrent cells side by side: tokens/s and memory at equal parameters, lengths 64-4096
 	$(BIN)/python bench/cells.py
+
+bench-inspect: $(STAMP) ## what callbacks=inspect costs per app at its default interval (goal <= 10 %)
+	$(BIN)/python bench/inspect_cost.py
 
 bench-serve: $(STAMP) ## served models: requests/s and p50/p99 at 1, 8, 32 HTTP clients, batching off and on
 	$(BIN)/python bench/serve.py

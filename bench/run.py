@@ -329,6 +329,47 @@ def measure(app: str, mode: str, steps: int, warmup: int, overrides: list[str]) 
     }
 
 
+def measure_inspection_pass(app: str, overrides: list[str], repeats: int = 3) -> dict:
+    """What ``callbacks=inspect`` adds, on the app's default model: milliseconds of its per-step
+    work (the gradient norm behind the clipping count, after a real backward; best of 20) and of one
+    inspection (the replay of a validation batch, the learning-signal curves and the numbers; best
+    of ``repeats``)."""
+    import torch
+
+    from lstm_apps.inspection.batch import inspect_batch
+    from lstm_apps.inspection.statistics import total_gradient_norm
+    from lstm_apps.pipeline.app_datamodule import move_batch
+
+    _, model, datamodule = build(app, overrides)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device).train()
+
+    def synchronised() -> float:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter()
+
+    train_batch = move_batch(next(iter(datamodule.train_dataloader())), device)
+    model.inspection_loss(train_batch).backward()
+    norms = []
+    for _ in range(20):
+        started = synchronised()
+        total_gradient_norm(model)
+        norms.append(synchronised() - started)
+    datamodule.setup("validate")
+    batch = move_batch(next(iter(datamodule.val_dataloader())), device)
+    seconds = []
+    for _ in range(repeats):
+        started = synchronised()
+        inspection = inspect_batch(model, batch)
+        seconds.append(synchronised() - started)
+    return {
+        "per_step_ms": 1000 * min(norms),
+        "pass_ms": 1000 * min(seconds),
+        "scalars": len(inspection.scalars),
+    }
+
+
 def measure_feature_cost(app: str, steps: int, warmup: int, overrides: list[str]) -> dict:
     """Milliseconds of a whole training step (forward, backward, optimiser) and of the features
     the network computes inside its forward (``net.features``: log-mels from audio), on the same
@@ -661,7 +702,9 @@ def main() -> None:
         "--only-training", action="store_true", help="only the Lightning vs plain training tables"
     )
     parser.add_argument(
-        "--child", choices=["plain", "lightning", "decode", "ops", "features"], help=argparse.SUPPRESS
+        "--child",
+        choices=["plain", "lightning", "inspection-pass", "decode", "ops", "features"],
+        help=argparse.SUPPRESS,
     )
     parser.add_argument(
         "--results", type=Path, default=HERE / "results.md", help="the page the sections are merged into"
@@ -676,6 +719,9 @@ def main() -> None:
         return
     if args.child == "features":
         print(json.dumps(measure_feature_cost(args.app, args.steps, args.warmup, args.overrides)))
+        return
+    if args.child == "inspection-pass":
+        print(json.dumps(measure_inspection_pass(args.app, args.overrides)))
         return
     if args.child == "ops":
         print(json.dumps(measure_operator_calls(args.app)))

@@ -42,6 +42,7 @@ LAYERS = {
     "data": 2,
     "plots": 2,
     "config_ranges": 2,
+    "inspection": 2,
     "pipeline": 3,
     "diagnostics": 4,
     "callbacks": 4,

@@ -145,6 +145,7 @@ RUN: Table = {
     "callbacks.inspect.vanish_below": key(FRACTION, doc="signal share below which it counts as vanished"),
     "callbacks.inspect.vanish_within": key(POSITIVE, doc="steps back within which vanishing is reported"),
     "callbacks.inspect.explode_share": key(FRACTION, doc="clipped-step share reported as exploding"),
+    "callbacks.inspect.explode_factor": key(reals(1), doc="mean norm / clip threshold reported as exploding"),
     # logger
     "logger.tensorboard.default_hp_metric": key(FLAG, doc="log a placeholder hp_metric"),
     # hparams_search=<app>_optuna

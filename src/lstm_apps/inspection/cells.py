@@ -12,7 +12,6 @@ import torch
 
 from lstm_apps.errors import UserError
 from lstm_apps.inspection.replay import BlockRecord, replaying
-from lstm_apps.pipeline.predictor import Prediction, Predictor
 
 
 @dataclass
@@ -20,14 +19,15 @@ class InspectedRun:
     """One input's run: the prediction, the replayed blocks, and what the app says about the
     input's steps (the text of each step, extra per-step features)."""
 
-    prediction: Prediction
+    prediction: Any  # the predictor's Prediction
     records: list[BlockRecord]
     steps: list[str] | None
     features: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def run_inspected(predictor: Predictor) -> InspectedRun:
-    """``predictor.predict()`` with every recurrent block of its model replayed step by step."""
+def run_inspected(predictor: Any) -> InspectedRun:
+    """``predictor.predict()`` (an app's ``Predictor``) with every recurrent block of its model
+    replayed step by step."""
     with torch.no_grad(), replaying(predictor.model) as records:
         prediction = predictor.predict()
     steps = predictor.inspection_steps(prediction)
