@@ -20,7 +20,7 @@ from helpers.config import compose_config
 from lstm_apps.callbacks.inspect import InspectRecurrence
 from lstm_apps.core.cell_trace import GATES, trace_block
 from lstm_apps.core.recurrent import RecurrentBlock
-from lstm_apps.inspection.features import correlations, rank_cells, text_features
+from lstm_apps.inspection.features import chance_level, correlations, rank_cells, text_features
 from lstm_apps.inspection.replay import replaying
 from lstm_apps.inspection.signal import signal_curves, steps_to_fall_below
 
@@ -113,6 +113,18 @@ def test_text_features_follow_quotes_brackets_lines_and_indentation() -> None:
     assert text_features(words)["inside_quotes"].tolist() == [0, 1, 1]
 
 
+def test_the_chance_level_is_what_the_best_of_unrelated_cells_reaches() -> None:
+    rng = np.random.default_rng(1)
+    for cells, steps in ((512, 40), (1024, 3000)):
+        noise = rng.normal(size=(steps, cells))
+        best = np.abs(correlations(noise, rng.normal(size=steps))).max()
+        assert 0.7 * chance_level(cells, steps) < best < 1.3 * chance_level(cells, steps), (
+            cells,
+            steps,
+            best,
+        )
+
+
 def test_cells_are_ranked_by_their_correlation_with_a_feature() -> None:
     rng = np.random.default_rng(0)
     feature = rng.integers(0, 2, 200).astype(float)
@@ -123,6 +135,11 @@ def test_cells_are_ranked_by_their_correlation_with_a_feature() -> None:
     best = ranked["inside_quotes"][0]
     assert best.cell == "layer1 c[4]" and best.r < -0.95
     assert abs(correlations(values[:, :1], feature)[0]) < 0.3
+    masked = feature.copy()
+    masked[:100] = np.nan  # where a feature does not apply: left out of r
+    values[:100, 2] = 1e6  # a cell wild there only
+    values[100:, 2] = masked[100:]
+    assert rank_cells({"layer0 h": values}, {"half": masked}, top=1)["half"][0].cell == "layer0 h[2]"
 
 
 class _Toy(L.LightningModule):

@@ -456,9 +456,16 @@ def test_inspect_correlates_cells_with_onsets_and_the_beat(
     args = ["inspect", f"ckpt_path={ckpt}", f"input={primer}", "length=2", f"output_dir={out}"]
     assert run_main([*args, "find=true"]) == 0  # the sampled MIDI goes to output_dir too
     printed = capsys.readouterr().out
-    for feature in ("onsets", "notes"):  # (the tiny model's grid has one step per quarter: no beat)
+    for feature in ("onsets", "notes", "bar_position"):  # (a grid of one step per quarter: no beat)
         assert any(row.startswith(feature) and " r=" in row for row in printed.splitlines()), printed
     assert 'src="cells.png"' in (out / "cells.html").read_text() and (out / "cells.png").stat().st_size > 1000
+    (tmp_path / "bad.mid").write_text("not midi")
+    capsys.readouterr()
+    assert (
+        run_main(["inspect", f"ckpt_path={ckpt}", f"input={tmp_path / 'bad.mid'}", f"output_dir={out}"]) == 2
+    )
+    refused = capsys.readouterr().err.strip()
+    assert len(refused.splitlines()) == 1 and "bad.mid: music21 cannot read it" in refused, refused
 
     from lstm_apps.apps.music.model import MusicModel
     from lstm_apps.apps.music.predictor import MusicOptions, MusicPredictor
@@ -467,7 +474,10 @@ def test_inspect_correlates_cells_with_onsets_and_the_beat(
     predictor = MusicPredictor(MusicModel(4, 3, hidden_size=8, num_layers=1, input_size=8), MusicOptions())
     predictor._first_roll = frames([[60], [60], [], [64, 67], [64]], "p")
     features = predictor.inspection_features(Prediction(""))  # steps read: a silent frame, then the roll
-    assert features["onsets"].tolist() == [0, 1, 0, 0, 2, 0]
-    assert features["notes"].tolist() == [0, 1, 1, 0, 2, 1]
-    assert features["beat_position"].tolist() == [3, 0, 1, 2, 3, 0]
-    assert features["on_the_beat"].tolist() == [0, 1, 0, 0, 0, 1]
+    assert all(np.isnan(values[0]) for values in features.values())  # the silent frame
+    assert features["onsets"][1:].tolist() == [1, 0, 0, 2, 0]
+    assert features["notes"][1:].tolist() == [1, 1, 0, 2, 1]
+    assert features["beat_position"][1:].tolist() == [0, 1, 2, 3, 0]
+    assert features["on_the_beat"][1:].tolist() == [1, 0, 0, 0, 1]
+    assert features["bar_position"][1:].tolist() == [0, 1, 2, 3, 4]
+    assert features["on_the_downbeat"][1:].tolist() == [1, 0, 0, 0, 0]

@@ -167,18 +167,22 @@ class _MinStepper(_Stepper):
         return (h,), h, gates
 
 
-class _SLSTMStepper(_Stepper):
-    """sLSTM: state ``(h, c, n, m)``, each ``[B, H]``; block-diagonal recurrence over heads."""
+class _XStepper(_Stepper):
+    """An xLSTM layer-direction: its input projection for all steps at once, then the cell's step."""
 
     def __init__(self, stack: XLSTM, index: int, start: torch.Tensor | None) -> None:
         self.stack, self.index, self._start = stack, index, start
 
+    def prepare(self, inputs: torch.Tensor) -> list[torch.Tensor]:
+        return list(self.stack.projections[self.index](inputs).unbind(1))
+
+
+class _SLSTMStepper(_XStepper):
+    """sLSTM: state ``(h, c, n, m)``, each ``[B, H]``; block-diagonal recurrence over heads."""
+
     def start(self, batch: int, like: torch.Tensor) -> StepState:
         flat = self._start if self._start is not None else like.new_zeros(batch, self.stack.state_size)
         return tuple(flat.split(self.stack.hidden_size, dim=-1))
-
-    def prepare(self, inputs: torch.Tensor) -> list[torch.Tensor]:
-        return list(self.stack.projections[self.index](inputs).unbind(1))
 
     def step(
         self, x: torch.Tensor, state: StepState
@@ -203,11 +207,8 @@ class _SLSTMStepper(_Stepper):
         return state[1] / state[2].clamp_min(1e-30)  # the cell's normalised memory, what h reads
 
 
-class _MLSTMStepper(_Stepper):
+class _MLSTMStepper(_XStepper):
     """mLSTM: state ``(h, C, n, m)``; gates per head (reported for each of the head's units)."""
-
-    def __init__(self, stack: XLSTM, index: int, start: torch.Tensor | None) -> None:
-        self.stack, self.index, self._start = stack, index, start
 
     def start(self, batch: int, like: torch.Tensor) -> StepState:
         stack = self.stack
@@ -215,9 +216,6 @@ class _MLSTMStepper(_Stepper):
         flat = self._start if self._start is not None else like.new_zeros(batch, stack.state_size)
         h, c, n, m = flat.split([hidden, heads * d * d, hidden, heads], dim=-1)
         return h, c.view(batch, heads, d, d), n.view(batch, heads, d), m
-
-    def prepare(self, inputs: torch.Tensor) -> list[torch.Tensor]:
-        return list(self.stack.projections[self.index](inputs).unbind(1))
 
     def step(
         self, x: torch.Tensor, state: StepState

@@ -64,20 +64,28 @@ def correlations(values: np.ndarray, features: np.ndarray) -> np.ndarray:
     return np.nan_to_num(r)
 
 
+def chance_level(cells: int, steps: int) -> float:
+    """About the largest |r| the best of ``cells`` unrelated cells reaches over ``steps`` steps by
+    chance alone (the maximum of that many |N(0, 1/steps)|): a best cell near it tracks nothing."""
+    return float(min(1.0, np.sqrt(2 * np.log(2 * max(cells, 1)) / max(steps, 1))))
+
+
 def rank_cells(
     cells: dict[str, np.ndarray], features: dict[str, np.ndarray], top: int
 ) -> dict[str, list[Correlated]]:
     """Per feature that varies over the input, the ``top`` cells by ``|r|`` over the steps both
-    cover; ``cells`` maps a name such as ``layer1 c`` to its values ``[T, units]``."""
+    cover and the feature applies to (not NaN); ``cells`` maps a name such as ``layer1 c`` to its
+    values ``[T, units]``."""
     names = [f"{group}[{unit}]" for group, values in cells.items() for unit in range(values.shape[1])]
     matrix = np.concatenate([values for values in cells.values()], axis=1)
     ranked: dict[str, list[Correlated]] = {}
     for feature, series in features.items():
         steps = min(len(series), matrix.shape[0])  # the steps both cover
         series = np.asarray(series[:steps], dtype=float)
-        if steps < 3 or np.ptp(series) == 0:
+        kept = np.isfinite(series)  # a feature says NaN where it does not apply
+        if kept.sum() < 3 or np.ptp(series[kept]) == 0:
             continue
-        r = correlations(matrix[:steps], series)
+        r = correlations(matrix[:steps][kept], series[kept])
         best = np.argsort(-np.abs(r))[:top]
         ranked[feature] = [Correlated(feature, names[i], float(r[i])) for i in best]
     return ranked

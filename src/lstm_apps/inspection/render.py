@@ -83,25 +83,36 @@ def text_png(
     fig.savefig(path)
 
 
+def _centred(values: np.ndarray) -> np.ndarray:
+    """A cell's values about their mean, scaled to [-1, 1]: how it moves over the input shows even
+    where it moves little about a large value."""
+    moved = values - values.mean()
+    top = float(np.abs(moved).max()) if moved.size else 0.0
+    return moved / top if top > 0 else moved
+
+
 def heatmap_png(cells: dict[str, np.ndarray], path: Path) -> None:
-    """Cells (rows) over time (columns), each scaled to [-1, 1]."""
-    matrix = np.stack([_scaled(values) for values in cells.values()]) if cells else np.zeros((1, 1))
-    fig = new_figure(min(2 + matrix.shape[1] * 0.04, 16), 1 + 0.3 * len(cells))
+    """Cells (rows) over time (columns), each about its mean, scaled to [-1, 1]."""
+    matrix = np.stack([_centred(values) for values in cells.values()]) if cells else np.zeros((1, 1))
+    fig = new_figure(min(4 + matrix.shape[1] * 0.05, 16), 1.2 + 0.35 * len(cells))
     ax = fig.add_subplot()
     ax.imshow(matrix, aspect="auto", cmap="bwr", vmin=-1, vmax=1, interpolation="nearest")
     ax.set_yticks(range(len(cells)), list(cells), fontsize=7)
-    ax.set_xlabel("step")
+    ax.set_xlabel("step (each cell about its mean: blue below, red above)")
     fig.tight_layout()
     fig.savefig(path)
 
 
-def findings_html(ranked: dict[str, list[Correlated]]) -> str:
+def findings_html(ranked: dict[str, list[Correlated]], note: str = "") -> str:
     rows = "".join(
         f"<tr><td>{html.escape(f.feature)}</td><td>{html.escape(f.cell)}</td><td>{f.r:+.3f}</td></tr>"
         for found in ranked.values()
         for f in found
     )
-    return f"<h2>Cells that track features of the input</h2><table><tr><th>feature</th><th>cell</th><th>r</th></tr>{rows}</table>"
+    return (
+        f"<h2>Cells that track features of the input</h2><p>{html.escape(note)}</p>"
+        f"<table><tr><th>feature</th><th>cell</th><th>r</th></tr>{rows}</table>"
+    )
 
 
 def page(title: str, body: str) -> str:

@@ -58,7 +58,8 @@ class Predictor(Generic[ModelT, OptionsT]):
     # Whether ``main_input`` is text whose pieces ``inspection_steps`` names: the server then also
     # offers ``/inside`` (the playground's view of the cells along the input) …
     inside_view: ClassVar[bool] = False
-    # … run with these options beside the input (a generator's continuation kept short).
+    # … and ``lstm-apps inspect`` (where left at their defaults) run with these options beside the
+    # input: a generator's continuation kept short, a beam search of one hypothesis.
     inspection_options: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, model: ModelT, options: OptionsT, device: str = "cpu", direct: bool = False) -> None:

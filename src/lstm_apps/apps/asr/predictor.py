@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -42,6 +42,7 @@ class SpeechPredictor(Predictor[SpeechModel, SpeechOptions]):
 
     options_type = SpeechOptions
     main_input = "input"
+    inspection_options: ClassVar[dict[str, Any]] = {"beam_size": 1}
 
     def predict(self) -> Prediction:
         options = self.options

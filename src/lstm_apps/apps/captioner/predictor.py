@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -47,6 +47,7 @@ class CaptionerPredictor(Predictor[CaptionModel, CaptionerOptions]):
 
     options_type = CaptionerOptions
     main_input = "image"
+    inspection_options: ClassVar[dict[str, Any]] = {"beam_size": 1}
 
     def predict(self) -> Prediction:
         options = self.options

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -37,6 +37,7 @@ class MusicPredictor(Predictor[MusicModel, MusicOptions]):
 
     options_type = MusicOptions
     main_input = "primer"
+    inspection_options: ClassVar[dict[str, Any]] = {"length": 1, "num_samples": 1}
 
     def predict(self) -> Prediction:
         options = self.options
@@ -62,19 +63,28 @@ class MusicPredictor(Predictor[MusicModel, MusicOptions]):
     def inspection_features(self, prediction: Prediction) -> dict[str, Any]:
         """Per step the network reads (a silent frame, then the piece: primer and samples):
         ``onsets`` (keys struck), ``notes`` (keys sounding), ``beat_position`` (steps since the
-        quarter began) and ``on_the_beat``."""
+        quarter began) and ``on_the_beat``, ``bar_position`` (steps since the bar began, bars of
+        four quarters from the first step, as most chorales have) and ``on_the_downbeat``; NaN at
+        the silent frame, which ``find`` leaves out."""
         roll = getattr(self, "_first_roll", None)
         if roll is None:
             return {}
         frames = np.concatenate([np.zeros((1, roll.shape[1]), dtype=bool), roll.astype(bool)])
         before = np.concatenate([np.zeros((1, roll.shape[1]), dtype=bool), frames[:-1]])
-        position = (np.arange(len(frames)) - 1) % self.model.steps_per_quarter
-        return {
+        step = np.arange(len(frames)) - 1  # the silent frame comes before the piece's first step
+        quarter = self.model.steps_per_quarter
+        in_quarter, in_bar = step % quarter, step % (4 * quarter)
+        features = {
             "onsets": (frames & ~before).sum(1).astype(float),
             "notes": frames.sum(1).astype(float),
-            "beat_position": position.astype(float),
-            "on_the_beat": (position == 0).astype(float),
+            "beat_position": in_quarter.astype(float),
+            "on_the_beat": (in_quarter == 0).astype(float),
+            "bar_position": in_bar.astype(float),
+            "on_the_downbeat": (in_bar == 0).astype(float),
         }
+        for values in features.values():
+            values[0] = np.nan  # the silent frame is no step of the piece: left out of r
+        return features
 
     def checked_primer(self, roll: np.ndarray, where: str) -> np.ndarray:
         """``roll`` unless it is longer than the longest piece the model was trained on (how far
