@@ -321,6 +321,52 @@ def test_synthesised_speech_is_deterministic_and_its_splits_share_no_voice(tmp_p
     ]
 
 
+def test_open_sentences_are_prose_in_spoken_form_and_each_in_one_split_only() -> None:
+    from lstm_apps.apps.asr.open_sentences import prose_sentences, sentences_by_split, split_of, unseen_share
+
+    text = (
+        "A call calls a callable object (e.g., a *function*) with arguments.\n\n"
+        '   call ::= primary "(" [argument_list] ")"\n\n'
+        'The "__call__()" method is looked up. Values are 3.5% of 1,200 here! Too short. '
+        "When all arguments have been processed, the slots that are still unfilled are filled "
+        "with the corresponding default value from the function definition."
+    )
+    assert prose_sentences(text) == ["values are three point five percent of one thousand two hundred here"]
+    by_split = sentences_by_split()
+    assert min(len(v) for v in by_split.values()) >= 400 and len(by_split["train"]) >= 5000
+    assert not set(by_split["test"]) & set(by_split["train"]) and not set(by_split["val"]) & set(
+        by_split["train"]
+    )
+    assert all(split_of(sentence) == split for split, found in by_split.items() for sentence in found)
+    assert all(set(sentence) <= set("abcdefghijklmnopqrstuvwxyz' ") for sentence in by_split["test"])
+    assert unseen_share(["the cat", "a dog"], ["the bird", "a cat"]) == 0.25
+
+
+def test_the_open_corpus_mixes_held_out_sentences_with_the_grammar_and_leaves_the_grammar_corpus_as_it_was(
+    tmp_path: Path,
+) -> None:
+    from lstm_apps.apps.asr.open_sentences import sentences_by_split
+
+    grammar_only = GeneratedSpokenCorpus(str(tmp_path), train_size=50, val_size=20, test_size=20)
+    drawn = random.Random(0)
+    assert list(grammar_only.texts("train", random.Random(0))) == [utterance_text(drawn) for _ in range(50)]
+    opened = GeneratedSpokenCorpus(str(tmp_path), train_size=200, val_size=50, test_size=100, open_share=0.5)
+    assert opened.folder() != grammar_only.folder() and opened.folder().name.endswith("-open0.5")
+    rng = random.Random(0)
+    texts = {split: list(opened.texts(split, rng)) for split in ("train", "val", "test")}
+    test_sentences = set(sentences_by_split()["test"])
+    open_test = [t for t in texts["test"] if t in test_sentences]
+    assert 30 <= len(open_test) <= 70  # about half
+    assert not set(texts["train"]) & test_sentences
+    # Its LM text: the sources' other sentences and grammar utterances, never a val or test sentence.
+    lm_text = list(opened.language_model_texts() or [])
+    held_out = set(sentences_by_split()["val"]) | test_sentences
+    assert len(lm_text) > 20_000 and not set(lm_text) & held_out
+    spoken_in_training = set(sentences_by_split()["train"])
+    assert sum(text in spoken_in_training for text in lm_text) > 5000
+    assert grammar_only.language_model_texts() is None  # the grammar's own transcripts count
+
+
 def test_the_synthesiser_refuses_an_unknown_voice() -> None:
     with pytest.raises(UserError, match="no voice 'en-us\\+nobody'"):
         Synthesiser().speak("hello", Voice("en-us", "nobody"))
@@ -438,6 +484,19 @@ def test_librispeech_is_prepared_from_a_mirror_into_manifests_the_reader_takes(t
     assert len(read_audio(entries[0].audio, 16_000)) == 8000
     with pytest.raises(UserError, match="unknown corpus 'nope'"):
         prepare("nope", tmp_path)
+
+
+def test_the_lm_is_counted_on_the_corpus_text_where_the_corpus_has_one(tmp_path: Path) -> None:
+    from lstm_apps.pipeline.train import build_datamodule
+
+    manifest = write_speech(tmp_path / "speech", voices=("m1",))
+    data = build_datamodule(compose_config("train", tiny_asr_overrides(manifest), tmp_path / "run"))
+    data.setup("fit")
+    transcripts = data.unit_sequences("train")
+    assert list(data.language_model_sequences()) == [transcripts[i].tolist() for i in range(len(transcripts))]
+    data.corpus.language_model_texts = lambda: iter(["one two", "three"])
+    units = data.output_units
+    assert list(data.language_model_sequences()) == [units.encode("one two", "x"), units.encode("three", "x")]
 
 
 def test_a_bpe_model_trains_predicts_and_counts_its_lm_on_pieces(

@@ -145,3 +145,39 @@ def test_unknown_words_become_the_source_words_they_attend_to() -> None:
     assert replace_unknown(target, source, tokens, None, text) == "A man."
     char = train_tokenizer("char", ["A man"])
     assert replace_unknown(char, source, char.encode("A man"), attention, text) == "A man"
+
+
+@pytest.mark.parametrize(
+    ("written", "spoken"),
+    [
+        (
+            "It's 3.5% of 1,200 on the 2nd!",
+            "it's three point five percent of one thousand two hundred on the second",
+        ),
+        ("Call 007 at 10:30, room #12", "call zero zero seven at ten thirty room number twelve"),
+        ("The __call__() method", "the call method"),
+        ("'quoted' text & more", "quoted text and more"),
+        ("x = a + b", "x equals a plus b"),
+        ("2004 and 3,500,017", "two thousand and four and three million five hundred thousand and seventeen"),
+        ("the 23rd, the 40th", "the twenty third the fortieth"),
+        ("  Spaces\tand\nlines  ", "spaces and lines"),
+        ("naïve café", "na ve caf"),
+    ],
+)
+def test_the_spoken_form_spells_numbers_reads_symbols_and_keeps_only_the_alphabet(
+    written: str, spoken: str
+) -> None:
+    from lstm_apps.text.spoken_form import ALPHABET, spoken_form
+
+    assert spoken_form(written) == spoken
+    assert set(spoken_form(written)) <= ALPHABET
+
+
+def test_number_words_reach_billions_and_refuse_negatives() -> None:
+    from lstm_apps.text.spoken_form import number_words
+
+    assert number_words(115) == "one hundred and fifteen"
+    assert number_words(1_000_001) == "one million and one"
+    assert number_words(2_000_000_000) == "two billion"
+    with pytest.raises(ValueError, match="n >= 0"):
+        number_words(-1)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterator
+from functools import partial
 from typing import Annotated, Any, Protocol
 
 import numpy as np
@@ -216,6 +217,18 @@ class SpeechDataModule(PreparedRecordsDataModule):
     def unit_sequences(self, split: str) -> SequenceArrays:
         """The unit ids of every transcript of ``split`` (what a unit LM is counted on)."""
         return self.labels[split]
+
+    def language_model_sequences(self) -> Iterator[list[int]]:
+        """What the transcripts' unit LM is counted on: the corpus's own LM text where it has one
+        (``language_model_texts``: text never spoken in validation or test, far more than the
+        transcripts), else the training transcripts."""
+        own = getattr(self.corpus, "language_model_texts", lambda: None)()
+        if own is None:
+            sequences = self.unit_sequences("train")
+            return (sequences[i].tolist() for i in range(len(sequences)))
+        assert self.output_units is not None, "setup() first"
+        encode = partial(self.output_units.encode, where="the corpus's LM text", unknown="drop")
+        return (encode(text) for text in own)
 
     def references(self, split: str) -> TextColumn:
         """The transcripts of ``split`` in dataset order, as the model should write them."""

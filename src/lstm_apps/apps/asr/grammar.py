@@ -8,13 +8,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-ONES = "zero one two three four five six seven eight nine".split()
-TEENS = "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
-TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
-ORDINALS = (
-    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
-    "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"
-).split()
+from lstm_apps.text.spoken_form import ONES, number_words, ordinal_words
+
+__all__ = ["number_words", "ordinal_words", "utterance_text", "vocabulary", "year_words"]
+
 MONTHS = "january february march april may june july august september october november december".split()
 DAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
 NAMES = (
@@ -43,33 +40,6 @@ VERBS_PAST = (
     "found lost painted carried opened closed bought sold cleaned moved watched visited repaired "
     "borrowed noticed described"
 ).split()
-
-
-def number_words(n: int) -> str:
-    """``0 <= n < 10_000`` in words, British style: ``four hundred and twelve``."""
-    if n < 10:
-        return ONES[n]
-    if n < 20:
-        return TEENS[n - 10]
-    if n < 100:
-        tens, ones = divmod(n, 10)
-        return TENS[tens] + (f" {ONES[ones]}" if ones else "")
-    if n < 1000:
-        hundreds, rest = divmod(n, 100)
-        return f"{ONES[hundreds]} hundred" + (f" and {number_words(rest)}" if rest else "")
-    thousands, rest = divmod(n, 1000)
-    head = f"{number_words(thousands)} thousand"
-    if not rest:
-        return head
-    return head + (f" and {number_words(rest)}" if rest < 100 else f" {number_words(rest)}")
-
-
-def ordinal_words(n: int) -> str:
-    """``1 <= n <= 31`` as an ordinal: ``twenty third``."""
-    if n <= 20:
-        return ORDINALS[n - 1]
-    tens, ones = divmod(n, 10)
-    return f"{TENS[tens]} {ORDINALS[ones - 1]}" if ones else TENS[tens][:-1] + "ieth"
 
 
 def year_words(year: int) -> str:

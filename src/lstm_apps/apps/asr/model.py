@@ -93,11 +93,9 @@ class SpeechModel(DecodedEvaluation[str], AppModule):
         self.output_units = OutputUnits.from_state(state)
 
     def count_transcripts(self, data: SpeechDataModule) -> UnitNgram:
-        """The ``lm_order``-gram of the training transcripts' unit ids."""
-        sequences = data.unit_sequences("train")
-        return UnitNgram.count(
-            (sequences[i].tolist() for i in range(len(sequences))), self.units, self.lm_order
-        )
+        """The ``lm_order``-gram of the training transcripts' unit ids, or of the corpus's own LM
+        text where it has one (``SpeechDataModule.language_model_sequences``)."""
+        return UnitNgram.count(data.language_model_sequences(), self.units, self.lm_order)
 
     def language_model(self, path: str | None = None, order: int | None = None) -> UnitNgram | None:
         """The n-gram of ``path`` (default ``lm_path``): trained from a text file, or loaded from

@@ -16,14 +16,16 @@ import json
 import random
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from annotated_types import Ge, Le
 
 from lstm_apps.apps.asr.audio import resample, to_int16, write_wav
 from lstm_apps.apps.asr.espeak import Synthesiser, Voice
 from lstm_apps.apps.asr.grammar import utterance_text
 from lstm_apps.apps.asr.manifest import Utterance, read_manifest
+from lstm_apps.apps.asr.open_sentences import language_model_sentences, sentences_by_split, unseen_share
 from lstm_apps.bounds import Positive, Seed
 from lstm_apps.data.files import write_text_atomically
 from lstm_apps.data.prepared.store import files_identity
@@ -85,14 +87,29 @@ class GeneratedSpokenCorpus:
         val_size: Positive = 300,
         test_size: Positive = 500,
         seed: Seed = 0,
+        open_share: Annotated[float, Ge(0), Le(1)] = 0.0,
     ) -> None:
+        """``open_share``: the share of utterances that are sentences of English at large
+        (``open_sentences.py``: held out by split) rather than the grammar's."""
         self.directory = Path(directory)
         self.sizes = {"train": train_size, "val": val_size, "test": test_size}
         self.seed = seed
+        self.open_share = open_share
 
     def folder(self) -> Path:
         sizes = "-".join(str(n) for n in self.sizes.values())
-        return self.directory / f"v{GENERATOR_VERSION}-seed{self.seed}-{sizes}"
+        opened = f"-open{self.open_share:g}" if self.open_share else ""
+        return self.directory / f"v{GENERATOR_VERSION}-seed{self.seed}-{sizes}{opened}"
+
+    def texts(self, split: str, rng: random.Random) -> Iterator[str]:
+        """The split's utterance texts: the grammar's, and with ``open_share`` sentences of that
+        split alone (no val or test sentence is ever a training one)."""
+        sentences = sentences_by_split()[split] if self.open_share else ()
+        for _ in range(self.sizes[split]):
+            if sentences and rng.random() < self.open_share:
+                yield sentences[rng.randrange(len(sentences))]
+            else:
+                yield utterance_text(rng)
 
     def manifests(self) -> dict[str, Path]:
         return {split: self.folder() / f"{split}.jsonl" for split in self.sizes}
@@ -104,17 +121,36 @@ class GeneratedSpokenCorpus:
     def _write(self, folder: Path) -> None:
         synthesiser = Synthesiser()
         rng = random.Random(self.seed)
-        for split, size in self.sizes.items():
+        spoken: dict[str, list[str]] = {}
+        for split in self.sizes:
             (folder / split).mkdir()
             rows = []
-            for i in range(size):
-                text, voice = utterance_text(rng), draw_voice(rng, split)
+            spoken[split] = []
+            # Drawn one at a time, between each voice and recording: the grammar-only corpus is
+            # the same for a seed as before open sentences existed.
+            for i, text in enumerate(self.texts(split, rng)):
+                spoken[split].append(text)
+                voice = draw_voice(rng, split)
                 audio = recording(synthesiser.speak(text, voice), synthesiser.sample_rate, rng)
                 name = f"{split}/{i:06d}.wav"
                 write_wav(folder / name, audio, SAMPLE_RATE)
                 entry = {"audio_filepath": name, "duration": round(len(audio) / SAMPLE_RATE, 3), "text": text}
                 rows.append(json.dumps({**entry, "voice": voice.name}))
             write_text_atomically(folder / f"{split}.jsonl", "\n".join(rows) + "\n")
+        unseen = {split: unseen_share(spoken["train"], spoken[split]) for split in ("val", "test")}
+        write_text_atomically(folder / "summary.json", json.dumps({"unseen_word_share": unseen}) + "\n")
+
+    def language_model_texts(self) -> Iterator[str] | None:
+        """What the model's n-gram LM is counted on (``SpeechDataModule.language_model_sequences``)
+        for an open corpus: the text of its sources that is never spoken in validation or test,
+        and the grammar's utterances (numbers, dates, times) in the grammar's share. None for the
+        grammar alone: its training transcripts are its text."""
+        if not self.open_share:
+            return None
+        sentences = language_model_sentences()
+        rng = random.Random(self.seed + 1)
+        grammar = round(len(sentences) * (1 - self.open_share) / self.open_share)
+        return iter([*sentences, *(utterance_text(rng) for _ in range(grammar))])
 
     def identity(self) -> dict[str, Any]:
         return files_identity("spoken", self.manifests())
