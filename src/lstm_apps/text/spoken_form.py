@@ -83,5 +83,5 @@ def spoken_form(text: str) -> str:
         text = text.replace(symbol, words)
     kept = "".join(c if c in ALPHABET else " " for c in text)
     # An apostrophe belongs to a word (it's, o'clock), not around one ('quoted').
-    words = [word.strip("'") for word in kept.split()]
-    return " ".join(word for word in words if word)
+    stripped = (word.strip("'") for word in kept.split())
+    return " ".join(word for word in stripped if word)
