@@ -24,23 +24,27 @@ from lstm_apps.apps.asr.grammar import vocabulary
 from lstm_apps.pipeline.checkpoint import model_from_checkpoint, read_checkpoint
 from lstm_apps.pipeline.train import build_datamodule
 
+Outputs = list[tuple[torch.Tensor, torch.Tensor, list[int]]]
 
-def acoustic_outputs(model: Any, data: Any, split: str) -> list[tuple[torch.Tensor, torch.Tensor]]:
+
+def acoustic_outputs(model: Any, data: Any, split: str) -> Outputs:
+    """Each batch's CTC outputs, lengths and dataset indices (batches group similar durations)."""
     loader = data.val_dataloader() if split == "val" else data.test_dataloader()
     outputs = []
     with torch.no_grad(), model.evaluating():
         for batch in loader:
-            outputs.append(model.net(batch["audio"], batch["audio_lengths"]))
+            log_probs, lengths = model.net(batch["audio"], batch["audio_lengths"])
+            outputs.append((log_probs, lengths, batch["index"].tolist()))
     return outputs
 
 
-def decode(
-    model: Any, outputs: list[tuple[torch.Tensor, torch.Tensor]], beam: int, lm: Any, weight: float
-) -> list[str]:
-    texts = []
-    for log_probs, lengths in outputs:
-        texts += [row[0] for row in model.transcripts(log_probs, lengths, beam, lm, lm_weight=weight)]
-    return texts
+def decode(model: Any, outputs: Outputs, beam: int, lm: Any, weight: float) -> list[str]:
+    """The best transcript of every utterance, in dataset order."""
+    texts: dict[int, str] = {}
+    for log_probs, lengths, indices in outputs:
+        found = model.transcripts(log_probs, lengths, beam, lm, lm_weight=weight)
+        texts.update(zip(indices, (row[0] for row in found), strict=True))
+    return [texts[i] for i in range(len(texts))]
 
 
 def found_unseen(references: list[str], hypotheses: list[str], known: set[str]) -> float:
